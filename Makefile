@@ -1,0 +1,38 @@
+# Thin wrapper around CMake. The two quick-start targets:
+#   make run    install what is missing, build, run wsus-shim on conf/wsus-shim.conf
+#   make check  install what is missing, build, run the whole test suite
+#               (plain build, then an ASan+UBSan build)
+BUILD   ?= build
+ASAN    ?= build-asan
+JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
+CONF    ?= conf/wsus-shim.conf
+
+.PHONY: all deps build run check test test-asan bench clean
+
+all: build
+
+deps:
+	@tools/deps.sh
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	$(BUILD)/proxy/wsus-shim -c $(CONF)
+
+test: build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+test-asan: deps
+	cmake -S . -B $(ASAN) -DCMAKE_BUILD_TYPE=Debug -DWSUS_SANITIZE=ON >/dev/null
+	cmake --build $(ASAN) -j $(JOBS)
+	ctest --test-dir $(ASAN) --output-on-failure -j $(JOBS)
+
+check: test test-asan
+
+bench: build
+	tests/bench/run.sh $(BUILD)
+
+clean:
+	rm -rf $(BUILD) $(ASAN)

@@ -1,0 +1,109 @@
+/*
+ * config.h - the wsus-shim conf file (INI) parsed into struct shim_config.
+ *
+ * config_load() is table-driven: every key has a row with its section,
+ * name, type, range and default. Unknown sections or keys, bad values,
+ * and unreadable files are errors reported as "FILE:LINE: message". After
+ * parsing, the whole config is validated (cross-key rules). The parser
+ * touches no globals; a reload builds a fresh struct.
+ */
+#ifndef WSUS_CONFIG_H
+#define WSUS_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "policy.h"
+
+enum range_mode {
+    RANGE_MODE_CACHE = 0,
+    RANGE_MODE_SLICE,
+    RANGE_MODE_PASS,
+};
+
+struct upstream_addr {
+    char *ua_host; /* name or address, without brackets */
+    uint16_t ua_port;
+};
+
+struct shim_config {
+    char *sc_path; /* the file it came from */
+
+    /* [listen] */
+    char *sc_listen_addr;    /* default "127.0.0.1" */
+    uint16_t sc_listen_port; /* default 8181; 0 = any free port */
+    struct cidr_list sc_allow;   /* default 127.0.0.1/32, ::1/128 */
+    uint32_t sc_max_conns;       /* default DEF_MAX_CONNECTIONS */
+
+    /* [upstream] */
+    struct upstream_addr *sc_proxies; /* tried in order; none = direct */
+    size_t sc_nproxies;
+    int sc_up_minor;          /* http_version: 0 for 1.0 (default), 1 */
+    char *sc_up_user;         /* NULL = no Basic auth */
+    char *sc_up_password;     /* from password or password_file; never logged */
+    struct pattern_list sc_no_proxy_hosts;
+    struct cidr_list sc_no_proxy_nets;
+    int sc_pass_client_auth;  /* forward the client's Proxy-Authorization */
+    uint32_t sc_hold_down_ms; /* after a failure; default DEF_HOLD_DOWN_MS */
+
+    /* [policy] */
+    struct pattern_list sc_allow_hosts; /* default: Microsoft update hosts */
+    uint16_t *sc_connect_ports;         /* default 443 */
+    size_t sc_nconnect_ports;
+
+    /* [limits] */
+    uint32_t sc_max_header_bytes;
+    uint32_t sc_max_headers;
+    uint32_t sc_max_uri;
+    uint64_t sc_max_body;
+    uint64_t sc_body_memory;
+    uint32_t sc_header_timeout_ms;
+    uint32_t sc_idle_timeout_ms;
+    uint32_t sc_connect_timeout_ms;
+    uint32_t sc_first_byte_ms;
+    uint32_t sc_body_timeout_ms;
+    uint32_t sc_drain_timeout_ms;
+
+    /* [log] */
+    char *sc_log_file;   /* NULL = stderr, "syslog" = system log */
+    int sc_log_level;    /* enum log_level; default info */
+    char *sc_access_log; /* NULL = off, "-" = stdout */
+
+    /* [range] */
+    enum range_mode sc_range_mode;
+    uint64_t sc_slice_max_discard; /* default 64M */
+
+    /* [cache] */
+    char *sc_cache_dir;     /* default /var/cache/wsus-shim */
+    uint64_t sc_cache_max;  /* default 20G */
+    int sc_verify_sha1;     /* default yes */
+};
+
+/* Fill *cfg with every default (no file read). Returns 0 or -1 (ENOMEM). */
+int config_defaults(struct shim_config *cfg);
+
+/* Read and validate path into *cfg (defaults first). Relative file paths in
+ * the conf (password_file, cache dir, log files) are taken relative to the
+ * conf file's folder. Returns 0, or -1 with "FILE:LINE: reason" (or
+ * "FILE: reason") in err. On failure *cfg holds nothing to free. */
+int config_load(const char *path, struct shim_config *cfg, char *err,
+                size_t errlen);
+
+void config_free(struct shim_config *cfg);
+
+/* Human summary for `wsus-shim -t` and startup: listen, upstreams, policy,
+ * limits, cache. Credentials are shown as "(set)". */
+void config_print(const struct shim_config *cfg, FILE *out);
+
+/* Strict number parsing shared with the fixer. Each returns 0 or -1:
+ * empty input, sign, overflow and trailing junk are errors. */
+int parse_u64(const char *s, uint64_t *out);
+/* Sizes: plain bytes or with K, M, G, T suffix (powers of 1024). */
+int parse_size(const char *s, uint64_t *out);
+/* Durations: "250ms", "30s", "5m", "1h"; a bare number means seconds. */
+int parse_duration_ms(const char *s, uint32_t *out);
+/* yes/no, true/false, on/off, 1/0. */
+int parse_bool(const char *s, int *out);
+
+#endif

@@ -1,0 +1,37 @@
+/*
+ * limits.h - every fixed bound of wsus-shim in one place. Values an
+ * administrator may want to change are conf keys (see config.h); their
+ * defaults live here too.
+ */
+#ifndef WSUS_LIMITS_H
+#define WSUS_LIMITS_H
+
+/* Defaults of [limits] keys. */
+#define DEF_MAX_HEADER_BYTES   (32u * 1024)     /* whole request head */
+#define DEF_MAX_HEADERS        100u
+#define DEF_MAX_URI            8192u
+#define DEF_MAX_BODY           (16u * 1024 * 1024)
+#define DEF_BODY_MEMORY        (64u * 1024)     /* spool to disk above */
+#define DEF_HEADER_TIMEOUT_MS  30000u
+#define DEF_IDLE_TIMEOUT_MS    60000u
+#define DEF_CONNECT_TIMEOUT_MS 10000u
+#define DEF_FIRST_BYTE_MS      60000u
+#define DEF_BODY_TIMEOUT_MS    120000u
+#define DEF_DRAIN_TIMEOUT_MS   30000u
+#define DEF_HOLD_DOWN_MS       30000u
+#define DEF_MAX_CONNECTIONS    1024u
+
+/* Upstream response head, which we do not let an administrator raise. */
+#define MAX_RESP_HEADER_BYTES  (64u * 1024)
+#define MAX_RESP_HEADERS       200u
+
+/* Backpressure: stop reading a source when its sink holds this much, resume
+ * when it drained below the low mark. Applies on top of libevent's
+ * watermarks (an OpenSSL bufferevent may overrun those). */
+#define RELAY_HIGH_MARK        (256u * 1024)
+#define RELAY_LOW_MARK         (64u * 1024)
+
+/* Request id length (hex digits). */
+#define REQID_LEN              12
+
+#endif

@@ -1,0 +1,65 @@
+/*
+ * log.h - leveled diagnostics and the access log.
+ *
+ * Diagnostics go to stderr (default), a file, or syslog (the Event Log on
+ * Windows, via the platform file). log_warn() appends the text of the
+ * current errno/socket error; log_warnx() does not. Pure modules never log:
+ * they return an error string to their caller.
+ */
+#ifndef WSUS_LOG_H
+#define WSUS_LOG_H
+
+#include <stdarg.h>
+#include <stdint.h>
+
+enum log_level {
+    LOG_LVL_ERR = 0,
+    LOG_LVL_WARN,
+    LOG_LVL_INFO,
+    LOG_LVL_DEBUG,
+};
+
+#if defined(__GNUC__)
+#define LOG_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define LOG_PRINTF(a, b)
+#endif
+
+/* Open the diagnostic sink. path NULL or "" means stderr; "syslog" means the
+ * system log. Returns 0, or -1 with errno set when the file cannot open. */
+int log_open(const char *path, enum log_level level);
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+void log_close(void);
+
+/* Parse "error|warn|info|debug" into *out. Returns 0 or -1. */
+int log_level_parse(const char *s, enum log_level *out);
+
+void log_warn(const char *fmt, ...) LOG_PRINTF(1, 2);
+void log_warnx(const char *fmt, ...) LOG_PRINTF(1, 2);
+void log_err(const char *fmt, ...) LOG_PRINTF(1, 2);
+void log_info(const char *fmt, ...) LOG_PRINTF(1, 2);
+void log_debug(const char *fmt, ...) LOG_PRINTF(1, 2);
+
+/* The access log: one line per request. path NULL or "" disables it, "-"
+ * means stdout. Returns 0 or -1 with errno set. */
+int access_log_open(const char *path);
+void access_log_close(void);
+
+struct access_rec {
+    const char *ar_client;   /* "127.0.0.1:51234" */
+    const char *ar_method;
+    const char *ar_url;
+    int ar_status;           /* status sent to the client, 0 if none */
+    uint64_t ar_bytes_in;    /* request bytes read from the client */
+    uint64_t ar_bytes_out;   /* response bytes written to the client */
+    const char *ar_upstream; /* "proxy1:8080", "direct", "-" */
+    const char *ar_plan;     /* pass, slice, cache-hit, ..., tunnel, error */
+    uint64_t ar_duration_ms;
+    const char *ar_reqid;
+};
+
+/* Write one access line; see docs for the format. */
+void access_log_write(const struct access_rec *r);
+
+#endif

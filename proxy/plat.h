@@ -1,0 +1,61 @@
+/*
+ * plat.h - the small platform layer. Everything that differs between POSIX
+ * and Windows lives behind these calls (plat_posix.c, plat_win32.c); no
+ * other file tests _WIN32.
+ */
+#ifndef WSUS_PLAT_H
+#define WSUS_PLAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+/* Wall clock and a monotonic clock. */
+void plat_clock_real(struct timespec *ts);
+uint64_t plat_monotonic_ms(void);
+void plat_gmtime(time_t t, struct tm *out);
+
+/* Last error of the C library or socket layer, and its text. */
+int plat_errno(void);
+void plat_strerror(int err, char *buf, size_t len);
+
+/* System log (syslog / Windows Event Log). level: enum log_level. */
+void plat_syslog_open(const char *ident);
+void plat_syslog(int level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+void plat_syslog_close(void);
+
+/* Files. plat_open_* return a descriptor usable with evbuffer_add_file
+ * (an fd on POSIX, a CRT fd on Windows) or -1. */
+int plat_open_read(const char *path);
+/* Create exclusively, mode 0600. */
+int plat_open_create(const char *path);
+int plat_close(int fd);
+/* Write all of buf at offset; returns 0 or -1. */
+int plat_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
+/* Read up to len bytes at offset; returns bytes read, 0 at EOF, -1. */
+int64_t plat_pread(int fd, void *buf, size_t len, uint64_t off);
+int plat_fsync(int fd);
+int plat_fsize(int fd, uint64_t *size);
+/* Atomic replace of to by from (rename / MoveFileEx REPLACE_EXISTING). */
+int plat_rename(const char *from, const char *to);
+int plat_unlink(const char *path);
+/* mkdir -p with mode 0700. */
+int plat_mkdirs(const char *path);
+/* A fresh temporary file in dir (or the system temp folder when dir is
+ * NULL), already unlinked where the OS allows; returns fd or -1. */
+int plat_tmpfile(const char *dir);
+
+/* Random bytes for request ids; never fails (falls back to weak). */
+void plat_random(void *buf, size_t len);
+
+/* Directory walking for the cache: calls fn for every regular file below
+ * dir (one level of subfolders), with its path, size and mtime. */
+typedef int (*plat_walk_fn)(void *arg, const char *path, uint64_t size,
+                            int64_t mtime);
+int plat_walk(const char *dir, plat_walk_fn fn, void *arg);
+
+#endif

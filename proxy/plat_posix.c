@@ -1,0 +1,267 @@
+/*
+ * plat_posix.c - the platform layer on POSIX systems (Linux, BSD).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "plat.h"
+
+void
+plat_clock_real(struct timespec *ts)
+{
+    clock_gettime(CLOCK_REALTIME, ts);
+}
+
+uint64_t
+plat_monotonic_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+void
+plat_gmtime(time_t t, struct tm *out)
+{
+    gmtime_r(&t, out);
+}
+
+int
+plat_errno(void)
+{
+    return errno;
+}
+
+void
+plat_strerror(int err, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s", strerror(err));
+}
+
+void
+plat_syslog_open(const char *ident)
+{
+    openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void
+plat_syslog(int level, const char *fmt, ...)
+{
+    static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
+    char msg[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (level < 0 || level > 3)
+        level = 2;
+    syslog(prio[level], "%s", msg);
+}
+
+void
+plat_syslog_close(void)
+{
+    closelog();
+}
+
+int
+plat_open_read(const char *path)
+{
+    return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+int
+plat_open_create(const char *path)
+{
+    return open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+}
+
+int
+plat_close(int fd)
+{
+    return close(fd);
+}
+
+int
+plat_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+    const char *p = buf;
+
+    while (len > 0) {
+        ssize_t n = pwrite(fd, p, len, (off_t)off);
+        if (n == -1) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+        off += (uint64_t)n;
+    }
+    return 0;
+}
+
+int64_t
+plat_pread(int fd, void *buf, size_t len, uint64_t off)
+{
+    for (;;) {
+        ssize_t n = pread(fd, buf, len, (off_t)off);
+        if (n == -1 && errno == EINTR)
+            continue;
+        return (int64_t)n;
+    }
+}
+
+int
+plat_fsync(int fd)
+{
+    return fsync(fd);
+}
+
+int
+plat_fsize(int fd, uint64_t *size)
+{
+    struct stat st;
+
+    if (fstat(fd, &st) == -1)
+        return -1;
+    *size = (uint64_t)st.st_size;
+    return 0;
+}
+
+int
+plat_rename(const char *from, const char *to)
+{
+    return rename(from, to);
+}
+
+int
+plat_unlink(const char *path)
+{
+    return unlink(path);
+}
+
+int
+plat_mkdirs(const char *path)
+{
+    char buf[4096];
+    size_t len = strlen(path);
+
+    if (len == 0 || len >= sizeof(buf)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(buf, path, len + 1);
+    for (char *p = buf + 1; *p != '\0'; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0700) == -1 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    if (mkdir(buf, 0700) == -1 && errno != EEXIST)
+        return -1;
+    return 0;
+}
+
+int
+plat_tmpfile(const char *dir)
+{
+    char path[4096];
+
+    if (dir == NULL || *dir == '\0') {
+        dir = getenv("TMPDIR");
+        if (dir == NULL || *dir == '\0')
+            dir = "/tmp";
+    }
+    if ((size_t)snprintf(path, sizeof(path), "%s/wsus-shim.XXXXXX", dir) >=
+        sizeof(path)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int fd = mkstemp(path);
+    if (fd == -1)
+        return -1;
+    unlink(path);
+    return fd;
+}
+
+void
+plat_random(void *buf, size_t len)
+{
+    static unsigned long seed;
+    unsigned char *p = buf;
+    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+    if (fd != -1) {
+        ssize_t n = read(fd, buf, len);
+        close(fd);
+        if (n == (ssize_t)len)
+            return;
+    }
+    if (seed == 0)
+        seed = (unsigned long)time(NULL) ^ (unsigned long)getpid();
+    for (size_t i = 0; i < len; i++) {
+        seed = seed * 1103515245u + 12345u;
+        p[i] = (unsigned char)(seed >> 16);
+    }
+}
+
+int
+plat_walk(const char *dir, plat_walk_fn fn, void *arg)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    char path[4096];
+    struct stat st;
+
+    if (d == NULL)
+        return -1;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >=
+            sizeof(path))
+            continue;
+        if (stat(path, &st) == -1)
+            continue;
+        if (S_ISDIR(st.st_mode)) {
+            DIR *sd = opendir(path);
+            struct dirent *se;
+            char sub[4096];
+            if (sd == NULL)
+                continue;
+            while ((se = readdir(sd)) != NULL) {
+                if (se->d_name[0] == '.')
+                    continue;
+                if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", path,
+                                     se->d_name) >= sizeof(sub))
+                    continue;
+                if (stat(sub, &st) == -1 || !S_ISREG(st.st_mode))
+                    continue;
+                if (fn(arg, sub, (uint64_t)st.st_size,
+                       (int64_t)st.st_mtime) != 0)
+                    break;
+            }
+            closedir(sd);
+        } else if (S_ISREG(st.st_mode)) {
+            if (fn(arg, path, (uint64_t)st.st_size, (int64_t)st.st_mtime) !=
+                0)
+                break;
+        }
+    }
+    closedir(d);
+    return 0;
+}
