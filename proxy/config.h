@@ -15,6 +15,7 @@
 #include <stdio.h>
 
 #include "policy.h"
+#include "strparse.h"
 
 enum range_mode {
     RANGE_MODE_CACHE = 0,
@@ -95,15 +96,5 @@ void config_free(struct shim_config *cfg);
 /* Human summary for `wsus-shim -t` and startup: listen, upstreams, policy,
  * limits, cache. Credentials are shown as "(set)". */
 void config_print(const struct shim_config *cfg, FILE *out);
-
-/* Strict number parsing shared with the fixer. Each returns 0 or -1:
- * empty input, sign, overflow and trailing junk are errors. */
-int parse_u64(const char *s, uint64_t *out);
-/* Sizes: plain bytes or with K, M, G, T suffix (powers of 1024). */
-int parse_size(const char *s, uint64_t *out);
-/* Durations: "250ms", "30s", "5m", "1h"; a bare number means seconds. */
-int parse_duration_ms(const char *s, uint32_t *out);
-/* yes/no, true/false, on/off, 1/0. */
-int parse_bool(const char *s, int *out);
 
 #endif

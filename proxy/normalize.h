@@ -1,0 +1,71 @@
+/*
+ * normalize.h - pure request rewriting toward the upstream, and parsing of
+ * request targets. No I/O.
+ */
+#ifndef WSUS_NORMALIZE_H
+#define WSUS_NORMALIZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "headers.h"
+#include "http_msg.h"
+
+/* A parsed request target. */
+struct req_target {
+    char *rt_host;     /* lower-case; IPv6 without brackets */
+    uint16_t rt_port;  /* explicit or the scheme's default */
+    char *rt_path;     /* origin-form: "/path?query" (never empty) */
+    int rt_absolute;   /* the client sent absolute-form */
+};
+
+void req_target_free(struct req_target *t);
+
+/* Parse the target of a request:
+ *   absolute-form "http://host[:port]/path?q" (scheme http only; https
+ *     absolute-form is refused: that goes through CONNECT),
+ *   authority-form "host:port" for CONNECT (port required),
+ *   origin-form "/path" using the Host header (host_hdr may be NULL).
+ * Userinfo in the URL, a bad port, bad host characters, or a Host header
+ * that disagrees with an absolute URL's authority are errors.
+ * Returns 0, or -1 with *why set to a static reason. */
+int req_target_parse(const char *target, int is_connect, const char *host_hdr,
+                     struct req_target *out, const char **why);
+
+/* "host:port" or "[v6]:port" into buf (port left out when it is 80 and
+ * omit_default). Returns 0 or -1 if too small. */
+int req_target_authority(const struct req_target *t, int omit_default,
+                         char *buf, size_t len);
+
+/* The normalized URL (cache key and log): "http://host[:port]/path". */
+int req_target_url(const struct req_target *t, char *buf, size_t len);
+
+struct norm_opts {
+    int no_to_proxy;          /* 1: absolute-form to a proxy; 0: direct */
+    int no_up_minor;          /* 0 for HTTP/1.0 upstreams, 1 for 1.1 */
+    const char *no_proxy_auth; /* full Proxy-Authorization value or NULL */
+    int no_pass_client_auth;  /* keep the client's Proxy-Authorization */
+    const char *no_via;       /* e.g. "1.1 wsus-shim"; appended to Via */
+    int no_identity;          /* force Accept-Encoding: identity */
+    int no_has_body;          /* a body of no_body_len bytes follows */
+    uint64_t no_body_len;
+};
+
+/* Build the upstream request head from the client's request:
+ *   *line  gets "METHOD target HTTP/1.x" (malloc'd),
+ *   out    gets the rewritten header list:
+ *     hop-by-hop removed (hdr_strip_hop_by_hop), Expect removed,
+ *     Host set from t, Content-Length set to no_body_len when there is a
+ *     body (Transfer-Encoding never sent), Via appended, identity
+ *     encoding forced when asked, Proxy-Authorization per opts, and
+ *     "Connection: close" for 1.0 (or keep-alive semantics left to 1.1).
+ * Returns 0 or -1 (allocation failure). */
+int normalize_request(const struct http_msg *req, const struct req_target *t,
+                      const struct norm_opts *o, char **line,
+                      struct hdr_list *out);
+
+/* Basic credentials "Basic base64(user:password)" into a malloc'd string,
+ * or NULL on allocation failure. */
+char *normalize_basic_auth(const char *user, const char *password);
+
+#endif
