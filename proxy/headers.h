@@ -39,13 +39,21 @@ size_t hdr_del(struct hdr_list *l, const char *name);
  * (case-insensitive, OWS ignored, quoted strings not split)? 1 or 0. */
 int hdr_has_token(const struct hdr_list *l, const char *name,
                   const char *token);
+/* Walk a comma-separated list value (RFC 9110 §5.6.1): *sp is the cursor,
+ * start it at the value. Each call sets *tok and *tlen to the next non-empty
+ * element, OWS trimmed, commas inside quoted strings not splitting, and
+ * returns 1; returns 0 at the end. The element points into the value. */
+int hdr_list_next(const char **sp, const char **tok, size_t *tlen);
 /* Copy every field of src to dst. Returns 0 or -1. */
 int hdr_copy(struct hdr_list *dst, const struct hdr_list *src);
 
 /* Remove the hop-by-hop fields: Connection and every name it lists,
  * Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding, Upgrade,
  * and Proxy-Authorization / Proxy-Authenticate unless keep_proxy_auth.
- * (Content-Length stays; framing is the caller's business.) */
+ * (Content-Length stays; framing is the caller's business.) Content-Length
+ * and Host are never removed even when Connection names them (RFC 9110
+ * §7.6.1: a sender must not list them; honouring it would let a client
+ * strip the framing or the authority). */
 void hdr_strip_hop_by_hop(struct hdr_list *l, int keep_proxy_auth);
 
 #endif
