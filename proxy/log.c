@@ -93,6 +93,9 @@ fmt_time(char *buf, size_t len)
              tm.tm_min, tm.tm_sec, (int)(ts.tv_nsec / 1000000) % 1000);
 }
 
+static void log_vemit(enum log_level lvl, const char *errtext,
+                      const char *fmt, va_list ap) LOG_PRINTF(3, 0);
+
 static void
 log_vemit(enum log_level lvl, const char *errtext, const char *fmt,
           va_list ap)

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include <event2/util.h>
+
 /* Wall clock and a monotonic clock. */
 void plat_clock_real(struct timespec *ts);
 uint64_t plat_monotonic_ms(void);
@@ -48,6 +50,27 @@ int plat_mkdirs(const char *path);
 /* A fresh temporary file in dir (or the system temp folder when dir is
  * NULL), already unlinked where the OS allows; returns fd or -1. */
 int plat_tmpfile(const char *dir);
+
+/* Sockets: shut the write half; make the next close send a RST. Both
+ * ignore fd == -1. */
+void plat_shutdown_write(evutil_socket_t fd);
+void plat_socket_abort(evutil_socket_t fd);
+/* "1.2.3.4:80" or "[::1]:80" for a socket address; the raw address
+ * bytes (4 or 16) and family 4/6 for ACL checks. Return 0 or -1. */
+struct sockaddr;
+int plat_sockaddr_str(const struct sockaddr *sa, char *buf, size_t len);
+int plat_sockaddr_bytes(const struct sockaddr *sa, int *family,
+                        uint8_t addr[16]);
+/* The local address a socket is bound to, as text. */
+int plat_sock_local_str(evutil_socket_t fd, char *buf, size_t len);
+
+/* Signal numbers for reload and statistics, or -1 where the platform has
+ * no such signal (Windows uses service controls instead). */
+int plat_sig_reload(void);
+int plat_sig_stats(void);
+
+/* Ignore SIGPIPE (POSIX); nothing on Windows. */
+void plat_ignore_sigpipe(void);
 
 /* Random bytes for request ids; never fails (falls back to weak). */
 void plat_random(void *buf, size_t len);

@@ -8,6 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <syslog.h>
@@ -196,6 +200,91 @@ plat_tmpfile(const char *dir)
         return -1;
     unlink(path);
     return fd;
+}
+
+void
+plat_shutdown_write(evutil_socket_t fd)
+{
+    if (fd != -1)
+        shutdown(fd, SHUT_WR);
+}
+
+void
+plat_socket_abort(evutil_socket_t fd)
+{
+    struct linger lg = {1, 0};
+
+    if (fd != -1)
+        setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}
+
+int
+plat_sockaddr_str(const struct sockaddr *sa, char *buf, size_t len)
+{
+    char a[INET6_ADDRSTRLEN];
+
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+        if (inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a)) == NULL)
+            return -1;
+        snprintf(buf, len, "[%s]:%u", a, (unsigned)ntohs(s6->sin6_port));
+        return 0;
+    }
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+        if (inet_ntop(AF_INET, &s4->sin_addr, a, sizeof(a)) == NULL)
+            return -1;
+        snprintf(buf, len, "%s:%u", a, (unsigned)ntohs(s4->sin_port));
+        return 0;
+    }
+    return -1;
+}
+
+int
+plat_sockaddr_bytes(const struct sockaddr *sa, int *family, uint8_t addr[16])
+{
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+        memcpy(addr, &s6->sin6_addr, 16);
+        *family = 6;
+        return 0;
+    }
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+        memcpy(addr, &s4->sin_addr, 4);
+        *family = 4;
+        return 0;
+    }
+    return -1;
+}
+
+int
+plat_sock_local_str(evutil_socket_t fd, char *buf, size_t len)
+{
+    struct sockaddr_storage ss;
+    socklen_t sl = sizeof(ss);
+
+    if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1)
+        return -1;
+    return plat_sockaddr_str((struct sockaddr *)&ss, buf, len);
+}
+
+int
+plat_sig_reload(void)
+{
+    return SIGHUP;
+}
+
+int
+plat_sig_stats(void)
+{
+    return SIGUSR1;
+}
+
+void
+plat_ignore_sigpipe(void)
+{
+    signal(SIGPIPE, SIG_IGN);
 }
 
 void

@@ -1,0 +1,211 @@
+/*
+ * relay.c - response plans and head serialization.
+ *
+ * The client always gets an HTTP/1.1-correct answer whatever the upstream
+ * spoke: a body of known length keeps its Content-Length; a chunked or
+ * close-delimited body is re-framed as chunked for a 1.1 client so the
+ * connection survives, or close-delimited for a 1.0 client.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "relay.h"
+
+#define VIA_ENTRY "1.1 wsus-shim"
+
+int
+relay_has_body(int status, int is_head)
+{
+    if (is_head)
+        return 0;
+    if (status < 200 || status == 204 || status == 304)
+        return 0;
+    return 1;
+}
+
+int
+relay_plan(const struct http_msg *req, const struct http_msg *resp,
+           int keep_alive_ok, int pass_proxy_auth, struct resp_plan *plan,
+           struct hdr_list *out)
+{
+    char num[32];
+    int client11 = req->hm_major == 1 && req->hm_minor >= 1;
+    int keep = keep_alive_ok && req->hm_keep_alive;
+
+    memset(plan, 0, sizeof(*plan));
+    if (hdr_copy(out, &resp->hm_hdrs) == -1)
+        return -1;
+    hdr_strip_hop_by_hop(out, pass_proxy_auth);
+
+    if (!relay_has_body(resp->hm_status, req->hm_is_head)) {
+        plan->rp_framing = OUT_NONE;
+        /* A HEAD answer keeps the Content-Length it announces (it is the
+         * size of the entity, which BITS needs); 1xx/204 carry none. */
+        if (resp->hm_status < 200 || resp->hm_status == 204)
+            hdr_del(out, "Content-Length");
+        else if (resp->hm_chunked)
+            hdr_del(out, "Content-Length");
+    } else if (resp->hm_has_length && !resp->hm_chunked) {
+        plan->rp_framing = OUT_LENGTH;
+        plan->rp_length = resp->hm_length;
+        snprintf(num, sizeof(num), "%llu",
+                 (unsigned long long)resp->hm_length);
+        if (hdr_set(out, "Content-Length", num) == -1)
+            return -1;
+    } else {
+        hdr_del(out, "Content-Length");
+        if (client11) {
+            plan->rp_framing = OUT_CHUNKED;
+            if (hdr_add(out, "Transfer-Encoding", "chunked") == -1)
+                return -1;
+        } else {
+            plan->rp_framing = OUT_CLOSE;
+            keep = 0;
+        }
+    }
+
+    plan->rp_keep_alive = keep;
+    if (!keep) {
+        if (hdr_add(out, "Connection", "close") == -1)
+            return -1;
+    } else if (!client11) {
+        if (hdr_add(out, "Connection", "keep-alive") == -1)
+            return -1;
+    }
+
+    const char *via = hdr_get(out, "Via");
+    if (via != NULL) {
+        size_t n = strlen(via) + sizeof(VIA_ENTRY) + 2;
+        char *v = malloc(n);
+        if (v == NULL)
+            return -1;
+        snprintf(v, n, "%s, %s", via, VIA_ENTRY);
+        int rc = hdr_set(out, "Via", v);
+        free(v);
+        if (rc == -1)
+            return -1;
+    } else if (hdr_add(out, "Via", VIA_ENTRY) == -1) {
+        return -1;
+    }
+    return 0;
+}
+
+/* Growable byte buffer for serialization. */
+struct sbuf {
+    char *sb_p;
+    size_t sb_len;
+    size_t sb_cap;
+    int sb_err;
+};
+
+static void
+sbuf_put(struct sbuf *b, const char *s, size_t n)
+{
+    if (b->sb_err)
+        return;
+    if (b->sb_len + n + 1 > b->sb_cap) {
+        size_t cap = b->sb_cap ? b->sb_cap : 256;
+        while (cap < b->sb_len + n + 1)
+            cap *= 2;
+        char *p = realloc(b->sb_p, cap);
+        if (p == NULL) {
+            b->sb_err = 1;
+            return;
+        }
+        b->sb_p = p;
+        b->sb_cap = cap;
+    }
+    memcpy(b->sb_p + b->sb_len, s, n);
+    b->sb_len += n;
+    b->sb_p[b->sb_len] = '\0';
+}
+
+static void
+sbuf_puts(struct sbuf *b, const char *s)
+{
+    sbuf_put(b, s, strlen(s));
+}
+
+static char *
+sbuf_finish(struct sbuf *b, const struct hdr_list *h, size_t *len)
+{
+    for (size_t i = 0; i < h->hl_n; i++) {
+        sbuf_puts(b, h->hl_v[i].h_name);
+        sbuf_put(b, ": ", 2);
+        sbuf_puts(b, h->hl_v[i].h_value);
+        sbuf_put(b, "\r\n", 2);
+    }
+    sbuf_put(b, "\r\n", 2);
+    if (b->sb_err) {
+        free(b->sb_p);
+        return NULL;
+    }
+    *len = b->sb_len;
+    return b->sb_p;
+}
+
+char *
+relay_head_serialize(int minor, int status, const char *reason,
+                     const struct hdr_list *h, size_t *len)
+{
+    struct sbuf b = {0};
+    char line[64];
+
+    if (reason == NULL || *reason == '\0')
+        reason = relay_reason(status);
+    snprintf(line, sizeof(line), "HTTP/1.%d %03d ", minor ? 1 : 0, status);
+    sbuf_puts(&b, line);
+    for (const char *p = reason; *p != '\0'; p++) {
+        char ch = (*p == '\t' || (unsigned char)*p >= 0x20) && *p != 0x7f
+                      ? *p
+                      : ' ';
+        sbuf_put(&b, &ch, 1);
+    }
+    sbuf_put(&b, "\r\n", 2);
+    return sbuf_finish(&b, h, len);
+}
+
+char *
+relay_request_serialize(const char *line, const struct hdr_list *h,
+                        size_t *len)
+{
+    struct sbuf b = {0};
+
+    sbuf_puts(&b, line);
+    sbuf_put(&b, "\r\n", 2);
+    return sbuf_finish(&b, h, len);
+}
+
+const char *
+relay_reason(int status)
+{
+    switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 206: return "Partial Content";
+    case 204: return "No Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 407: return "Proxy Authentication Required";
+    case 408: return "Request Timeout";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 416: return "Range Not Satisfiable";
+    case 417: return "Expectation Failed";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    case 505: return "HTTP Version Not Supported";
+    default: return "";
+    }
+}

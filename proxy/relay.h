@@ -1,0 +1,55 @@
+/*
+ * relay.h - response plans: how a response travels to the client.
+ *
+ * Pure decisions (no sockets): which framing the client gets, whether the
+ * connection can stay open, and the response head to send. conn.c does
+ * the I/O.
+ */
+#ifndef WSUS_RELAY_H
+#define WSUS_RELAY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "headers.h"
+#include "http_msg.h"
+
+enum out_framing {
+    OUT_NONE = 0, /* no body (HEAD, 1xx, 204, 304) */
+    OUT_LENGTH,   /* Content-Length: rp_length */
+    OUT_CHUNKED,  /* re-framed as chunked (1.1 clients) */
+    OUT_CLOSE,    /* body ends at close (1.0 clients, unknown length) */
+};
+
+struct resp_plan {
+    enum out_framing rp_framing;
+    uint64_t rp_length;
+    int rp_keep_alive; /* the client connection stays open afterwards */
+};
+
+/* Plan the relay of upstream response resp to the client request req.
+ * keep_alive_ok: the shim is willing to keep the client connection (not
+ * draining, no client EOF). pass_proxy_auth: a 407 is passed through, so
+ * Proxy-Authenticate must stay. Fills *plan and out (end-to-end headers of
+ * resp plus framing, Connection and Via). Returns 0 or -1 (ENOMEM). */
+int relay_plan(const struct http_msg *req, const struct http_msg *resp,
+               int keep_alive_ok, int pass_proxy_auth,
+               struct resp_plan *plan, struct hdr_list *out);
+
+/* Serialize a response head "HTTP/1.x status reason" + headers + CRLF into
+ * a malloc'd buffer (*len bytes). Control characters in the reason are
+ * replaced. Returns NULL on ENOMEM. */
+char *relay_head_serialize(int minor, int status, const char *reason,
+                           const struct hdr_list *h, size_t *len);
+
+/* Serialize a request head: line + headers + CRLF. Returns NULL on ENOMEM. */
+char *relay_request_serialize(const char *line, const struct hdr_list *h,
+                              size_t *len);
+
+/* The standard reason phrase for status, "" when unknown. */
+const char *relay_reason(int status);
+
+/* Does a response with this status to this method carry a body? */
+int relay_has_body(int status, int is_head);
+
+#endif

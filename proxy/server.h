@@ -1,0 +1,61 @@
+/*
+ * server.h - the process-wide context handed to every connection: event
+ * base, resolver, the current configuration (reference counted so a reload
+ * never pulls a config from under a live connection), parent proxy state
+ * and counters. There are no mutable globals; everything hangs off one
+ * struct server.
+ */
+#ifndef WSUS_SERVER_H
+#define WSUS_SERVER_H
+
+#include <stdint.h>
+
+#include "config.h"
+
+struct event_base;
+struct evdns_base;
+struct evconnlistener;
+struct event;
+struct conn;
+struct tunnel;
+struct upstream_set;
+struct cache;
+
+/* A configuration shared by the connections accepted under it. */
+struct cfg_ref {
+    struct shim_config cr_cfg;
+    struct upstream_set *cr_up; /* parents of cr_cfg, with hold-down state */
+    unsigned cr_refs;
+};
+
+struct cfg_ref *cfg_ref_hold(struct cfg_ref *r);
+void cfg_ref_drop(struct cfg_ref *r);
+
+struct server_stats {
+    uint64_t st_requests;
+    uint64_t st_errors;
+    uint64_t st_tunnels;
+    uint64_t st_bytes_out;
+    uint64_t st_bytes_up;   /* body bytes received from upstreams */
+    uint64_t st_refused;    /* ACL and connection cap */
+};
+
+struct server {
+    struct event_base *sv_base;
+    struct evdns_base *sv_dns;
+    struct cfg_ref *sv_cfg;          /* for new connections */
+    struct evconnlistener *sv_lis;
+    struct cache *sv_cache;          /* NULL when the cache is off */
+    struct conn *sv_conns;           /* every live client connection */
+    struct tunnel *sv_tunnels;       /* every live tunnel */
+    uint32_t sv_nconns;              /* conns + tunnels */
+    uint64_t sv_next_id;
+    int sv_draining;
+    struct event *sv_drain_ev;
+    struct server_stats sv_stats;
+};
+
+/* Called by conn/tunnel teardown; finishes a drain when the last one goes. */
+void server_conn_gone(struct server *sv);
+
+#endif

@@ -1,0 +1,168 @@
+/*
+ * upstream.c - parent proxy selection with failover and hold-down.
+ *
+ * Parents are tried in the configured order. A parent that refused, timed
+ * out or died before answering is held down for hold_down ms; while held
+ * down it is skipped, so one dead proxy costs one connect timeout per
+ * hold-down period rather than one per request.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "normalize.h"
+#include "upstream.h"
+
+struct parent {
+    char *p_host;
+    uint16_t p_port;
+    char p_label[300];
+    uint64_t p_down_until; /* monotonic ms; 0 = healthy */
+    uint64_t p_failed_at;
+};
+
+struct upstream_set {
+    struct parent *us_v;
+    size_t us_n;
+    uint32_t us_hold_ms;
+    struct pattern_list us_no_hosts; /* borrowed from the config */
+    struct cidr_list us_no_nets;     /* borrowed from the config */
+    char *us_auth;                   /* "Basic ..." or NULL */
+};
+
+struct upstream_set *
+upstream_set_new(const struct shim_config *cfg)
+{
+    struct upstream_set *us = calloc(1, sizeof(*us));
+
+    if (us == NULL)
+        return NULL;
+    us->us_hold_ms = cfg->sc_hold_down_ms;
+    us->us_no_hosts = cfg->sc_no_proxy_hosts;
+    us->us_no_nets = cfg->sc_no_proxy_nets;
+    if (cfg->sc_nproxies > 0) {
+        us->us_v = calloc(cfg->sc_nproxies, sizeof(*us->us_v));
+        if (us->us_v == NULL)
+            goto fail;
+    }
+    for (size_t i = 0; i < cfg->sc_nproxies; i++) {
+        struct parent *p = &us->us_v[i];
+        const struct upstream_addr *a = &cfg->sc_proxies[i];
+        p->p_host = strdup(a->ua_host);
+        if (p->p_host == NULL)
+            goto fail;
+        p->p_port = a->ua_port;
+        if (strchr(a->ua_host, ':') != NULL)
+            snprintf(p->p_label, sizeof(p->p_label), "[%s]:%u", a->ua_host,
+                     (unsigned)a->ua_port);
+        else
+            snprintf(p->p_label, sizeof(p->p_label), "%s:%u", a->ua_host,
+                     (unsigned)a->ua_port);
+        us->us_n++;
+    }
+    if (cfg->sc_up_user != NULL && cfg->sc_nproxies > 0) {
+        us->us_auth = normalize_basic_auth(
+            cfg->sc_up_user,
+            cfg->sc_up_password ? cfg->sc_up_password : "");
+        if (us->us_auth == NULL)
+            goto fail;
+    }
+    return us;
+fail:
+    upstream_set_free(us);
+    return NULL;
+}
+
+void
+upstream_set_free(struct upstream_set *us)
+{
+    if (us == NULL)
+        return;
+    for (size_t i = 0; i < us->us_n; i++)
+        free(us->us_v[i].p_host);
+    free(us->us_v);
+    if (us->us_auth != NULL) {
+        /* Credentials never outlive their use. */
+        memset(us->us_auth, 0, strlen(us->us_auth));
+        free(us->us_auth);
+    }
+    free(us);
+}
+
+int
+upstream_is_direct(const struct upstream_set *us, const char *host)
+{
+    if (us->us_n == 0)
+        return 1;
+    if (pattern_list_match(&us->us_no_hosts, host))
+        return 1;
+    if (ip_literal_family(host) != 0 &&
+        cidr_list_match_str(&us->us_no_nets, host))
+        return 1;
+    return 0;
+}
+
+int
+upstream_next(const struct upstream_set *us, int after, uint64_t now_ms)
+{
+    int fallback = -1;
+
+    for (size_t i = (size_t)(after + 1); i < us->us_n; i++) {
+        const struct parent *p = &us->us_v[i];
+        if (p->p_down_until <= now_ms)
+            return (int)i;
+        if (fallback == -1 ||
+            p->p_failed_at < us->us_v[fallback].p_failed_at)
+            fallback = (int)i;
+    }
+    /* Every remaining parent is held down. Only fall back when this is
+     * the first choice of the request: a request that already failed over
+     * does not retry held-down parents. */
+    return after == -1 ? fallback : -1;
+}
+
+void
+upstream_hop_parent(const struct upstream_set *us, int i,
+                    struct upstream_hop *hop)
+{
+    hop->uh_index = i;
+    hop->uh_host = us->us_v[i].p_host;
+    hop->uh_port = us->us_v[i].p_port;
+}
+
+void
+upstream_failed(struct upstream_set *us, int i, uint64_t now_ms)
+{
+    if (i < 0 || (size_t)i >= us->us_n)
+        return;
+    us->us_v[i].p_down_until = now_ms + us->us_hold_ms;
+    us->us_v[i].p_failed_at = now_ms;
+}
+
+void
+upstream_succeeded(struct upstream_set *us, int i)
+{
+    if (i < 0 || (size_t)i >= us->us_n)
+        return;
+    us->us_v[i].p_down_until = 0;
+}
+
+const char *
+upstream_label(const struct upstream_set *us, int i)
+{
+    if (i < 0 || (size_t)i >= us->us_n)
+        return "direct";
+    return us->us_v[i].p_label;
+}
+
+size_t
+upstream_count(const struct upstream_set *us)
+{
+    return us->us_n;
+}
+
+const char *
+upstream_auth(const struct upstream_set *us)
+{
+    return us->us_auth;
+}

@@ -1,0 +1,51 @@
+/*
+ * upstream.h - choosing where a request goes: direct, or through the
+ * configured parent proxies in order, skipping parents held down after a
+ * failure. Pure bookkeeping: time is passed in, no sockets here.
+ */
+#ifndef WSUS_UPSTREAM_H
+#define WSUS_UPSTREAM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+struct upstream_set;
+
+/* One hop: a parent proxy (us_index >= 0) or the origin itself. */
+struct upstream_hop {
+    int uh_index;          /* parent index, or -1 for direct */
+    const char *uh_host;   /* where to connect */
+    uint16_t uh_port;
+};
+
+/* Build the parent list of cfg (copied). Returns NULL on ENOMEM. */
+struct upstream_set *upstream_set_new(const struct shim_config *cfg);
+void upstream_set_free(struct upstream_set *us);
+
+/* Does host go direct (no parents, or a no_proxy match)? 1 or 0. */
+int upstream_is_direct(const struct upstream_set *us, const char *host);
+
+/* The next parent to try after `after` (-1 to start) at time now_ms.
+ * Parents in hold-down are skipped unless every remaining one is held
+ * down, in which case the least recently failed is tried anyway (better a
+ * retry than a certain 502). Returns the index or -1 when exhausted. */
+int upstream_next(const struct upstream_set *us, int after, uint64_t now_ms);
+
+/* Fill *hop for parent index i. */
+void upstream_hop_parent(const struct upstream_set *us, int i,
+                         struct upstream_hop *hop);
+
+void upstream_failed(struct upstream_set *us, int i, uint64_t now_ms);
+void upstream_succeeded(struct upstream_set *us, int i);
+
+/* Label for logs: "host:port" of parent i, or "direct" for -1. */
+const char *upstream_label(const struct upstream_set *us, int i);
+
+size_t upstream_count(const struct upstream_set *us);
+
+/* The Proxy-Authorization value to send to parents, or NULL. */
+const char *upstream_auth(const struct upstream_set *us);
+
+#endif
