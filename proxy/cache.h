@@ -1,0 +1,109 @@
+/*
+ * cache.h - the content cache on disk: lookup, fill, verify, commit, evict.
+ *
+ * One entry per normalized URL, stored as two files named after the SHA-1
+ * of the URL: DIR/xx/<sha1-of-url>.data and DIR/xx/<sha1-of-url>.meta
+ * (xx = first two hex digits). A fill writes DIR/xx/<...>.data.tmp.<rand>
+ * and, at commit, verifies the body (length, and the SHA-1 named in the
+ * URL when there is one), fsyncs, writes the meta file to a temporary name,
+ * fsyncs it, and renames data then meta into place. An entry counts only
+ * when its meta file exists and agrees with its data file (length, and a
+ * header line with a format version and a checksum over the meta text), so
+ * a crash at any point leaves either the old state or a complete entry.
+ * Leftover temporaries are removed by cache_open.
+ *
+ * No libevent here: plain file I/O through plat.h, SHA-1 through OpenSSL
+ * EVP. The event-driven sharing of a fill between clients is fill.c's.
+ */
+#ifndef WSUS_CACHE_H
+#define WSUS_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CACHE_ETAG_MAX 256
+#define CACHE_DATE_MAX 64
+#define CACHE_CTYPE_MAX 128
+
+/* What is kept about an entry besides its bytes. */
+struct cache_meta {
+    uint64_t cm_length;                     /* exact body length */
+    char cm_etag[CACHE_ETAG_MAX];           /* "" when none */
+    char cm_last_modified[CACHE_DATE_MAX];  /* "" when none */
+    char cm_content_type[CACHE_CTYPE_MAX];  /* "" when none */
+    char cm_sha1[41];                       /* SHA-1 of the body, hex */
+    int64_t cm_stored;                      /* unix time of the commit */
+};
+
+struct cache_stats {
+    uint64_t cs_entries;
+    uint64_t cs_bytes;
+    uint64_t cs_hits;
+    uint64_t cs_misses;
+    uint64_t cs_fills;       /* committed fills */
+    uint64_t cs_rejected;    /* fills discarded: SHA-1 or length mismatch */
+    uint64_t cs_evictions;
+    uint64_t cs_corrupt;     /* entries found broken and removed */
+};
+
+struct cache;
+struct cache_fill;
+
+/* Open (creating it when missing) the cache folder dir with a size cap of
+ * max_bytes. Scans existing entries into the LRU index (by data file
+ * mtime), removes temporaries and orphans, evicts down to the cap.
+ * Returns NULL with a reason in err. */
+struct cache *cache_open(const char *dir, uint64_t max_bytes, int verify_sha1,
+                         char *err, size_t errlen);
+void cache_close(struct cache *c);
+
+/* Look up url. On a hit: fills *meta, opens the data file read-only into
+ * *fd (the caller closes it), marks the entry recently used, returns 0.
+ * A miss returns -1. An entry whose files disagree (truncated data, bad
+ * meta) is removed, counted as corrupt, and reported as a miss. */
+int cache_lookup(struct cache *c, const char *url, struct cache_meta *meta,
+                 int *fd);
+
+/* Remove the entry for url if present. */
+void cache_remove(struct cache *c, const char *url);
+
+/* Start filling url. expected_length: the length announced by the upstream
+ * or UINT64_MAX when unknown. meta carries the validators and content type
+ * to store (cm_length/cm_sha1 are computed). Returns NULL with err. */
+struct cache_fill *cache_fill_begin(struct cache *c, const char *url,
+                                    uint64_t expected_length,
+                                    const struct cache_meta *meta, char *err,
+                                    size_t errlen);
+
+/* Append body bytes (in order). Returns 0 or -1 (disk full, I/O error;
+ * the fill is then unusable and must be aborted). */
+int cache_fill_write(struct cache_fill *f, const void *p, size_t n);
+
+/* Bytes written so far. */
+uint64_t cache_fill_size(const struct cache_fill *f);
+
+/* A descriptor of the temporary data file for reading what is written so
+ * far (plat_pread). Owned by the fill: valid until commit/abort. */
+int cache_fill_fd(const struct cache_fill *f);
+
+/* Finish: verify length (against expected_length when known) and SHA-1
+ * (against the 40-hex name in the URL when there is one and verify_sha1 is
+ * on), commit atomically, evict to the cap. On success returns 0, fills
+ * *meta with what was stored, and frees f. On failure the temporary is
+ * removed, the reason goes to err, f is freed, returns -1. */
+int cache_fill_commit(struct cache_fill *f, struct cache_meta *meta,
+                      char *err, size_t errlen);
+
+/* Give up: remove the temporary, free f. Nothing is committed. */
+void cache_fill_abort(struct cache_fill *f);
+
+void cache_get_stats(const struct cache *c, struct cache_stats *st);
+
+/* Pure helpers. */
+/* The SHA-1 named by a Windows Update content URL: the last path segment
+ * (query ignored) ends in "_<40 hex>.<ext>" (also accepts "<40 hex>.<ext>"
+ * as the whole name). Writes 40 lower-case hex digits + NUL to out and
+ * returns 1, or returns 0 when the URL names none. */
+int cache_url_sha1(const char *url, char out[41]);
+
+#endif
