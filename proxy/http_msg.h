@@ -38,6 +38,13 @@ struct http_msg {
     int hm_close_delimited; /* response body runs to EOF */
     int hm_keep_alive;     /* peer wants the connection kept open */
     int hm_expect_continue; /* request has Expect: 100-continue */
+    /* added with the implementation: */
+    int hm_expect_other;   /* request has another Expect value (417 is the
+                            * caller's choice); both are 0 for HTTP/1.0 */
+    int hm_no_body;        /* response carries no body whatever its framing
+                            * fields say: 1xx, 204, 304, HEAD, CONNECT 2xx.
+                            * hm_chunked/hm_has_length/hm_length still tell
+                            * what the fields announced (a HEAD's length) */
 };
 
 void http_msg_init(struct http_msg *m, enum http_kind kind);
@@ -79,14 +86,23 @@ struct http_parser *http_parser_new(enum http_kind kind,
                                     void *arg);
 void http_parser_free(struct http_parser *p);
 
-/* For a response: the request was HEAD (or this is a CONNECT 2xx), so the
- * response carries no body whatever its headers say. Call before the head
- * is fed. Cleared by http_parser_next. */
+/* For a response: the request was HEAD, so the response carries no body
+ * whatever its headers say. Call before the head is fed. Cleared by
+ * http_parser_next. (Do not use it for CONNECT: a 407 to a CONNECT has a
+ * body; see http_parser_set_connect.) */
 void http_parser_set_no_body(struct http_parser *p);
+/* Added: for a response, the request was CONNECT: a 2xx answer has no
+ * body (the tunnel follows right after the head, *consumed stops there),
+ * any other status is framed as usual. Call before the head is fed.
+ * Cleared by http_parser_next. */
+void http_parser_set_connect(struct http_parser *p);
 
 /* Feed len bytes. *consumed gets how many were used; on HTTP_DONE bytes
- * after the message (a pipelined request) are left for the next call
- * after http_parser_next. */
+ * after the message (a pipelined request, or tunnel bytes after a CONNECT
+ * head) are left for the next call after http_parser_next. HTTP_BAD and
+ * HTTP_ABORTED are sticky, and so is HTTP_DONE (with *consumed 0) until
+ * http_parser_next. The callbacks run inside this call; they must not
+ * call http_parser_next or http_parser_free. */
 enum http_rc http_parser_feed(struct http_parser *p, const char *data,
                               size_t len, size_t *consumed);
 
@@ -98,8 +114,10 @@ enum http_rc http_parser_eof(struct http_parser *p);
 /* Get ready for the next message on the same connection. */
 void http_parser_next(struct http_parser *p);
 
-/* After HTTP_BAD: the status to answer (400, 413, 414, 431, 501, 505)
- * and a short reason for the error body and the log. */
+/* After HTTP_BAD: the status to answer (400, 413, 414, 431, 501, 505; 500
+ * when memory ran out) and a short static reason for the error body and
+ * the log. A response parser always reports 502: bad framing from an
+ * upstream is an upstream error. After HTTP_ABORTED: 500. */
 int http_parser_error(const struct http_parser *p, const char **reason);
 
 /* Has the current message started (any byte of it seen)? */
