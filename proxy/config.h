@@ -43,6 +43,7 @@ struct shim_config {
     int sc_up_minor;          /* http_version: 0 for 1.0 (default), 1 */
     char *sc_up_user;         /* NULL = no Basic auth */
     char *sc_up_password;     /* from password or password_file; never logged */
+    char *sc_up_password_file; /* where sc_up_password came from, or NULL */
     struct pattern_list sc_no_proxy_hosts;
     struct cidr_list sc_no_proxy_nets;
     int sc_pass_client_auth;  /* forward the client's Proxy-Authorization */
@@ -94,7 +95,17 @@ int config_load(const char *path, struct shim_config *cfg, char *err,
 void config_free(struct shim_config *cfg);
 
 /* Human summary for `wsus-shim -t` and startup: listen, upstreams, policy,
- * limits, cache. Credentials are shown as "(set)". */
+ * limits, cache. Credentials are shown as "(set)". The output is in conf
+ * syntax, every key with its effective value, warnings as comments on
+ * top; without a password it loads back to the same config. */
 void config_print(const struct shim_config *cfg, FILE *out);
+
+/* Legal but risky settings (a non-loopback listen address, "*" in
+ * allow_hosts, an ACL admitting everyone, unused credentials). Stores up
+ * to max static strings in out and returns how many there are (which may
+ * exceed max; CONFIG_WARN_MAX is always enough). */
+#define CONFIG_WARN_MAX 8
+size_t config_warnings(const struct shim_config *cfg, const char **out,
+                       size_t max);
 
 #endif
