@@ -201,6 +201,8 @@ class Emu:
         self.port = None
         self.proc = None
         self.tmp = None
+        self.returncode = None
+        self._stderr = ""
 
     def start(self):
         self.tmp = tempfile.mkdtemp(prefix="emu-")
@@ -250,11 +252,15 @@ class Emu:
         return out
 
     def stderr_text(self):
-        return _read(self.err_path) if self.tmp else ""
+        """Its stderr so far (kept after stop())."""
+        return _read(self.err_path) if self.tmp else self._stderr
 
     def stop(self):
+        """SIGTERM (SIGKILL after 5 s); returns the exit code."""
         rc = _stop(self.proc)
+        self.returncode = rc
         if self.tmp:
+            self._stderr = _read(self.err_path)
             shutil.rmtree(self.tmp, ignore_errors=True)
             self.tmp = None
         return rc
