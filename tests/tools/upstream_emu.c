@@ -898,7 +898,8 @@ up_event_cb(struct bufferevent *bev, short what, void *arg)
     }
 }
 
-/* CONNECT host:port to loopback only. Returns 0 or fills an error. */
+/* CONNECT host:port, loopback only: start dialing (CONN_CONNECTING) or
+ * prepare an error response (400, 403, 502). */
 static void
 conn_connect(struct conn *c)
 {
