@@ -1,0 +1,52 @@
+/*
+ * db.h - the database behind a small table of operations: the ODBC
+ * implementation (db_odbc.c) for the real thing, fakes in the unit tests.
+ * The operations are exactly what the fixer's procedure needs on SUSDB's
+ * tbConfigurationC, in the order it needs them: connect, read the value
+ * (checking table, column and the single row), begin (autocommit off),
+ * update with a bound parameter, commit or roll back, disconnect.
+ */
+#ifndef WSUS_DB_H
+#define WSUS_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/*
+ * Every operation takes do_ctx first and returns 0 or -1 with the whole
+ * driver diagnostic in err.
+ *   do_connect     connstr is never copied into err.
+ *   do_read        the value of BitsDownloadPriorityForeground; fails
+ *                  unless there is exactly one row and the value is not
+ *                  NULL.
+ *   do_begin       autocommit off: what follows is one transaction.
+ *   do_update      set the value (a bound parameter); *rows gets the row
+ *                  count the driver reports.
+ *   do_commit      SQLEndTran(COMMIT).
+ *   do_rollback    SQLEndTran(ROLLBACK).
+ *   do_disconnect  rolls back anything open; safe to call twice.
+ *   do_close       disconnects and frees do_ctx.
+ */
+struct db_ops {
+    void *do_ctx;
+    int (*do_connect)(void *ctx, const char *connstr, char *err,
+                      size_t errlen);
+    int (*do_read)(void *ctx, int64_t *value, char *err, size_t errlen);
+    int (*do_begin)(void *ctx, char *err, size_t errlen);
+    int (*do_update)(void *ctx, int64_t value, int64_t *rows, char *err,
+                     size_t errlen);
+    int (*do_commit)(void *ctx, char *err, size_t errlen);
+    int (*do_rollback)(void *ctx, char *err, size_t errlen);
+    void (*do_disconnect)(void *ctx);
+    void (*do_close)(void *ctx);
+};
+
+/* Fill ops with the ODBC implementation. Returns 0 or -1. */
+int db_odbc_open(struct db_ops *ops, char *err, size_t errlen);
+
+/* The statements the ODBC implementation runs (from sql/), for -v and
+ * --dry-run. */
+const char *db_sql_read(void);
+const char *db_sql_update(void);
+
+#endif

@@ -1,0 +1,340 @@
+/*
+ * main.c - wsus-fixer's command line: parse the arguments, load the conf,
+ * build the service, database and state operations, run one command and
+ * turn its result into the exit code. No logic of the procedure is here.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "connstr.h"
+#include "doctor.h"
+#include "fconf.h"
+#include "fixer.h"
+#include "fplat.h"
+#include "strparse.h"
+
+#define MAIN_ERR_MAX 2048
+#define MAIN_CONN_MAX 1024
+
+enum main_cmd {
+    MAIN_NONE = 0,
+    MAIN_STATUS,
+    MAIN_APPLY,
+    MAIN_REVERT,
+    MAIN_DOCTOR,
+};
+
+struct main_args {
+    const char *ma_conf; /* NULL: the platform default */
+    int ma_json;
+    int ma_verbose;
+    int ma_help;
+    enum main_cmd ma_cmd;
+    const char *ma_cmd_name;
+    int ma_dry_run;
+    int ma_value_set;
+    int64_t ma_value;
+};
+
+static void
+main_usage(FILE *f)
+{
+    fprintf(f,
+"usage: wsus-fixer [-c FILE] [--json] [-v] COMMAND\n"
+"\n"
+"Applies, reports and reverts WSUS's BitsDownloadPriorityForeground in\n"
+"SUSDB safely: WSUSService is stopped, the value changed in one\n"
+"transaction and verified, and the services started again.\n"
+"\n"
+"commands:\n"
+"  status                      WSUSService and BITS states, the value\n"
+"  apply [--dry-run] [--value N]\n"
+"                              set the value (default 1; N is 0 or 1);\n"
+"                              --dry-run prints the plan, changes nothing\n"
+"  revert                      put back the value recorded by the last\n"
+"                              successful apply, or 0 if none\n"
+"  doctor                      WSUS download troubleshooting checks\n"
+"\n"
+"options:\n"
+"  -c FILE    conf file (default %s)\n"
+"  --json     print one JSON object with every step, result and timing\n"
+"  -v         verbose: the conf, the statements, command details\n"
+"  -h, --help this text\n"
+"\n"
+"exit codes:\n"
+"  0  done, or already in the wanted state\n"
+"  1  failed and nothing changed (the service is back in its state)\n"
+"  2  usage or conf error\n"
+"  3  failed and the service could not be restored: the message says\n"
+"     exactly what to run by hand\n",
+            fplat_default_conf());
+}
+
+/* Parse argv. Returns 0, or -1 with a reason in err. */
+static int
+main_parse(int argc, char **argv, struct main_args *a, char *err,
+           size_t errlen)
+{
+    memset(a, 0, sizeof(*a));
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i];
+
+        if (strcmp(s, "-c") == 0) {
+            if (++i == argc) {
+                snprintf(err, errlen, "-c needs a file name");
+                return -1;
+            }
+            a->ma_conf = argv[i];
+        } else if (strcmp(s, "--json") == 0) {
+            a->ma_json = 1;
+        } else if (strcmp(s, "-v") == 0) {
+            a->ma_verbose = 1;
+        } else if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
+            a->ma_help = 1;
+        } else if (strcmp(s, "--dry-run") == 0) {
+            a->ma_dry_run = 1;
+        } else if (strcmp(s, "--value") == 0 ||
+                   strncmp(s, "--value=", 8) == 0) {
+            const char *v = s[7] == '=' ? s + 8 : NULL;
+            uint64_t n;
+
+            if (v == NULL) {
+                if (++i == argc) {
+                    snprintf(err, errlen, "--value needs a number");
+                    return -1;
+                }
+                v = argv[i];
+            }
+            if (parse_u64_max(v, 1, &n) == -1) {
+                snprintf(err, errlen, "--value \"%s\": the value is a bit, "
+                         "0 or 1", v);
+                return -1;
+            }
+            a->ma_value = (int64_t)n;
+            a->ma_value_set = 1;
+        } else if (s[0] == '-') {
+            snprintf(err, errlen, "unknown option \"%s\"", s);
+            return -1;
+        } else if (a->ma_cmd != MAIN_NONE) {
+            snprintf(err, errlen, "one command at a time (\"%s\" after "
+                     "\"%s\")", s, a->ma_cmd_name);
+            return -1;
+        } else {
+            a->ma_cmd_name = s;
+            if (strcmp(s, "status") == 0)
+                a->ma_cmd = MAIN_STATUS;
+            else if (strcmp(s, "apply") == 0)
+                a->ma_cmd = MAIN_APPLY;
+            else if (strcmp(s, "revert") == 0)
+                a->ma_cmd = MAIN_REVERT;
+            else if (strcmp(s, "doctor") == 0)
+                a->ma_cmd = MAIN_DOCTOR;
+            else {
+                snprintf(err, errlen, "unknown command \"%s\"", s);
+                return -1;
+            }
+        }
+    }
+    if (a->ma_help)
+        return 0;
+    if (a->ma_cmd == MAIN_NONE) {
+        snprintf(err, errlen, "no command given");
+        return -1;
+    }
+    if ((a->ma_dry_run || a->ma_value_set) && a->ma_cmd != MAIN_APPLY) {
+        snprintf(err, errlen, "--dry-run and --value go with apply only");
+        return -1;
+    }
+    return 0;
+}
+
+/* Exit 2 with msg, as a JSON object when --json was given. */
+static int
+main_usage_error(const struct main_args *a, const char *cmd, const char *msg,
+                 int show_usage)
+{
+    struct report rep;
+
+    report_init(&rep, stdout, stderr, a->ma_json, 0, 0);
+    report_command(&rep, cmd != NULL ? cmd : "");
+    report_finish(&rep, FIXER_EXIT_USAGE, "%s", msg);
+    report_free(&rep);
+    if (show_usage && !a->ma_json)
+        fprintf(stderr, "try: wsus-fixer --help\n");
+    return FIXER_EXIT_USAGE;
+}
+
+static void
+main_dump_line(void *arg, const char *text)
+{
+    report_debug(arg, "conf %s", text);
+}
+
+static int
+main_conf_exists(const char *path)
+{
+    FILE *f = fopen(path, "r");
+
+    if (f == NULL)
+        return 0;
+    fclose(f);
+    return 1;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct main_args a;
+    struct fixer_conf cf;
+    struct svc_ops svc;
+    struct db_ops db;
+    struct state_ops sto;
+    struct fixer_clock clk;
+    struct fixer_env env;
+    struct fixer_opts o;
+    struct report rep;
+    char err[MAIN_ERR_MAX];
+    char conn[MAIN_CONN_MAX];
+    int rc = FIXER_EXIT_USAGE, have_conf = 0, have_rep = 0;
+    int have_svc = 0, have_db = 0, have_state = 0;
+
+    if (main_parse(argc, argv, &a, err, sizeof(err)) == -1)
+        return main_usage_error(&a, a.ma_cmd_name, err, 1);
+    if (a.ma_help) {
+        main_usage(stdout);
+        return FIXER_EXIT_OK;
+    }
+
+    /* conf */
+    if (a.ma_conf == NULL && fplat_is_windows() &&
+        !main_conf_exists(fplat_default_conf())) {
+        if (fconf_defaults(&cf, NULL) == -1)
+            return main_usage_error(&a, a.ma_cmd_name, "out of memory", 0);
+    } else if (fconf_load(a.ma_conf != NULL ? a.ma_conf
+                                            : fplat_default_conf(),
+                          &cf, err, sizeof(err)) == -1) {
+        return main_usage_error(&a, a.ma_cmd_name, err, 0);
+    }
+    have_conf = 1;
+    report_init(&rep, stdout, stderr, a.ma_json, a.ma_verbose,
+                fplat_stderr_is_tty());
+    have_rep = 1;
+    report_command(&rep, a.ma_cmd_name);
+    if (a.ma_verbose)
+        fconf_dump(&cf, main_dump_line, &rep);
+
+    if (strcmp(cf.fc_connection, "auto") == 0) {
+        char name[256];
+
+        if (fplat_sqlserver_name(name, sizeof(name), err, sizeof(err)) ==
+                -1 ||
+            connstr_from_sqlserver_name(name, cf.fc_auto_driver, conn,
+                                        sizeof(conn), err,
+                                        sizeof(err)) == -1) {
+            report_finish(&rep, FIXER_EXIT_USAGE, "%s: connection = auto: %s",
+                          cf.fc_path, err);
+            goto out;
+        }
+        report_debug(&rep, "SqlServerName \"%s\" -> %s", name, conn);
+    } else if (snprintf(conn, sizeof(conn), "%s", cf.fc_connection) >=
+               (int)sizeof(conn)) {
+        report_finish(&rep, FIXER_EXIT_USAGE, "%s: [database] connection is "
+                      "longer than %zu characters", cf.fc_path,
+                      sizeof(conn) - 1);
+        goto out;
+    }
+
+    /* operations */
+    rc = FIXER_EXIT_FAILED;
+    if (cf.fc_backend == FCONF_BACKEND_SCM) {
+        if (svc_scm_open(&svc, err, sizeof(err)) == -1) {
+            report_finish(&rep, rc, "%s", err);
+            goto out;
+        }
+    } else {
+        struct svc_exec_conf sx = {
+            .sx_stop = cf.fc_stop_cmd,
+            .sx_start = cf.fc_start_cmd,
+            .sx_status = cf.fc_status_cmd,
+            .sx_starttype = cf.fc_starttype_cmd,
+            .sx_enable = cf.fc_enable_cmd,
+            .sx_running = cf.fc_running_match,
+            .sx_stopped = cf.fc_stopped_match,
+            .sx_absent = cf.fc_absent_match,
+            .sx_disabled = cf.fc_disabled_match,
+            .sx_cwd = cf.fc_dir,
+            .sx_query_timeout_ms = cf.fc_query_timeout_ms,
+        };
+
+        if (svc_exec_open(&svc, &sx, err, sizeof(err)) == -1) {
+            report_finish(&rep, rc, "%s", err);
+            goto out;
+        }
+    }
+    have_svc = 1;
+    if (db_odbc_open(&db, err, sizeof(err)) == -1) {
+        report_finish(&rep, rc, "%s", err);
+        goto out;
+    }
+    have_db = 1;
+    if (state_file_open(&sto, cf.fc_state_file, err, sizeof(err)) == -1) {
+        report_finish(&rep, rc, "%s", err);
+        goto out;
+    }
+    have_state = 1;
+    fixer_clock_system(&clk);
+    env.fe_svc = &svc;
+    env.fe_db = &db;
+    env.fe_state = &sto;
+    env.fe_clock = &clk;
+
+    memset(&o, 0, sizeof(o));
+    o.fo_cmd = a.ma_cmd == MAIN_REVERT ? FIXER_CMD_REVERT : FIXER_CMD_APPLY;
+    o.fo_value = a.ma_value_set ? a.ma_value : 1;
+    o.fo_dry_run = a.ma_dry_run;
+    o.fo_connection = conn;
+    o.fo_service = cf.fc_name;
+    o.fo_bits = cf.fc_bits_name;
+    o.fo_stop_timeout_ms = cf.fc_stop_timeout_ms;
+    o.fo_start_timeout_ms = cf.fc_start_timeout_ms;
+    o.fo_poll_ms = cf.fc_poll_ms;
+    report_debug(&rep, "read statement: %s", db_sql_read());
+    report_debug(&rep, "update statement: %s", db_sql_update());
+    report_debug(&rep, "state file: %s", cf.fc_state_file);
+
+    switch (a.ma_cmd) {
+    case MAIN_STATUS:
+        rc = fixer_status(&env, &o, &rep);
+        break;
+    case MAIN_APPLY:
+    case MAIN_REVERT:
+        rc = fixer_apply(&env, &o, &rep);
+        break;
+    case MAIN_DOCTOR: {
+        struct doctor_opts d = {
+            .do_content_dir = cf.fc_content_dir,
+            .do_shim_conf = cf.fc_shim_conf,
+            .do_probe_timeout_ms = cf.fc_probe_timeout_ms,
+        };
+
+        rc = doctor_run(&env, &o, &d, &rep);
+        break;
+    }
+    case MAIN_NONE:
+        break;
+    }
+out:
+    memset(conn, 0, sizeof(conn));
+    if (have_state)
+        sto.st_close(sto.st_ctx);
+    if (have_db)
+        db.do_close(db.do_ctx);
+    if (have_svc)
+        svc.so_close(svc.so_ctx);
+    if (have_rep)
+        report_free(&rep);
+    if (have_conf)
+        fconf_free(&cf);
+    return rc;
+}
