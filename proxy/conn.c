@@ -412,8 +412,7 @@ conn_error(struct conn *c, int status, const char *reason)
         hdr_add(&h, "Proxy-Authenticate", c->c_err_auth);
     if (!c->c_keep)
         hdr_add(&h, "Connection", "close");
-    int minor = c->c_req != NULL ? c->c_req->hm_minor : 1;
-    head = relay_head_serialize(minor, status, NULL, &h, &hlen);
+    head = relay_head_serialize(1, status, NULL, &h, &hlen);
     hdr_free(&h);
     if (head != NULL) {
         conn_out(c, head, hlen);
@@ -510,7 +509,9 @@ conn_new(struct server *sv, evutil_socket_t fd, const struct sockaddr *sa,
     bufferevent_setwatermark(c->c_bev, EV_WRITE, RELAY_LOW_MARK, 0);
     bufferevent_enable(c->c_bev, EV_READ | EV_WRITE);
     c->c_state = CONN_READ_HEAD;
-    conn_arm(c, c->c_cfg->sc_header_timeout_ms);
+    /* Until its first byte the connection is idle; header_timeout starts
+     * with that byte. */
+    conn_arm(c, c->c_cfg->sc_idle_timeout_ms);
     log_debug("conn %llu %s: accepted", (unsigned long long)c->c_id,
               c->c_peer);
     return 0;
@@ -848,8 +849,7 @@ conn_serve_status(struct conn *c)
     hdr_add(&h, "Cache-Control", "no-store");
     if (!c->c_keep)
         hdr_add(&h, "Connection", "close");
-    char *head = relay_head_serialize(c->c_req->hm_minor, 200, NULL, &h,
-                                      &hlen);
+    char *head = relay_head_serialize(1, 200, NULL, &h, &hlen);
     hdr_free(&h);
     if (head != NULL) {
         conn_out(c, head, hlen);
@@ -995,13 +995,18 @@ conn_connect_next(struct conn *c)
         conn_error(c, 500, "out of memory");
         return;
     }
-    if (c->c_req->hm_is_head || c->c_req->hm_is_connect)
+    if (c->c_req->hm_is_head)
         http_parser_set_no_body(c->c_respp);
+    else if (c->c_req->hm_is_connect)
+        http_parser_set_connect(c->c_respp);
     c->c_resp_bytes = c->c_connected = 0;
     bufferevent_setcb(c->c_ubev, up_read_cb, NULL, up_event_cb, c);
     bufferevent_setwatermark(c->c_ubev, EV_READ, 0, RELAY_HIGH_MARK);
-    evbuffer_add(bufferevent_get_output(c->c_ubev), c->c_up_head,
-                 c->c_up_head_len);
+    /* A direct CONNECT sends nothing of its own: the tunnel starts once
+     * the TCP connection is up. */
+    if (!(c->c_direct && c->c_req->hm_is_connect))
+        evbuffer_add(bufferevent_get_output(c->c_ubev), c->c_up_head,
+                     c->c_up_head_len);
     if (c->c_body_seg != NULL)
         evbuffer_add_file_segment(bufferevent_get_output(c->c_ubev),
                                   c->c_body_seg, 0, (ev_off_t)c->c_body_len);
@@ -1197,8 +1202,10 @@ up_read_cb(struct bufferevent *bev, void *arg)
         if (c->c_interim) {
             c->c_interim = 0;
             http_parser_next(c->c_respp);
-            if (c->c_req->hm_is_head || c->c_req->hm_is_connect)
+            if (c->c_req->hm_is_head)
                 http_parser_set_no_body(c->c_respp);
+            else if (c->c_req->hm_is_connect)
+                http_parser_set_connect(c->c_respp);
             continue;
         }
         if (c->c_req->hm_is_connect) {
@@ -1260,8 +1267,9 @@ resp_on_head(void *arg, struct http_msg *m)
         return -1;
     }
     c->c_keep = c->c_plan_out.rp_keep_alive;
-    char *head = relay_head_serialize(c->c_req->hm_minor >= 1, m->hm_status,
-                                      m->hm_reason, &out, &hlen);
+    /* Our own version, whatever the client's (RFC 9110 6.2). */
+    char *head = relay_head_serialize(1, m->hm_status, m->hm_reason, &out,
+                                      &hlen);
     hdr_free(&out);
     if (head == NULL) {
         conn_verdict(c, 500, "out of memory");

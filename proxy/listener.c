@@ -75,15 +75,12 @@ listener_start(struct server *sv, char *bound, size_t boundlen, char *err,
     int sslen = (int)sizeof(ss);
     char spec[128];
 
-    if (strchr(cfg->sc_listen_addr, ':') != NULL)
-        snprintf(spec, sizeof(spec), "[%s]:%u", cfg->sc_listen_addr,
-                 (unsigned)cfg->sc_listen_port);
-    else
-        snprintf(spec, sizeof(spec), "%s:%u", cfg->sc_listen_addr,
-                 (unsigned)cfg->sc_listen_port);
-    memset(&ss, 0, sizeof(ss));
-    if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&ss, &sslen) ==
-        -1) {
+    snprintf(spec, sizeof(spec), strchr(cfg->sc_listen_addr, ':') != NULL
+                                     ? "[%s]:%u"
+                                     : "%s:%u",
+             cfg->sc_listen_addr, (unsigned)cfg->sc_listen_port);
+    if (plat_sockaddr_make(cfg->sc_listen_addr, cfg->sc_listen_port,
+                           (struct sockaddr *)&ss, &sslen) == -1) {
         snprintf(err, errlen, "bad listen address %s", spec);
         return -1;
     }
