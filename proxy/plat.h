@@ -47,6 +47,16 @@ int plat_rename(const char *from, const char *to);
 int plat_unlink(const char *path);
 /* mkdir -p with mode 0700. */
 int plat_mkdirs(const char *path);
+/* Make durable the renames and creations of entries in dir (fsync of
+ * the folder on POSIX; a no-op returning 0 where the OS has no such call,
+ * as on Windows, whose MoveFileEx can take MOVEFILE_WRITE_THROUGH). */
+int plat_fsync_dir(const char *dir);
+/* Set the length of the file at path, growing it sparsely or cutting
+ * it. Returns 0 or -1. */
+int plat_truncate(const char *path, uint64_t size);
+/* Set the modification time of the file at path to now (the cache keeps
+ * its LRU order across restarts this way). Returns 0 or -1. */
+int plat_touch(const char *path);
 /* A fresh temporary file in dir (or the system temp folder when dir is
  * NULL), already unlinked where the OS allows; returns fd or -1. */
 int plat_tmpfile(const char *dir);
@@ -61,6 +71,11 @@ struct sockaddr;
 int plat_sockaddr_str(const struct sockaddr *sa, char *buf, size_t len);
 int plat_sockaddr_bytes(const struct sockaddr *sa, int *family,
                         uint8_t addr[16]);
+/* Build a socket address from a numeric IPv4/IPv6 address (no brackets)
+ * and a port (0 allowed). out must hold a sockaddr_storage; *outlen gets
+ * its length. Returns 0 or -1. */
+int plat_sockaddr_make(const char *addr, uint16_t port, struct sockaddr *out,
+                       int *outlen);
 /* The local address a socket is bound to, as text. */
 int plat_sock_local_str(evutil_socket_t fd, char *buf, size_t len);
 

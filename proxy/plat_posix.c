@@ -181,6 +181,35 @@ plat_mkdirs(const char *path)
 }
 
 int
+plat_fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc;
+
+    if (fd == -1)
+        return -1;
+    rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+int
+plat_truncate(const char *path, uint64_t size)
+{
+    if (size > (uint64_t)INT64_MAX) {
+        errno = EFBIG;
+        return -1;
+    }
+    return truncate(path, (off_t)size);
+}
+
+int
+plat_touch(const char *path)
+{
+    return utimensat(AT_FDCWD, path, NULL, 0);
+}
+
+int
 plat_tmpfile(const char *dir)
 {
     char path[4096];
@@ -253,6 +282,29 @@ plat_sockaddr_bytes(const struct sockaddr *sa, int *family, uint8_t addr[16])
         const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
         memcpy(addr, &s4->sin_addr, 4);
         *family = 4;
+        return 0;
+    }
+    return -1;
+}
+
+int
+plat_sockaddr_make(const char *addr, uint16_t port, struct sockaddr *out,
+                   int *outlen)
+{
+    struct sockaddr_in *s4 = (struct sockaddr_in *)out;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)out;
+
+    memset(out, 0, sizeof(struct sockaddr_storage));
+    if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons(port);
+        *outlen = (int)sizeof(*s4);
+        return 0;
+    }
+    if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(port);
+        *outlen = (int)sizeof(*s6);
         return 0;
     }
     return -1;
