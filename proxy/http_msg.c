@@ -94,11 +94,15 @@ struct http_parser {
     int hp_no_body;         /* response to HEAD */
     int hp_connect;         /* response to CONNECT */
     int hp_skip_body;       /* decided at head time */
+    int hp_scan_status;     /* a scanner's pending verdict */
+    const char *hp_scan_reason;
 
     /* head scanner */
     enum hs_state hp_hs;
     int hp_hs_lines;        /* non-empty lines seen */
     uint64_t hp_head_bytes;
+    int hp_sl_field;        /* request line: 0 method, 1 target, 2 version */
+    uint64_t hp_sl_tlen;    /* request-target bytes so far */
 
     /* chunk scanner */
     int hp_ck_on;
@@ -342,9 +346,25 @@ fail_llhttp(struct http_parser *p, llhttp_errno_t e)
 /* --- scanners ----------------------------------------------------------- */
 
 /*
+ * A scanner found a violation at s[at]. It is not recorded yet: the
+ * caller first gives llhttp the bytes before it, so that whichever error
+ * comes first in the stream is the one reported, however the input was
+ * cut into fragments.
+ */
+static int
+scan_err(struct http_parser *p, int status, const char *reason, size_t at,
+         size_t *used)
+{
+    p->hp_scan_status = status;
+    p->hp_scan_reason = reason;
+    *used = at;
+    return -1;
+}
+
+/*
  * Scan head bytes s[0..n). Returns 1 when the head ends (*used = bytes up to
  * and including the final LF), 0 when all n bytes belong to the head so far
- * (*used = n), -1 on a violation (recorded). Empty lines before the start
+ * (*used = n), -1 on a violation at s[*used] (see scan_err). Empty lines before the start
  * line are skipped (RFC 9112 §2.2 lets a server ignore them).
  */
 static int
@@ -355,7 +375,7 @@ scan_head(struct http_parser *p, const char *s, size_t n, size_t *used)
 
         if (p->hp_hs == HS_CR || p->hp_hs == HS_END_CR) {
             if (c != '\n')
-                return fail(p, 400, "bare CR in head");
+                return scan_err(p, 400, "bare CR in head", i, used);
             if (p->hp_hs == HS_END_CR) {
                 *used = i + 1;
                 return 1;
@@ -374,17 +394,27 @@ scan_head(struct http_parser *p, const char *s, size_t n, size_t *used)
             continue;
         }
         if (c == '\n')
-            return fail(p, 400, "bare LF in head");
+            return scan_err(p, 400, "bare LF in head", i, used);
         if (c == 0)
-            return fail(p, 400, "NUL in head");
+            return scan_err(p, 400, "NUL in head", i, used);
         if (is_bad_ctl(c))
-            return fail(p, 400, "control character in head");
+            return scan_err(p, 400, "control character in head", i, used);
         if (p->hp_hs == HS_LINE_START && (c == ' ' || c == '\t')) {
             if (p->hp_hs_lines > 0)
-                return fail(p, 400, "obsolete line folding");
-            return fail(p, 400, "whitespace before the start line");
+                return scan_err(p, 400, "obsolete line folding", i, used);
+            return scan_err(p, 400, "whitespace before the start line", i,
+                            used);
         }
         p->hp_hs = HS_IN_LINE;
+        /* The URI limit is checked here, by position, so that it does not
+         * depend on how llhttp happens to deliver the URL span. */
+        if (p->hp_hs_lines == 0 && p->hp_kind == HTTP_KIND_REQUEST) {
+            if (c == ' ')
+                p->hp_sl_field++;
+            else if (p->hp_sl_field == 1 &&
+                     ++p->hp_sl_tlen > p->hp_lim->hl_max_uri)
+                return scan_err(p, 414, "URI too long", i, used);
+        }
     }
     *used = n;
     return 0;
@@ -393,7 +423,7 @@ scan_head(struct http_parser *p, const char *s, size_t n, size_t *used)
 /*
  * Scan chunked body bytes s[0..n). Returns 1 when the message ends
  * (*used = bytes up to and including its last LF), 0 when all n bytes were
- * used, -1 on a violation (recorded).
+ * used, -1 on a violation at s[*used] (see scan_err).
  */
 static int
 scan_chunks(struct http_parser *p, const char *s, size_t n, size_t *used)
@@ -411,7 +441,7 @@ scan_chunks(struct http_parser *p, const char *s, size_t n, size_t *used)
             h = hexval(c);
             if (h >= 0) {
                 if (p->hp_ck_size > (UINT64_MAX >> 4))
-                    return fail(p, 400, "chunk size overflow");
+                    return scan_err(p, 400, "chunk size overflow", i, used);
                 p->hp_ck_size = (p->hp_ck_size << 4) | (uint64_t)h;
                 p->hp_ck = CK_SIZE;
             } else if (p->hp_ck == CK_SIZE && c == ';') {
@@ -419,28 +449,28 @@ scan_chunks(struct http_parser *p, const char *s, size_t n, size_t *used)
             } else if (p->hp_ck == CK_SIZE && c == '\r') {
                 p->hp_ck = CK_SIZE_LF;
             } else {
-                return fail(p, 400, "invalid chunk size");
+                return scan_err(p, 400, "invalid chunk size", i, used);
             }
             break;
         case CK_EXT:
             if (c == '\r')
                 p->hp_ck = CK_SIZE_LF;
             else if (is_bad_ctl(c))
-                return fail(p, 400, "invalid chunk extension");
+                return scan_err(p, 400, "invalid chunk extension", i, used);
             break;
         case CK_SIZE_LF:
             if (c != '\n')
-                return fail(p, 400, "bare CR in chunk size line");
+                return scan_err(p, 400, "bare CR in chunk size line", i, used);
             if (p->hp_ck_size == 0) {
                 p->hp_ck = CK_TRL_START;
                 break;
             }
             if (p->hp_ck_size > UINT64_MAX - p->hp_ck_total)
-                return fail(p, 400, "chunk size overflow");
+                return scan_err(p, 400, "chunk size overflow", i, used);
             p->hp_ck_total += p->hp_ck_size;
             if (p->hp_kind == HTTP_KIND_REQUEST && lim->hl_max_body != 0 &&
                 p->hp_ck_total > lim->hl_max_body)
-                return fail(p, 413, "request body too large");
+                return scan_err(p, 413, "request body too large", i, used);
             p->hp_ck_left = p->hp_ck_size;
             p->hp_ck_size = 0;
             p->hp_ck = CK_DATA;
@@ -458,21 +488,21 @@ scan_chunks(struct http_parser *p, const char *s, size_t n, size_t *used)
         }
         case CK_DATA_CR:
             if (c != '\r')
-                return fail(p, 400, "missing CRLF after chunk data");
+                return scan_err(p, 400, "missing CRLF after chunk data", i, used);
             p->hp_ck = CK_DATA_LF;
             break;
         case CK_DATA_LF:
             if (c != '\n')
-                return fail(p, 400, "missing CRLF after chunk data");
+                return scan_err(p, 400, "missing CRLF after chunk data", i, used);
             p->hp_ck = CK_SIZE_START;
             break;
         case CK_TRL_START:
             if (c == '\r') {
                 p->hp_ck = CK_END_LF;
             } else if (c == ' ' || c == '\t') {
-                return fail(p, 400, "obsolete line folding");
+                return scan_err(p, 400, "obsolete line folding", i, used);
             } else if (c == '\n' || is_bad_ctl(c)) {
-                return fail(p, 400, "invalid trailer section");
+                return scan_err(p, 400, "invalid trailer section", i, used);
             } else {
                 p->hp_ck = CK_TRL_LINE;
             }
@@ -481,12 +511,12 @@ scan_chunks(struct http_parser *p, const char *s, size_t n, size_t *used)
             if (c == '\r')
                 p->hp_ck = CK_TRL_LF;
             else if (c == '\n' || is_bad_ctl(c))
-                return fail(p, 400, "invalid trailer section");
+                return scan_err(p, 400, "invalid trailer section", i, used);
             break;
         case CK_TRL_LF:
         case CK_END_LF:
             if (c != '\n')
-                return fail(p, 400, "invalid trailer section");
+                return scan_err(p, 400, "invalid trailer section", i, used);
             if (p->hp_ck == CK_END_LF) {
                 p->hp_ck = CK_END;
                 *used = i + 1;
@@ -500,7 +530,7 @@ scan_chunks(struct http_parser *p, const char *s, size_t n, size_t *used)
         }
         if (p->hp_ck >= CK_TRL_START && p->hp_ck <= CK_END_LF &&
             ++p->hp_trl_bytes > p->hp_lim->hl_max_head)
-            return fail(p, 431, "trailer section too large");
+            return scan_err(p, 431, "trailer section too large", i, used);
         i++;
     }
     *used = n;
@@ -987,6 +1017,8 @@ hp_start(struct http_parser *p)
     p->hp_hs = HS_LINE_START;
     p->hp_hs_lines = 0;
     p->hp_head_bytes = 0;
+    p->hp_sl_field = 0;
+    p->hp_sl_tlen = 0;
     p->hp_ck_on = 0;
     p->hp_ck = CK_SIZE_START;
     p->hp_ck_size = p->hp_ck_left = p->hp_ck_total = p->hp_trl_bytes = 0;
@@ -1099,18 +1131,20 @@ http_parser_feed(struct http_parser *p, const char *data, size_t len,
             if (n > budget)
                 n = (size_t)budget;
             end = scan_head(p, s, n, &k);
-            if (end == -1)
-                return HTTP_BAD;
             p->hp_head_bytes += k;
         } else if (p->hp_ck_on) {
             end = scan_chunks(p, s, n, &k);
-            if (end == -1)
-                return HTTP_BAD;
         }
         rc = run_llhttp(p, s, k, &used);
         if (rc != HTTP_MORE) {
             *consumed = off + used;
             return rc;
+        }
+        if (end == -1) {
+            /* llhttp took everything before the bad byte without fault */
+            *consumed = off + k;
+            fail(p, p->hp_scan_status, p->hp_scan_reason);
+            return HTTP_BAD;
         }
         off += k;
         if (end == 1 && in_head && p->hp_phase == HP_HEAD) {

@@ -870,6 +870,76 @@ test_eof(void **state)
     http_parser_free(p);
 }
 
+/*
+ * Mutated vectors: random byte changes, insertions of the bytes parsers
+ * trip on (CR, LF, SP, HTAB, NUL, ':', ',', digits) and deletions. Whatever
+ * the outcome, it must not depend on how the bytes were cut up, and the
+ * parser must neither crash nor leak (run under ASan).
+ */
+static void
+test_mutations_fragment_invariant(void **state)
+{
+    static const char hot[] = "\r\n \t\0:,;09aAfF\"-";
+    static struct result whole, r;
+    struct vec mv;
+    char buf[2048];
+    size_t cuts[64];
+    unsigned seed = 12345;
+
+    (void)state;
+    for (int iter = 0; iter < 6000; iter++) {
+        const struct vec *v = &vecs[lcg(&seed) % (sizeof(vecs) / sizeof(vecs[0]))];
+        size_t len = vec_len(v), n;
+        int muts = 1 + (int)(lcg(&seed) % 3);
+
+        if (len + 8 >= sizeof(buf))
+            continue;
+        memcpy(buf, v->v_in, len);
+        for (int k = 0; k < muts && len > 1; k++) {
+            size_t at = lcg(&seed) % len;
+            char c = hot[lcg(&seed) % (sizeof(hot) - 1)];
+
+            switch (lcg(&seed) % 3) {
+            case 0:
+                buf[at] = c;
+                break;
+            case 1:
+                memmove(buf + at + 1, buf + at, len - at);
+                buf[at] = c;
+                len++;
+                break;
+            default:
+                memmove(buf + at, buf + at + 1, len - at - 1);
+                len--;
+                break;
+            }
+        }
+        mv = *v;
+        mv.v_name = "mutant";
+        mv.v_in = buf;
+        mv.v_flags &= ~F_ABORT;
+        /* vec_len() is strlen for these: keep the buffer NUL-free after
+         * the mutated length and cut where a NUL sits */
+        buf[len] = '\0';
+        if (strlen(buf) != len)
+            continue;
+        run(&mv, NULL, 0, &whole);
+        for (int t = 0; t < 3; t++) {
+            size_t at = 0;
+
+            n = 0;
+            while (n < 64) {
+                at += 1 + lcg(&seed) % (t == 0 ? 2 : 23);
+                if (at >= len)
+                    break;
+                cuts[n++] = at;
+            }
+            run(&mv, cuts, n, &r);
+            same(&mv, &whole, &r, "mutant split");
+        }
+    }
+}
+
 int
 main(void)
 {
@@ -880,6 +950,7 @@ main(void)
         cmocka_unit_test(test_interim_then_final),
         cmocka_unit_test(test_head_limit_exact),
         cmocka_unit_test(test_eof),
+        cmocka_unit_test(test_mutations_fragment_invariant),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
