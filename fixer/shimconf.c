@@ -27,6 +27,7 @@ shimconf_item(const char *s, size_t len, struct shim_proxy *p, char *err,
 {
     char item[SHIMCONF_HOST_MAX + 16];
     char *host, *port = NULL;
+    size_t len0 = len;
     uint64_t v;
 
     if (len >= sizeof(item)) {
@@ -72,7 +73,7 @@ shimconf_item(const char *s, size_t len, struct shim_proxy *p, char *err,
     p->sp_port = (uint16_t)v;
     return 0;
 bad:
-    snprintf(err, errlen, "proxy \"%s\" is not host:port", item);
+    snprintf(err, errlen, "proxy \"%.*s\" is not host:port", (int)len0, s);
     return -1;
 }
 

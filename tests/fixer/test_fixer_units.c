@@ -1,0 +1,613 @@
+/*
+ * test_fixer_units.c - table-driven tests of the fixer's pure modules
+ * (connection strings, conf, state file, shim conf proxies, exec command
+ * templates and status mapping, JSON encoding) and of its platform layer
+ * on POSIX (command execution with a time limit, the run lock, atomic
+ * writes).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "connstr.h"
+#include "fconf.h"
+#include "fplat.h"
+#include "report.h"
+#include "shimconf.h"
+#include "state.h"
+#include "svc.h"
+
+#define ERRLEN 1024
+
+/* ---- connection strings */
+
+static void
+test_connstr_auto(void **state)
+{
+    static const struct {
+        const char *name;
+        const char *want; /* NULL: must fail */
+    } v[] = {
+        {"MICROSOFT##WID",
+         "Driver={D};Server=np:\\\\.\\pipe\\MICROSOFT##WID\\tsql\\query;"
+         "Database=SUSDB;Trusted_Connection=yes"},
+        {"WSUS01\\microsoft##wid",
+         "Driver={D};Server=np:\\\\.\\pipe\\MICROSOFT##WID\\tsql\\query;"
+         "Database=SUSDB;Trusted_Connection=yes"},
+        {"MICROSOFT##SSEE",
+         "Driver={D};Server=np:\\\\.\\pipe\\MSSQL$MICROSOFT##SSEE\\sql\\"
+         "query;Database=SUSDB;Trusted_Connection=yes"},
+        {"SQL01\\WSUS",
+         "Driver={D};Server=SQL01\\WSUS;Database=SUSDB;"
+         "Trusted_Connection=yes"},
+        {"SQL01", "Driver={D};Server=SQL01;Database=SUSDB;"
+                  "Trusted_Connection=yes"},
+        {"", NULL},
+        {"SQL01;Database=master", NULL},
+        {"SQL01}", NULL},
+        {"SQL\n01", NULL},
+    };
+    char out[512], err[ERRLEN];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        int r = connstr_from_sqlserver_name(v[i].name, "D", out,
+                                            sizeof(out), err, sizeof(err));
+        if (v[i].want == NULL) {
+            assert_int_equal(r, -1);
+        } else {
+            assert_int_equal(r, 0);
+            assert_string_equal(out, v[i].want);
+        }
+    }
+    /* no room */
+    assert_int_equal(connstr_from_sqlserver_name("SQL01", "D", out, 20, err,
+                                                 sizeof(err)),
+                     -1);
+    /* a driver name that would break the string */
+    assert_int_equal(connstr_from_sqlserver_name("SQL01", "D};X={", out,
+                                                 sizeof(out), err,
+                                                 sizeof(err)),
+                     -1);
+}
+
+static void
+test_connstr_mask(void **state)
+{
+    static const struct {
+        const char *in;
+        const char *want;
+    } v[] = {
+        {"Driver=X;UID=sa;PWD=secret;", "Driver=X;UID=sa;PWD=***;"},
+        {"Driver=X;UID=sa;PWD=secret", "Driver=X;UID=sa;PWD=***"},
+        {"pwd={a;b}}c};Server=x", "pwd=***;Server=x"},
+        {"Password=x;Database=SUSDB", "Password=***;Database=SUSDB"},
+        {"SSLPassword=k;X=1", "SSLPassword=***;X=1"},
+        {"Driver={ODBC Driver 17 for SQL Server};Trusted_Connection=yes",
+         "Driver={ODBC Driver 17 for SQL Server};Trusted_Connection=yes"},
+        {"DSN=susdb", "DSN=susdb"},
+        {"junk;PWD=s", "junk;PWD=***"},
+        {"", ""},
+    };
+    char out[256];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        connstr_mask(v[i].in, out, sizeof(out));
+        assert_string_equal(out, v[i].want);
+    }
+    /* truncation never shows the secret */
+    connstr_mask("PWD=verysecret", out, 6);
+    assert_string_equal(out, "PWD=*");
+}
+
+/* ---- conf */
+
+static char tmpdir[256];
+
+static int
+setup_tmpdir(void **state)
+{
+    (void)state;
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/wsus-fixer-unit-XXXXXX");
+    return mkdtemp(tmpdir) == NULL ? -1 : 0;
+}
+
+static int
+teardown_tmpdir(void **state)
+{
+    char cmd[300];
+
+    (void)state;
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static const char *
+write_conf(const char *name, const char *text)
+{
+    static char path[512];
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+    f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+#define GOOD_SERVICE                                                       \
+    "[service]\n"                                                          \
+    "backend = exec\n"                                                     \
+    "stop_command = sc \\\\wsus01 stop %s\n"                               \
+    "start_command = sc \\\\wsus01 start %s\n"                             \
+    "status_command = sc \\\\wsus01 query %s   ; the state\n"
+
+static void
+test_fconf_good(void **state)
+{
+    struct fixer_conf cf;
+    char err[ERRLEN], want[600];
+    const char *path = write_conf(
+        "good.conf",
+        "# comment\n"
+        "[database]\n"
+        "connection = Driver=SQLite3;Database=/tmp/x.db\n"
+        GOOD_SERVICE
+        "stop_timeout = 90s\n"
+        "poll_interval = 250ms\n"
+        "name = WSUSService\n"
+        "[fixer]\n"
+        "state_file = state/fixer.state\n"
+        "content_dir = /srv/WsusContent\n"
+        "shim_conf = wsus-shim.conf\n");
+
+    (void)state;
+    assert_int_equal(fconf_load(path, &cf, err, sizeof(err)), 0);
+    assert_string_equal(cf.fc_connection,
+                        "Driver=SQLite3;Database=/tmp/x.db");
+    assert_int_equal(cf.fc_backend, FCONF_BACKEND_EXEC);
+    assert_string_equal(cf.fc_stop_cmd, "sc \\\\wsus01 stop %s");
+    assert_string_equal(cf.fc_status_cmd, "sc \\\\wsus01 query %s");
+    assert_int_equal(cf.fc_stop_timeout_ms, 90000);
+    assert_int_equal(cf.fc_start_timeout_ms, 120000);
+    assert_int_equal(cf.fc_poll_ms, 250);
+    assert_string_equal(cf.fc_bits_name, "BITS");
+    snprintf(want, sizeof(want), "%s/state/fixer.state", tmpdir);
+    assert_string_equal(cf.fc_state_file, want);
+    assert_string_equal(cf.fc_content_dir, "/srv/WsusContent");
+    snprintf(want, sizeof(want), "%s/wsus-shim.conf", tmpdir);
+    assert_string_equal(cf.fc_shim_conf, want);
+    assert_string_equal(cf.fc_dir, tmpdir);
+    assert_string_equal(cf.fc_running_match, "RUNNING");
+    fconf_free(&cf);
+}
+
+static void
+test_fconf_errors(void **state)
+{
+    static const struct {
+        const char *text;
+        const char *want; /* after "PATH" */
+    } v[] = {
+        {"[database]\nconnection = x\nfoo = 1\n",
+         ":3: unknown key \"foo\" in [database]"},
+        {"[database]\nconnection = x\n[dtabase]\nconnection = y\n",
+         ":4: unknown section [dtabase]"},
+        {"connection = x\n", ":1: key \"connection\" outside any section"},
+        {"[database]\nconnection = x\n" GOOD_SERVICE "stop_timeout = 2q\n",
+         ":8: \"2q\" is not a duration"},
+        {"[database]\nconnection = x\n" GOOD_SERVICE "stop_timeout = 0\n",
+         ":8: \"0\" is not a duration"},
+        {"[database]\nconnection = x\nconnection = y\n",
+         ":3: [database] connection given twice"},
+        {"[database]\nconnection = x\n" GOOD_SERVICE "name = WSUS;rm\n",
+         ":8: \"WSUS;rm\" is not a service name"},
+        {"[database]\nconnection = x\n[service]\nstop_command = stop %d\n",
+         ":4: only %s"},
+        {"[database]\nconnection = x\n[service]\nbackend = smc\n",
+         ":4: \"smc\": use exec or scm"},
+        {"[database]\nconnection = x\n[service]\nbackend = scm\n",
+         ":4: backend scm"},
+        {"[database]\nconnection = x\n[service]\nstop_command = a %s\n",
+         ": [service] backend = exec needs stop_command"},
+        {GOOD_SERVICE, ": [database] connection is required"},
+        {"[database]\nconnection\n", ":2: syntax error"},
+        {"[database]\n; long\nconnection = "
+         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+         "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+         "\n",
+         ":3: line longer than"},
+    };
+    struct fixer_conf cf;
+    char err[ERRLEN], want[ERRLEN];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        const char *path = write_conf("bad.conf", v[i].text);
+
+        assert_int_equal(fconf_load(path, &cf, err, sizeof(err)), -1);
+        snprintf(want, sizeof(want), "%s%s", path, v[i].want);
+        if (strncmp(err, want, strlen(want)) != 0)
+            fail_msg("case %zu: got \"%s\", want \"%s...\"", i, err, want);
+    }
+    assert_int_equal(fconf_load("/nonexistent/x.conf", &cf, err,
+                                sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "/nonexistent/x.conf: cannot open"));
+}
+
+/* ---- state file */
+
+static void
+test_state_roundtrip(void **state)
+{
+    struct fixer_state a, b;
+    char buf[4096], err[ERRLEN];
+    int n;
+
+    (void)state;
+    memset(&a, 0, sizeof(a));
+    a.fs_has_apply = 1;
+    a.fs_apply_previous = 0;
+    a.fs_apply_value = 1;
+    strcpy(a.fs_apply_time, "2024-01-02T03:04:05Z");
+    a.fs_has_run = 1;
+    strcpy(a.fs_run_command, "revert");
+    a.fs_run_previous = 1;
+    a.fs_run_target = -5;
+    strcpy(a.fs_run_service, "running");
+    strcpy(a.fs_run_result, "not-restored");
+    strcpy(a.fs_run_time, "2024-01-02T03:04:06Z");
+    n = state_format(&a, buf, sizeof(buf));
+    assert_true(n > 0);
+    assert_int_equal(state_parse(buf, "st", &b, err, sizeof(err)), 0);
+    assert_memory_equal(&a, &b, sizeof(a));
+    assert_int_equal(state_format(&a, buf, 40), -1);
+}
+
+static void
+test_state_errors(void **state)
+{
+    struct fixer_state st;
+    char err[ERRLEN];
+
+    (void)state;
+    assert_int_equal(state_parse("", "st", &st, err, sizeof(err)), 0);
+    assert_false(st.fs_has_apply);
+    assert_int_equal(state_parse("[last_apply]\nprevious = x\n", "st", &st,
+                                 err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "bad value for last_apply.previous"));
+    assert_int_equal(state_parse("[last_apply]\nprevious = 99999999999999999"
+                                 "999\n",
+                                 "st", &st, err, sizeof(err)),
+                     -1);
+    assert_int_equal(state_parse("[last_apply]\nprevius = 1\n", "st", &st,
+                                 err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "unknown key last_apply.previus"));
+    assert_int_equal(state_parse("[other]\nx = 1\n", "st", &st, err,
+                                 sizeof(err)),
+                     -1);
+    assert_int_equal(state_parse("garbage\n", "st", &st, err, sizeof(err)),
+                     -1);
+    assert_string_equal(err, "st:1: syntax error");
+}
+
+static void
+test_state_file_ops(void **state)
+{
+    struct state_ops a, b;
+    struct fixer_state st, back;
+    char path[400], err[ERRLEN];
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/sub/state", tmpdir);
+    assert_int_equal(state_file_open(&a, path, err, sizeof(err)), 0);
+    assert_int_equal(state_file_open(&b, path, err, sizeof(err)), 0);
+    /* missing file: empty state; the lock creates the folder */
+    assert_int_equal(a.st_load(a.st_ctx, &st, err, sizeof(err)), 0);
+    assert_false(st.fs_has_apply);
+    assert_int_equal(a.st_lock(a.st_ctx, err, sizeof(err)), 0);
+    /* fcntl locks are per process: a second process must be refused */
+    {
+        char cmd[600];
+
+        snprintf(cmd, sizeof(cmd),
+                 "python3 -c 'import fcntl,sys; f=open(sys.argv[1],\"a\"); "
+                 "fcntl.lockf(f, fcntl.LOCK_EX|fcntl.LOCK_NB)' %s.lock "
+                 "2>/dev/null",
+                 path);
+        assert_int_not_equal(system(cmd), 0);
+    }
+    st.fs_has_apply = 1;
+    st.fs_apply_previous = 0;
+    st.fs_apply_value = 1;
+    assert_int_equal(a.st_save(a.st_ctx, &st, err, sizeof(err)), 0);
+    assert_int_equal(b.st_load(b.st_ctx, &back, err, sizeof(err)), 0);
+    assert_true(back.fs_has_apply);
+    assert_int_equal(back.fs_apply_value, 1);
+    assert_true(back.fs_apply_time[0] != '\0'); /* stamped */
+    a.st_unlock(a.st_ctx);
+    a.st_close(a.st_ctx);
+    b.st_close(b.st_ctx);
+}
+
+/* ---- shim conf */
+
+static void
+test_shimconf_proxies(void **state)
+{
+    static const struct {
+        const char *in;
+        const char *host0;
+        unsigned port0;
+        size_t n; /* 0: must fail */
+    } v[] = {
+        {"proxy.corp:3128", "proxy.corp", 3128, 1},
+        {"http://proxy.corp:8080/", "proxy.corp", 8080, 1},
+        {"[::1]:3128", "::1", 3128, 1},
+        {"a:1, b:2", "a", 1, 2},
+        {"a:1 b:2,c:3", "a", 1, 3},
+        {"host", "host", 8080, 1},
+        {"host:0", NULL, 0, 0},
+        {"host:99999", NULL, 0, 0},
+        {"::1:80", NULL, 0, 0},
+        {"user@host:80", NULL, 0, 0},
+        {"host:", NULL, 0, 0},
+        {"[::1", NULL, 0, 0},
+    };
+    struct shim_proxy px[SHIMCONF_MAX_PROXIES];
+    char err[ERRLEN];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        size_t n = 0;
+        int r = shimconf_parse_proxies(v[i].in, px, SHIMCONF_MAX_PROXIES,
+                                       &n, err, sizeof(err));
+
+        if (v[i].n == 0) {
+            if (r != -1)
+                fail_msg("case %zu (%s) accepted", i, v[i].in);
+            continue;
+        }
+        assert_int_equal(r, 0);
+        assert_int_equal(n, v[i].n);
+        assert_string_equal(px[0].sp_host, v[i].host0);
+        assert_int_equal(px[0].sp_port, v[i].port0);
+    }
+}
+
+static void
+test_shimconf_read(void **state)
+{
+    struct shim_proxy px[SHIMCONF_MAX_PROXIES];
+    char err[ERRLEN];
+    size_t n = 9;
+    const char *path;
+
+    (void)state;
+    path = write_conf("shim.conf", "[listen]\nport = 8181\nbogus = 1\n"
+                                   "[upstream]\nproxy = 127.0.0.1:3128\n"
+                                   "user = x\n[cache]\ndir = /x\n");
+    assert_int_equal(shimconf_read(path, px, SHIMCONF_MAX_PROXIES, &n, err,
+                                   sizeof(err)),
+                     0);
+    assert_int_equal(n, 1);
+    assert_string_equal(px[0].sp_host, "127.0.0.1");
+    assert_int_equal(px[0].sp_port, 3128);
+    path = write_conf("shim.conf", "[upstream]\nuser = x\n");
+    assert_int_equal(shimconf_read(path, px, SHIMCONF_MAX_PROXIES, &n, err,
+                                   sizeof(err)),
+                     0);
+    assert_int_equal(n, 0);
+    path = write_conf("shim.conf", "[upstream]\nproxy = a:b\n");
+    assert_int_equal(shimconf_read(path, px, SHIMCONF_MAX_PROXIES, &n, err,
+                                   sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "shim.conf:2: proxy \"a:b\""));
+}
+
+/* ---- exec backend pieces */
+
+static void
+test_svc_exec_expand(void **state)
+{
+    char *s;
+
+    (void)state;
+    s = svc_exec_expand("sc \\\\host stop %s", "WSUSService");
+    assert_string_equal(s, "sc \\\\host stop WSUSService");
+    free(s);
+    s = svc_exec_expand("x %s %s 100%%", "B");
+    assert_string_equal(s, "x B B 100%");
+    free(s);
+    assert_null(svc_exec_expand("x %d", "B"));
+    assert_null(svc_exec_expand("x %", "B"));
+}
+
+static void
+test_svc_exec_map(void **state)
+{
+    struct svc_exec_conf c;
+
+    (void)state;
+    memset(&c, 0, sizeof(c));
+    c.sx_running = "RUNNING";
+    c.sx_stopped = "STOPPED";
+    c.sx_absent = "does not exist";
+    assert_int_equal(svc_exec_map("STATE : 4  RUNNING", &c), SVC_RUNNING);
+    assert_int_equal(svc_exec_map("state : 1 stopped", &c), SVC_STOPPED);
+    assert_int_equal(svc_exec_map("STATE : 3  STOP_PENDING", &c),
+                     SVC_UNKNOWN);
+    assert_int_equal(
+        svc_exec_map("FAILED 1060: The specified service does not exist as "
+                     "an installed service.",
+                     &c),
+        SVC_ABSENT);
+    /* systemd words: stopped is looked for first */
+    c.sx_running = "active";
+    c.sx_stopped = "inactive";
+    assert_int_equal(svc_exec_map("inactive", &c), SVC_STOPPED);
+    assert_int_equal(svc_exec_map("active", &c), SVC_RUNNING);
+}
+
+static void
+test_svc_exec_backend(void **state)
+{
+    struct svc_exec_conf c;
+    struct svc_ops ops;
+    enum svc_state st;
+    char err[ERRLEN], buf[200];
+    int disabled = 7;
+
+    (void)state;
+    memset(&c, 0, sizeof(c));
+    c.sx_stop = "test %s = x";
+    c.sx_start = "exit 3";
+    c.sx_status = "echo '  STATE : 4 RUNNING'; exit 1";
+    c.sx_running = "RUNNING";
+    c.sx_stopped = "STOPPED";
+    c.sx_cwd = "/";
+    c.sx_query_timeout_ms = 5000;
+    assert_int_equal(svc_exec_open(&ops, &c, err, sizeof(err)), 0);
+    assert_int_equal(ops.so_query(ops.so_ctx, "x", &st, err, sizeof(err)),
+                     0);
+    assert_int_equal(st, SVC_RUNNING);
+    assert_int_equal(ops.so_stop(ops.so_ctx, "x", 5000, err, sizeof(err)),
+                     0);
+    assert_int_equal(ops.so_stop(ops.so_ctx, "y", 5000, err, sizeof(err)),
+                     -1);
+    assert_int_equal(ops.so_start(ops.so_ctx, "x", 5000, err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "exited with 3"));
+    /* no starttype command: cannot tell */
+    assert_int_equal(ops.so_disabled(ops.so_ctx, "x", &disabled, err,
+                                     sizeof(err)),
+                     1);
+    assert_int_equal(ops.so_enable(ops.so_ctx, "x", err, sizeof(err)), -1);
+    ops.so_manual(ops.so_ctx, SVC_ACT_START, "WSUSService", buf,
+                  sizeof(buf));
+    assert_string_equal(buf, "exit 3");
+    ops.so_close(ops.so_ctx);
+}
+
+/* ---- JSON */
+
+static void
+test_json_string(void **state)
+{
+    char buf[256];
+    FILE *f = tmpfile();
+    size_t n;
+
+    (void)state;
+    assert_non_null(f);
+    report_json_string(f, "a\"b\\c\nd\x01\x7f \xc3\xa9 \xff\xc3");
+    rewind(f);
+    n = fread(buf, 1, sizeof(buf) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    assert_string_equal(buf, "\"a\\\"b\\\\c\\nd\\u0001\\u007f \xc3\xa9 "
+                             "\\ufffd\\ufffd\"");
+}
+
+/* ---- platform (POSIX) */
+
+static void
+test_fplat_exec(void **state)
+{
+    char out[64], err[ERRLEN];
+    int status = -1;
+    uint64_t t0;
+
+    (void)state;
+    assert_int_equal(fplat_exec("echo hello; echo err >&2; exit 4", NULL,
+                                5000, out, sizeof(out), &status, err,
+                                sizeof(err)),
+                     0);
+    assert_int_equal(status, 4);
+    assert_string_equal(out, "hello\nerr\n");
+    assert_int_equal(fplat_exec("pwd", "/", 5000, out, sizeof(out), &status,
+                                err, sizeof(err)),
+                     0);
+    assert_string_equal(out, "/\n");
+    /* output beyond the buffer is dropped, not overflowed */
+    assert_int_equal(fplat_exec("yes | head -c 100000", NULL, 5000, out,
+                                sizeof(out), &status, err, sizeof(err)),
+                     0);
+    assert_int_equal(strlen(out), sizeof(out) - 1);
+    /* a hanging command (and its child) is killed at the limit */
+    t0 = fplat_now_ms();
+    assert_int_equal(fplat_exec("sleep 30 & sleep 30", NULL, 300, out,
+                                sizeof(out), &status, err, sizeof(err)),
+                     -1);
+    assert_true(fplat_now_ms() - t0 < 5000);
+    assert_non_null(strstr(err, "timed out"));
+    /* a background child keeping the pipe open does not hold us */
+    t0 = fplat_now_ms();
+    assert_int_equal(fplat_exec("(sleep 3 >/dev/null 2>&1 &) ; echo ok",
+                                NULL, 10000, out, sizeof(out), &status, err,
+                                sizeof(err)),
+                     0);
+    assert_true(fplat_now_ms() - t0 < 2500);
+}
+
+static void
+test_fplat_files(void **state)
+{
+    char path[400], err[ERRLEN];
+    char *data = NULL;
+    size_t len;
+
+    (void)state;
+    snprintf(path, sizeof(path), "%s/atomic/file", tmpdir);
+    assert_int_equal(fplat_read_file(path, 100, &data, &len, err,
+                                     sizeof(err)),
+                     1);
+    assert_int_equal(fplat_write_atomic(path, "abc", 3, err, sizeof(err)),
+                     0);
+    assert_int_equal(fplat_read_file(path, 100, &data, &len, err,
+                                     sizeof(err)),
+                     0);
+    assert_string_equal(data, "abc");
+    free(data);
+    assert_int_equal(fplat_read_file(path, 2, &data, &len, err,
+                                     sizeof(err)),
+                     -1);
+    assert_int_equal(fplat_dir_readable(tmpdir, err, sizeof(err)), 0);
+    assert_int_equal(fplat_dir_readable(path, err, sizeof(err)), -1);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_connstr_auto),
+        cmocka_unit_test(test_connstr_mask),
+        cmocka_unit_test(test_fconf_good),
+        cmocka_unit_test(test_fconf_errors),
+        cmocka_unit_test(test_state_roundtrip),
+        cmocka_unit_test(test_state_errors),
+        cmocka_unit_test(test_state_file_ops),
+        cmocka_unit_test(test_shimconf_proxies),
+        cmocka_unit_test(test_shimconf_read),
+        cmocka_unit_test(test_svc_exec_expand),
+        cmocka_unit_test(test_svc_exec_map),
+        cmocka_unit_test(test_svc_exec_backend),
+        cmocka_unit_test(test_json_string),
+        cmocka_unit_test(test_fplat_exec),
+        cmocka_unit_test(test_fplat_files),
+    };
+
+    return cmocka_run_group_tests(tests, setup_tmpdir, teardown_tmpdir);
+}
