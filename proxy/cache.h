@@ -24,6 +24,9 @@
 #define CACHE_ETAG_MAX 256
 #define CACHE_DATE_MAX 64
 #define CACHE_CTYPE_MAX 128
+/* Longest URL the cache stores (the upper bound of [limits] max_uri); a
+ * longer one is refused at cache_fill_begin. */
+#define CACHE_URL_MAX (1024u * 1024)
 
 /* What is kept about an entry besides its bytes. */
 struct cache_meta {
@@ -55,10 +58,14 @@ struct cache_fill;
  * Returns NULL with a reason in err. */
 struct cache *cache_open(const char *dir, uint64_t max_bytes, int verify_sha1,
                          char *err, size_t errlen);
+/* Free the index. Fills still open keep it alive until each is committed
+ * or aborted (a commit then fails with "cache closed"); the files on disk
+ * stay. Single-threaded, like the rest of the module. */
 void cache_close(struct cache *c);
 
 /* Look up url. On a hit: fills *meta, opens the data file read-only into
- * *fd (the caller closes it), marks the entry recently used, returns 0.
+ * *fd (the caller closes it), marks the entry recently used (also on disk,
+ * as the data file's mtime, so the order survives a restart), returns 0.
  * A miss returns -1. An entry whose files disagree (truncated data, bad
  * meta) is removed, counted as corrupt, and reported as a miss. */
 int cache_lookup(struct cache *c, const char *url, struct cache_meta *meta,
@@ -69,7 +76,9 @@ void cache_remove(struct cache *c, const char *url);
 
 /* Start filling url. expected_length: the length announced by the upstream
  * or UINT64_MAX when unknown. meta carries the validators and content type
- * to store (cm_length/cm_sha1 are computed). Returns NULL with err. */
+ * to store (cm_length/cm_sha1 are computed). Returns NULL with err, among
+ * others when a validator holds a control character (it would split a
+ * meta line) or when expected_length alone exceeds the cap. */
 struct cache_fill *cache_fill_begin(struct cache *c, const char *url,
                                     uint64_t expected_length,
                                     const struct cache_meta *meta, char *err,
@@ -105,5 +114,28 @@ void cache_get_stats(const struct cache *c, struct cache_stats *st);
  * as the whole name). Writes 40 lower-case hex digits + NUL to out and
  * returns 1, or returns 0 when the URL names none. */
 int cache_url_sha1(const char *url, char out[41]);
+
+/* The index key of url: the SHA-1 of the URL text as 40 lower-case hex
+ * digits + NUL. The entry's files are DIR/<out[0..1]>/<out>.data|.meta. */
+void cache_url_key(const char *url, char out[41]);
+
+/* The meta file text for url and m: the lines "wsus-shim-cache 1",
+ * "url", "length", "sha1", "etag", "last-modified", "content-type",
+ * "stored", then "check <SHA-1 hex of all the text before this line>",
+ * each ended by LF. On success *text is a malloc'd, NUL-terminated
+ * buffer owned by the caller, *len the bytes before the NUL, and 0 is
+ * returned. Returns -1 with err when a value holds a control character
+ * or is not NUL-terminated within its field, when cm_sha1 is not 40
+ * lower-case hex, or on allocation failure. */
+int cache_meta_format(const char *url, const struct cache_meta *m,
+                      char **text, size_t *len, char *err, size_t errlen);
+
+/* Parse a meta file's len bytes of text strictly: the lines in exactly
+ * the order cache_meta_format writes them, LF endings, no control
+ * characters, canonical numbers, a matching check line, nothing after
+ * it, and a url line equal to url. Fills *m and returns 0, or returns
+ * -1 with the first problem in err. */
+int cache_meta_parse(const char *text, size_t len, const char *url,
+                     struct cache_meta *m, char *err, size_t errlen);
 
 #endif

@@ -1,0 +1,1294 @@
+/*
+ * cache.c - the content cache on disk (see cache.h for the layout and the
+ * crash-safety argument).
+ *
+ * The index lives in memory: a hash table keyed by the binary SHA-1 of the
+ * URL, whose entries also sit on a doubly linked LRU list (most recently
+ * used at c_mru). An entry holds only its key, its data size and its last
+ * use, so memory grows with the number of entries and nothing else; the
+ * validators stay in the meta file and are read on each lookup. An entry
+ * being filled is not in the index: it becomes visible at commit, which
+ * replaces any entry of the same URL.
+ *
+ * Everything touching the file system goes through plat.h, so this file
+ * builds unchanged on Windows. SHA-1 (body, URL key, meta checksum) is
+ * OpenSSL EVP. The module is single-threaded, like the event loop that
+ * drives it, and never logs: failures come back as text in err.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "cache.h"
+#include "plat.h"
+#include "strparse.h"
+
+#define CACHE_PATH_MAX 4096
+/* The meta text is the URL plus a bounded set of short lines. */
+#define CACHE_META_MAX (CACHE_URL_MAX + 2048u)
+#define CACHE_MAGIC "wsus-shim-cache 1"
+#define KEY_LEN 20
+
+/* One committed entry. */
+struct cache_ent {
+    uint8_t ce_key[KEY_LEN];
+    unsigned ce_have;           /* cache_open scan: HAVE_DATA|HAVE_META */
+    uint64_t ce_size;           /* data file bytes */
+    int64_t ce_used;            /* last use, unix seconds */
+    struct cache_ent *ce_hnext; /* hash chain */
+    struct cache_ent *ce_prev;  /* LRU: towards c_mru */
+    struct cache_ent *ce_next;  /* LRU: towards c_lru */
+};
+
+#define HAVE_DATA 1u
+#define HAVE_META 2u
+
+struct cache {
+    char *c_dir;
+    uint64_t c_max;
+    int c_verify;
+    struct cache_ent **c_tab; /* c_tabsz buckets, a power of two */
+    size_t c_tabsz;
+    struct cache_ent *c_mru;
+    struct cache_ent *c_lru;
+    struct cache_stats c_st; /* cs_entries/cs_bytes kept live */
+    unsigned c_nfills;       /* fills begun, not yet finished */
+    int c_closed;            /* cache_close ran; free at last fill */
+};
+
+struct cache_fill {
+    struct cache *fl_cache;
+    char *fl_url;
+    uint8_t fl_key[KEY_LEN];
+    char *fl_tmp; /* temporary data path */
+    int fl_fd;
+    uint64_t fl_size;
+    uint64_t fl_expect; /* UINT64_MAX when unknown */
+    EVP_MD_CTX *fl_md;
+    struct cache_meta fl_meta; /* validators and content type */
+    int fl_broken;             /* a write failed */
+};
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+static void
+seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+static int64_t
+now_unix(void)
+{
+    struct timespec ts;
+
+    plat_clock_real(&ts);
+    return (int64_t)ts.tv_sec;
+}
+
+/* ------------------------------------------------------------------ */
+/* Hex, SHA-1 */
+
+static const char hexdig[] = "0123456789abcdef";
+
+static void
+to_hex(const uint8_t *b, size_t n, char *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hexdig[b[i] >> 4];
+        out[2 * i + 1] = hexdig[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+/* Value of a hex digit, or -1. upper: accept A-F too. */
+static int
+hexval(int ch, int upper)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (upper && ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+/* 40 lower-case hex digits at s into 20 bytes; 0 or -1. */
+static int
+from_hex40(const char *s, uint8_t *out)
+{
+    for (size_t i = 0; i < KEY_LEN; i++) {
+        int hi = hexval((unsigned char)s[2 * i], 0);
+        int lo = hi == -1 ? -1 : hexval((unsigned char)s[2 * i + 1], 0);
+        if (hi == -1 || lo == -1)
+            return -1;
+        out[i] = (uint8_t)(hi << 4 | lo);
+    }
+    return 0;
+}
+
+static int
+is_hex40(const char *s, int upper)
+{
+    for (size_t i = 0; i < 40; i++)
+        if (hexval((unsigned char)s[i], upper) == -1)
+            return 0;
+    return 1;
+}
+
+/* One-shot SHA-1 of n bytes. 0 or -1 (OpenSSL failure). */
+static int
+sha1_buf(const void *p, size_t n, uint8_t out[KEY_LEN])
+{
+    unsigned int len = 0;
+
+    if (EVP_Digest(p, n, out, &len, EVP_sha1(), NULL) != 1 || len != KEY_LEN)
+        return -1;
+    return 0;
+}
+
+/* The binary index key of url. EVP_Digest of SHA-1 over memory does not
+ * fail short of a broken library; the all-zero key then just misses. */
+static void
+url_key(const char *url, uint8_t key[KEY_LEN])
+{
+    if (sha1_buf(url, strlen(url), key) == -1)
+        memset(key, 0, KEY_LEN);
+}
+
+void
+cache_url_key(const char *url, char out[41])
+{
+    uint8_t k[KEY_LEN];
+
+    url_key(url, k);
+    to_hex(k, KEY_LEN, out);
+}
+
+/* ------------------------------------------------------------------ */
+/* cache_url_sha1 */
+
+static int
+is_alnum(int ch)
+{
+    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
+           (ch >= 'A' && ch <= 'Z');
+}
+
+int
+cache_url_sha1(const char *url, char out[41])
+{
+    const char *path, *end, *name, *dot, *p;
+    size_t stem;
+
+    if (url == NULL)
+        return 0;
+    /* The path: after the authority of an absolute URL, or the whole of
+     * an origin-form target. No path, no name. */
+    p = strstr(url, "://");
+    if (p != NULL) {
+        path = p + 3;
+        path += strcspn(path, "/?#");
+    } else {
+        path = url;
+    }
+    if (*path != '/')
+        return 0;
+    end = path + strcspn(path, "?#");
+    name = path;
+    for (p = path; p < end; p++)
+        if (*p == '/')
+            name = p + 1;
+    /* "<stem>.<ext>": the extension is one or more letters or digits. */
+    dot = NULL;
+    for (p = name; p < end; p++)
+        if (*p == '.')
+            dot = p;
+    if (dot == NULL || dot + 1 == end)
+        return 0;
+    for (p = dot + 1; p < end; p++)
+        if (!is_alnum((unsigned char)*p))
+            return 0;
+    stem = (size_t)(dot - name);
+    if (stem < 40)
+        return 0;
+    if (stem > 40 && dot[-41] != '_')
+        return 0;
+    if (!is_hex40(dot - 40, 1))
+        return 0;
+    for (size_t i = 0; i < 40; i++) {
+        int ch = (unsigned char)dot[-40 + (ptrdiff_t)i];
+        out[i] = (char)(ch >= 'A' && ch <= 'F' ? ch + 32 : ch);
+    }
+    out[40] = '\0';
+    return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Meta text */
+
+/* A meta value: NUL-terminated within cap bytes (read no further), no
+ * control character (so no CR/LF can split a line). Returns 0 or -1 with
+ * err. */
+static int
+value_ok(const char *name, const char *s, size_t cap, char *err, size_t errlen)
+{
+    size_t i;
+
+    for (i = 0; i < cap && s[i] != '\0'; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        if (ch < 0x20 || ch == 0x7f) {
+            seterr(err, errlen, "%s contains a control character", name);
+            return -1;
+        }
+    }
+    if (i == cap) {
+        seterr(err, errlen, "%s too long", name);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+sha1_hex_ok(const char *s)
+{
+    return memchr(s, '\0', 41) == s + 40 && is_hex40(s, 0);
+}
+
+int
+cache_meta_format(const char *url, const struct cache_meta *m, char **text,
+                  size_t *len, char *err, size_t errlen)
+{
+    uint8_t ck[KEY_LEN];
+    char ckhex[41];
+    char *buf = NULL;
+    size_t cap, n;
+    int w;
+
+    *text = NULL;
+    *len = 0;
+    if (value_ok("url", url, CACHE_URL_MAX + 1, err, errlen) == -1 ||
+        value_ok("etag", m->cm_etag, sizeof(m->cm_etag), err, errlen) == -1 ||
+        value_ok("last-modified", m->cm_last_modified,
+                 sizeof(m->cm_last_modified), err, errlen) == -1 ||
+        value_ok("content-type", m->cm_content_type, sizeof(m->cm_content_type),
+                 err, errlen) == -1)
+        goto fail;
+    if (*url == '\0') {
+        seterr(err, errlen, "empty url");
+        goto fail;
+    }
+    if (!sha1_hex_ok(m->cm_sha1)) {
+        seterr(err, errlen, "sha1 is not 40 lower-case hex digits");
+        goto fail;
+    }
+    if (m->cm_stored < 0) {
+        seterr(err, errlen, "negative stored time");
+        goto fail;
+    }
+    cap = strlen(url) + sizeof(m->cm_etag) + sizeof(m->cm_last_modified) +
+          sizeof(m->cm_content_type) + 256;
+    if ((buf = malloc(cap)) == NULL) {
+        seterr(err, errlen, "out of memory");
+        goto fail;
+    }
+    w = snprintf(buf, cap,
+                 CACHE_MAGIC "\n"
+                             "url %s\n"
+                             "length %llu\n"
+                             "sha1 %s\n"
+                             "etag %s\n"
+                             "last-modified %s\n"
+                             "content-type %s\n"
+                             "stored %lld\n",
+                 url, (unsigned long long)m->cm_length, m->cm_sha1, m->cm_etag,
+                 m->cm_last_modified, m->cm_content_type,
+                 (long long)m->cm_stored);
+    if (w < 0 || (size_t)w + 48 > cap) {
+        seterr(err, errlen, "meta text does not fit");
+        goto fail;
+    }
+    n = (size_t)w;
+    if (sha1_buf(buf, n, ck) == -1) {
+        seterr(err, errlen, "SHA-1 failed");
+        goto fail;
+    }
+    to_hex(ck, KEY_LEN, ckhex);
+    w = snprintf(buf + n, cap - n, "check %s\n", ckhex);
+    if (w < 0 || (size_t)w >= cap - n) {
+        seterr(err, errlen, "meta text does not fit");
+        goto fail;
+    }
+    *text = buf;
+    *len = n + (size_t)w;
+    return 0;
+fail:
+    free(buf);
+    return -1;
+}
+
+/* Copy a parsed value of vlen bytes into a field of cap bytes. */
+static int
+copy_field(const char *name, char *dst, size_t cap, const char *v, size_t vlen,
+           char *err, size_t errlen)
+{
+    if (vlen >= cap) {
+        seterr(err, errlen, "%s too long", name);
+        return -1;
+    }
+    memcpy(dst, v, vlen);
+    dst[vlen] = '\0';
+    return 0;
+}
+
+/* A canonical decimal number of vlen bytes (no leading zeros, the
+ * format never writes them) into *out; 0 or -1. */
+static int
+parse_num(const char *v, size_t vlen, uint64_t max, uint64_t *out)
+{
+    char buf[24];
+
+    if (vlen == 0 || vlen >= sizeof(buf) || (vlen > 1 && v[0] == '0'))
+        return -1;
+    memcpy(buf, v, vlen);
+    buf[vlen] = '\0';
+    return parse_u64_max(buf, max, out);
+}
+
+enum meta_key {
+    MK_MAGIC = 0,
+    MK_URL,
+    MK_LENGTH,
+    MK_SHA1,
+    MK_ETAG,
+    MK_LASTMOD,
+    MK_CTYPE,
+    MK_STORED,
+    MK_CHECK,
+    MK_COUNT
+};
+
+/* The line prefixes in file order; MK_MAGIC is the whole line. */
+static const char *const meta_keys[MK_COUNT] = {
+    CACHE_MAGIC,      "url ",          "length ", "sha1 ",  "etag ",
+    "last-modified ", "content-type ", "stored ", "check ",
+};
+
+int
+cache_meta_parse(const char *text, size_t len, const char *url,
+                 struct cache_meta *m, char *err, size_t errlen)
+{
+    const char *p = text, *end = text + len, *check_at = NULL;
+    uint8_t ck[KEY_LEN];
+    char ckhex[41];
+    uint64_t num;
+
+    memset(m, 0, sizeof(*m));
+    for (int k = 0; k < MK_COUNT; k++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t klen = strlen(meta_keys[k]);
+        const char *v;
+        size_t vlen;
+
+        if (nl == NULL) {
+            seterr(err, errlen, "meta: missing line '%.*s'",
+                   (int)strcspn(meta_keys[k], " "), meta_keys[k]);
+            return -1;
+        }
+        for (const char *q = p; q < nl; q++) {
+            unsigned char ch = (unsigned char)*q;
+            if (ch < 0x20 || ch == 0x7f) {
+                seterr(err, errlen, "meta: control character");
+                return -1;
+            }
+        }
+        if ((size_t)(nl - p) < klen || memcmp(p, meta_keys[k], klen) != 0) {
+            seterr(err, errlen, "meta: expected line '%.*s'",
+                   (int)strcspn(meta_keys[k], " "), meta_keys[k]);
+            return -1;
+        }
+        v = p + klen;
+        vlen = (size_t)(nl - v);
+        switch (k) {
+        case MK_MAGIC:
+            if (vlen != 0) {
+                seterr(err, errlen, "meta: unknown format version");
+                return -1;
+            }
+            break;
+        case MK_URL:
+            if (strlen(url) != vlen || memcmp(v, url, vlen) != 0) {
+                seterr(err, errlen, "meta: url does not match");
+                return -1;
+            }
+            break;
+        case MK_LENGTH:
+            if (parse_num(v, vlen, UINT64_MAX, &num) == -1) {
+                seterr(err, errlen, "meta: bad length");
+                return -1;
+            }
+            m->cm_length = num;
+            break;
+        case MK_SHA1:
+            if (vlen != 40 || !is_hex40(v, 0)) {
+                seterr(err, errlen, "meta: bad sha1");
+                return -1;
+            }
+            memcpy(m->cm_sha1, v, 40);
+            m->cm_sha1[40] = '\0';
+            break;
+        case MK_ETAG:
+            if (copy_field("meta: etag", m->cm_etag, sizeof(m->cm_etag), v,
+                           vlen, err, errlen) == -1)
+                return -1;
+            break;
+        case MK_LASTMOD:
+            if (copy_field("meta: last-modified", m->cm_last_modified,
+                           sizeof(m->cm_last_modified), v, vlen, err,
+                           errlen) == -1)
+                return -1;
+            break;
+        case MK_CTYPE:
+            if (copy_field("meta: content-type", m->cm_content_type,
+                           sizeof(m->cm_content_type), v, vlen, err,
+                           errlen) == -1)
+                return -1;
+            break;
+        case MK_STORED:
+            if (parse_num(v, vlen, (uint64_t)INT64_MAX, &num) == -1) {
+                seterr(err, errlen, "meta: bad stored time");
+                return -1;
+            }
+            m->cm_stored = (int64_t)num;
+            break;
+        case MK_CHECK:
+            check_at = p;
+            if (vlen != 40 || !is_hex40(v, 0)) {
+                seterr(err, errlen, "meta: bad check");
+                return -1;
+            }
+            if (sha1_buf(text, (size_t)(check_at - text), ck) == -1) {
+                seterr(err, errlen, "SHA-1 failed");
+                return -1;
+            }
+            to_hex(ck, KEY_LEN, ckhex);
+            if (memcmp(ckhex, v, 40) != 0) {
+                seterr(err, errlen, "meta: checksum mismatch");
+                return -1;
+            }
+            break;
+        }
+        p = nl + 1;
+    }
+    if (p != end) {
+        seterr(err, errlen, "meta: data after the check line");
+        return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Paths */
+
+/* DIR/xx/<hex><suffix> into buf. 0, or -1 when it does not fit. */
+static int
+ent_path(const struct cache *c, const uint8_t *key, const char *suffix,
+         char *buf, size_t len)
+{
+    char hex[41];
+    int w;
+
+    to_hex(key, KEY_LEN, hex);
+    w = snprintf(buf, len, "%s/%.2s/%s%s", c->c_dir, hex, hex, suffix);
+    return (w < 0 || (size_t)w >= len) ? -1 : 0;
+}
+
+static int
+sub_path(const struct cache *c, const uint8_t *key, char *buf, size_t len)
+{
+    char hex[41];
+    int w;
+
+    to_hex(key, KEY_LEN, hex);
+    w = snprintf(buf, len, "%s/%.2s", c->c_dir, hex);
+    return (w < 0 || (size_t)w >= len) ? -1 : 0;
+}
+
+/* Remove both files of key: meta first, so a crash in between leaves an
+ * orphan data file (cleaned by cache_open), never a meta without data. */
+static void
+unlink_files(const struct cache *c, const uint8_t *key)
+{
+    char path[CACHE_PATH_MAX];
+
+    if (ent_path(c, key, ".meta", path, sizeof(path)) == 0)
+        (void)plat_unlink(path);
+    if (ent_path(c, key, ".data", path, sizeof(path)) == 0)
+        (void)plat_unlink(path);
+}
+
+/* ------------------------------------------------------------------ */
+/* Index */
+
+static size_t
+bucket(const struct cache *c, const uint8_t *key)
+{
+    size_t h = 0;
+
+    /* The key is a SHA-1: any bytes of it are uniformly spread. */
+    for (size_t i = 0; i < sizeof(size_t) && i < KEY_LEN; i++)
+        h = h << 8 | key[i];
+    return h & (c->c_tabsz - 1);
+}
+
+static struct cache_ent *
+ent_find(const struct cache *c, const uint8_t *key)
+{
+    struct cache_ent *e = c->c_tab[bucket(c, key)];
+
+    while (e != NULL && memcmp(e->ce_key, key, KEY_LEN) != 0)
+        e = e->ce_hnext;
+    return e;
+}
+
+/* Double the table when it holds more entries than buckets. A failed
+ * growth is harmless: chains just get longer. */
+static void
+tab_grow(struct cache *c)
+{
+    size_t nsz = c->c_tabsz * 2, oldsz = c->c_tabsz;
+    struct cache_ent **old = c->c_tab, **nt;
+
+    if (nsz < oldsz || nsz > SIZE_MAX / sizeof(*nt))
+        return;
+    if ((nt = calloc(nsz, sizeof(*nt))) == NULL)
+        return;
+    c->c_tab = nt;
+    c->c_tabsz = nsz;
+    for (size_t i = 0; i < oldsz; i++) {
+        struct cache_ent *e = old[i], *next;
+        for (; e != NULL; e = next) {
+            size_t b = bucket(c, e->ce_key);
+            next = e->ce_hnext;
+            e->ce_hnext = nt[b];
+            nt[b] = e;
+        }
+    }
+    free(old);
+}
+
+/* Add a new entry for key to the hash table (not to the LRU list, not to
+ * the stats). NULL when out of memory. */
+static struct cache_ent *
+ent_add(struct cache *c, const uint8_t *key)
+{
+    struct cache_ent *e = calloc(1, sizeof(*e));
+    size_t b;
+
+    if (e == NULL)
+        return NULL;
+    memcpy(e->ce_key, key, KEY_LEN);
+    b = bucket(c, key);
+    e->ce_hnext = c->c_tab[b];
+    c->c_tab[b] = e;
+    return e;
+}
+
+static void
+lru_unlink(struct cache *c, struct cache_ent *e)
+{
+    if (e->ce_prev != NULL)
+        e->ce_prev->ce_next = e->ce_next;
+    else if (c->c_mru == e)
+        c->c_mru = e->ce_next;
+    if (e->ce_next != NULL)
+        e->ce_next->ce_prev = e->ce_prev;
+    else if (c->c_lru == e)
+        c->c_lru = e->ce_prev;
+    e->ce_prev = e->ce_next = NULL;
+}
+
+static void
+lru_push_mru(struct cache *c, struct cache_ent *e)
+{
+    e->ce_prev = NULL;
+    e->ce_next = c->c_mru;
+    if (c->c_mru != NULL)
+        c->c_mru->ce_prev = e;
+    c->c_mru = e;
+    if (c->c_lru == NULL)
+        c->c_lru = e;
+}
+
+/* Take e out of the hash table and, when listed, the LRU list and the
+ * stats, and free it. Its files are the caller's business. */
+static void
+ent_drop(struct cache *c, struct cache_ent *e, int listed)
+{
+    struct cache_ent **pp = &c->c_tab[bucket(c, e->ce_key)];
+
+    while (*pp != NULL && *pp != e)
+        pp = &(*pp)->ce_hnext;
+    if (*pp == e)
+        *pp = e->ce_hnext;
+    if (listed) {
+        lru_unlink(c, e);
+        c->c_st.cs_entries--;
+        c->c_st.cs_bytes -= e->ce_size;
+    }
+    free(e);
+}
+
+/* Evict least recently used entries until the total fits c_max. keep, if
+ * not NULL, is never evicted (the entry just committed). */
+static void
+evict_to_cap(struct cache *c, const struct cache_ent *keep)
+{
+    while (c->c_st.cs_bytes > c->c_max) {
+        struct cache_ent *e = c->c_lru;
+        if (e != NULL && e == keep)
+            e = e->ce_prev;
+        if (e == NULL)
+            break;
+        unlink_files(c, e->ce_key);
+        ent_drop(c, e, 1);
+        c->c_st.cs_evictions++;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Open and close */
+
+/* Where a scanned file's name starts (after the last separator). */
+static const char *
+base_name(const char *path, const char **parent)
+{
+    const char *b = path, *pb = NULL;
+
+    for (const char *p = path; *p != '\0'; p++) {
+        if (*p == '/' || *p == '\\') {
+            pb = b;
+            b = p + 1;
+        }
+    }
+    *parent = pb;
+    return b;
+}
+
+struct scan {
+    struct cache *sc_cache;
+    size_t sc_n; /* index entries made so far */
+    int sc_oom;
+};
+
+/* plat_walk callback: index our files, remove our temporaries, leave
+ * anything else alone. Ours means DIR/xx/<40 hex>.data|.meta, or those
+ * names followed by ".tmp.<anything>", with xx the key's first two
+ * digits: a cache folder pointed at the wrong place must not lose files
+ * that merely look like leftovers. */
+static int
+scan_file(void *arg, const char *path, uint64_t size, int64_t mtime)
+{
+    struct scan *sc = arg;
+    struct cache *c = sc->sc_cache;
+    const char *parent, *b = base_name(path, &parent);
+    struct cache_ent *e;
+    uint8_t key[KEY_LEN];
+    unsigned have;
+
+    if (parent == NULL || b - parent != 3 || memcmp(parent, b, 2) != 0)
+        return 0;
+    if (strlen(b) < 45 || from_hex40(b, key) == -1)
+        return 0;
+    if (strncmp(b + 40, ".data.tmp.", 10) == 0 ||
+        strncmp(b + 40, ".meta.tmp.", 10) == 0) {
+        (void)plat_unlink(path);
+        return 0;
+    }
+    if (strcmp(b + 40, ".data") == 0)
+        have = HAVE_DATA;
+    else if (strcmp(b + 40, ".meta") == 0)
+        have = HAVE_META;
+    else
+        return 0;
+    if ((e = ent_find(c, key)) == NULL) {
+        if ((e = ent_add(c, key)) == NULL) {
+            sc->sc_oom = 1;
+            return 1;
+        }
+        if (++sc->sc_n > c->c_tabsz)
+            tab_grow(c);
+    }
+    e->ce_have |= have;
+    if (have == HAVE_DATA) {
+        e->ce_size = size;
+        e->ce_used = mtime;
+    }
+    return 0;
+}
+
+static int
+cmp_used(const void *a, const void *b)
+{
+    const struct cache_ent *x = *(struct cache_ent *const *)a;
+    const struct cache_ent *y = *(struct cache_ent *const *)b;
+
+    if (x->ce_used != y->ce_used)
+        return x->ce_used < y->ce_used ? -1 : 1;
+    return memcmp(x->ce_key, y->ce_key, KEY_LEN);
+}
+
+static void
+cache_free(struct cache *c)
+{
+    if (c == NULL)
+        return;
+    if (c->c_tab != NULL) {
+        for (size_t i = 0; i < c->c_tabsz; i++) {
+            struct cache_ent *e = c->c_tab[i], *next;
+            for (; e != NULL; e = next) {
+                next = e->ce_hnext;
+                free(e);
+            }
+        }
+    }
+    free(c->c_tab);
+    free(c->c_dir);
+    free(c);
+}
+
+struct cache *
+cache_open(const char *dir, uint64_t max_bytes, int verify_sha1, char *err,
+           size_t errlen)
+{
+    struct cache *c = NULL;
+    struct cache_ent **all = NULL;
+    struct scan sc;
+    size_t n = 0, cnt, dlen;
+    char es[128];
+
+    if (dir == NULL || (dlen = strlen(dir)) == 0) {
+        seterr(err, errlen, "cache dir is empty");
+        goto fail;
+    }
+    /* Room for "/xx/<40 hex>.meta.tmp.<16 hex>" below dir. */
+    if (dlen > CACHE_PATH_MAX - 80) {
+        seterr(err, errlen, "cache dir path too long");
+        goto fail;
+    }
+    if ((c = calloc(1, sizeof(*c))) == NULL ||
+        (c->c_dir = malloc(dlen + 1)) == NULL) {
+        seterr(err, errlen, "out of memory");
+        goto fail;
+    }
+    memcpy(c->c_dir, dir, dlen + 1);
+    /* A trailing separator would double up in every path. */
+    while (dlen > 1 &&
+           (c->c_dir[dlen - 1] == '/' || c->c_dir[dlen - 1] == '\\'))
+        c->c_dir[--dlen] = '\0';
+    c->c_max = max_bytes;
+    c->c_verify = verify_sha1 != 0;
+    c->c_tabsz = 256;
+    if ((c->c_tab = calloc(c->c_tabsz, sizeof(*c->c_tab))) == NULL) {
+        seterr(err, errlen, "out of memory");
+        goto fail;
+    }
+    if (plat_mkdirs(c->c_dir) == -1) {
+        plat_strerror(plat_errno(), es, sizeof(es));
+        seterr(err, errlen, "cannot create %s: %s", c->c_dir, es);
+        goto fail;
+    }
+    sc.sc_cache = c;
+    sc.sc_n = 0;
+    sc.sc_oom = 0;
+    if (plat_walk(c->c_dir, scan_file, &sc) == -1) {
+        plat_strerror(plat_errno(), es, sizeof(es));
+        seterr(err, errlen, "cannot read %s: %s", c->c_dir, es);
+        goto fail;
+    }
+    if (sc.sc_oom) {
+        seterr(err, errlen, "out of memory");
+        goto fail;
+    }
+    /* Orphans go; complete pairs are counted for the LRU order. */
+    for (size_t i = 0; i < c->c_tabsz; i++) {
+        struct cache_ent *e = c->c_tab[i], *next;
+        for (; e != NULL; e = next) {
+            next = e->ce_hnext;
+            if (e->ce_have == (HAVE_DATA | HAVE_META)) {
+                n++;
+                continue;
+            }
+            unlink_files(c, e->ce_key);
+            ent_drop(c, e, 0);
+        }
+    }
+    if (n > 0 && (all = calloc(n, sizeof(*all))) == NULL) {
+        seterr(err, errlen, "out of memory");
+        goto fail;
+    }
+    cnt = n;
+    n = 0;
+    for (size_t i = 0; i < c->c_tabsz; i++)
+        for (struct cache_ent *e = c->c_tab[i]; e != NULL; e = e->ce_hnext)
+            if (n < cnt)
+                all[n++] = e;
+    if (n > 0)
+        qsort(all, n, sizeof(*all), cmp_used);
+    /* Oldest first onto the MRU end, so the newest ends up most recent. */
+    for (size_t i = 0; i < n; i++) {
+        lru_push_mru(c, all[i]);
+        c->c_st.cs_entries++;
+        c->c_st.cs_bytes += all[i]->ce_size;
+    }
+    free(all);
+    all = NULL;
+    evict_to_cap(c, NULL);
+    return c;
+fail:
+    free(all);
+    cache_free(c);
+    return NULL;
+}
+
+void
+cache_close(struct cache *c)
+{
+    if (c == NULL)
+        return;
+    /* Fills still out hold a pointer to c: the last one to finish frees
+     * it (deferred free), and none of them can commit any more. */
+    c->c_closed = 1;
+    if (c->c_nfills == 0)
+        cache_free(c);
+}
+
+void
+cache_get_stats(const struct cache *c, struct cache_stats *st)
+{
+    *st = c->c_st;
+}
+
+/* ------------------------------------------------------------------ */
+/* Lookup and remove */
+
+/* Read the whole meta file at path into a malloc'd buffer; -1 when it is
+ * missing, unreadable, or larger than any meta we write. */
+static int
+read_meta(const char *path, char **out, size_t *len)
+{
+    uint64_t size;
+    size_t got = 0;
+    char *buf = NULL;
+    int fd = plat_open_read(path);
+
+    if (fd == -1)
+        return -1;
+    if (plat_fsize(fd, &size) == -1 || size > CACHE_META_MAX)
+        goto fail;
+    if ((buf = malloc((size_t)size + 1)) == NULL)
+        goto fail;
+    while (got < (size_t)size) {
+        int64_t r = plat_pread(fd, buf + got, (size_t)size - got, got);
+        if (r <= 0)
+            goto fail;
+        got += (size_t)r;
+    }
+    buf[got] = '\0';
+    (void)plat_close(fd);
+    *out = buf;
+    *len = got;
+    return 0;
+fail:
+    free(buf);
+    (void)plat_close(fd);
+    return -1;
+}
+
+int
+cache_lookup(struct cache *c, const char *url, struct cache_meta *meta, int *fd)
+{
+    char path[CACHE_PATH_MAX];
+    uint8_t key[KEY_LEN];
+    struct cache_ent *e;
+    struct cache_meta m;
+    char *text = NULL;
+    size_t len;
+    uint64_t size;
+    int dfd = -1;
+
+    *fd = -1;
+    url_key(url, key);
+    if ((e = ent_find(c, key)) == NULL) {
+        c->c_st.cs_misses++;
+        return -1;
+    }
+    if (ent_path(c, key, ".meta", path, sizeof(path)) == -1 ||
+        read_meta(path, &text, &len) == -1 ||
+        cache_meta_parse(text, len, url, &m, NULL, 0) == -1)
+        goto corrupt;
+    free(text);
+    text = NULL;
+    if (ent_path(c, key, ".data", path, sizeof(path)) == -1 ||
+        (dfd = plat_open_read(path)) == -1 || plat_fsize(dfd, &size) == -1 ||
+        size != m.cm_length)
+        goto corrupt;
+    /* The data file's mtime is the last use across restarts. */
+    (void)plat_touch(path);
+    c->c_st.cs_bytes = c->c_st.cs_bytes - e->ce_size + size;
+    e->ce_size = size;
+    e->ce_used = now_unix();
+    lru_unlink(c, e);
+    lru_push_mru(c, e);
+    c->c_st.cs_hits++;
+    *meta = m;
+    *fd = dfd;
+    return 0;
+corrupt:
+    free(text);
+    if (dfd != -1)
+        (void)plat_close(dfd);
+    unlink_files(c, key);
+    ent_drop(c, e, 1);
+    c->c_st.cs_corrupt++;
+    c->c_st.cs_misses++;
+    return -1;
+}
+
+void
+cache_remove(struct cache *c, const char *url)
+{
+    uint8_t key[KEY_LEN];
+    struct cache_ent *e;
+
+    url_key(url, key);
+    if ((e = ent_find(c, key)) == NULL)
+        return;
+    unlink_files(c, key);
+    ent_drop(c, e, 1);
+}
+
+/* ------------------------------------------------------------------ */
+/* Fill */
+
+/* Free f and account for it; frees the cache too when it was closed and
+ * this was its last fill. Does not touch the files. */
+static void
+fill_free(struct cache_fill *f)
+{
+    struct cache *c = f->fl_cache;
+
+    if (f->fl_fd != -1)
+        (void)plat_close(f->fl_fd);
+    EVP_MD_CTX_free(f->fl_md);
+    free(f->fl_tmp);
+    free(f->fl_url);
+    free(f);
+    c->c_nfills--;
+    if (c->c_closed && c->c_nfills == 0)
+        cache_free(c);
+}
+
+struct cache_fill *
+cache_fill_begin(struct cache *c, const char *url, uint64_t expected_length,
+                 const struct cache_meta *meta, char *err, size_t errlen)
+{
+    struct cache_fill *f = NULL;
+    char path[CACHE_PATH_MAX], hex[41], rnd[17];
+    uint8_t rb[8];
+    size_t ulen;
+    int w = 0;
+
+    if (c->c_closed) {
+        seterr(err, errlen, "cache closed");
+        return NULL;
+    }
+    if (value_ok("url", url, CACHE_URL_MAX + 1, err, errlen) == -1 ||
+        value_ok("etag", meta->cm_etag, sizeof(meta->cm_etag), err, errlen) ==
+            -1 ||
+        value_ok("last-modified", meta->cm_last_modified,
+                 sizeof(meta->cm_last_modified), err, errlen) == -1 ||
+        value_ok("content-type", meta->cm_content_type,
+                 sizeof(meta->cm_content_type), err, errlen) == -1)
+        return NULL;
+    if ((ulen = strlen(url)) == 0) {
+        seterr(err, errlen, "empty url");
+        return NULL;
+    }
+    if (expected_length != UINT64_MAX && expected_length > c->c_max) {
+        seterr(err, errlen, "larger than cache max_size");
+        return NULL;
+    }
+    if ((f = calloc(1, sizeof(*f))) == NULL) {
+        seterr(err, errlen, "out of memory");
+        return NULL;
+    }
+    f->fl_cache = c;
+    f->fl_fd = -1;
+    c->c_nfills++;
+    f->fl_expect = expected_length;
+    f->fl_meta = *meta;
+    if ((f->fl_url = malloc(ulen + 1)) == NULL ||
+        (f->fl_md = EVP_MD_CTX_new()) == NULL) {
+        seterr(err, errlen, "out of memory");
+        goto fail;
+    }
+    memcpy(f->fl_url, url, ulen + 1);
+    if (EVP_DigestInit_ex(f->fl_md, EVP_sha1(), NULL) != 1) {
+        seterr(err, errlen, "SHA-1 init failed");
+        goto fail;
+    }
+    url_key(url, f->fl_key);
+    to_hex(f->fl_key, KEY_LEN, hex);
+    if (sub_path(c, f->fl_key, path, sizeof(path)) == -1 ||
+        plat_mkdirs(path) == -1) {
+        char es[128];
+        plat_strerror(plat_errno(), es, sizeof(es));
+        seterr(err, errlen, "cannot create %s: %s", path, es);
+        goto fail;
+    }
+    /* A unique temporary; retry the rare clash with a leftover. */
+    for (int tries = 0; tries < 8 && f->fl_fd == -1; tries++) {
+        plat_random(rb, sizeof(rb));
+        to_hex(rb, sizeof(rb), rnd);
+        w = snprintf(path, sizeof(path), "%s/%.2s/%s.data.tmp.%s", c->c_dir,
+                     hex, hex, rnd);
+        if (w < 0 || (size_t)w >= sizeof(path)) {
+            seterr(err, errlen, "cache path too long");
+            goto fail;
+        }
+        f->fl_fd = plat_open_create(path);
+    }
+    if (f->fl_fd == -1) {
+        char es[128];
+        plat_strerror(plat_errno(), es, sizeof(es));
+        seterr(err, errlen, "cannot create %s: %s", path, es);
+        goto fail;
+    }
+    if ((f->fl_tmp = malloc((size_t)w + 1)) == NULL) {
+        (void)plat_close(f->fl_fd);
+        f->fl_fd = -1;
+        (void)plat_unlink(path);
+        seterr(err, errlen, "out of memory");
+        goto fail;
+    }
+    memcpy(f->fl_tmp, path, (size_t)w + 1);
+    return f;
+fail:
+    fill_free(f);
+    return NULL;
+}
+
+int
+cache_fill_write(struct cache_fill *f, const void *p, size_t n)
+{
+    if (f->fl_broken)
+        return -1;
+    if (n == 0)
+        return 0;
+    if (UINT64_MAX - f->fl_size < n ||
+        plat_pwrite_all(f->fl_fd, p, n, f->fl_size) == -1 ||
+        EVP_DigestUpdate(f->fl_md, p, n) != 1) {
+        f->fl_broken = 1;
+        return -1;
+    }
+    f->fl_size += n;
+    return 0;
+}
+
+uint64_t
+cache_fill_size(const struct cache_fill *f)
+{
+    return f->fl_size;
+}
+
+int
+cache_fill_fd(const struct cache_fill *f)
+{
+    return f->fl_fd;
+}
+
+void
+cache_fill_abort(struct cache_fill *f)
+{
+    if (f == NULL)
+        return;
+    if (f->fl_fd != -1) {
+        (void)plat_close(f->fl_fd);
+        f->fl_fd = -1;
+    }
+    (void)plat_unlink(f->fl_tmp);
+    fill_free(f);
+}
+
+/* Write text to a fresh file at path and fsync it; 0 or -1. */
+static int
+write_file_sync(const char *path, const char *text, size_t len)
+{
+    int fd = plat_open_create(path);
+
+    if (fd == -1)
+        return -1;
+    if (plat_pwrite_all(fd, text, len, 0) == -1 || plat_fsync(fd) == -1) {
+        (void)plat_close(fd);
+        return -1;
+    }
+    return plat_close(fd);
+}
+
+int
+cache_fill_commit(struct cache_fill *f, struct cache_meta *meta, char *err,
+                  size_t errlen)
+{
+    struct cache *c = f->fl_cache;
+    struct cache_ent *e;
+    char dpath[CACHE_PATH_MAX], mpath[CACHE_PATH_MAX], mtmp[CACHE_PATH_MAX];
+    char sub[CACHE_PATH_MAX], named[41], es[128];
+    uint8_t dg[EVP_MAX_MD_SIZE];
+    unsigned int dlen = 0;
+    char *text = NULL;
+    size_t tlen;
+    int data_moved = 0, mtmp_made = 0, replaced = 0;
+
+    mtmp[0] = '\0';
+    if (c->c_closed) {
+        seterr(err, errlen, "cache closed");
+        goto fail;
+    }
+    if (f->fl_broken) {
+        seterr(err, errlen, "a write to the cache file failed");
+        goto fail;
+    }
+    if (f->fl_expect != UINT64_MAX && f->fl_size != f->fl_expect) {
+        seterr(err, errlen, "length mismatch (got %llu of %llu)",
+               (unsigned long long)f->fl_size,
+               (unsigned long long)f->fl_expect);
+        c->c_st.cs_rejected++;
+        goto fail;
+    }
+    if (EVP_DigestFinal_ex(f->fl_md, dg, &dlen) != 1 || dlen != KEY_LEN) {
+        seterr(err, errlen, "SHA-1 failed");
+        goto fail;
+    }
+    to_hex(dg, KEY_LEN, f->fl_meta.cm_sha1);
+    if (c->c_verify && cache_url_sha1(f->fl_url, named) &&
+        strcmp(named, f->fl_meta.cm_sha1) != 0) {
+        seterr(err, errlen, "SHA-1 mismatch (body %s, url names %s)",
+               f->fl_meta.cm_sha1, named);
+        c->c_st.cs_rejected++;
+        goto fail;
+    }
+    if (f->fl_size > c->c_max) {
+        seterr(err, errlen, "larger than cache max_size (%llu > %llu)",
+               (unsigned long long)f->fl_size, (unsigned long long)c->c_max);
+        goto fail;
+    }
+    f->fl_meta.cm_length = f->fl_size;
+    f->fl_meta.cm_stored = now_unix();
+    if (cache_meta_format(f->fl_url, &f->fl_meta, &text, &tlen, err, errlen) ==
+        -1)
+        goto fail;
+    if (plat_fsync(f->fl_fd) == -1) {
+        plat_strerror(plat_errno(), es, sizeof(es));
+        seterr(err, errlen, "fsync %s: %s", f->fl_tmp, es);
+        goto fail;
+    }
+    (void)plat_close(f->fl_fd);
+    f->fl_fd = -1;
+    if (ent_path(c, f->fl_key, ".data", dpath, sizeof(dpath)) == -1 ||
+        ent_path(c, f->fl_key, ".meta", mpath, sizeof(mpath)) == -1 ||
+        (size_t)snprintf(mtmp, sizeof(mtmp), "%s.tmp.%s", mpath,
+                         f->fl_tmp + strlen(f->fl_tmp) - 16) >= sizeof(mtmp)) {
+        seterr(err, errlen, "cache path too long");
+        mtmp[0] = '\0';
+        goto fail;
+    }
+    if (write_file_sync(mtmp, text, tlen) == -1) {
+        plat_strerror(plat_errno(), es, sizeof(es));
+        seterr(err, errlen, "write %s: %s", mtmp, es);
+        (void)plat_unlink(mtmp);
+        goto fail;
+    }
+    mtmp_made = 1;
+    /* Replacing: the old meta goes first, so a crash between the two
+     * renames below leaves an orphan data file, never the old meta over
+     * the new data. */
+    e = ent_find(c, f->fl_key);
+    if (e != NULL) {
+        (void)plat_unlink(mpath);
+        ent_drop(c, e, 1);
+        e = NULL;
+        replaced = 1;
+    }
+    if (plat_rename(f->fl_tmp, dpath) == -1) {
+        plat_strerror(plat_errno(), es, sizeof(es));
+        seterr(err, errlen, "rename to %s: %s", dpath, es);
+        goto fail;
+    }
+    data_moved = 1;
+    if (plat_rename(mtmp, mpath) == -1) {
+        plat_strerror(plat_errno(), es, sizeof(es));
+        seterr(err, errlen, "rename to %s: %s", mpath, es);
+        goto fail;
+    }
+    /* Durability of the renames; the entry is consistent either way, so a
+     * failure here is not a failed commit. */
+    if (sub_path(c, f->fl_key, sub, sizeof(sub)) == 0)
+        (void)plat_fsync_dir(sub);
+    if ((e = ent_add(c, f->fl_key)) == NULL) {
+        /* Keep disk and index in step: without an index entry the files
+         * would be orphans until the next cache_open. */
+        unlink_files(c, f->fl_key);
+        seterr(err, errlen, "out of memory");
+        free(text);
+        text = NULL;
+        f->fl_fd = -1;
+        fill_free(f);
+        return -1;
+    }
+    e->ce_have = HAVE_DATA | HAVE_META;
+    e->ce_size = f->fl_size;
+    e->ce_used = f->fl_meta.cm_stored;
+    lru_push_mru(c, e);
+    c->c_st.cs_entries++;
+    c->c_st.cs_bytes += e->ce_size;
+    c->c_st.cs_fills++;
+    if (c->c_st.cs_entries > c->c_tabsz)
+        tab_grow(c);
+    evict_to_cap(c, e);
+    if (meta != NULL)
+        *meta = f->fl_meta;
+    free(text);
+    fill_free(f);
+    return 0;
+fail:
+    free(text);
+    if (f->fl_fd != -1) {
+        (void)plat_close(f->fl_fd);
+        f->fl_fd = -1;
+    }
+    if (mtmp_made)
+        (void)plat_unlink(mtmp);
+    /* The old entry, when one was dropped above, goes with the new. */
+    if (data_moved || replaced)
+        (void)plat_unlink(dpath);
+    if (!data_moved)
+        (void)plat_unlink(f->fl_tmp);
+    fill_free(f);
+    return -1;
+}
