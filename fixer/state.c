@@ -35,8 +35,9 @@ state_format(const struct fixer_state *st, char *buf, size_t len)
     int n, m = 0;
 
     n = snprintf(buf, len,
-                 "# wsus-fixer state. Written by wsus-fixer; `wsus-fixer "
-                 "revert` puts back\n# [last_apply] previous.\n");
+                 "# wsus-fixer state, written by wsus-fixer. `wsus-fixer "
+                 "revert` puts back\n# the previous value of the last "
+                 "apply.\n");
     if (n < 0 || (size_t)n >= len)
         return -1;
     if (st->fs_has_apply) {

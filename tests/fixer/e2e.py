@@ -1,0 +1,760 @@
+#!/usr/bin/env python3
+"""End-to-end tests of the real wsus-fixer binary (python3 stdlib only).
+
+    e2e.py --fixer BIN --src SRCDIR CASE
+
+Each CASE is one ctest test (fixer_CASE). The database is real: SQLite
+through unixODBC + libsqliteodbc, or a throwaway PostgreSQL server started
+here on 127.0.0.1 (a free port; initdb in a temp folder, run as 'nobody'
+when we are root) reached through odbc-postgresql. The services are
+tests/fixer/fakesvc.sh, driven by the exec backend. Every value a test
+checks is read back independently: SQLite with Python's sqlite3 module,
+PostgreSQL with psql, service states from fakesvc's files. Everything
+started here is stopped in a finally block (and the server also dies with
+this process: setpriv --pdeathsig), every wait is bounded.
+"""
+import argparse
+import glob
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+
+FIXER = None
+SRC = None
+RUN_TIMEOUT = 90  # seconds for one wsus-fixer run
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, what, *ctx):
+    if not cond:
+        raise Fail(what + "".join("\n--- " + str(c) for c in ctx))
+
+
+# ---------------------------------------------------------------- helpers
+
+class Env:
+    """A temp folder with a conf, a fakesvc state folder and a database."""
+
+    def __init__(self, tmp, connection, **service):
+        self.tmp = tmp
+        self.svcdir = os.path.join(tmp, "svc")
+        self.state = os.path.join(tmp, "var", "state")
+        self.content = os.path.join(tmp, "content")
+        os.makedirs(self.content, exist_ok=True)
+        self.conf = os.path.join(tmp, "wsus-fixer.conf")
+        self.connection = connection
+        self.service = dict(stop_timeout="3", start_timeout="3",
+                            poll_interval="100ms")
+        self.service.update(service)
+        self.shim_conf = ""
+        self.write_conf()
+
+    def fakesvc(self, *args):
+        return subprocess.run(
+            [os.path.join(SRC, "tests", "fixer", "fakesvc.sh"), "-d",
+             self.svcdir] + list(args),
+            capture_output=True, text=True, timeout=30)
+
+    def write_conf(self, extra=""):
+        fs = os.path.join(SRC, "tests", "fixer", "fakesvc.sh")
+        cmd = "%s -d %s" % (fs, self.svcdir)
+        lines = [
+            "[database]",
+            "connection = " + self.connection,
+            "[service]",
+            "backend = exec",
+            "stop_command = %s stop %%s" % cmd,
+            "start_command = %s start %%s" % cmd,
+            "status_command = %s status %%s" % cmd,
+            "starttype_command = %s qc %%s" % cmd,
+            "enable_command = %s enable %%s" % cmd,
+        ]
+        lines += ["%s = %s" % kv for kv in self.service.items()]
+        lines += [
+            "[fixer]",
+            "state_file = var/state",  # relative: the conf's folder
+            "content_dir = " + self.content,
+            "shim_conf = " + self.shim_conf,
+            "probe_timeout = 2",
+        ]
+        with open(self.conf, "w") as f:
+            f.write("\n".join(lines) + "\n" + extra)
+
+    def run(self, *args, conf=None):
+        argv = [FIXER, "-c", conf or self.conf] + list(args)
+        t0 = time.monotonic()
+        p = subprocess.run(argv, capture_output=True, text=True,
+                           timeout=RUN_TIMEOUT, cwd="/")
+        p.elapsed = time.monotonic() - t0
+        p.all = "$ %s\n[exit %d]\n%s%s" % (" ".join(args), p.returncode,
+                                           p.stdout, p.stderr)
+        return p
+
+    def svc_state(self, name):
+        path = os.path.join(self.svcdir, name + ".state")
+        if not os.path.exists(path):
+            return "running"
+        with open(path) as f:
+            return f.read().strip()
+
+    def svc_type(self, name):
+        path = os.path.join(self.svcdir, name + ".type")
+        if not os.path.exists(path):
+            return "auto"
+        with open(path) as f:
+            return f.read().strip()
+
+    def calls(self):
+        path = os.path.join(self.svcdir, "calls.log")
+        if not os.path.exists(path):
+            return []
+        with open(path) as f:
+            return [l.strip() for l in f if l.strip()]
+
+    def state_text(self):
+        if not os.path.exists(self.state):
+            return None
+        with open(self.state) as f:
+            return f.read()
+
+
+def expect_rc(p, rc):
+    check(p.returncode == rc,
+          "exit %d, expected %d" % (p.returncode, rc), p.all)
+
+
+def fixture_sql():
+    with open(os.path.join(SRC, "sql", "susdb-fixture.sql")) as f:
+        return f.read()
+
+
+# ---------------------------------------------------------------- SQLite
+
+class SqliteDb:
+    def __init__(self, tmp):
+        self.path = os.path.join(tmp, "susdb.sqlite3")
+        con = sqlite3.connect(self.path)
+        con.executescript(fixture_sql())
+        con.commit()
+        con.close()
+        self.connection = "Driver=SQLite3;Database=%s;Timeout=5000" % self.path
+
+    def rows(self):
+        con = sqlite3.connect(self.path)
+        try:
+            return con.execute(
+                "SELECT ConfigurationID, BitsDownloadPriorityForeground, "
+                "LocalContentCacheLocation FROM tbConfigurationC").fetchall()
+        finally:
+            con.close()
+
+    def value(self):
+        rows = self.rows()
+        check(len(rows) == 1, "fixture rows: %r" % rows)
+        check(rows[0][0] == 1 and rows[0][2] == "C:\\WSUS\\WsusContent",
+              "an unrelated column changed: %r" % rows)
+        return rows[0][1]
+
+    def execute(self, sql):
+        con = sqlite3.connect(self.path)
+        con.executescript(sql)
+        con.commit()
+        con.close()
+
+
+def sqlite_env(tmp, **service):
+    db = SqliteDb(tmp)
+    return db, Env(tmp, db.connection, **service)
+
+
+def case_sqlite_apply_revert(tmp):
+    db, env = sqlite_env(tmp)
+    p = env.run("status")
+    expect_rc(p, 0)
+    check("BitsDownloadPriorityForeground = 0" in p.stdout, "status", p.all)
+    check(env.state_text() is None, "status wrote a state file")
+
+    p = env.run("apply")
+    expect_rc(p, 0)
+    check(db.value() == 1, "value after apply: %r" % db.value(), p.all)
+    check(env.svc_state("WSUSService") == "running", "service not running")
+    calls = env.calls()
+    check("stop WSUSService" in calls and "start WSUSService" in calls,
+          "stop/start not both called", calls)
+    check(calls.index("stop WSUSService") < calls.index("start WSUSService"),
+          "start before stop", calls)
+    st = env.state_text()
+    check(st and "[last_apply]\nprevious = 0\nvalue = 1\n" in st,
+          "state file", st)
+    check("result = done" in st, "state result", st)
+
+    p = env.run("status")
+    expect_rc(p, 0)
+    check("BitsDownloadPriorityForeground = 1" in p.stdout, "status", p.all)
+    check("revert puts back 0" in p.stdout, "status shows last apply", p.all)
+
+    p = env.run("revert")
+    expect_rc(p, 0)
+    check(db.value() == 0, "value after revert", p.all)
+    check(env.svc_state("WSUSService") == "running", "service not running")
+
+    n = len(env.calls())
+    p = env.run("revert")
+    expect_rc(p, 0)
+    check("already 0" in p.stdout, "second revert", p.all)
+    check(not [c for c in env.calls()[n:] if not c.startswith("status")],
+          "second revert acted on a service", env.calls()[n:])
+
+    p = env.run("apply", "--value", "0")
+    expect_rc(p, 0)
+    check("already 0" in p.stdout, "apply --value 0", p.all)
+
+
+def case_sqlite_already_applied(tmp):
+    db, env = sqlite_env(tmp)
+    db.execute("UPDATE tbConfigurationC SET BitsDownloadPriorityForeground=1")
+    p = env.run("apply")
+    expect_rc(p, 0)
+    check("already 1" in p.stdout, "message", p.all)
+    check(env.calls() == [], "service touched", env.calls())
+    check(env.state_text() is None, "state written", env.state_text())
+    check(db.value() == 1, "value")
+
+
+def case_sqlite_stop_hangs(tmp):
+    db, env = sqlite_env(tmp, stop_timeout="2")
+    env.fakesvc("mode", "WSUSService", "stop-hang")
+    p = env.run("apply")
+    expect_rc(p, 1)
+    check(p.elapsed < 30, "took %.1f s" % p.elapsed)
+    check(db.value() == 0, "database written", p.all)
+    check(env.svc_state("WSUSService") == "running", "service state")
+    check("timed out" in p.stdout + p.stderr, "no timeout reported", p.all)
+    check("nothing changed" in p.stderr, "message", p.all)
+    st = env.state_text()
+    check("result = failed" in st and "[last_apply]" not in st,
+          "state file", st)
+
+
+def case_sqlite_stop_stuck(tmp):
+    db, env = sqlite_env(tmp, stop_timeout="2")
+    env.fakesvc("mode", "WSUSService", "stop-stuck")
+    p = env.run("apply")
+    expect_rc(p, 1)
+    check(db.value() == 0, "database written", p.all)
+    # left stop-pending by the stop: the fixer must have started it again
+    check(env.svc_state("WSUSService") == "running", "service state "
+          + env.svc_state("WSUSService"), p.all)
+    check("still unknown after 2 s" in p.stdout, "wait message", p.all)
+
+
+def case_sqlite_stop_fails(tmp):
+    db, env = sqlite_env(tmp)
+    env.fakesvc("mode", "WSUSService", "stop-fail")
+    p = env.run("apply")
+    expect_rc(p, 1)
+    check(db.value() == 0, "database written", p.all)
+    check(env.svc_state("WSUSService") == "running", "service state")
+    check("FAILED 1061" in p.stdout, "command output not shown", p.all)
+
+
+def case_sqlite_start_fails(tmp):
+    db, env = sqlite_env(tmp)
+    env.fakesvc("mode", "WSUSService", "start-fail")
+    p = env.run("apply")
+    expect_rc(p, 3)
+    check(db.value() == 1, "value", p.all)
+    check(env.svc_state("WSUSService") == "stopped", "service state")
+    check("ACTION REQUIRED" in p.stderr, "loud message", p.all)
+    marker = "Run by hand: "
+    check(marker in p.stderr, "no manual command", p.all)
+    manual = p.stderr.split(marker, 1)[1].strip()
+    check("start WSUSService" in manual, "manual command", manual)
+    check("result = not-restored" in env.state_text(), "state file")
+    # the message is exactly what to run: do it, once the fault is gone
+    env.fakesvc("mode", "WSUSService", "")
+    r = subprocess.run(manual, shell=True, cwd=tmp, capture_output=True,
+                       text=True, timeout=30)
+    check(r.returncode == 0, "manual command failed", manual, r.stdout)
+    check(env.svc_state("WSUSService") == "running", "not running after "
+          "the manual command")
+
+
+def case_sqlite_bits_disabled(tmp):
+    db, env = sqlite_env(tmp)
+    env.fakesvc("type", "BITS", "disabled")
+    env.fakesvc("set", "BITS", "stopped")
+    p = env.run("doctor")
+    expect_rc(p, 1)
+    check("fix: %s" % os.path.join(SRC, "tests", "fixer", "fakesvc.sh")
+          in p.stdout and "enable BITS" in p.stdout, "doctor fix", p.all)
+    p = env.run("apply")
+    expect_rc(p, 0)
+    check(env.svc_type("BITS") == "auto", "BITS still disabled", p.all)
+    check(env.svc_state("BITS") == "running", "BITS not running", p.all)
+    check(db.value() == 1, "value")
+
+
+def case_sqlite_service_stopped_before(tmp):
+    db, env = sqlite_env(tmp)
+    env.fakesvc("set", "WSUSService", "stopped")
+    p = env.run("apply")
+    expect_rc(p, 0)
+    check(db.value() == 1, "value", p.all)
+    check(env.svc_state("WSUSService") == "stopped", "service was started")
+    check("start WSUSService" not in env.calls(), "start called")
+
+
+def case_sqlite_dry_run(tmp):
+    db, env = sqlite_env(tmp)
+    p = env.run("apply", "--dry-run")
+    expect_rc(p, 0)
+    check("would stop WSUSService" in p.stdout, "plan", p.all)
+    check(db.value() == 0, "value changed")
+    check(all(c.startswith("status") for c in env.calls()),
+          "dry run acted", env.calls())
+    check(env.state_text() is None, "dry run wrote state")
+    check(not os.path.exists(env.state + ".lock"), "dry run locked")
+
+
+def case_sqlite_lock_held(tmp):
+    import fcntl
+    db, env = sqlite_env(tmp)
+    os.makedirs(os.path.dirname(env.state), exist_ok=True)
+    with open(env.state + ".lock", "a") as f:
+        fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        p = env.run("apply")
+    expect_rc(p, 1)
+    check("held by another wsus-fixer run" in p.stdout, "message", p.all)
+    check(db.value() == 0, "value changed")
+    check(env.calls() == [], "services touched", env.calls())
+    p = env.run("apply")  # the lock is gone with the holder
+    expect_rc(p, 0)
+
+
+def case_sqlite_json(tmp):
+    db, env = sqlite_env(tmp)
+    p = env.run("--json", "apply")
+    expect_rc(p, 0)
+    try:
+        doc = json.loads(p.stdout)
+    except ValueError as e:
+        raise Fail("not JSON: %s" % e, p.all)
+    check(doc["command"] == "apply" and doc["exit_code"] == 0, "head", doc)
+    check(doc["value_before"] == 0 and doc["value_after"] == 1, "values", doc)
+    names = [s["step"] for s in doc["steps"]]
+    want = ["lock", "state-load", "db-connect", "db-read", "service-query",
+            "state-save", "service-stop", "db-update", "bits-enable",
+            "bits-start", "service-start", "state-save"]
+    check(names == want, "steps %r" % names, doc)
+    check(all(s["result"] == "ok" and isinstance(s["ms"], int)
+              for s in doc["steps"]), "results", doc)
+    check(p.stdout.count("\n") == 1, "more than one line", p.stdout)
+    # a failure is JSON too, with the failing step
+    env.fakesvc("mode", "WSUSService", "stop-fail")
+    p = env.run("revert", "--json")
+    expect_rc(p, 1)
+    doc = json.loads(p.stdout)
+    check(doc["exit_code"] == 1, "exit in JSON", doc)
+    check({"step": "service-stop", "result": "fail"}.items() <=
+          [s for s in doc["steps"] if s["step"] == "service-stop"][0].items(),
+          "failing step", doc)
+    # and so is a conf error
+    p = env.run("--json", "status", conf=os.path.join(tmp, "missing.conf"))
+    expect_rc(p, 2)
+    doc = json.loads(p.stdout)
+    check(doc["exit_code"] == 2 and "cannot open" in doc["message"], "conf",
+          doc)
+
+
+def case_sqlite_bad_fixture(tmp):
+    db, env = sqlite_env(tmp)
+    db.execute("INSERT INTO tbConfigurationC VALUES (2, 0, 'x')")
+    p = env.run("apply")
+    expect_rc(p, 1)
+    check("several rows" in p.stdout, "two rows", p.all)
+    check(env.calls() == [], "services touched")
+    db.execute("DROP TABLE tbConfigurationC")
+    p = env.run("apply")
+    expect_rc(p, 1)
+    check("no such table" in p.stdout, "diagnostic", p.all)
+    check(env.calls() == [], "services touched")
+    db.execute("CREATE TABLE tbConfigurationC (ConfigurationID INTEGER, "
+               "Other INTEGER); INSERT INTO tbConfigurationC VALUES (1, 0)")
+    p = env.run("apply")
+    expect_rc(p, 1)
+    check("no such column" in p.stdout, "diagnostic", p.all)
+
+
+def case_conf_errors(tmp):
+    db, env = sqlite_env(tmp)
+    env.write_conf("bogus_key = 1\n")
+    nlines = open(env.conf).read().count("\n")
+    p = env.run("status")
+    expect_rc(p, 2)
+    check("%s:%d: unknown key \"bogus_key\" in [fixer]" % (env.conf, nlines)
+          in p.stderr, "FILE:LINE", p.all)
+    env.write_conf("[servce]\nname = x\n")
+    p = env.run("status")
+    expect_rc(p, 2)
+    check("unknown section [servce]" in p.stderr, "section", p.all)
+    env.service["stop_timeout"] = "soon"
+    env.write_conf()
+    p = env.run("apply")
+    expect_rc(p, 2)
+    check("\"soon\" is not a duration" in p.stderr, "value", p.all)
+    check(env.calls() == [], "acted despite a conf error")
+    for args, msg in ((["frobnicate"], "unknown command"),
+                      ([], "no command"),
+                      (["apply", "--value", "2"], "0 or 1"),
+                      (["status", "--dry-run"], "apply only"),
+                      (["apply", "--nope"], "unknown option")):
+        p = subprocess.run([FIXER, "-c", env.conf] + args,
+                           capture_output=True, text=True, timeout=30)
+        check(p.returncode == 2 and msg in p.stderr, "usage %r" % args,
+              p.stdout, p.stderr)
+    p = subprocess.run([FIXER, "--help"], capture_output=True, text=True,
+                       timeout=30)
+    check(p.returncode == 0 and "exit codes" in p.stdout and
+          "3  failed and the service could not be restored" in p.stdout,
+          "help", p.stdout)
+
+
+def case_password_masked(tmp):
+    secret = "s3cr3t-Pa55"
+    env = Env(tmp, "Driver={No Such Driver};Server=x;UID=sa;PWD=%s;" % secret)
+    for args in (["status"], ["-v", "apply"], ["--json", "doctor"]):
+        p = env.run(*args)
+        check(p.returncode == 1, "exit %d" % p.returncode, p.all)
+        check(secret not in p.stdout + p.stderr, "password shown", p.all)
+        check("PWD=***" in p.stdout + p.stderr, "masked string", p.all)
+        check("IM002" in p.stdout + p.stderr or "not found" in p.stdout,
+              "driver manager diagnostic", p.all)
+
+
+def case_doctor(tmp):
+    db, env = sqlite_env(tmp)
+    lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        lsock.bind(("127.0.0.1", 0))
+        lsock.listen(8)
+        port = lsock.getsockname()[1]
+        shim = os.path.join(tmp, "shim.conf")
+        with open(shim, "w") as f:
+            f.write("[listen]\nport = 8181\n[upstream]\nproxy = "
+                    "127.0.0.1:%d\nuser = u\n[cache]\nmax = 1G\n" % port)
+        env.shim_conf = shim
+        env.write_conf()
+        p = env.run("doctor")
+        expect_rc(p, 0)
+        check("127.0.0.1 port %d resolves (127.0.0.1) and accepts" % port
+              in p.stdout, "upstream ok", p.all)
+        check("BitsDownloadPriorityForeground = 0" in p.stdout, "value",
+              p.all)
+    finally:
+        lsock.close()
+    # the port is closed now
+    p = env.run("--json", "doctor")
+    expect_rc(p, 1)
+    doc = json.loads(p.stdout)
+    up = [s for s in doc["steps"] if s["step"] == "upstream"][0]
+    check(up["result"] == "fail" and "refused" in up["detail"].lower()
+          and up.get("fix"), "upstream fail", doc)
+    # a missing content folder and a stopped service
+    shutil.rmtree(env.content)
+    env.fakesvc("set", "WSUSService", "stopped")
+    p = env.run("doctor")
+    expect_rc(p, 1)
+    check("fail  content-dir" in p.stdout, "content dir", p.all)
+    check("fail  service-running" in p.stdout, "service", p.all)
+    check(env.svc_state("WSUSService") == "stopped", "doctor acted")
+    check(db.value() == 0, "doctor wrote")
+
+
+def case_demo_conf(tmp):
+    """conf/wsus-fixer.demo.conf as shipped, with only its /tmp paths moved
+    into this test's folder; its commands stay relative to its folder."""
+    demo = open(os.path.join(SRC, "conf", "wsus-fixer.demo.conf")).read()
+    check("/tmp/wsus-fixer-demo" in demo, "demo paths changed")
+    conf_dir = os.path.join(tmp, "conf")
+    os.makedirs(conf_dir)
+    os.symlink(os.path.join(SRC, "tests"), os.path.join(tmp, "tests"))
+    with open(os.path.join(conf_dir, "wsus-fixer.demo.conf"), "w") as f:
+        f.write(demo.replace("/tmp/wsus-fixer-demo", tmp + "/demo"))
+    con = sqlite3.connect(tmp + "/demo.sqlite3")
+    con.executescript(fixture_sql())
+    con.close()
+    env = Env(tmp, "unused")
+    conf = os.path.join(conf_dir, "wsus-fixer.demo.conf")
+    for cmd, rc in (("status", 0), ("apply", 0), ("status", 0),
+                    ("revert", 0), ("doctor", 0)):
+        p = env.run(cmd, conf=conf)
+        expect_rc(p, rc)
+    con = sqlite3.connect(tmp + "/demo.sqlite3")
+    v = con.execute("SELECT BitsDownloadPriorityForeground FROM "
+                    "tbConfigurationC").fetchall()
+    con.close()
+    check(v == [(0,)], "demo value %r" % v)
+
+
+# ---------------------------------------------------------------- PostgreSQL
+
+def pg_bindir():
+    dirs = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+                  key=lambda p: int(p.split("/")[4]))
+    check(dirs, "PostgreSQL server binaries not found (tools/deps.sh "
+          "installs postgresql)")
+    return os.path.dirname(dirs[-1])
+
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class PgServer:
+    """initdb + postgres on 127.0.0.1:<free port>, as nobody when root."""
+
+    SUPER_PW = "super-pw-1"
+    FIXER_PW = "fixer-pw-2;x"  # a ';' must survive braces in the string
+
+    def __init__(self, tmp):
+        self.bindir = pg_bindir()
+        self.dir = os.path.join(tmp, "pg")
+        os.makedirs(self.dir)
+        self.data = os.path.join(self.dir, "data")
+        self.proc = None
+        self.port = None
+        self.drop = []
+        if os.geteuid() == 0:
+            os.chmod(tmp, 0o755)
+            os.chown(self.dir, 65534, 65534)
+            self.drop = ["--reuid", "65534", "--regid", "65534",
+                         "--clear-groups"]
+        pwfile = os.path.join(self.dir, "pw")
+        with open(pwfile, "w") as f:
+            f.write(self.SUPER_PW + "\n")
+        if self.drop:
+            os.chown(pwfile, 65534, 65534)
+        r = subprocess.run(
+            ["setpriv"] + self.drop + [os.path.join(self.bindir, "initdb"),
+             "-D", self.data, "-U", "postgres", "--pwfile", pwfile,
+             "--auth=scram-sha-256", "-E", "UTF8", "--no-sync",
+             "--locale=C"],
+            cwd=self.dir, capture_output=True, text=True, timeout=120)
+        check(r.returncode == 0, "initdb failed", r.stdout, r.stderr)
+
+    def start(self):
+        for attempt in range(3):
+            self.port = free_port()
+            log = open(os.path.join(self.dir, "log"), "w")
+            self.proc = subprocess.Popen(
+                ["setpriv", "--pdeathsig", "KILL"] + self.drop +
+                [os.path.join(self.bindir, "postgres"), "-D", self.data,
+                 "-c", "listen_addresses=127.0.0.1",
+                 "-c", "port=%d" % self.port,
+                 "-c", "unix_socket_directories=",
+                 "-c", "fsync=off", "-c", "max_connections=20"],
+                cwd=self.dir, stdout=log, stderr=subprocess.STDOUT)
+            log.close()
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                if self.proc.poll() is not None:
+                    break
+                r = self.psql("SELECT 1", db="postgres", check_rc=False)
+                if r.returncode == 0:
+                    return
+                time.sleep(0.2)
+            self.stop()
+        with open(os.path.join(self.dir, "log")) as f:
+            raise Fail("PostgreSQL did not start", f.read())
+
+    def stop(self):
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)  # fast shutdown
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=20)
+        self.proc = None
+
+    def psql(self, sql, db="susdb", user="postgres", check_rc=True):
+        env = dict(os.environ, PGPASSWORD=self.SUPER_PW, PGCONNECT_TIMEOUT="5")
+        r = subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", user,
+             "-d", db, "-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1",
+             "-c", sql], capture_output=True, text=True, timeout=60, env=env)
+        if check_rc:
+            check(r.returncode == 0, "psql failed: " + sql, r.stderr)
+        return r
+
+    def load_fixture(self):
+        self.psql("CREATE ROLE fixer LOGIN PASSWORD '%s'" %
+                  self.FIXER_PW.replace("'", "''"), db="postgres")
+        self.psql("CREATE DATABASE susdb OWNER fixer", db="postgres")
+        env = dict(os.environ, PGPASSWORD=self.FIXER_PW)
+        r = subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "fixer",
+             "-d", "susdb", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-f",
+             os.path.join(SRC, "sql", "susdb-fixture.sql")],
+            capture_output=True, text=True, timeout=60, env=env)
+        check(r.returncode == 0, "fixture failed", r.stderr)
+
+    def connection(self, driver="PostgreSQL Unicode"):
+        # CommLog/Debug off: Debian's odbcinst.ini turns psqlODBC's
+        # communication log on, which would write to /tmp
+        return ("Driver={%s};Server=127.0.0.1;Port=%d;Database=susdb;"
+                "Uid=fixer;Pwd={%s};SSLmode=disable;CommLog=0;Debug=0"
+                % (driver, self.port, self.FIXER_PW))
+
+    def rows(self):
+        out = self.psql("SELECT ConfigurationID, "
+                        "BitsDownloadPriorityForeground, "
+                        "LocalContentCacheLocation FROM tbConfigurationC")
+        return [tuple(l.split("|")) for l in out.stdout.split("\n") if l]
+
+    def value(self):
+        rows = self.rows()
+        check(len(rows) == 1 and rows[0][0] == "1" and
+              rows[0][2] == "C:\\WSUS\\WsusContent", "rows %r" % rows)
+        return int(rows[0][1])
+
+
+def with_pg(tmp, body, driver="PostgreSQL Unicode"):
+    pg = PgServer(tmp)
+    try:
+        pg.start()
+        pg.load_fixture()
+        env = Env(tmp, pg.connection(driver))
+        body(pg, env)
+    finally:
+        pg.stop()
+
+
+def no_password(p):
+    check(PgServer.FIXER_PW not in p.stdout + p.stderr, "password shown",
+          p.all)
+
+
+def case_pg_apply_revert(tmp):
+    def body(pg, env):
+        p = env.run("-v", "status")
+        expect_rc(p, 0)
+        no_password(p)
+        check("Pwd=***" in p.stdout, "masked connection string", p.all)
+        p = env.run("apply")
+        expect_rc(p, 0)
+        check(pg.value() == 1, "value after apply", p.all)
+        check(env.svc_state("WSUSService") == "running", "service")
+        p = env.run("--json", "status")
+        expect_rc(p, 0)
+        check(json.loads(p.stdout)["value"] == 1, "status value", p.stdout)
+        p = env.run("revert")
+        expect_rc(p, 0)
+        check(pg.value() == 0, "value after revert", p.all)
+        no_password(p)
+    with_pg(tmp, body)
+
+
+def case_pg_ansi_driver(tmp):
+    def body(pg, env):
+        p = env.run("apply", "--value", "1")
+        expect_rc(p, 0)
+        check(pg.value() == 1, "value", p.all)
+    with_pg(tmp, body, driver="PostgreSQL ANSI")
+
+
+def case_pg_trigger_fails(tmp):
+    def body(pg, env):
+        pg.psql("""
+CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'wsus-fixer test: update refused'; END $$;
+CREATE TRIGGER refuse BEFORE UPDATE ON tbConfigurationC
+    FOR EACH ROW EXECUTE FUNCTION refuse();""")
+        p = env.run("apply")
+        expect_rc(p, 1)
+        check("update refused" in p.stdout, "driver diagnostic", p.all)
+        check("P0001" in p.stdout, "SQLSTATE", p.all)
+        check("ok    db-rollback" in p.stdout, "rollback", p.all)
+        check(pg.value() == 0, "value changed", p.all)
+        check(env.svc_state("WSUSService") == "running", "service")
+        calls = env.calls()
+        check("stop WSUSService" in calls and "start WSUSService" in calls,
+              "service not cycled", calls)
+        check("result = failed" in env.state_text(), "state")
+        no_password(p)
+    with_pg(tmp, body)
+
+
+def case_pg_commit_fails(tmp):
+    """A deferred constraint trigger raises only at COMMIT: SQLEndTran
+    fails, and the value must stay."""
+    def body(pg, env):
+        pg.psql("""
+CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'wsus-fixer test: commit refused'; END $$;
+CREATE CONSTRAINT TRIGGER refuse AFTER UPDATE ON tbConfigurationC
+    DEFERRABLE INITIALLY DEFERRED
+    FOR EACH ROW EXECUTE FUNCTION refuse();""")
+        p = env.run("apply")
+        expect_rc(p, 1)
+        check("fail  db-commit" in p.stdout, "commit failure", p.all)
+        check("commit refused" in p.stdout, "diagnostic", p.all)
+        check(pg.value() == 0, "value changed", p.all)
+        check(env.svc_state("WSUSService") == "running", "service")
+    with_pg(tmp, body)
+
+
+def case_pg_server_down(tmp):
+    def body(pg, env):
+        pg.stop()
+        p = env.run("apply")
+        expect_rc(p, 1)
+        check("fail  db-connect" in p.stdout, "connect failure", p.all)
+        check(env.calls() == [], "services touched")
+        no_password(p)
+    with_pg(tmp, body)
+
+
+CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
+
+
+def main():
+    global FIXER, SRC
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--fixer", required=True)
+    ap.add_argument("--src", required=True)
+    ap.add_argument("case", choices=sorted(CASES))
+    a = ap.parse_args()
+    FIXER = os.path.abspath(a.fixer)
+    SRC = os.path.abspath(a.src)
+    tmp = tempfile.mkdtemp(prefix="wsus-fixer-e2e-")
+    try:
+        CASES[a.case](tmp)
+    except Fail as e:
+        print("FAIL %s: %s" % (a.case, e), file=sys.stderr)
+        return 1
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("ok %s" % a.case)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
