@@ -104,7 +104,8 @@ fplat_read_file(const char *path, size_t max, char **data, size_t *len,
         goto fail;
     }
     if (n > max) {
-        fplat_err(err, errlen, "%s: larger than %zu bytes", path, max);
+        fplat_err(err, errlen, "%s: larger than %lu bytes", path,
+                  (unsigned long)max);
         goto fail;
     }
     fclose(f);

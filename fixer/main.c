@@ -240,8 +240,8 @@ main(int argc, char **argv)
     } else if (snprintf(conn, sizeof(conn), "%s", cf.fc_connection) >=
                (int)sizeof(conn)) {
         report_finish(&rep, FIXER_EXIT_USAGE, "%s: [database] connection is "
-                      "longer than %zu characters", cf.fc_path,
-                      sizeof(conn) - 1);
+                      "longer than %lu characters", cf.fc_path,
+                      (unsigned long)(sizeof(conn) - 1));
         goto out;
     }
 

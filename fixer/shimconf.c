@@ -9,8 +9,6 @@
 #include "shimconf.h"
 #include "strparse.h"
 
-#define SHIMCONF_DEFAULT_PORT 8080
-
 struct shimconf_ctx {
     struct shim_proxy *sc_out;
     size_t sc_max;
@@ -27,7 +25,6 @@ shimconf_item(const char *s, size_t len, struct shim_proxy *p, char *err,
 {
     char item[SHIMCONF_HOST_MAX + 16];
     char *host, *port = NULL;
-    size_t len0 = len;
     uint64_t v;
 
     if (len >= sizeof(item)) {
@@ -37,11 +34,6 @@ shimconf_item(const char *s, size_t len, struct shim_proxy *p, char *err,
     memcpy(item, s, len);
     item[len] = '\0';
     host = item;
-    if (strncmp(host, "http://", 7) == 0)
-        host += 7;
-    len = strlen(host);
-    if (len > 0 && host[len - 1] == '/')
-        host[--len] = '\0';
     if (*host == '[') {
         char *close = strchr(host, ']');
 
@@ -66,14 +58,13 @@ shimconf_item(const char *s, size_t len, struct shim_proxy *p, char *err,
     for (const char *c = host; *c != '\0'; c++)
         if ((unsigned char)*c <= ' ' || *c == '/' || *c == '@')
             goto bad;
-    v = SHIMCONF_DEFAULT_PORT;
-    if (port != NULL && (parse_u64_max(port, 65535, &v) == -1 || v == 0))
+    if (port == NULL || parse_u64_max(port, 65535, &v) == -1 || v == 0)
         goto bad;
     memcpy(p->sp_host, host, strlen(host) + 1);
     p->sp_port = (uint16_t)v;
     return 0;
 bad:
-    snprintf(err, errlen, "proxy \"%.*s\" is not host:port", (int)len0, s);
+    snprintf(err, errlen, "proxy \"%.*s\" is not host:port", (int)len, s);
     return -1;
 }
 
@@ -92,7 +83,8 @@ shimconf_parse_proxies(const char *value, struct shim_proxy *out,
             return 0;
         len = strcspn(p, ", \t");
         if (*n == max) {
-            snprintf(err, errlen, "more than %zu upstream proxies", max);
+            snprintf(err, errlen, "more than %lu upstream proxies",
+                     (unsigned long)max);
             return -1;
         }
         if (shimconf_item(p, len, &out[*n], err, errlen) == -1)

@@ -19,10 +19,10 @@ struct shim_proxy {
 };
 
 /*
- * Parse one proxy value: one or more "host:port" separated by commas or
- * spaces; "[v6]:port" and an "http://" prefix and trailing "/" are
- * accepted, and a missing port means 8080. Appends to out (capacity max,
- * count in *n). Returns 0, or -1 with a reason in err.
+ * Parse one proxy value as the shim documents it: "host:port" or
+ * "[IPv6]:port" items (the port is required) separated by commas or
+ * spaces. Appends to out (capacity max, count in *n). Returns 0, or -1
+ * with a reason in err.
  */
 int shimconf_parse_proxies(const char *value, struct shim_proxy *out,
                            size_t max, size_t *n, char *err, size_t errlen);

@@ -507,6 +507,27 @@ def case_demo_conf(tmp):
     check(v == [(0,)], "demo value %r" % v)
 
 
+def case_reference_conf(tmp):
+    """conf/wsus-fixer.conf parses: with the exec backend swapped in (scm
+    exists only on Windows), the only complaint is connection = auto,
+    which needs the Windows registry."""
+    text = open(os.path.join(SRC, "conf", "wsus-fixer.conf")).read()
+    check("\nbackend = scm" in text, "reference conf changed")
+    text = text.replace("\nbackend = scm", "\nbackend = exec")
+    for k in ("stop", "start", "status", "starttype", "enable"):
+        text = text.replace("\n;%s_command" % k, "\n%s_command" % k)
+    conf = os.path.join(tmp, "wsus-fixer.conf")
+    with open(conf, "w") as f:
+        f.write(text)
+    p = subprocess.run([FIXER, "-c", conf, "-v", "status"],
+                       capture_output=True, text=True, timeout=30)
+    check(p.returncode == 2, "exit %d" % p.returncode, p.stderr)
+    check("connection = auto reads the Windows registry" in p.stderr,
+          "message", p.stderr)
+    check("conf [service] stop_command = sc \\\\wsus01 stop %s" in p.stderr,
+          "-v conf dump", p.stderr)
+
+
 # ---------------------------------------------------------------- PostgreSQL
 
 def pg_bindir():

@@ -354,11 +354,13 @@ test_shimconf_proxies(void **state)
         size_t n; /* 0: must fail */
     } v[] = {
         {"proxy.corp:3128", "proxy.corp", 3128, 1},
-        {"http://proxy.corp:8080/", "proxy.corp", 8080, 1},
+        {"http://proxy.corp:8080/", NULL, 0, 0},
         {"[::1]:3128", "::1", 3128, 1},
         {"a:1, b:2", "a", 1, 2},
         {"a:1 b:2,c:3", "a", 1, 3},
-        {"host", "host", 8080, 1},
+        {"host", NULL, 0, 0},
+        {"  proxy1.example.com:8080, [2001:db8::5]:3128 ", "proxy1.example.com",
+         8080, 2},
         {"host:0", NULL, 0, 0},
         {"host:99999", NULL, 0, 0},
         {"::1:80", NULL, 0, 0},
