@@ -1,0 +1,700 @@
+/*
+ * plat_win32.c - the platform layer on Windows (Server 2012 and later;
+ * built with mingw-w64, tested under Wine).
+ *
+ * Descriptors are CRT file descriptors (what evbuffer_add_file takes);
+ * positional I/O goes to the underlying HANDLE with OVERLAPPED offsets.
+ * Failing Win32 calls are mapped to an errno value, so callers keep using
+ * plat_errno()/plat_strerror() as on POSIX. Socket errors live in the
+ * thread's last-error value (WSAGetLastError), not in errno: plat_errno()
+ * returns such a code (10000 and up) when one is pending, and
+ * plat_strerror() asks the system for its text.
+ *
+ * Differences from POSIX, by design of the OS:
+ * - pwrite/pread move the file position (Windows has no positional I/O
+ *   that leaves it alone); nothing here relies on the position.
+ * - "mode 0600/0700" is the folder's inherited ACL; the service installer
+ *   owns the cache folder's ACL.
+ * - an open file cannot be deleted or replaced unless every opener allowed
+ *   it; the CRT opens without FILE_SHARE_DELETE, so plat_unlink and
+ *   plat_rename fail (EACCES) on a file that is still open.
+ */
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#include <windows.h>
+#include <bcrypt.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <io.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "plat.h"
+
+/* 100 ns intervals between 1601-01-01 and 1970-01-01. */
+#define PLAT_EPOCH_DIFF 116444736000000000ULL
+/* Largest single ReadFile/WriteFile request. */
+#define PLAT_IO_CHUNK (1u << 30)
+#define PLAT_PATH_MAX 4096
+
+static HANDLE plat_evlog;
+
+/* Set errno from a Win32 error code. */
+static void
+plat_set_errno(DWORD err)
+{
+    switch (err) {
+    case ERROR_FILE_NOT_FOUND:
+    case ERROR_PATH_NOT_FOUND:
+    case ERROR_INVALID_DRIVE:
+    case ERROR_BAD_NETPATH:
+    case ERROR_BAD_NET_NAME:
+        errno = ENOENT;
+        break;
+    case ERROR_ACCESS_DENIED:
+    case ERROR_SHARING_VIOLATION:
+    case ERROR_LOCK_VIOLATION:
+    case ERROR_WRITE_PROTECT:
+        errno = EACCES;
+        break;
+    case ERROR_FILE_EXISTS:
+    case ERROR_ALREADY_EXISTS:
+        errno = EEXIST;
+        break;
+    case ERROR_INVALID_HANDLE:
+        errno = EBADF;
+        break;
+    case ERROR_NOT_ENOUGH_MEMORY:
+    case ERROR_OUTOFMEMORY:
+        errno = ENOMEM;
+        break;
+    case ERROR_DISK_FULL:
+    case ERROR_HANDLE_DISK_FULL:
+        errno = ENOSPC;
+        break;
+    case ERROR_FILENAME_EXCED_RANGE:
+        errno = ENAMETOOLONG;
+        break;
+    case ERROR_DIR_NOT_EMPTY:
+        errno = ENOTEMPTY;
+        break;
+    case ERROR_DIRECTORY:
+        errno = ENOTDIR;
+        break;
+    case ERROR_INVALID_PARAMETER:
+    case ERROR_INVALID_NAME:
+        errno = EINVAL;
+        break;
+    default:
+        errno = EIO;
+        break;
+    }
+}
+
+/* The HANDLE behind a CRT descriptor, or NULL with errno = EBADF. */
+static HANDLE
+plat_handle(int fd)
+{
+    intptr_t h = _get_osfhandle(fd);
+
+    if (h == -1 || (HANDLE)h == INVALID_HANDLE_VALUE) {
+        errno = EBADF;
+        return NULL;
+    }
+    return (HANDLE)h;
+}
+
+static uint64_t
+plat_filetime(const FILETIME *ft)
+{
+    return ((uint64_t)ft->dwHighDateTime << 32) | ft->dwLowDateTime;
+}
+
+void
+plat_clock_real(struct timespec *ts)
+{
+    FILETIME ft;
+    uint64_t t;
+
+    GetSystemTimePreciseAsFileTime(&ft);
+    t = plat_filetime(&ft) - PLAT_EPOCH_DIFF;
+    ts->tv_sec = (time_t)(t / 10000000u);
+    ts->tv_nsec = (long)(t % 10000000u) * 100;
+}
+
+uint64_t
+plat_monotonic_ms(void)
+{
+    return (uint64_t)GetTickCount64();
+}
+
+void
+plat_gmtime(time_t t, struct tm *out)
+{
+    if (gmtime_s(out, &t) != 0)
+        memset(out, 0, sizeof(*out));
+}
+
+int
+plat_errno(void)
+{
+    int wsa = WSAGetLastError();
+
+    if (wsa >= WSABASEERR && wsa < WSABASEERR + 2000)
+        return wsa;
+    return errno;
+}
+
+void
+plat_strerror(int err, char *buf, size_t len)
+{
+    DWORD n;
+
+    if (len == 0)
+        return;
+    if (err < WSABASEERR) {
+        snprintf(buf, len, "%s", strerror(err));
+        return;
+    }
+    n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM |
+                           FORMAT_MESSAGE_IGNORE_INSERTS |
+                           FORMAT_MESSAGE_MAX_WIDTH_MASK,
+                       NULL, (DWORD)err, MAKELANGID(LANG_NEUTRAL,
+                                                    SUBLANG_DEFAULT),
+                       buf, len > 0xffff ? 0xffff : (DWORD)len, NULL);
+    if (n == 0) {
+        snprintf(buf, len, "error %d", err);
+        return;
+    }
+    /* Drop the trailing blanks and period the system text ends with. */
+    while (n > 0 && (buf[n - 1] == ' ' || buf[n - 1] == '.' ||
+                     buf[n - 1] == '\r' || buf[n - 1] == '\n'))
+        buf[--n] = '\0';
+}
+
+/*
+ * The Event Log source is registered by name only; the installer may add
+ * HKLM\SYSTEM\CurrentControlSet\Services\EventLog\Application\<ident> with
+ * a message file so that the viewer shows the text without a preamble.
+ */
+void
+plat_syslog_open(const char *ident)
+{
+    if (plat_evlog != NULL)
+        DeregisterEventSource(plat_evlog);
+    plat_evlog = RegisterEventSourceA(NULL, ident);
+}
+
+void
+plat_syslog(int level, const char *fmt, ...)
+{
+    static const WORD type[] = {EVENTLOG_ERROR_TYPE, EVENTLOG_WARNING_TYPE,
+                                EVENTLOG_INFORMATION_TYPE,
+                                EVENTLOG_INFORMATION_TYPE};
+    char msg[1024];
+    const char *strs[1];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (level < 0 || level > 3)
+        level = 2;
+    if (plat_evlog == NULL)
+        plat_evlog = RegisterEventSourceA(NULL, "wsus-shim");
+    if (plat_evlog == NULL) {
+        fprintf(stderr, "%s\n", msg);
+        return;
+    }
+    strs[0] = msg;
+    /* Event id 1 + level, category 0; the one string is the message. */
+    ReportEventA(plat_evlog, type[level], 0, (DWORD)(1 + level), NULL, 1, 0,
+                 strs, NULL);
+}
+
+void
+plat_syslog_close(void)
+{
+    if (plat_evlog != NULL)
+        DeregisterEventSource(plat_evlog);
+    plat_evlog = NULL;
+}
+
+int
+plat_open_read(const char *path)
+{
+    return _open(path, _O_RDONLY | _O_BINARY | _O_NOINHERIT);
+}
+
+int
+plat_open_create(const char *path)
+{
+    return _open(path, _O_RDWR | _O_CREAT | _O_EXCL | _O_BINARY | _O_NOINHERIT,
+                 _S_IREAD | _S_IWRITE);
+}
+
+int
+plat_close(int fd)
+{
+    return _close(fd);
+}
+
+int
+plat_pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+    HANDLE h = plat_handle(fd);
+    const char *p = buf;
+
+    if (h == NULL)
+        return -1;
+    while (len > 0) {
+        OVERLAPPED ov;
+        DWORD want = len > PLAT_IO_CHUNK ? PLAT_IO_CHUNK : (DWORD)len;
+        DWORD n = 0;
+
+        memset(&ov, 0, sizeof(ov));
+        ov.Offset = (DWORD)off;
+        ov.OffsetHigh = (DWORD)(off >> 32);
+        if (!WriteFile(h, p, want, &n, &ov)) {
+            plat_set_errno(GetLastError());
+            return -1;
+        }
+        if (n == 0) {
+            errno = EIO;
+            return -1;
+        }
+        p += n;
+        len -= n;
+        off += n;
+    }
+    return 0;
+}
+
+int64_t
+plat_pread(int fd, void *buf, size_t len, uint64_t off)
+{
+    HANDLE h = plat_handle(fd);
+    OVERLAPPED ov;
+    DWORD want = len > PLAT_IO_CHUNK ? PLAT_IO_CHUNK : (DWORD)len;
+    DWORD n = 0;
+
+    if (h == NULL)
+        return -1;
+    memset(&ov, 0, sizeof(ov));
+    ov.Offset = (DWORD)off;
+    ov.OffsetHigh = (DWORD)(off >> 32);
+    if (!ReadFile(h, buf, want, &n, &ov)) {
+        DWORD err = GetLastError();
+        if (err == ERROR_HANDLE_EOF)
+            return 0;
+        plat_set_errno(err);
+        return -1;
+    }
+    return (int64_t)n;
+}
+
+int
+plat_fsync(int fd)
+{
+    HANDLE h = plat_handle(fd);
+
+    if (h == NULL)
+        return -1;
+    if (!FlushFileBuffers(h)) {
+        plat_set_errno(GetLastError());
+        return -1;
+    }
+    return 0;
+}
+
+int
+plat_fsize(int fd, uint64_t *size)
+{
+    HANDLE h = plat_handle(fd);
+    LARGE_INTEGER li;
+
+    if (h == NULL)
+        return -1;
+    if (!GetFileSizeEx(h, &li)) {
+        plat_set_errno(GetLastError());
+        return -1;
+    }
+    *size = (uint64_t)li.QuadPart;
+    return 0;
+}
+
+int
+plat_rename(const char *from, const char *to)
+{
+    if (!MoveFileExA(from, to,
+                     MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH)) {
+        plat_set_errno(GetLastError());
+        return -1;
+    }
+    return 0;
+}
+
+int
+plat_unlink(const char *path)
+{
+    if (!DeleteFileA(path)) {
+        plat_set_errno(GetLastError());
+        return -1;
+    }
+    return 0;
+}
+
+/* mkdir that treats an existing folder (or file, as POSIX does) as done. */
+static int
+plat_mkdir1(const char *path)
+{
+    DWORD err;
+
+    if (CreateDirectoryA(path, NULL))
+        return 0;
+    err = GetLastError();
+    if (err == ERROR_ALREADY_EXISTS)
+        return 0;
+    /* "C:" or "\\server\share" components: fine if they exist. */
+    if ((err == ERROR_ACCESS_DENIED || err == ERROR_INVALID_NAME ||
+         err == ERROR_BAD_NETPATH || err == ERROR_BAD_NET_NAME) &&
+        GetFileAttributesA(path) != INVALID_FILE_ATTRIBUTES)
+        return 0;
+    plat_set_errno(err);
+    return -1;
+}
+
+int
+plat_mkdirs(const char *path)
+{
+    char buf[PLAT_PATH_MAX];
+    size_t len = strlen(path);
+    char *p;
+
+    if (len == 0 || len >= sizeof(buf)) {
+        errno = len == 0 ? ENOENT : ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(buf, path, len + 1);
+    p = buf + 1;
+    /* Skip a drive ("C:\") or a UNC root ("\\server\share\"). */
+    if (len >= 2 && buf[1] == ':')
+        p = buf + 2;
+    else if (len >= 2 && (buf[0] == '\\' || buf[0] == '/') &&
+             (buf[1] == '\\' || buf[1] == '/')) {
+        int seps = 0;
+        for (p = buf + 2; *p != '\0' && seps < 2; p++)
+            if (*p == '\\' || *p == '/')
+                seps++;
+        if (*p == '\0')
+            return 0;
+    }
+    for (; *p != '\0'; p++) {
+        char c = *p;
+        if (c != '/' && c != '\\')
+            continue;
+        if (p > buf && (p[-1] == '/' || p[-1] == '\\' || p[-1] == ':'))
+            continue;
+        *p = '\0';
+        if (plat_mkdir1(buf) == -1)
+            return -1;
+        *p = c;
+    }
+    return plat_mkdir1(buf);
+}
+
+/*
+ * A fresh file "wsus-shim-<random>.tmp" created exclusively with
+ * FILE_FLAG_DELETE_ON_CLOSE: the system removes it when the last handle
+ * goes, even if the process dies.
+ */
+int
+plat_tmpfile(const char *dir)
+{
+    char tmpdir[MAX_PATH + 1];
+    char path[PLAT_PATH_MAX];
+
+    if (dir == NULL || *dir == '\0') {
+        DWORD n = GetTempPathA(sizeof(tmpdir), tmpdir);
+        if (n == 0 || n > sizeof(tmpdir) - 1) {
+            errno = ENOENT;
+            return -1;
+        }
+        dir = tmpdir;
+    }
+    for (int tries = 0; tries < 16; tries++) {
+        unsigned char rnd[8];
+        HANDLE h;
+        int fd;
+        size_t dl = strlen(dir);
+        const char *sep =
+            (dl > 0 && (dir[dl - 1] == '\\' || dir[dl - 1] == '/')) ? ""
+                                                                     : "\\";
+
+        plat_random(rnd, sizeof(rnd));
+        if ((size_t)snprintf(path, sizeof(path),
+                             "%s%swsus-shim-%02x%02x%02x%02x%02x%02x%02x"
+                             "%02x.tmp",
+                             dir, sep, rnd[0], rnd[1], rnd[2], rnd[3],
+                             rnd[4], rnd[5], rnd[6], rnd[7]) >=
+            sizeof(path)) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        h = CreateFileA(path, GENERIC_READ | GENERIC_WRITE,
+                        FILE_SHARE_READ | FILE_SHARE_WRITE |
+                            FILE_SHARE_DELETE,
+                        NULL, CREATE_NEW,
+                        FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE,
+                        NULL);
+        if (h == INVALID_HANDLE_VALUE) {
+            DWORD err = GetLastError();
+            if (err == ERROR_FILE_EXISTS)
+                continue;
+            plat_set_errno(err);
+            return -1;
+        }
+        fd = _open_osfhandle((intptr_t)h, _O_RDWR | _O_BINARY);
+        if (fd == -1) {
+            CloseHandle(h);
+            return -1;
+        }
+        return fd;
+    }
+    errno = EEXIST;
+    return -1;
+}
+
+void
+plat_shutdown_write(evutil_socket_t fd)
+{
+    if (fd != -1)
+        shutdown((SOCKET)fd, SD_SEND);
+}
+
+void
+plat_socket_abort(evutil_socket_t fd)
+{
+    struct linger lg;
+
+    if (fd == -1)
+        return;
+    lg.l_onoff = 1;
+    lg.l_linger = 0;
+    setsockopt((SOCKET)fd, SOL_SOCKET, SO_LINGER, (const char *)&lg,
+               (int)sizeof(lg));
+}
+
+int
+plat_sockaddr_str(const struct sockaddr *sa, char *buf, size_t len)
+{
+    char a[INET6_ADDRSTRLEN];
+
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+        if (inet_ntop(AF_INET6, &s6->sin6_addr, a, sizeof(a)) == NULL)
+            return -1;
+        snprintf(buf, len, "[%s]:%u", a, (unsigned)ntohs(s6->sin6_port));
+        return 0;
+    }
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+        if (inet_ntop(AF_INET, &s4->sin_addr, a, sizeof(a)) == NULL)
+            return -1;
+        snprintf(buf, len, "%s:%u", a, (unsigned)ntohs(s4->sin_port));
+        return 0;
+    }
+    return -1;
+}
+
+int
+plat_sockaddr_bytes(const struct sockaddr *sa, int *family, uint8_t addr[16])
+{
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+        memcpy(addr, &s6->sin6_addr, 16);
+        *family = 6;
+        return 0;
+    }
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+        memcpy(addr, &s4->sin_addr, 4);
+        *family = 4;
+        return 0;
+    }
+    return -1;
+}
+
+int
+plat_sockaddr_make(const char *addr, uint16_t port, struct sockaddr *out,
+                   int *outlen)
+{
+    struct sockaddr_in *s4 = (struct sockaddr_in *)out;
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)out;
+
+    memset(out, 0, sizeof(struct sockaddr_storage));
+    if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons(port);
+        *outlen = (int)sizeof(*s4);
+        return 0;
+    }
+    if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(port);
+        *outlen = (int)sizeof(*s6);
+        return 0;
+    }
+    return -1;
+}
+
+int
+plat_sock_local_str(evutil_socket_t fd, char *buf, size_t len)
+{
+    struct sockaddr_storage ss;
+    int sl = (int)sizeof(ss);
+
+    if (getsockname((SOCKET)fd, (struct sockaddr *)&ss, &sl) != 0)
+        return -1;
+    return plat_sockaddr_str((struct sockaddr *)&ss, buf, len);
+}
+
+/* Reload and statistics arrive as service controls (svc_win32). */
+int
+plat_sig_reload(void)
+{
+    return -1;
+}
+
+int
+plat_sig_stats(void)
+{
+    return -1;
+}
+
+/* Windows sockets raise no signal on a closed peer. */
+void
+plat_ignore_sigpipe(void)
+{
+}
+
+void
+plat_random(void *buf, size_t len)
+{
+    static uint64_t seed;
+    unsigned char *p = buf;
+    size_t done = 0;
+
+    while (done < len) {
+        ULONG n = len - done > 0x10000000 ? 0x10000000 : (ULONG)(len - done);
+        if (!BCRYPT_SUCCESS(BCryptGenRandom(NULL, p + done, n,
+                                            BCRYPT_USE_SYSTEM_PREFERRED_RNG)))
+            break;
+        done += n;
+    }
+    if (done == len)
+        return;
+    /* Weak fallback, good enough for request ids. */
+    if (seed == 0)
+        seed = (uint64_t)GetTickCount64() ^
+               ((uint64_t)GetCurrentProcessId() << 32);
+    for (size_t i = done; i < len; i++) {
+        seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        p[i] = (unsigned char)(seed >> 56);
+    }
+}
+
+/* Unix time of a FILETIME. */
+static int64_t
+plat_unix_time(const FILETIME *ft)
+{
+    return ((int64_t)plat_filetime(ft) - (int64_t)PLAT_EPOCH_DIFF) /
+           10000000;
+}
+
+static uint64_t
+plat_find_size(const WIN32_FIND_DATAA *fd)
+{
+    return ((uint64_t)fd->nFileSizeHigh << 32) | fd->nFileSizeLow;
+}
+
+/* Regular file: not a folder, device or reparse point. */
+static int
+plat_find_is_file(const WIN32_FIND_DATAA *fd)
+{
+    return (fd->dwFileAttributes &
+            (FILE_ATTRIBUTE_DIRECTORY | FILE_ATTRIBUTE_DEVICE |
+             FILE_ATTRIBUTE_REPARSE_POINT)) == 0;
+}
+
+/* Opens a search over dir's entries; INVALID_HANDLE_VALUE with errno. */
+static HANDLE
+plat_find_open(const char *dir, WIN32_FIND_DATAA *fd)
+{
+    char pat[PLAT_PATH_MAX];
+    HANDLE h;
+
+    if ((size_t)snprintf(pat, sizeof(pat), "%s/*", dir) >= sizeof(pat)) {
+        errno = ENAMETOOLONG;
+        return INVALID_HANDLE_VALUE;
+    }
+    h = FindFirstFileA(pat, fd);
+    if (h == INVALID_HANDLE_VALUE)
+        plat_set_errno(GetLastError());
+    return h;
+}
+
+/*
+ * Paths passed to fn are "dir/name" and "dir/sub/name", '/'-separated as
+ * on POSIX; Windows accepts them everywhere.
+ */
+int
+plat_walk(const char *dir, plat_walk_fn fn, void *arg)
+{
+    WIN32_FIND_DATAA de;
+    char path[PLAT_PATH_MAX];
+    HANDLE d = plat_find_open(dir, &de);
+    int stop = 0;
+
+    if (d == INVALID_HANDLE_VALUE)
+        return -1;
+    do {
+        if (de.cFileName[0] == '.')
+            continue;
+        if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
+                             de.cFileName) >= sizeof(path))
+            continue;
+        if (de.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)
+            continue;
+        if (de.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY) {
+            WIN32_FIND_DATAA se;
+            char sub[PLAT_PATH_MAX];
+            HANDLE sd = plat_find_open(path, &se);
+            if (sd == INVALID_HANDLE_VALUE)
+                continue;
+            do {
+                if (se.cFileName[0] == '.' || !plat_find_is_file(&se))
+                    continue;
+                if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", path,
+                                     se.cFileName) >= sizeof(sub))
+                    continue;
+                if (fn(arg, sub, plat_find_size(&se),
+                       plat_unix_time(&se.ftLastWriteTime)) != 0) {
+                    stop = 1;
+                    break;
+                }
+            } while (FindNextFileA(sd, &se));
+            FindClose(sd);
+        } else if (plat_find_is_file(&de)) {
+            if (fn(arg, path, plat_find_size(&de),
+                   plat_unix_time(&de.ftLastWriteTime)) != 0)
+                stop = 1;
+        }
+    } while (!stop && FindNextFileA(d, &de));
+    FindClose(d);
+    return 0;
+}
