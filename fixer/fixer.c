@@ -20,6 +20,7 @@ struct fx {
     const struct fixer_opts *x_o;
     struct report *x_rep;
     char x_err[FX_ERR_MAX];
+    char x_why[FX_ERR_MAX];       /* the failure that decided the outcome */
     char x_manual[FX_MANUAL_MAX]; /* what to run by hand (exit 3) */
     char x_conn[FX_CONN_MAX];     /* masked connection string */
 };
@@ -285,6 +286,7 @@ fx_transaction(struct fx *x, int64_t target)
     return 0;
 fail:
     report_step(x->x_rep, step, REP_FAIL, fx_since(x, t0), "%s", x->x_err);
+    memcpy(x->x_why, x->x_err, sizeof(x->x_why));
     t0 = fx_now(x);
     if (db->do_rollback(db->do_ctx, rberr, sizeof(rberr)) == -1)
         report_step(x->x_rep, "db-rollback", REP_WARN, fx_since(x, t0),
@@ -482,6 +484,7 @@ fixer_apply(const struct fixer_env *env, const struct fixer_opts *o,
                 -1) {
             report_step(rep, "service-stop", REP_FAIL, fx_since(&x, t0),
                         "%s", x.x_err);
+            memcpy(x.x_why, x.x_err, sizeof(x.x_why));
             if (fx_ensure_running(&x, "service-start", name) == -1) {
                 fx_manual(&x, SVC_ACT_START, name);
                 restored = 0;
@@ -551,7 +554,7 @@ finish:
     else
         report_finish(rep, rc,
                       "%s failed: %s; nothing changed, %s is %s as before",
-                      cmd, x.x_err, name, svc_state_name(sst));
+                      cmd, x.x_why, name, svc_state_name(sst));
 out:
     if (connected)
         db->do_disconnect(db->do_ctx);

@@ -686,7 +686,8 @@ test_apply_stop_fails(void **state)
     assert_int_equal(h.h_f.f_value, 0);
     assert_int_equal(h.h_f.f_svc[WSUS].fs_state, SVC_RUNNING);
     assert_false(h.h_f.f_saved.fs_has_apply);
-    h_contains(&h, "nothing changed");
+    h_contains(&h, "\"message\":\"apply failed: stop failed; nothing "
+                   "changed");
 }
 
 static void
@@ -789,7 +790,8 @@ test_apply_update_fails(void **state)
     assert_int_equal(h.h_f.f_value, 0);
     assert_int_equal(h.h_f.f_svc[WSUS].fs_state, SVC_RUNNING);
     assert_false(h.h_f.f_saved.fs_has_apply);
-    h_contains(&h, "trigger raised");
+    h_contains(&h, "\"message\":\"apply failed: trigger raised; nothing "
+                   "changed, WSUSService is running as before\"");
 }
 
 static void
