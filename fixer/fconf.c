@@ -223,8 +223,9 @@ fconf_defaults(struct fixer_conf *cf, const char *dir)
     char why[FCONF_ERR_MAX];
 
     memset(cf, 0, sizeof(*cf));
+    cf->fc_path = strdup("(defaults)");
     cf->fc_dir = strdup(dir != NULL ? dir : ".");
-    if (cf->fc_dir == NULL)
+    if (cf->fc_path == NULL || cf->fc_dir == NULL)
         goto fail;
     for (size_t i = 0; i < FCONF_NKEYS; i++) {
         const struct fconf_key *k = &fconf_keys[i];
@@ -392,6 +393,7 @@ fconf_load(const char *path, struct fixer_conf *cf, char *err, size_t errlen)
         return -1;
     }
     free(dir);
+    free(cf->fc_path);
     cf->fc_path = strdup(path);
     if (cf->fc_path == NULL) {
         snprintf(err, errlen, "%s: out of memory", path);

@@ -57,6 +57,7 @@ class Env:
                             poll_interval="100ms")
         self.service.update(service)
         self.shim_conf = ""
+        self.extra_env = {}
         self.write_conf()
 
     def fakesvc(self, *args):
@@ -94,7 +95,8 @@ class Env:
         argv = [FIXER, "-c", conf or self.conf] + list(args)
         t0 = time.monotonic()
         p = subprocess.run(argv, capture_output=True, text=True,
-                           timeout=RUN_TIMEOUT, cwd="/")
+                           timeout=RUN_TIMEOUT, cwd="/",
+                           env=dict(os.environ, **self.extra_env))
         p.elapsed = time.monotonic() - t0
         p.all = "$ %s\n[exit %d]\n%s%s" % (" ".join(args), p.returncode,
                                            p.stdout, p.stderr)
@@ -657,12 +659,36 @@ class PgServer:
         return int(rows[0][1])
 
 
+def odbc_sysini(tmp):
+    """A private odbcinst.ini with the system's PostgreSQL drivers but
+    psqlODBC's logs off: Debian registers them with CommLog=1, which makes
+    the driver leave a psqlodbc_*.log in /tmp on every connection whatever
+    the connection string says."""
+    import configparser
+    sysini = configparser.ConfigParser(interpolation=None)
+    sysini.optionxform = str
+    sysini.read("/etc/odbcinst.ini")
+    out = configparser.ConfigParser(interpolation=None)
+    out.optionxform = str
+    for name in ("PostgreSQL Unicode", "PostgreSQL ANSI"):
+        check(sysini.has_section(name), "ODBC driver %r not registered in "
+              "/etc/odbcinst.ini (odbc-postgresql)" % name)
+        out[name] = dict(sysini[name], CommLog="0", Debug="0")
+    d = os.path.join(tmp, "odbc")
+    os.makedirs(d)
+    with open(os.path.join(d, "odbcinst.ini"), "w") as f:
+        out.write(f)
+    open(os.path.join(d, "odbc.ini"), "w").close()
+    return d
+
+
 def with_pg(tmp, body, driver="PostgreSQL Unicode"):
     pg = PgServer(tmp)
     try:
         pg.start()
         pg.load_fixture()
         env = Env(tmp, pg.connection(driver))
+        env.extra_env["ODBCSYSINI"] = odbc_sysini(tmp)
         body(pg, env)
     finally:
         pg.stop()

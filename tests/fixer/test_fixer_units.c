@@ -239,6 +239,13 @@ test_fconf_errors(void **state)
         if (strncmp(err, want, strlen(want)) != 0)
             fail_msg("case %zu: got \"%s\", want \"%s...\"", i, err, want);
     }
+    /* defaults alone: what Windows runs on without a conf file */
+    assert_int_equal(fconf_defaults(&cf, NULL), 0);
+    assert_string_equal(cf.fc_path, "(defaults)");
+    assert_string_equal(cf.fc_dir, ".");
+    assert_string_equal(cf.fc_name, "WSUSService");
+    assert_int_equal(cf.fc_stop_timeout_ms, 120000);
+    fconf_free(&cf);
     assert_int_equal(fconf_load("/nonexistent/x.conf", &cf, err,
                                 sizeof(err)),
                      -1);
