@@ -5,15 +5,19 @@
  * in arrival order; bytes of pipelined requests wait in the input buffer
  * until the previous response is complete, so responses leave in order.
  *
- *   READ_HEAD -> [READ_BODY] -> CONNECTING -> WAIT_RESPONSE -> RELAY
- *        ^                                                        |
- *        +------------------ keep-alive --------------------------+
- *   CONNECT: READ_HEAD -> CONNECTING -> WAIT_RESPONSE -> tunnel.c
- *   any state -> CLOSING (flush, then free) or freed at once (abort)
+ *   READ_HEAD -> [READ_BODY] -> plan:
+ *     status page ......................... answered at once
+ *     CONNECT ............ UPSTREAM -> tunnel.c takes both sockets
+ *     cache hit ........................... SERVE from the cache file
+ *     cache miss (range engine) ........... SERVE from a shared fill
+ *     pass / slice ....... UPSTREAM -> RELAY (streamed from fetch.c)
+ *   -> keep-alive: back to READ_HEAD, or CLOSING (flush, then free)
  *
  * Only this file assigns c_state. A connection ends in exactly one call to
  * conn_close() or conn_abort(), each given a reason; the struct is freed
  * from a deferred event, never from inside a callback that still uses it.
+ * Decisions reached inside a parser callback are recorded as a verdict
+ * and acted on once the parser has returned.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,16 +25,19 @@
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/dns.h>
 #include <event2/event.h>
 #include <event2/util.h>
 
+#include "cache.h"
 #include "conn.h"
+#include "fetch.h"
+#include "fill.h"
 #include "http_msg.h"
 #include "limits.h"
 #include "log.h"
 #include "normalize.h"
 #include "plat.h"
+#include "range.h"
 #include "relay.h"
 #include "server.h"
 #include "tunnel.h"
@@ -39,14 +46,23 @@
 enum conn_state {
     CONN_READ_HEAD = 0, /* waiting for or parsing a request head */
     CONN_READ_BODY,     /* collecting the request body */
-    CONN_CONNECTING,    /* upstream connect under way */
-    CONN_WAIT_RESPONSE, /* request sent, waiting for the response head */
-    CONN_RELAY,         /* response head sent, streaming the body */
+    CONN_UPSTREAM,      /* fetch under way, no response head sent */
+    CONN_RELAY,         /* streaming the fetch's response body */
+    CONN_SERVE,         /* answering from the cache or a fill */
     CONN_CLOSING,       /* flushing the last bytes, then free */
     CONN_DEAD,          /* freed from the reaper event */
 };
 
+/* Why a fetch callback stopped the exchange. */
+enum conn_stop {
+    STOP_NONE = 0,
+    STOP_VERDICT,   /* answer with c_err_status */
+    STOP_SLICE,     /* the wanted range is complete */
+    STOP_SYNTH,     /* HEAD without a length: learn it through a fill */
+};
+
 #define SHIM_STATUS_HOST "wsus-shim.local"
+#define PUMP_CHUNK (256u * 1024)
 
 struct conn {
     struct conn *c_next;
@@ -56,7 +72,7 @@ struct conn {
     const struct shim_config *c_cfg;
     enum conn_state c_state;
     struct bufferevent *c_bev;
-    struct event *c_tmo;    /* the one timer of the current state */
+    struct event *c_tmo;    /* the timer of the current state */
     struct event *c_kick;   /* deferred: continue with buffered input */
     struct event *c_reaper; /* deferred: free */
     char c_peer[64];
@@ -77,13 +93,12 @@ struct conn {
     uint64_t c_out_bytes;
     int c_status;
     const char *c_plan;
+    const char *c_upstream; /* for the log; NULL: the fetch's or "-" */
     int c_keep;      /* keep the client connection after this response */
     int c_req_done;  /* the whole request (head and body) has been read */
     int c_local;     /* answered by the shim itself */
-    /* A verdict reached inside a parser callback, acted on after the
-     * parser returned (never reset a parser from its own callback). */
+    int c_no_cache;  /* the range engine declined: plain pass-through */
     int c_err_status;
-    const char *c_err_reason;
     char c_err_buf[160];
     char *c_err_auth; /* Proxy-Authenticate to pass with a 407 */
 
@@ -93,24 +108,21 @@ struct conn {
     uint64_t c_body_len;
     struct evbuffer_file_segment *c_body_seg;
 
-    /* Upstream side. */
-    struct bufferevent *c_ubev;
-    struct http_parser *c_respp;
-    struct http_msg *c_resp;
-    int c_hop;            /* parent index, -1 direct */
-    int c_direct;
-    int c_sent_auth;
-    int c_resp_bytes;     /* any byte received from the upstream */
-    int c_connected;
-    int c_timed_out;
-    int c_up_paused;      /* upstream reads stopped by backpressure */
-    int c_resp_done;
-    int c_interim;        /* the response just parsed was 1xx */
-    unsigned c_up_gen;    /* bumped by every connect attempt */
-    char *c_up_head;      /* serialized request head, kept for failover */
-    size_t c_up_head_len;
+    /* Pass/slice through a fetch. */
+    struct fetch *c_fetch;
+    char c_fetch_up[300];
+    enum conn_stop c_stop;
+    uint64_t c_skip;      /* body bytes to discard before sending */
+    uint64_t c_take;      /* body bytes still to send; UINT64_MAX: all */
+    int c_paused;
 
-    /* Client side framing of the current response. */
+    /* Serving an entity from the cache or a fill. */
+    struct fill *c_fill;
+    struct fill_watch c_watch;
+    int c_watching;
+    uint64_t c_pos;       /* next entity byte to queue */
+    uint64_t c_end;       /* one past the last byte to queue */
+
     struct resp_plan c_plan_out;
     int c_head_sent;
 };
@@ -123,9 +135,9 @@ static void conn_kick_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_reaper_cb(evutil_socket_t fd, short what, void *arg);
 static void conn_process_input(struct conn *c);
 static void conn_dispatch(struct conn *c);
-static void conn_connect_next(struct conn *c);
-static void up_read_cb(struct bufferevent *bev, void *arg);
-static void up_event_cb(struct bufferevent *bev, short what, void *arg);
+static void conn_start_pass(struct conn *c);
+static void conn_join_fill(struct conn *c, const char *plan);
+static void conn_pump(struct conn *c);
 static void conn_request_finish(struct conn *c);
 static void conn_close(struct conn *c, const char *reason);
 static void conn_abort(struct conn *c, const char *reason);
@@ -134,17 +146,9 @@ static void conn_error(struct conn *c, int status, const char *reason);
 static int req_on_head(void *arg, struct http_msg *m);
 static int req_on_body(void *arg, const char *p, size_t n);
 static int req_on_done(void *arg);
-static int resp_on_head(void *arg, struct http_msg *m);
-static int resp_on_body(void *arg, const char *p, size_t n);
-static int resp_on_done(void *arg);
 
 static const struct http_parser_cb req_cb = {req_on_head, req_on_body,
                                              req_on_done};
-static const struct http_parser_cb resp_cb = {resp_on_head, resp_on_body,
-                                              resp_on_done};
-
-static const struct http_limits resp_limits = {
-    MAX_RESP_HEADER_BYTES, MAX_RESP_HEADERS, 0, 0};
 
 static int
 conn_gone(const struct conn *c)
@@ -188,31 +192,36 @@ conn_out(struct conn *c, const void *p, size_t n)
 /* ---- per-request state ---- */
 
 static void
-up_free(struct conn *c)
+conn_unfill(struct conn *c)
 {
-    if (c->c_ubev != NULL) {
-        bufferevent_free(c->c_ubev);
-        c->c_ubev = NULL;
+    if (c->c_fill != NULL && c->c_watching)
+        fill_unwatch(c->c_fill, &c->c_watch);
+    c->c_fill = NULL;
+    c->c_watching = 0;
+}
+
+static void
+conn_unfetch(struct conn *c)
+{
+    if (c->c_fetch != NULL) {
+        snprintf(c->c_fetch_up, sizeof(c->c_fetch_up), "%s",
+                 fetch_upstream(c->c_fetch));
+        fetch_free(c->c_fetch);
+        c->c_fetch = NULL;
     }
-    if (c->c_respp != NULL) {
-        http_parser_free(c->c_respp);
-        c->c_respp = NULL;
-    }
-    c->c_resp = NULL;
-    c->c_up_paused = 0;
+    c->c_paused = 0;
 }
 
 static void
 request_reset(struct conn *c)
 {
-    up_free(c);
+    conn_unfetch(c);
+    conn_unfill(c);
     if (c->c_have_tgt)
         req_target_free(&c->c_tgt);
     c->c_have_tgt = 0;
     free(c->c_url);
     c->c_url = NULL;
-    free(c->c_up_head);
-    c->c_up_head = NULL;
     if (c->c_body_seg != NULL) {
         evbuffer_file_segment_free(c->c_body_seg);
         c->c_body_seg = NULL;
@@ -229,16 +238,17 @@ request_reset(struct conn *c)
     c->c_in_bytes = c->c_out_bytes = 0;
     c->c_status = 0;
     c->c_plan = "pass";
-    c->c_req_done = c->c_local = 0;
-    c->c_hop = -1;
-    c->c_direct = c->c_sent_auth = c->c_resp_bytes = 0;
-    c->c_connected = c->c_timed_out = c->c_resp_done = c->c_interim = 0;
+    c->c_upstream = NULL;
+    c->c_fetch_up[0] = '\0';
+    c->c_req_done = c->c_local = c->c_no_cache = 0;
+    c->c_stop = STOP_NONE;
+    c->c_skip = 0;
+    c->c_take = UINT64_MAX;
+    c->c_pos = c->c_end = 0;
     c->c_head_sent = 0;
     c->c_err_status = 0;
-    c->c_err_reason = NULL;
     free(c->c_err_auth);
     c->c_err_auth = NULL;
-    c->c_up_gen++;
     c->c_reqid[0] = '\0';
     memset(&c->c_plan_out, 0, sizeof(c->c_plan_out));
 }
@@ -259,10 +269,14 @@ access_log(struct conn *c)
     r.ar_status = c->c_status;
     r.ar_bytes_in = c->c_in_bytes;
     r.ar_bytes_out = c->c_out_bytes;
-    if (c->c_local)
-        r.ar_upstream = "-";
+    if (c->c_upstream != NULL)
+        r.ar_upstream = c->c_upstream;
+    else if (c->c_fetch != NULL)
+        r.ar_upstream = fetch_upstream(c->c_fetch);
+    else if (c->c_fetch_up[0] != '\0')
+        r.ar_upstream = c->c_fetch_up;
     else
-        r.ar_upstream = upstream_label(c->c_cfgr->cr_up, c->c_hop);
+        r.ar_upstream = "-";
     r.ar_plan = c->c_plan;
     r.ar_duration_ms = plat_monotonic_ms() - c->c_t0;
     r.ar_reqid = c->c_reqid;
@@ -342,7 +356,8 @@ conn_abort(struct conn *c, const char *reason)
             c->c_plan = "aborted";
         access_log(c);
     }
-    up_free(c);
+    conn_unfetch(c);
+    conn_unfill(c);
     if (c->c_bev != NULL) {
         /* The peer gets a RST, not a clean FIN. */
         plat_socket_abort(bufferevent_getfd(c->c_bev));
@@ -359,7 +374,8 @@ conn_close(struct conn *c, const char *reason)
         return;
     log_debug("conn %llu %s: close: %s", (unsigned long long)c->c_id,
               c->c_peer, reason);
-    up_free(c);
+    conn_unfetch(c);
+    conn_unfill(c);
     bufferevent_disable(c->c_bev, EV_READ);
     if (evbuffer_get_length(bufferevent_get_output(c->c_bev)) == 0) {
         conn_schedule_free(c);
@@ -389,7 +405,8 @@ conn_error(struct conn *c, int status, const char *reason)
     }
     if (c->c_reqid[0] == '\0')
         new_reqid(c->c_reqid);
-    up_free(c);
+    conn_unfetch(c);
+    conn_unfill(c);
     c->c_srv->sv_stats.st_errors++;
     log_info("conn %llu %s: req %s: %d %s", (unsigned long long)c->c_id,
              c->c_peer, c->c_reqid, status, reason);
@@ -434,8 +451,8 @@ conn_verdict(struct conn *c, int status, const char *reason)
     if (c->c_err_status != 0)
         return;
     c->c_err_status = status;
+    c->c_stop = STOP_VERDICT;
     snprintf(c->c_err_buf, sizeof(c->c_err_buf), "%s", reason);
-    c->c_err_reason = c->c_err_buf;
 }
 
 /* Act on a recorded verdict. Returns 1 if there was one. */
@@ -446,7 +463,7 @@ conn_verdict_apply(struct conn *c)
 
     if (c->c_err_status == 0)
         return 0;
-    snprintf(why, sizeof(why), "%s", c->c_err_reason);
+    snprintf(why, sizeof(why), "%s", c->c_err_buf);
     conn_error(c, c->c_err_status, why);
     return 1;
 }
@@ -469,7 +486,6 @@ conn_new(struct server *sv, evutil_socket_t fd, const struct sockaddr *sa,
     c->c_cfgr = cfg_ref_hold(sv->sv_cfg);
     c->c_cfg = &c->c_cfgr->cr_cfg;
     c->c_body_fd = -1;
-    c->c_hop = -1;
     c->c_plan = "pass";
     c->c_id = ++sv->sv_next_id;
     if (plat_sockaddr_str(sa, c->c_peer, sizeof(c->c_peer)) == -1)
@@ -507,6 +523,10 @@ conn_new(struct server *sv, evutil_socket_t fd, const struct sockaddr *sa,
     bufferevent_setwatermark(c->c_bev, EV_READ, 0,
                              c->c_cfg->sc_max_header_bytes + 16384);
     bufferevent_setwatermark(c->c_bev, EV_WRITE, RELAY_LOW_MARK, 0);
+    /* A client that stops reading for body_timeout is dropped. */
+    struct timeval wto = {(time_t)(c->c_cfg->sc_body_timeout_ms / 1000),
+                          (long)(c->c_cfg->sc_body_timeout_ms % 1000) * 1000};
+    bufferevent_set_timeouts(c->c_bev, NULL, &wto);
     bufferevent_enable(c->c_bev, EV_READ | EV_WRITE);
     c->c_state = CONN_READ_HEAD;
     /* Until its first byte the connection is idle; header_timeout starts
@@ -545,11 +565,15 @@ conn_write_cb(struct bufferevent *bev, void *arg)
             conn_schedule_free(c);
         return;
     }
+    if (left > RELAY_LOW_MARK)
+        return;
     /* Backpressure: the client drained below the low mark. */
-    if (c->c_up_paused && left <= RELAY_LOW_MARK && c->c_ubev != NULL) {
-        c->c_up_paused = 0;
-        bufferevent_enable(c->c_ubev, EV_READ);
+    if (c->c_paused && c->c_fetch != NULL) {
+        c->c_paused = 0;
+        fetch_pause(c->c_fetch, 0);
     }
+    if (c->c_state == CONN_SERVE && c->c_head_sent)
+        conn_pump(c);
 }
 
 static void
@@ -560,6 +584,10 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
     (void)bev;
     if (c->c_state == CONN_DEAD)
         return;
+    if (what & BEV_EVENT_TIMEOUT) {
+        conn_abort(c, "client stopped reading");
+        return;
+    }
     if (what & BEV_EVENT_ERROR) {
         if (c->c_state == CONN_CLOSING)
             conn_schedule_free(c);
@@ -610,20 +638,10 @@ conn_timeout_cb(evutil_socket_t fd, short what, void *arg)
         c->c_keep = 0;
         conn_error(c, 408, "request body not received in time");
         break;
-    case CONN_CONNECTING:
-        c->c_timed_out = 1;
-        upstream_failed(c->c_cfgr->cr_up, c->c_hop, plat_monotonic_ms());
-        log_warnx("req %s: connect to %s timed out", c->c_reqid,
-                  upstream_label(c->c_cfgr->cr_up, c->c_hop));
-        up_free(c);
-        conn_connect_next(c);
-        break;
-    case CONN_WAIT_RESPONSE:
-        upstream_failed(c->c_cfgr->cr_up, c->c_hop, plat_monotonic_ms());
-        conn_error(c, 504, "upstream did not answer in time");
-        break;
+    case CONN_UPSTREAM:
     case CONN_RELAY:
-        conn_abort(c, "upstream body stalled");
+    case CONN_SERVE:
+        /* Upstream timers belong to fetch.c; nothing is armed here. */
         break;
     case CONN_CLOSING:
         conn_schedule_free(c);
@@ -825,21 +843,35 @@ static void
 conn_serve_status(struct conn *c)
 {
     struct hdr_list h;
-    char body[1024], num[32];
+    char body[2048], num[32];
     const struct server_stats *st = &c->c_srv->sv_stats;
+    struct cache_stats cs;
     size_t hlen;
 
+    memset(&cs, 0, sizeof(cs));
+    if (c->c_srv->sv_cache != NULL)
+        cache_get_stats(c->c_srv->sv_cache, &cs);
     int n = snprintf(
         body, sizeof(body),
         "{\"version\":\"%s\",\"connections\":%u,\"requests\":%llu,"
         "\"errors\":%llu,\"tunnels\":%llu,\"bytes_out\":%llu,"
-        "\"refused\":%llu}\n",
+        "\"bytes_upstream\":%llu,\"refused\":%llu,"
+        "\"cache\":{\"enabled\":%s,\"entries\":%llu,\"bytes\":%llu,"
+        "\"hits\":%llu,\"misses\":%llu,\"fills\":%llu,"
+        "\"rejected\":%llu,\"evictions\":%llu,\"corrupt\":%llu}}\n",
         WSUS_SHIM_VERSION, (unsigned)c->c_srv->sv_nconns,
         (unsigned long long)st->st_requests,
         (unsigned long long)st->st_errors,
         (unsigned long long)st->st_tunnels,
         (unsigned long long)st->st_bytes_out,
-        (unsigned long long)st->st_refused);
+        (unsigned long long)st->st_bytes_up,
+        (unsigned long long)st->st_refused,
+        c->c_srv->sv_cache != NULL ? "true" : "false",
+        (unsigned long long)cs.cs_entries, (unsigned long long)cs.cs_bytes,
+        (unsigned long long)cs.cs_hits, (unsigned long long)cs.cs_misses,
+        (unsigned long long)cs.cs_fills, (unsigned long long)cs.cs_rejected,
+        (unsigned long long)cs.cs_evictions,
+        (unsigned long long)cs.cs_corrupt);
     if (n < 0 || (size_t)n >= sizeof(body))
         n = 0;
     hdr_init(&h);
@@ -863,413 +895,330 @@ conn_serve_status(struct conn *c)
     conn_request_finish(c);
 }
 
-/* ---- upstream ---- */
+/* ---- serving an entity from the cache or a fill ---- */
 
-static void
-conn_dispatch(struct conn *c)
-{
-    const struct http_msg *m = c->c_req;
-
-    if (c->c_local) {
-        if (strcmp(m->hm_method, "GET") != 0 &&
-            strcmp(m->hm_method, "HEAD") != 0) {
-            conn_error(c, 405, "the status page takes GET or HEAD");
-            return;
-        }
-        conn_serve_status(c);
-        return;
-    }
-    c->c_direct = upstream_is_direct(c->c_cfgr->cr_up, c->c_tgt.rt_host);
-    if (m->hm_is_connect)
-        c->c_plan = "tunnel";
-    if (c->c_body_fd != -1) {
-        c->c_body_seg = evbuffer_file_segment_new(
-            c->c_body_fd, 0, (ev_off_t)c->c_body_len,
-            EVBUF_FS_CLOSE_ON_FREE);
-        if (c->c_body_seg == NULL) {
-            conn_error(c, 500, "cannot read the spooled request body");
-            return;
-        }
-    }
-    c->c_hop = -1;
-    conn_connect_next(c);
-}
-
-/* Build the request head for the current hop. Returns 0 or -1. */
+/* Send the head for an entity of known length and set the byte window.
+ * Returns 0, or -1 after answering an error. */
 static int
-conn_build_upstream_head(struct conn *c)
+conn_entity_head(struct conn *c, const struct cache_meta *meta, uint64_t total)
 {
-    const struct shim_config *cfg = c->c_cfg;
-    struct norm_opts o;
-    struct hdr_list h;
-    char *line = NULL;
-    const char *auth = c->c_direct ? NULL : upstream_auth(c->c_cfgr->cr_up);
+    struct hdr_list out;
+    int status;
+    uint64_t first, len;
+    size_t hlen;
+    int keep_ok = c->c_keep && !c->c_srv->sv_draining && !c->c_client_eof;
 
-    free(c->c_up_head);
-    c->c_up_head = NULL;
-    c->c_sent_auth = auth != NULL;
-    if (c->c_req->hm_is_connect) {
-        char authority[300], lbuf[400];
-        if (req_target_authority(&c->c_tgt, 0, authority,
-                                 sizeof(authority)) == -1)
-            return -1;
-        hdr_init(&h);
-        snprintf(lbuf, sizeof(lbuf), "CONNECT %s HTTP/1.%d", authority,
-                 cfg->sc_up_minor);
-        hdr_add(&h, "Host", authority);
-        if (auth != NULL)
-            hdr_add(&h, "Proxy-Authorization", auth);
-        else if (cfg->sc_pass_client_auth) {
-            const char *pa = hdr_get(&c->c_req->hm_hdrs,
-                                     "Proxy-Authorization");
-            if (pa != NULL)
-                hdr_add(&h, "Proxy-Authorization", pa);
-        }
-        const char *ua = hdr_get(&c->c_req->hm_hdrs, "User-Agent");
-        if (ua != NULL)
-            hdr_add(&h, "User-Agent", ua);
-        c->c_up_head = relay_request_serialize(lbuf, &h, &c->c_up_head_len);
-        hdr_free(&h);
-        return c->c_up_head == NULL ? -1 : 0;
-    }
-    memset(&o, 0, sizeof(o));
-    o.no_to_proxy = !c->c_direct;
-    o.no_up_minor = cfg->sc_up_minor;
-    o.no_proxy_auth = auth;
-    o.no_pass_client_auth = cfg->sc_pass_client_auth;
-    o.no_via = c->c_req->hm_minor >= 1 ? "1.1 wsus-shim" : "1.0 wsus-shim";
-    o.no_identity = 1;
-    o.no_has_body = c->c_body_len > 0 || c->c_req->hm_chunked ||
-                    c->c_req->hm_has_length;
-    o.no_body_len = c->c_body_len;
-    hdr_init(&h);
-    if (normalize_request(c->c_req, &c->c_tgt, &o, &line, &h) == -1) {
-        hdr_free(&h);
+    hdr_init(&out);
+    if (relay_plan_entity(c->c_req, meta, total, keep_ok, &status, &first,
+                          &len, &c->c_plan_out, &out) == -1) {
+        hdr_free(&out);
+        conn_error(c, 500, "out of memory");
         return -1;
     }
-    c->c_up_head = relay_request_serialize(line, &h, &c->c_up_head_len);
-    free(line);
-    hdr_free(&h);
-    return c->c_up_head == NULL ? -1 : 0;
-}
-
-/* Connect to the next hop: the origin when direct (once), else the next
- * parent in order. Answers 502/504 when none is left. */
-static void
-conn_connect_next(struct conn *c)
-{
-    struct upstream_hop hop;
-    struct upstream_set *us = c->c_cfgr->cr_up;
-
-    if (c->c_direct) {
-        if (c->c_hop == -2) {
-            conn_error(c, c->c_timed_out ? 504 : 502,
-                       c->c_timed_out ? "origin connect timed out"
-                                      : "cannot connect to the origin");
-            return;
-        }
-        c->c_hop = -2; /* tried */
-        hop.uh_index = -1;
-        hop.uh_host = c->c_tgt.rt_host;
-        hop.uh_port = c->c_tgt.rt_port;
-    } else {
-        int next = upstream_next(us, c->c_hop, plat_monotonic_ms());
-        if (next == -1) {
-            conn_error(c, c->c_timed_out ? 504 : 502,
-                       c->c_timed_out ? "every upstream proxy timed out"
-                                      : "no upstream proxy could be reached");
-            return;
-        }
-        c->c_hop = next;
-        upstream_hop_parent(us, next, &hop);
-    }
-    if (conn_build_upstream_head(c) == -1) {
+    char *head = relay_head_serialize(1, status, NULL, &out, &hlen);
+    hdr_free(&out);
+    if (head == NULL) {
         conn_error(c, 500, "out of memory");
-        return;
+        return -1;
     }
-    c->c_respp = http_parser_new(HTTP_KIND_RESPONSE, &resp_limits, &resp_cb,
-                                 c);
-    c->c_ubev = bufferevent_socket_new(c->c_srv->sv_base, -1,
-                                       BEV_OPT_CLOSE_ON_FREE);
-    if (c->c_respp == NULL || c->c_ubev == NULL) {
-        conn_error(c, 500, "out of memory");
-        return;
-    }
-    if (c->c_req->hm_is_head)
-        http_parser_set_no_body(c->c_respp);
-    else if (c->c_req->hm_is_connect)
-        http_parser_set_connect(c->c_respp);
-    c->c_resp_bytes = c->c_connected = 0;
-    bufferevent_setcb(c->c_ubev, up_read_cb, NULL, up_event_cb, c);
-    bufferevent_setwatermark(c->c_ubev, EV_READ, 0, RELAY_HIGH_MARK);
-    /* A direct CONNECT sends nothing of its own: the tunnel starts once
-     * the TCP connection is up. */
-    if (!(c->c_direct && c->c_req->hm_is_connect))
-        evbuffer_add(bufferevent_get_output(c->c_ubev), c->c_up_head,
-                     c->c_up_head_len);
-    if (c->c_body_seg != NULL)
-        evbuffer_add_file_segment(bufferevent_get_output(c->c_ubev),
-                                  c->c_body_seg, 0, (ev_off_t)c->c_body_len);
-    else if (c->c_body_len > 0)
-        evbuffer_add_buffer_reference(bufferevent_get_output(c->c_ubev),
-                                      c->c_body);
-    bufferevent_enable(c->c_ubev, EV_READ | EV_WRITE);
-    c->c_state = CONN_CONNECTING;
-    conn_arm(c, c->c_cfg->sc_connect_timeout_ms);
-    log_debug("req %s: %s %s via %s", c->c_reqid, c->c_req->hm_method,
-              c->c_url ? c->c_url : "?", upstream_label(us, c->c_hop));
-    /* Resolution of numeric hosts completes at once; names go through
-     * evdns without blocking. */
-    unsigned gen = ++c->c_up_gen;
-    if (bufferevent_socket_connect_hostname(c->c_ubev, c->c_srv->sv_dns,
-                                            AF_UNSPEC, hop.uh_host,
-                                            hop.uh_port) == -1) {
-        /* The event callback may already have run and moved on. */
-        if (gen == c->c_up_gen && !conn_gone(c) && c->c_ubev != NULL &&
-            !c->c_connected) {
-            up_free(c);
-            upstream_failed(us, c->c_hop, plat_monotonic_ms());
-            conn_connect_next(c);
-        }
-    }
-}
-
-static void
-conn_start_tunnel(struct conn *c)
-{
-    struct tunnel_info ti;
-    struct bufferevent *cb = c->c_bev, *ub = c->c_ubev;
-    static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
-
-    conn_out(c, ok, sizeof(ok) - 1);
-    c->c_status = 200;
+    conn_out(c, head, hlen);
+    free(head);
+    c->c_keep = c->c_plan_out.rp_keep_alive;
     c->c_head_sent = 1;
-    memset(&ti, 0, sizeof(ti));
-    ti.ti_client = c->c_peer;
-    ti.ti_target = c->c_url ? c->c_url : "-";
-    ti.ti_upstream = upstream_label(c->c_cfgr->cr_up, c->c_hop);
-    ti.ti_reqid = c->c_reqid;
-    ti.ti_t0_ms = c->c_t0;
-    ti.ti_bytes_in = c->c_in_bytes;
-    ti.ti_idle_ms = c->c_cfg->sc_idle_timeout_ms;
-    /* The tunnel takes both sockets; this connection object ends here
-     * without a log line of its own (the tunnel writes it). */
-    c->c_bev = NULL;
-    c->c_ubev = NULL;
-    c->c_req = NULL;
-    c->c_srv->sv_stats.st_tunnels++;
-    tunnel_start(c->c_srv, cb, ub, &ti);
-    conn_schedule_free(c);
+    c->c_status = status;
+    c->c_pos = first;
+    c->c_end = c->c_req->hm_is_head ? first : first + len;
+    return 0;
 }
 
-/* May the request be sent again to another parent after one closed
- * without answering? Only methods that are safe to repeat. */
-static int
-req_idempotent(const struct http_msg *m)
-{
-    return strcmp(m->hm_method, "GET") == 0 || m->hm_is_head;
-}
-
+/* Queue entity bytes while the client keeps up; finish at the end. */
 static void
-up_event_cb(struct bufferevent *bev, short what, void *arg)
+conn_pump(struct conn *c)
 {
-    struct conn *c = arg;
-    struct upstream_set *us = c->c_cfgr->cr_up;
+    struct evbuffer *out = bufferevent_get_output(c->c_bev);
 
-    (void)bev;
-    if (conn_gone(c))
-        return;
-    if (what & BEV_EVENT_CONNECTED) {
-        c->c_connected = 1;
-        c->c_state = CONN_WAIT_RESPONSE;
-        if (c->c_direct && c->c_req->hm_is_connect) {
-            conn_start_tunnel(c);
+    while (c->c_pos < c->c_end &&
+           evbuffer_get_length(out) < RELAY_HIGH_MARK) {
+        uint64_t avail = fill_available(c->c_fill);
+        int fd = fill_fd(c->c_fill);
+        if (fd == -1 || avail <= c->c_pos)
+            return; /* more comes with FILL_EV_DATA/DONE */
+        uint64_t stop = avail < c->c_end ? avail : c->c_end;
+        size_t n = stop - c->c_pos > PUMP_CHUNK ? PUMP_CHUNK
+                                                : (size_t)(stop - c->c_pos);
+        struct evbuffer_iovec v;
+        if (evbuffer_reserve_space(out, (ev_ssize_t)n, &v, 1) < 1) {
+            conn_abort(c, "out of memory");
             return;
         }
-        conn_arm(c, c->c_cfg->sc_first_byte_ms);
-        return;
+        if (v.iov_len < n)
+            n = v.iov_len;
+        int64_t got = plat_pread(fd, v.iov_base, n, c->c_pos);
+        if (got <= 0) {
+            log_warn("req %s: reading the cache file", c->c_reqid);
+            conn_abort(c, "cache read failed");
+            return;
+        }
+        v.iov_len = (size_t)got;
+        evbuffer_commit_space(out, &v, 1);
+        c->c_pos += (uint64_t)got;
+        c->c_out_bytes += (uint64_t)got;
     }
-    if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
-        return;
-
-    if (!c->c_connected) {
-        int dnserr = bufferevent_socket_get_dns_error(bev);
-        if (dnserr != 0)
-            log_warnx("req %s: cannot resolve %s: %s", c->c_reqid,
-                      c->c_direct ? c->c_tgt.rt_host
-                                  : upstream_label(us, c->c_hop),
-                      evutil_gai_strerror(dnserr));
-        else
-            log_warnx("req %s: cannot connect to %s", c->c_reqid,
-                      c->c_direct ? c->c_tgt.rt_host
-                                  : upstream_label(us, c->c_hop));
-        upstream_failed(us, c->c_hop, plat_monotonic_ms());
-        up_free(c);
-        if (c->c_direct && dnserr != 0) {
-            conn_error(c, 502, "cannot resolve the destination host");
-            return;
-        }
-        conn_connect_next(c);
-        return;
-    }
-
-    if (what & BEV_EVENT_EOF) {
-        /* Feed whatever is still buffered first. */
-        up_read_cb(c->c_ubev, c);
-        if (conn_gone(c) || c->c_ubev == NULL)
-            return;
-        enum http_rc rc = http_parser_eof(c->c_respp);
-        if (rc == HTTP_DONE) {
-            /* resp_on_done ran: the close-delimited body is complete. */
-            if (!conn_gone(c) && c->c_resp_done)
-                conn_request_finish(c);
-            return;
-        }
-        if (rc == HTTP_MORE && !c->c_resp_bytes) {
-            /* Closed before answering: a dead or overloaded parent. */
-            upstream_failed(us, c->c_hop, plat_monotonic_ms());
-            up_free(c);
-            if (!c->c_direct && req_idempotent(c->c_req)) {
-                log_warnx("req %s: %s closed without answering; failing "
-                          "over", c->c_reqid, upstream_label(us, c->c_hop));
-                conn_connect_next(c);
-                return;
-            }
-            conn_error(c, 502, "upstream closed the connection without "
-                               "answering");
-            return;
-        }
-        if (c->c_head_sent)
-            conn_abort(c, "upstream closed before the end of the body");
-        else
-            conn_error(c, 502, "upstream closed in the middle of the "
-                               "response");
-        return;
-    }
-    /* BEV_EVENT_ERROR after connect: reset by the upstream. */
-    if (c->c_head_sent) {
-        conn_abort(c, "upstream connection reset during the body");
-    } else if (!c->c_resp_bytes && !c->c_direct &&
-               req_idempotent(c->c_req)) {
-        upstream_failed(us, c->c_hop, plat_monotonic_ms());
-        up_free(c);
-        conn_connect_next(c);
-    } else {
-        conn_error(c, 502, "upstream connection reset");
-    }
-}
-
-static void
-up_read_cb(struct bufferevent *bev, void *arg)
-{
-    struct conn *c = arg;
-    struct evbuffer *in = bufferevent_get_input(bev);
-
-    while (!conn_gone(c) && c->c_ubev != NULL && !c->c_resp_done) {
-        size_t len = evbuffer_get_contiguous_space(in);
-        if (len == 0)
-            break;
-        if (!c->c_resp_bytes) {
-            c->c_resp_bytes = 1;
-            if (c->c_state == CONN_CONNECTING)
-                c->c_state = CONN_WAIT_RESPONSE;
-        }
-        const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
-        size_t used = 0;
-        enum http_rc rc = http_parser_feed(c->c_respp, p, len, &used);
-        if (conn_gone(c) || c->c_ubev == NULL)
-            return;
-        evbuffer_drain(in, used);
-        if (rc == HTTP_MORE)
-            continue;
-        if (rc == HTTP_ABORTED) {
-            if (!conn_verdict_apply(c))
-                conn_abort(c, "response aborted");
-            return;
-        }
-        if (rc == HTTP_BAD) {
-            const char *why = "invalid response";
-            http_parser_error(c->c_respp, &why);
-            log_warnx("req %s: bad response from %s: %s", c->c_reqid,
-                      upstream_label(c->c_cfgr->cr_up, c->c_hop), why);
-            if (c->c_head_sent)
-                conn_abort(c, "invalid response body from upstream");
-            else
-                conn_error(c, 502, "invalid response from upstream");
-            return;
-        }
-        /* HTTP_DONE */
-        if (c->c_interim) {
-            c->c_interim = 0;
-            http_parser_next(c->c_respp);
-            if (c->c_req->hm_is_head)
-                http_parser_set_no_body(c->c_respp);
-            else if (c->c_req->hm_is_connect)
-                http_parser_set_connect(c->c_respp);
-            continue;
-        }
-        if (c->c_req->hm_is_connect) {
-            /* Leftover bytes stay in the upstream input: the tunnel
-             * passes them on. */
-            conn_start_tunnel(c);
-            return;
-        }
+    if (c->c_pos >= c->c_end) {
+        conn_unfill(c);
         conn_request_finish(c);
+    }
+}
+
+static void
+conn_fill_cb(void *arg, enum fill_event ev)
+{
+    struct conn *c = arg;
+    struct fill *f = c->c_fill;
+    uint64_t total;
+
+    if (conn_gone(c) || f == NULL)
         return;
+    if (ev == FILL_EV_FAIL) {
+        const char *why;
+        int use_pass;
+        int status = fill_error(f, &why, &use_pass);
+        char reason[160];
+        snprintf(reason, sizeof(reason), "%s", why);
+        c->c_upstream = NULL;
+        snprintf(c->c_fetch_up, sizeof(c->c_fetch_up), "%s",
+                 fill_upstream(f));
+        conn_unfill(c);
+        if (c->c_head_sent) {
+            conn_abort(c, reason);
+        } else if (use_pass) {
+            /* Not a cacheable answer (a 404, a redirect...): let the
+             * client have the upstream's own answer. */
+            c->c_no_cache = 1;
+            c->c_plan = "pass";
+            conn_start_pass(c);
+        } else {
+            conn_error(c, status, reason);
+        }
+        return;
+    }
+    if (!c->c_head_sent) {
+        /* A length is needed for the head: with an upstream that gave
+         * none, wait for the end of the fill. */
+        if (!fill_has_head(f) || !fill_total(f, &total))
+            return;
+        snprintf(c->c_fetch_up, sizeof(c->c_fetch_up), "%s",
+                 fill_upstream(f));
+        if (conn_entity_head(c, fill_meta(f), total) == -1)
+            return;
+    }
+    conn_pump(c);
+}
+
+/* Wait on the fill for this URL (starting one if none is under way). */
+static void
+conn_join_fill(struct conn *c, const char *plan)
+{
+    struct fill *f = fill_get(c->c_srv, c->c_cfgr, c->c_url, c->c_req,
+                              &c->c_tgt, c->c_reqid);
+
+    if (f == NULL) {
+        conn_error(c, 500, "cannot start the cache fill");
+        return;
+    }
+    c->c_plan = plan;
+    c->c_fill = f;
+    c->c_watch.fw_cb = conn_fill_cb;
+    c->c_watch.fw_arg = c;
+    c->c_watching = 1;
+    c->c_state = CONN_SERVE;
+    fill_watch(f, &c->c_watch);
+}
+
+/* Serve a committed cache entry (fd is owned by the caller's lookup). */
+static void
+conn_serve_hit(struct conn *c, const struct cache_meta *meta, int fd)
+{
+    c->c_plan = "cache-hit";
+    c->c_upstream = "cache";
+    c->c_state = CONN_SERVE;
+    if (conn_entity_head(c, meta, meta->cm_length) == -1) {
+        plat_close(fd);
+        return;
+    }
+    if (c->c_end > c->c_pos) {
+        /* sendfile straight from the cache file: no copy, no memory. */
+        struct evbuffer_file_segment *seg = evbuffer_file_segment_new(
+            fd, 0, (ev_off_t)meta->cm_length, EVBUF_FS_CLOSE_ON_FREE);
+        if (seg == NULL) {
+            plat_close(fd);
+            conn_abort(c, "cannot map the cache file");
+            return;
+        }
+        evbuffer_add_file_segment(bufferevent_get_output(c->c_bev), seg,
+                                  (ev_off_t)c->c_pos,
+                                  (ev_off_t)(c->c_end - c->c_pos));
+        evbuffer_file_segment_free(seg); /* the buffer keeps a reference */
+        c->c_out_bytes += c->c_end - c->c_pos;
+        c->c_pos = c->c_end;
+    } else {
+        plat_close(fd);
+    }
+    conn_request_finish(c);
+}
+
+/* ---- pass and slice through a fetch ---- */
+
+/* Turn the response head toward the client into a 206 for [first, last]
+ * of total. */
+static int
+head_as_partial(struct hdr_list *out, struct resp_plan *plan, uint64_t first,
+                uint64_t last, uint64_t total)
+{
+    struct byte_range br = {first, last};
+    char cr[RANGE_CONTENT_RANGE_LEN], num[32];
+
+    if (range_content_range(&br, total, cr, sizeof(cr)) == -1)
+        return -1;
+    snprintf(num, sizeof(num), "%llu", (unsigned long long)(last - first + 1));
+    hdr_del(out, "Transfer-Encoding");
+    if (hdr_set(out, "Content-Range", cr) == -1 ||
+        hdr_set(out, "Content-Length", num) == -1 ||
+        hdr_set(out, "Accept-Ranges", "bytes") == -1)
+        return -1;
+    plan->rp_framing = OUT_LENGTH;
+    plan->rp_length = last - first + 1;
+    return 0;
+}
+
+/* The client's Range resolved against total: 1 with *br when one range
+ * applies, 0 when the whole entity applies, -1 when unsatisfiable. */
+static int
+client_range(const struct conn *c, uint64_t total, struct byte_range *br)
+{
+    struct range_set set;
+    const char *rv = hdr_get(&c->c_req->hm_hdrs, "Range");
+
+    if (rv == NULL || c->c_req->hm_is_head ||
+        strcmp(c->c_req->hm_method, "GET") != 0 ||
+        hdr_count(&c->c_req->hm_hdrs, "Range") != 1 ||
+        range_parse(rv, &set) != RANGE_OK)
+        return 0;
+    switch (range_resolve(&set, total, br)) {
+    case RESOLVE_PARTIAL:
+        return 1;
+    case RESOLVE_UNSATISFIABLE:
+        return -1;
+    default:
+        return 0;
     }
 }
 
 static int
-resp_on_head(void *arg, struct http_msg *m)
+pass_on_head(void *arg, struct http_msg *m)
 {
     struct conn *c = arg;
     struct hdr_list out;
+    struct byte_range br;
+    int status = m->hm_status;
     size_t hlen;
 
-    if (m->hm_status >= 100 && m->hm_status < 200) {
-        c->c_interim = 1;
-        return 0;
-    }
-    c->c_resp = m;
-    upstream_succeeded(c->c_cfgr->cr_up, c->c_hop);
-    if (m->hm_status == 407 && c->c_sent_auth) {
-        log_warnx("req %s: %s refused the configured credentials (407)",
-                  c->c_reqid, upstream_label(c->c_cfgr->cr_up, c->c_hop));
-        conn_verdict(c, 502, "the upstream proxy refused the configured "
-                             "credentials (407)");
-        return -1;
-    }
     if (c->c_req->hm_is_connect) {
-        if (m->hm_status / 100 == 2)
+        if (status / 100 == 2)
             return 0;
-        char why[128];
         c->c_keep = 0;
-        /* A 407 with no configured credentials goes back to the client
-         * with its challenge, so the client can authenticate itself. */
-        if (m->hm_status == 407) {
+        if (status == 407 && !fetch_sent_auth(c->c_fetch)) {
+            /* No credentials of ours: the client may authenticate. */
             const char *ch = hdr_get(&m->hm_hdrs, "Proxy-Authenticate");
             if (ch != NULL)
                 c->c_err_auth = strdup(ch);
             conn_verdict(c, 407, "the upstream proxy wants credentials");
-            return -1;
+        } else {
+            char why[96];
+            snprintf(why, sizeof(why), "upstream refused CONNECT: %d",
+                     status);
+            conn_verdict(c, 502, why);
         }
-        snprintf(why, sizeof(why), "upstream refused CONNECT: %d",
-                 m->hm_status);
-        conn_verdict(c, 502, why);
         return -1;
     }
+    if (status == 407 && fetch_sent_auth(c->c_fetch)) {
+        conn_verdict(c, 502, "the upstream proxy refused the configured "
+                             "credentials (407)");
+        return -1;
+    }
+    if (c->c_req->hm_is_head && status == 200 && !m->hm_has_length &&
+        c->c_cfg->sc_range_mode == RANGE_MODE_CACHE && c->c_srv->sv_cache) {
+        c->c_stop = STOP_SYNTH;
+        return -1;
+    }
+
     hdr_init(&out);
     int keep_ok = c->c_keep && !c->c_srv->sv_draining && !c->c_client_eof;
-    if (relay_plan(c->c_req, m, keep_ok, m->hm_status == 407,
-                   &c->c_plan_out, &out) == -1) {
-        hdr_free(&out);
-        conn_verdict(c, 500, "out of memory");
-        return -1;
+    if (relay_plan(c->c_req, m, keep_ok, status == 407, &c->c_plan_out,
+                   &out) == -1)
+        goto nomem;
+
+    if (status == 206 && hdr_get(&c->c_req->hm_hdrs, "Range") != NULL) {
+        /* An upstream 206 passes only if it holds what was asked. */
+        struct byte_range up;
+        uint64_t total;
+        int known;
+        const char *cr = hdr_get(&m->hm_hdrs, "Content-Range");
+        if (cr == NULL ||
+            range_parse_content_range(cr, &up, &total, &known) == -1 ||
+            !known || !m->hm_has_length ||
+            m->hm_length != up.br_last - up.br_first + 1) {
+            hdr_free(&out);
+            conn_verdict(c, 502, "upstream sent a 206 without a valid "
+                                 "Content-Range");
+            return -1;
+        }
+        if (client_range(c, total, &br) != 1 || br.br_first < up.br_first ||
+            br.br_last > up.br_last) {
+            hdr_free(&out);
+            conn_verdict(c, 502, "upstream sent a different range than "
+                                 "asked");
+            return -1;
+        }
+        c->c_skip = br.br_first - up.br_first;
+        c->c_take = br.br_last - br.br_first + 1;
+        if (head_as_partial(&out, &c->c_plan_out, br.br_first, br.br_last,
+                            total) == -1)
+            goto nomem;
+    } else if (status == 200 && m->hm_has_length &&
+               c->c_cfg->sc_range_mode == RANGE_MODE_SLICE) {
+        int r = client_range(c, m->hm_length, &br);
+        if (r == 1) {
+            if (br.br_first > c->c_cfg->sc_slice_max_discard) {
+                hdr_free(&out);
+                conn_verdict(c, 502, "range starts beyond "
+                                     "slice_max_discard");
+                return -1;
+            }
+            c->c_plan = "slice";
+            c->c_skip = br.br_first;
+            c->c_take = br.br_last - br.br_first + 1;
+            status = 206;
+            if (head_as_partial(&out, &c->c_plan_out, br.br_first,
+                                br.br_last, m->hm_length) == -1)
+                goto nomem;
+        } else if (r == -1) {
+            char cr[RANGE_CONTENT_RANGE_LEN];
+            c->c_plan = "slice";
+            status = 416;
+            c->c_take = 0;
+            range_content_range_unsat(m->hm_length, cr, sizeof(cr));
+            if (hdr_set(&out, "Content-Range", cr) == -1 ||
+                hdr_set(&out, "Content-Length", "0") == -1)
+                goto nomem;
+            c->c_plan_out.rp_framing = OUT_LENGTH;
+            c->c_plan_out.rp_length = 0;
+        }
     }
     c->c_keep = c->c_plan_out.rp_keep_alive;
     /* Our own version, whatever the client's (RFC 9110 6.2). */
-    char *head = relay_head_serialize(1, m->hm_status, m->hm_reason, &out,
-                                      &hlen);
+    char *head = relay_head_serialize(
+        1, status, status == m->hm_status ? m->hm_reason : NULL, &out, &hlen);
     hdr_free(&out);
     if (head == NULL) {
         conn_verdict(c, 500, "out of memory");
@@ -1278,22 +1227,38 @@ resp_on_head(void *arg, struct http_msg *m)
     conn_out(c, head, hlen);
     free(head);
     c->c_head_sent = 1;
-    c->c_status = m->hm_status;
+    c->c_status = status;
     c->c_state = CONN_RELAY;
-    conn_arm(c, c->c_cfg->sc_body_timeout_ms);
+    if (c->c_take == 0) {
+        c->c_stop = STOP_SLICE;
+        return -1;
+    }
     return 0;
+nomem:
+    hdr_free(&out);
+    conn_verdict(c, 500, "out of memory");
+    return -1;
 }
 
 static int
-resp_on_body(void *arg, const char *p, size_t n)
+pass_on_body(void *arg, const char *p, size_t n)
 {
     struct conn *c = arg;
     struct evbuffer *out = bufferevent_get_output(c->c_bev);
     char hdr[32];
 
+    if (c->c_skip > 0) {
+        size_t d = c->c_skip < n ? (size_t)c->c_skip : n;
+        p += d;
+        n -= d;
+        c->c_skip -= d;
+    }
+    if (c->c_take != UINT64_MAX && n > c->c_take)
+        n = (size_t)c->c_take;
     if (n == 0)
         return 0;
-    c->c_srv->sv_stats.st_bytes_up += n;
+    if (c->c_take != UINT64_MAX)
+        c->c_take -= n;
     switch (c->c_plan_out.rp_framing) {
     case OUT_NONE:
         return 0;
@@ -1309,25 +1274,179 @@ resp_on_body(void *arg, const char *p, size_t n)
         conn_out(c, p, n);
         break;
     }
-    conn_arm(c, c->c_cfg->sc_body_timeout_ms);
-    if (!c->c_up_paused && evbuffer_get_length(out) > RELAY_HIGH_MARK) {
-        c->c_up_paused = 1;
-        bufferevent_disable(c->c_ubev, EV_READ);
+    if (c->c_take == 0) {
+        /* The wanted range is complete: drop the rest of the body. */
+        c->c_stop = STOP_SLICE;
+        return -1;
+    }
+    if (!c->c_paused && evbuffer_get_length(out) > RELAY_HIGH_MARK) {
+        c->c_paused = 1;
+        fetch_pause(c->c_fetch, 1);
     }
     return 0;
 }
 
-static int
-resp_on_done(void *arg)
+static void
+conn_start_tunnel(struct conn *c)
+{
+    struct tunnel_info ti;
+    struct bufferevent *cb = c->c_bev;
+    struct bufferevent *ub = fetch_take_bev(c->c_fetch);
+    static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
+
+    conn_out(c, ok, sizeof(ok) - 1);
+    memset(&ti, 0, sizeof(ti));
+    ti.ti_client = c->c_peer;
+    ti.ti_target = c->c_url ? c->c_url : "-";
+    ti.ti_upstream = fetch_upstream(c->c_fetch);
+    ti.ti_reqid = c->c_reqid;
+    ti.ti_t0_ms = c->c_t0;
+    ti.ti_bytes_in = c->c_in_bytes;
+    ti.ti_idle_ms = c->c_cfg->sc_idle_timeout_ms;
+    /* The tunnel takes both sockets (and copies ti); this connection
+     * object ends here and the tunnel writes the log line. */
+    c->c_bev = NULL;
+    c->c_req = NULL;
+    c->c_srv->sv_stats.st_tunnels++;
+    conn_schedule_free(c);
+    if (ub == NULL) {
+        bufferevent_free(cb);
+        return;
+    }
+    tunnel_start(c->c_srv, cb, ub, &ti);
+}
+
+static void
+pass_on_done(void *arg)
 {
     struct conn *c = arg;
 
-    if (c->c_interim)
-        return 0;
-    c->c_resp_done = 1;
+    if (c->c_req->hm_is_connect) {
+        conn_start_tunnel(c);
+        return;
+    }
+    if (c->c_take != UINT64_MAX && c->c_take > 0) {
+        conn_abort(c, "upstream body shorter than the range");
+        return;
+    }
     if (c->c_plan_out.rp_framing == OUT_CHUNKED)
         conn_out(c, "0\r\n\r\n", 5);
-    return 0;
+    conn_request_finish(c);
+}
+
+static void
+pass_on_fail(void *arg, int status, const char *reason, int head_seen)
+{
+    struct conn *c = arg;
+
+    switch (c->c_stop) {
+    case STOP_SLICE:
+        conn_unfetch(c);
+        conn_request_finish(c);
+        return;
+    case STOP_SYNTH:
+        /* The upstream's HEAD had no length: learn it with a fill. */
+        conn_unfetch(c);
+        c->c_stop = STOP_NONE;
+        conn_join_fill(c, "head-synth");
+        return;
+    case STOP_VERDICT:
+        conn_verdict_apply(c);
+        return;
+    case STOP_NONE:
+        break;
+    }
+    if (head_seen || c->c_head_sent)
+        conn_abort(c, reason ? reason : "upstream failed mid-body");
+    else
+        conn_error(c, status ? status : 502,
+                   reason ? reason : "upstream failed");
+}
+
+static const struct fetch_cb pass_cb = {pass_on_head, pass_on_body,
+                                        pass_on_done, pass_on_fail};
+
+static void
+conn_start_pass(struct conn *c)
+{
+    struct fetch_req fr;
+
+    memset(&fr, 0, sizeof(fr));
+    fr.fr_req = c->c_req;
+    fr.fr_tgt = &c->c_tgt;
+    fr.fr_reqid = c->c_reqid;
+    fr.fr_body = c->c_body_len > 0 && c->c_body_seg == NULL ? c->c_body : NULL;
+    fr.fr_body_seg = c->c_body_seg;
+    fr.fr_body_len = c->c_body_len;
+    c->c_state = CONN_UPSTREAM;
+    conn_arm(c, 0);
+    c->c_fetch = fetch_start(c->c_srv, c->c_cfgr, &fr, &pass_cb, c);
+    if (c->c_fetch == NULL)
+        conn_error(c, 500, "out of memory");
+}
+
+/* ---- the plan ---- */
+
+/* Should a GET go through the range engine's cache? Content URLs always
+ * (they are immutable and named by their SHA-1), any ranged GET (the
+ * upstream may ignore Range), and anything BITS asks (BITS must get a
+ * length, which a close-delimiting upstream does not give). */
+static int
+wants_cache(const struct conn *c)
+{
+    const struct http_msg *m = c->c_req;
+    const char *ua = hdr_get(&m->hm_hdrs, "User-Agent");
+    char sha[41];
+
+    if (c->c_no_cache || c->c_srv->sv_cache == NULL ||
+        c->c_cfg->sc_range_mode != RANGE_MODE_CACHE ||
+        strcmp(m->hm_method, "GET") != 0 || c->c_body_len > 0)
+        return 0;
+    return cache_url_sha1(c->c_url, sha) ||
+           hdr_get(&m->hm_hdrs, "Range") != NULL ||
+           (ua != NULL && strstr(ua, "BITS") != NULL);
+}
+
+static void
+conn_dispatch(struct conn *c)
+{
+    const struct http_msg *m = c->c_req;
+
+    if (c->c_local) {
+        if (strcmp(m->hm_method, "GET") != 0 &&
+            strcmp(m->hm_method, "HEAD") != 0) {
+            conn_error(c, 405, "the status page takes GET or HEAD");
+            return;
+        }
+        conn_serve_status(c);
+        return;
+    }
+    if (m->hm_is_connect)
+        c->c_plan = "tunnel";
+    if (c->c_body_fd != -1) {
+        c->c_body_seg = evbuffer_file_segment_new(
+            c->c_body_fd, 0, (ev_off_t)c->c_body_len,
+            EVBUF_FS_CLOSE_ON_FREE);
+        if (c->c_body_seg == NULL) {
+            conn_error(c, 500, "cannot read the spooled request body");
+            return;
+        }
+    }
+    if (c->c_srv->sv_cache != NULL && c->c_url != NULL &&
+        c->c_cfg->sc_range_mode == RANGE_MODE_CACHE &&
+        (strcmp(m->hm_method, "GET") == 0 || m->hm_is_head)) {
+        struct cache_meta meta;
+        int fd;
+        if (cache_lookup(c->c_srv->sv_cache, c->c_url, &meta, &fd) == 0) {
+            conn_serve_hit(c, &meta, fd);
+            return;
+        }
+        if (fill_find(c->c_srv, c->c_url) != NULL || wants_cache(c)) {
+            conn_join_fill(c, "cache-fill");
+            return;
+        }
+    }
+    conn_start_pass(c);
 }
 
 /* The current request is answered (its last byte is queued): log it,

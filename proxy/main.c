@@ -16,7 +16,9 @@
 #include <event2/listener.h>
 
 #include "config.h"
+#include "cache.h"
 #include "conn.h"
+#include "fill.h"
 #include "listener.h"
 #include "log.h"
 #include "plat.h"
@@ -214,6 +216,20 @@ sig_stats_cb(evutil_socket_t sig, short what, void *arg)
              (unsigned long long)st->st_bytes_out,
              (unsigned long long)st->st_bytes_up,
              (unsigned long long)st->st_refused);
+    if (sc->sc_srv->sv_cache != NULL) {
+        struct cache_stats cs;
+        cache_get_stats(sc->sc_srv->sv_cache, &cs);
+        log_info("cache: entries=%llu bytes=%llu hits=%llu misses=%llu "
+                 "fills=%llu rejected=%llu evictions=%llu corrupt=%llu",
+                 (unsigned long long)cs.cs_entries,
+                 (unsigned long long)cs.cs_bytes,
+                 (unsigned long long)cs.cs_hits,
+                 (unsigned long long)cs.cs_misses,
+                 (unsigned long long)cs.cs_fills,
+                 (unsigned long long)cs.cs_rejected,
+                 (unsigned long long)cs.cs_evictions,
+                 (unsigned long long)cs.cs_corrupt);
+    }
 }
 
 static void
@@ -296,6 +312,15 @@ main(int argc, char **argv)
         log_warnx("no DNS configuration found; only numeric hosts resolve");
         sv.sv_dns = evdns_base_new(sv.sv_base, 0);
     }
+    if (sv.sv_cfg->cr_cfg.sc_range_mode == RANGE_MODE_CACHE) {
+        const struct shim_config *cfg = &sv.sv_cfg->cr_cfg;
+        sv.sv_cache = cache_open(cfg->sc_cache_dir, cfg->sc_cache_max,
+                                 cfg->sc_verify_sha1, err, sizeof(err));
+        if (sv.sv_cache == NULL) {
+            log_err("cache %s: %s", cfg->sc_cache_dir, err);
+            goto out;
+        }
+    }
     if (listener_start(&sv, bound, sizeof(bound), err, sizeof(err)) == -1) {
         log_err("%s", err);
         goto out;
@@ -331,6 +356,7 @@ out:
     listener_stop(&sv);
     conn_close_all(&sv);
     tunnel_close_all(&sv);
+    fill_abort_all(&sv);
     if (sv.sv_base != NULL) {
         /* Run the deferred frees of closed connections. */
         event_base_loop(sv.sv_base, EVLOOP_NONBLOCK);
@@ -349,6 +375,8 @@ out:
         evdns_base_free(sv.sv_dns, 0);
     if (sv.sv_base != NULL)
         event_base_free(sv.sv_base);
+    if (sv.sv_cache != NULL)
+        cache_close(sv.sv_cache);
     cfg_ref_drop(sv.sv_cfg);
     access_log_close();
     log_close();

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache.h"
+#include "range.h"
 #include "relay.h"
 
 #define VIA_ENTRY "1.1 wsus-shim"
@@ -89,6 +91,84 @@ relay_plan(const struct http_msg *req, const struct http_msg *resp,
         return -1;
     }
     return 0;
+}
+
+/* Does If-Range (absent, an ETag or a date) allow a partial answer? */
+static int
+if_range_ok(const struct http_msg *req, const struct cache_meta *meta)
+{
+    const char *ir = hdr_get(&req->hm_hdrs, "If-Range");
+
+    if (ir == NULL)
+        return 1;
+    if (ir[0] == '"' || (ir[0] == 'W' && ir[1] == '/'))
+        return meta->cm_etag[0] != '\0' && strcmp(ir, meta->cm_etag) == 0 &&
+               ir[0] != 'W';
+    return meta->cm_last_modified[0] != '\0' &&
+           strcmp(ir, meta->cm_last_modified) == 0;
+}
+
+int
+relay_plan_entity(const struct http_msg *req, const struct cache_meta *meta,
+                  uint64_t total, int keep_alive_ok, int *status,
+                  uint64_t *first, uint64_t *len, struct resp_plan *plan,
+                  struct hdr_list *out)
+{
+    struct range_set set;
+    struct byte_range br;
+    char num[32], cr[RANGE_CONTENT_RANGE_LEN];
+    const char *rv = hdr_get(&req->hm_hdrs, "Range");
+    enum range_resolve_rc rc = RESOLVE_FULL;
+    int keep = keep_alive_ok && req->hm_keep_alive;
+
+    memset(plan, 0, sizeof(*plan));
+    if (rv != NULL && !req->hm_is_head && hdr_count(&req->hm_hdrs, "Range") == 1 &&
+        if_range_ok(req, meta) && range_parse(rv, &set) == RANGE_OK)
+        rc = range_resolve(&set, total, &br);
+
+    *first = 0;
+    *len = total;
+    if (rc == RESOLVE_PARTIAL) {
+        *status = 206;
+        *first = br.br_first;
+        *len = br.br_last - br.br_first + 1;
+        if (range_content_range(&br, total, cr, sizeof(cr)) == -1 ||
+            hdr_add(out, "Content-Range", cr) == -1)
+            return -1;
+    } else if (rc == RESOLVE_UNSATISFIABLE) {
+        *status = 416;
+        *len = 0;
+        if (range_content_range_unsat(total, cr, sizeof(cr)) == -1 ||
+            hdr_add(out, "Content-Range", cr) == -1)
+            return -1;
+    } else {
+        *status = 200;
+    }
+    snprintf(num, sizeof(num), "%llu", (unsigned long long)*len);
+    if (hdr_add(out, "Content-Length", num) == -1 ||
+        hdr_add(out, "Accept-Ranges", "bytes") == -1)
+        return -1;
+    if (meta->cm_etag[0] != '\0' && hdr_add(out, "ETag", meta->cm_etag) == -1)
+        return -1;
+    if (meta->cm_last_modified[0] != '\0' &&
+        hdr_add(out, "Last-Modified", meta->cm_last_modified) == -1)
+        return -1;
+    if (hdr_add(out, "Content-Type",
+                meta->cm_content_type[0] != '\0' ? meta->cm_content_type
+                                                 : "application/octet-stream") ==
+        -1)
+        return -1;
+    plan->rp_framing = req->hm_is_head ? OUT_NONE : OUT_LENGTH;
+    plan->rp_length = req->hm_is_head ? 0 : *len;
+    plan->rp_keep_alive = keep;
+    if (!keep) {
+        if (hdr_add(out, "Connection", "close") == -1)
+            return -1;
+    } else if (!(req->hm_major == 1 && req->hm_minor >= 1)) {
+        if (hdr_add(out, "Connection", "keep-alive") == -1)
+            return -1;
+    }
+    return hdr_add(out, "Via", VIA_ENTRY);
 }
 
 /* Growable byte buffer for serialization. */

@@ -36,6 +36,19 @@ int relay_plan(const struct http_msg *req, const struct http_msg *resp,
                int keep_alive_ok, int pass_proxy_auth,
                struct resp_plan *plan, struct hdr_list *out);
 
+/* How a stored entity (length total, validators in meta) answers req:
+ * 200 with everything, 206 with one range, or 416. Range is honoured for
+ * GET only, ignored when invalid or when If-Range does not match; several
+ * ranges are coalesced into one covering range. Fills *status, the byte
+ * window *first and *len to send, *plan and out (Content-Length,
+ * Content-Range, Accept-Ranges, validators, Content-Type, Via,
+ * Connection). Returns 0 or -1 (ENOMEM). */
+struct cache_meta;
+int relay_plan_entity(const struct http_msg *req, const struct cache_meta *meta,
+                      uint64_t total, int keep_alive_ok, int *status,
+                      uint64_t *first, uint64_t *len, struct resp_plan *plan,
+                      struct hdr_list *out);
+
 /* Serialize a response head "HTTP/1.x status reason" + headers + CRLF into
  * a malloc'd buffer (*len bytes). Control characters in the reason are
  * replaced. Returns NULL on ENOMEM. */

@@ -20,6 +20,7 @@ struct conn;
 struct tunnel;
 struct upstream_set;
 struct cache;
+struct fill;
 
 /* A configuration shared by the connections accepted under it. */
 struct cfg_ref {
@@ -48,6 +49,7 @@ struct server {
     struct cache *sv_cache;          /* NULL when the cache is off */
     struct conn *sv_conns;           /* every live client connection */
     struct tunnel *sv_tunnels;       /* every live tunnel */
+    struct fill *sv_fills;           /* cache fills under way, by URL */
     uint32_t sv_nconns;              /* conns + tunnels */
     uint64_t sv_next_id;
     int sv_draining;

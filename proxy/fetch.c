@@ -1,0 +1,584 @@
+/*
+ * fetch.c - one upstream exchange with failover.
+ *
+ *   KICK -> CONNECTING -> WAITING (request sent) -> BODY -> done
+ *             |  refused, timed out, or closed before answering
+ *             +-> next parent (held down for hold_down) ... -> fail 502/504
+ *
+ * A request goes to the next parent only while no byte of a response has
+ * arrived, and after a connect failure always, after a close without an
+ * answer only for GET and HEAD (safe to repeat). A body cut short is
+ * reported with head_seen set, so the owner never presents it as complete.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <event2/util.h>
+
+#include "fetch.h"
+#include "limits.h"
+#include "log.h"
+#include "plat.h"
+#include "relay.h"
+#include "server.h"
+#include "upstream.h"
+
+enum fetch_state {
+    FETCH_KICK = 0,   /* waiting for the event loop to start */
+    FETCH_CONNECTING, /* TCP connect (and DNS) under way */
+    FETCH_WAITING,    /* request sent, no response byte yet */
+    FETCH_BODY,       /* head delivered, body streaming */
+    FETCH_FINISHED,   /* fc_done or fc_fail called */
+};
+
+struct fetch {
+    struct server *f_srv;
+    struct cfg_ref *f_cfgr;
+    const struct shim_config *f_cfg;
+    struct fetch_req f_req;
+    struct fetch_cb f_cb;
+    void *f_arg;
+    enum fetch_state f_state;
+    struct event *f_kick;
+    struct event *f_tmo;
+    struct bufferevent *f_bev;
+    struct http_parser *f_parser;
+    struct http_msg *f_resp;
+    int f_direct;
+    int f_hop;           /* parent index; -1 direct */
+    int f_tried_direct;
+    int f_sent_auth;
+    int f_connected;
+    int f_resp_bytes;    /* any response byte seen */
+    int f_timed_out;
+    int f_interim;       /* the message just parsed was 1xx */
+    int f_paused;
+    int f_done;          /* the parser completed the final message */
+    unsigned f_gen;      /* bumped by every connect attempt */
+    char *f_head;        /* serialized request head of the current hop */
+    size_t f_head_len;
+};
+
+static void fetch_connect_next(struct fetch *f);
+static void fetch_read_cb(struct bufferevent *bev, void *arg);
+static void fetch_event_cb(struct bufferevent *bev, short what, void *arg);
+static int fp_head(void *arg, struct http_msg *m);
+static int fp_body(void *arg, const char *p, size_t n);
+static int fp_done(void *arg);
+
+static const struct http_parser_cb fetch_parser_cb = {fp_head, fp_body,
+                                                      fp_done};
+static const struct http_limits fetch_resp_limits = {
+    MAX_RESP_HEADER_BYTES, MAX_RESP_HEADERS, 0, 0};
+
+static void
+fetch_arm(struct fetch *f, uint32_t ms)
+{
+    struct timeval tv = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000};
+
+    if (ms == 0)
+        event_del(f->f_tmo);
+    else
+        event_add(f->f_tmo, &tv);
+}
+
+static void
+fetch_drop_conn(struct fetch *f)
+{
+    if (f->f_bev != NULL) {
+        bufferevent_free(f->f_bev);
+        f->f_bev = NULL;
+    }
+    if (f->f_parser != NULL) {
+        http_parser_free(f->f_parser);
+        f->f_parser = NULL;
+    }
+    f->f_resp = NULL;
+}
+
+/* Terminal: report failure once. Nothing touches f afterwards. */
+static void
+fetch_fail(struct fetch *f, int status, const char *reason)
+{
+    int head_seen = f->f_state == FETCH_BODY;
+
+    if (f->f_state == FETCH_FINISHED)
+        return;
+    f->f_state = FETCH_FINISHED;
+    event_del(f->f_tmo);
+    f->f_cb.fc_fail(f->f_arg, status, reason, head_seen);
+}
+
+static void
+fetch_finish(struct fetch *f)
+{
+    if (f->f_state == FETCH_FINISHED)
+        return;
+    f->f_state = FETCH_FINISHED;
+    event_del(f->f_tmo);
+    f->f_cb.fc_done(f->f_arg);
+}
+
+static int
+fetch_repeatable(const struct fetch *f)
+{
+    const struct http_msg *m = f->f_req.fr_req;
+
+    return strcmp(m->hm_method, "GET") == 0 || m->hm_is_head;
+}
+
+const char *
+fetch_upstream(const struct fetch *f)
+{
+    return upstream_label(f->f_cfgr->cr_up, f->f_hop);
+}
+
+static void
+fetch_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct fetch *f = arg;
+    struct upstream_set *us = f->f_cfgr->cr_up;
+
+    (void)fd;
+    (void)what;
+    switch (f->f_state) {
+    case FETCH_CONNECTING:
+        log_warnx("req %s: connect to %s timed out", f->f_req.fr_reqid,
+                  fetch_upstream(f));
+        f->f_timed_out = 1;
+        upstream_failed(us, f->f_hop, plat_monotonic_ms());
+        fetch_drop_conn(f);
+        fetch_connect_next(f);
+        break;
+    case FETCH_WAITING:
+        log_warnx("req %s: %s did not answer in time", f->f_req.fr_reqid,
+                  fetch_upstream(f));
+        upstream_failed(us, f->f_hop, plat_monotonic_ms());
+        fetch_drop_conn(f);
+        fetch_fail(f, 504, "upstream did not answer in time");
+        break;
+    case FETCH_BODY:
+        log_warnx("req %s: body from %s stalled", f->f_req.fr_reqid,
+                  fetch_upstream(f));
+        fetch_drop_conn(f);
+        fetch_fail(f, 504, "upstream body stalled");
+        break;
+    default:
+        break;
+    }
+}
+
+static void
+fetch_kick_cb(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    fetch_connect_next(arg);
+}
+
+struct fetch *
+fetch_start(struct server *sv, struct cfg_ref *cfgr,
+            const struct fetch_req *fr, const struct fetch_cb *cb, void *arg)
+{
+    struct fetch *f = calloc(1, sizeof(*f));
+
+    if (f == NULL)
+        return NULL;
+    f->f_srv = sv;
+    f->f_cfgr = cfg_ref_hold(cfgr);
+    f->f_cfg = &cfgr->cr_cfg;
+    f->f_req = *fr;
+    f->f_cb = *cb;
+    f->f_arg = arg;
+    f->f_hop = -1;
+    f->f_direct = upstream_is_direct(cfgr->cr_up, fr->fr_tgt->rt_host);
+    f->f_kick = event_new(sv->sv_base, -1, 0, fetch_kick_cb, f);
+    f->f_tmo = evtimer_new(sv->sv_base, fetch_timeout_cb, f);
+    if (f->f_kick == NULL || f->f_tmo == NULL) {
+        fetch_free(f);
+        return NULL;
+    }
+    f->f_state = FETCH_KICK;
+    event_active(f->f_kick, EV_TIMEOUT, 0);
+    return f;
+}
+
+void
+fetch_free(struct fetch *f)
+{
+    if (f == NULL)
+        return;
+    fetch_drop_conn(f);
+    if (f->f_kick != NULL)
+        event_free(f->f_kick);
+    if (f->f_tmo != NULL)
+        event_free(f->f_tmo);
+    free(f->f_head);
+    cfg_ref_drop(f->f_cfgr);
+    free(f);
+}
+
+void
+fetch_pause(struct fetch *f, int paused)
+{
+    if (f->f_paused == paused || f->f_bev == NULL)
+        return;
+    f->f_paused = paused;
+    if (paused) {
+        bufferevent_disable(f->f_bev, EV_READ);
+        if (f->f_state == FETCH_BODY)
+            event_del(f->f_tmo);
+    } else {
+        bufferevent_enable(f->f_bev, EV_READ);
+        if (f->f_state == FETCH_BODY)
+            fetch_arm(f, f->f_cfg->sc_body_timeout_ms);
+    }
+}
+
+struct bufferevent *
+fetch_take_bev(struct fetch *f)
+{
+    struct bufferevent *b = f->f_bev;
+
+    f->f_bev = NULL;
+    if (b != NULL)
+        bufferevent_setcb(b, NULL, NULL, NULL, NULL);
+    return b;
+}
+
+/* Serialize the request for the current hop into f_head. */
+static int
+fetch_build_head(struct fetch *f)
+{
+    const struct shim_config *cfg = f->f_cfg;
+    const struct http_msg *m = f->f_req.fr_req;
+    const struct req_target *t = f->f_req.fr_tgt;
+    const char *auth = f->f_direct ? NULL : upstream_auth(f->f_cfgr->cr_up);
+    struct hdr_list h;
+    char *line = NULL;
+
+    free(f->f_head);
+    f->f_head = NULL;
+    f->f_sent_auth = auth != NULL;
+    hdr_init(&h);
+    if (m->hm_is_connect) {
+        char authority[300], lbuf[400];
+        const char *v;
+        if (req_target_authority(t, 0, authority, sizeof(authority)) == -1)
+            goto fail;
+        snprintf(lbuf, sizeof(lbuf), "CONNECT %s HTTP/1.%d", authority,
+                 cfg->sc_up_minor);
+        if (hdr_add(&h, "Host", authority) == -1)
+            goto fail;
+        if (auth != NULL)
+            v = auth;
+        else if (cfg->sc_pass_client_auth)
+            v = hdr_get(&m->hm_hdrs, "Proxy-Authorization");
+        else
+            v = NULL;
+        if (v != NULL && hdr_add(&h, "Proxy-Authorization", v) == -1)
+            goto fail;
+        v = hdr_get(&m->hm_hdrs, "User-Agent");
+        if (v != NULL && hdr_add(&h, "User-Agent", v) == -1)
+            goto fail;
+        f->f_head = relay_request_serialize(lbuf, &h, &f->f_head_len);
+    } else {
+        struct norm_opts o;
+        memset(&o, 0, sizeof(o));
+        o.no_to_proxy = !f->f_direct;
+        o.no_up_minor = cfg->sc_up_minor;
+        o.no_proxy_auth = auth;
+        o.no_pass_client_auth = cfg->sc_pass_client_auth;
+        o.no_via = m->hm_minor >= 1 ? "1.1 wsus-shim" : "1.0 wsus-shim";
+        o.no_identity = 1;
+        o.no_has_body = f->f_req.fr_body_len > 0 || m->hm_chunked ||
+                        m->hm_has_length;
+        o.no_body_len = f->f_req.fr_body_len;
+        if (normalize_request(m, t, &o, &line, &h) == -1)
+            goto fail;
+        f->f_head = relay_request_serialize(line, &h, &f->f_head_len);
+        free(line);
+    }
+    hdr_free(&h);
+    return f->f_head == NULL ? -1 : 0;
+fail:
+    hdr_free(&h);
+    return -1;
+}
+
+/* Connect to the next hop: the origin when direct (once), else the next
+ * parent. Fails with 502/504 when none is left. */
+static void
+fetch_connect_next(struct fetch *f)
+{
+    struct upstream_set *us = f->f_cfgr->cr_up;
+    const char *host;
+    uint16_t port;
+
+    if (f->f_direct) {
+        if (f->f_tried_direct) {
+            fetch_fail(f, f->f_timed_out ? 504 : 502,
+                       f->f_timed_out ? "origin connect timed out"
+                                      : "cannot connect to the origin");
+            return;
+        }
+        f->f_tried_direct = 1;
+        f->f_hop = -1;
+        host = f->f_req.fr_tgt->rt_host;
+        port = f->f_req.fr_tgt->rt_port;
+    } else {
+        struct upstream_hop hop;
+        int next = upstream_next(us, f->f_hop, plat_monotonic_ms());
+        if (next == -1) {
+            fetch_fail(f, f->f_timed_out ? 504 : 502,
+                       f->f_timed_out ? "every upstream proxy timed out"
+                                      : "no upstream proxy could be reached");
+            return;
+        }
+        f->f_hop = next;
+        upstream_hop_parent(us, next, &hop);
+        host = hop.uh_host;
+        port = hop.uh_port;
+    }
+    if (fetch_build_head(f) == -1) {
+        fetch_fail(f, 502, "out of memory");
+        return;
+    }
+    f->f_parser = http_parser_new(HTTP_KIND_RESPONSE, &fetch_resp_limits,
+                                  &fetch_parser_cb, f);
+    f->f_bev = bufferevent_socket_new(f->f_srv->sv_base, -1,
+                                      BEV_OPT_CLOSE_ON_FREE);
+    if (f->f_parser == NULL || f->f_bev == NULL) {
+        fetch_drop_conn(f);
+        fetch_fail(f, 502, "out of memory");
+        return;
+    }
+    if (f->f_req.fr_req->hm_is_head)
+        http_parser_set_no_body(f->f_parser);
+    else if (f->f_req.fr_req->hm_is_connect)
+        http_parser_set_connect(f->f_parser);
+    f->f_resp_bytes = f->f_connected = f->f_paused = 0;
+    bufferevent_setcb(f->f_bev, fetch_read_cb, NULL, fetch_event_cb, f);
+    bufferevent_setwatermark(f->f_bev, EV_READ, 0, RELAY_HIGH_MARK);
+    struct evbuffer *out = bufferevent_get_output(f->f_bev);
+    /* A direct CONNECT sends nothing of its own: the tunnel starts once
+     * the TCP connection is up. */
+    if (!(f->f_direct && f->f_req.fr_req->hm_is_connect))
+        evbuffer_add(out, f->f_head, f->f_head_len);
+    if (f->f_req.fr_body_seg != NULL)
+        evbuffer_add_file_segment(out, f->f_req.fr_body_seg, 0,
+                                  (ev_off_t)f->f_req.fr_body_len);
+    else if (f->f_req.fr_body != NULL && f->f_req.fr_body_len > 0)
+        evbuffer_add_buffer_reference(out, f->f_req.fr_body);
+    bufferevent_enable(f->f_bev, EV_READ | EV_WRITE);
+    f->f_state = FETCH_CONNECTING;
+    fetch_arm(f, f->f_cfg->sc_connect_timeout_ms);
+    log_debug("req %s: %s %s via %s", f->f_req.fr_reqid,
+              f->f_req.fr_req->hm_method, f->f_req.fr_req->hm_target,
+              fetch_upstream(f));
+    unsigned gen = ++f->f_gen;
+    /* Numeric hosts resolve at once; names go through evdns. */
+    if (bufferevent_socket_connect_hostname(f->f_bev, f->f_srv->sv_dns,
+                                            AF_UNSPEC, host, port) == -1) {
+        /* The event callback may already have moved on. */
+        if (gen == f->f_gen && f->f_state == FETCH_CONNECTING &&
+            !f->f_connected) {
+            upstream_failed(us, f->f_hop, plat_monotonic_ms());
+            fetch_drop_conn(f);
+            fetch_connect_next(f);
+        }
+    }
+}
+
+static void
+fetch_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+    struct fetch *f = arg;
+    struct upstream_set *us = f->f_cfgr->cr_up;
+
+    if (f->f_state == FETCH_FINISHED)
+        return;
+    if (what & BEV_EVENT_CONNECTED) {
+        f->f_connected = 1;
+        f->f_state = FETCH_WAITING;
+        if (f->f_direct && f->f_req.fr_req->hm_is_connect) {
+            fetch_finish(f);
+            return;
+        }
+        fetch_arm(f, f->f_cfg->sc_first_byte_ms);
+        return;
+    }
+    if (!(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
+        return;
+
+    if (!f->f_connected) {
+        int dnserr = bufferevent_socket_get_dns_error(bev);
+        const char *where = f->f_direct ? f->f_req.fr_tgt->rt_host
+                                        : fetch_upstream(f);
+        if (dnserr != 0)
+            log_warnx("req %s: cannot resolve %s: %s", f->f_req.fr_reqid,
+                      where, evutil_gai_strerror(dnserr));
+        else
+            log_warnx("req %s: cannot connect to %s", f->f_req.fr_reqid,
+                      where);
+        upstream_failed(us, f->f_hop, plat_monotonic_ms());
+        fetch_drop_conn(f);
+        if (f->f_direct && dnserr != 0) {
+            fetch_fail(f, 502, "cannot resolve the destination host");
+            return;
+        }
+        fetch_connect_next(f);
+        return;
+    }
+
+    if (what & BEV_EVENT_EOF) {
+        /* Whatever is still buffered comes first. */
+        fetch_read_cb(bev, f);
+        if (f->f_state == FETCH_FINISHED || f->f_parser == NULL)
+            return;
+        enum http_rc rc = http_parser_eof(f->f_parser);
+        if (f->f_state == FETCH_FINISHED)
+            return;
+        if (rc == HTTP_DONE && f->f_done) {
+            fetch_finish(f);
+            return;
+        }
+        if (rc == HTTP_MORE && !f->f_resp_bytes) {
+            /* Closed before answering: a dead or overloaded parent. */
+            upstream_failed(us, f->f_hop, plat_monotonic_ms());
+            fetch_drop_conn(f);
+            if (!f->f_direct && fetch_repeatable(f)) {
+                log_warnx("req %s: %s closed without answering; failing "
+                          "over", f->f_req.fr_reqid, fetch_upstream(f));
+                fetch_connect_next(f);
+                return;
+            }
+            fetch_fail(f, 502, "upstream closed the connection without "
+                               "answering");
+            return;
+        }
+        fetch_drop_conn(f);
+        fetch_fail(f, 502, f->f_state == FETCH_BODY
+                               ? "upstream closed before the end of the body"
+                               : "upstream closed in the middle of the "
+                                 "response");
+        return;
+    }
+    /* An error after connect: reset by the upstream. */
+    if (f->f_state != FETCH_BODY && !f->f_resp_bytes && !f->f_direct &&
+        fetch_repeatable(f)) {
+        upstream_failed(us, f->f_hop, plat_monotonic_ms());
+        fetch_drop_conn(f);
+        fetch_connect_next(f);
+        return;
+    }
+    fetch_drop_conn(f);
+    fetch_fail(f, 502, "upstream connection reset");
+}
+
+static void
+fetch_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct fetch *f = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+
+    while (f->f_state != FETCH_FINISHED && f->f_parser != NULL &&
+           !f->f_done) {
+        size_t len = evbuffer_get_contiguous_space(in);
+        if (len == 0)
+            break;
+        if (!f->f_resp_bytes) {
+            f->f_resp_bytes = 1;
+            f->f_state = FETCH_WAITING;
+        }
+        const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
+        size_t used = 0;
+        enum http_rc rc = http_parser_feed(f->f_parser, p, len, &used);
+        evbuffer_drain(in, used);
+        if (rc == HTTP_MORE)
+            continue;
+        if (rc == HTTP_ABORTED) {
+            /* The owner stopped it from a callback. */
+            fetch_drop_conn(f);
+            fetch_fail(f, 0, NULL);
+            return;
+        }
+        if (rc == HTTP_BAD) {
+            const char *why = "invalid response";
+            http_parser_error(f->f_parser, &why);
+            log_warnx("req %s: bad response from %s: %s", f->f_req.fr_reqid,
+                      fetch_upstream(f), why);
+            fetch_drop_conn(f);
+            fetch_fail(f, 502, "invalid response from upstream");
+            return;
+        }
+        /* HTTP_DONE */
+        if (f->f_interim) {
+            f->f_interim = 0;
+            http_parser_next(f->f_parser);
+            if (f->f_req.fr_req->hm_is_head)
+                http_parser_set_no_body(f->f_parser);
+            else if (f->f_req.fr_req->hm_is_connect)
+                http_parser_set_connect(f->f_parser);
+            continue;
+        }
+        /* Complete. Bytes after a CONNECT 200 stay in the input for the
+         * tunnel. */
+        fetch_finish(f);
+        return;
+    }
+}
+
+static int
+fp_head(void *arg, struct http_msg *m)
+{
+    struct fetch *f = arg;
+
+    if (m->hm_status >= 100 && m->hm_status < 200) {
+        f->f_interim = 1;
+        return 0;
+    }
+    f->f_resp = m;
+    upstream_succeeded(f->f_cfgr->cr_up, f->f_hop);
+    if (m->hm_status == 407 && f->f_sent_auth)
+        log_warnx("req %s: %s refused the configured credentials (407)",
+                  f->f_req.fr_reqid, fetch_upstream(f));
+    f->f_state = FETCH_BODY;
+    if (!f->f_paused)
+        fetch_arm(f, f->f_cfg->sc_body_timeout_ms);
+    return f->f_cb.fc_head(f->f_arg, m);
+}
+
+static int
+fp_body(void *arg, const char *p, size_t n)
+{
+    struct fetch *f = arg;
+
+    if (n == 0)
+        return 0;
+    f->f_srv->sv_stats.st_bytes_up += n;
+    if (!f->f_paused)
+        fetch_arm(f, f->f_cfg->sc_body_timeout_ms);
+    return f->f_cb.fc_body(f->f_arg, p, n);
+}
+
+static int
+fp_done(void *arg)
+{
+    struct fetch *f = arg;
+
+    if (!f->f_interim)
+        f->f_done = 1;
+    return 0;
+}
+
+int
+fetch_sent_auth(const struct fetch *f)
+{
+    return f->f_sent_auth;
+}

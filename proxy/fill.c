@@ -1,0 +1,494 @@
+/*
+ * fill.c - cache fills shared between clients.
+ *
+ *   FETCHING --200--> STREAMING --complete, verified--> COMMITTED
+ *       |                 |
+ *       +-----------------+--> FAILED (non-200, HTML page, reset,
+ *                                      length or SHA-1 mismatch)
+ *
+ * Watchers are told what happened through deferred events, never from
+ * inside a call they made. While streaming, the bytes on disk can be
+ * served except the very last one: a client gets the end of the entity
+ * only once the whole body has been verified and committed, so a body
+ * that fails its SHA-1 never ends in a response that looks complete. A
+ * finished fill leaves the server's list at once (new requests go to the
+ * cache or start afresh) and is freed when its last watcher leaves.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "fetch.h"
+#include "fill.h"
+#include "limits.h"
+#include "log.h"
+#include "normalize.h"
+#include "plat.h"
+#include "server.h"
+
+enum fill_state {
+    FILL_FETCHING = 0,
+    FILL_STREAMING,
+    FILL_COMMITTED,
+    FILL_FAILED,
+};
+
+struct fill {
+    struct fill *fl_next;
+    struct fill *fl_prev;
+    int fl_listed;
+    struct server *fl_srv;
+    struct cfg_ref *fl_cfgr;
+    char *fl_url;
+    char fl_reqid[REQID_LEN + 1];
+    struct http_msg fl_req;   /* the GET sent upstream */
+    struct req_target fl_tgt;
+    struct fetch *fl_fetch;
+    struct cache_fill *fl_cf;
+    int fl_fd;                /* committed entry, opened for watchers */
+    enum fill_state fl_state;
+    struct cache_meta fl_meta;
+    int fl_total_known;
+    uint64_t fl_total;
+    uint64_t fl_written;
+    int fl_err_status;
+    int fl_err_pass;
+    char fl_err[160];
+    char fl_upstream[300];
+    struct fill_watch *fl_watchers;
+    struct event *fl_notify;
+    unsigned fl_pending;      /* 1 << enum fill_event */
+};
+
+static const char *const skip_hdrs[] = {
+    "Range",         "If-Range",        "If-Match",
+    "If-None-Match", "If-Modified-Since", "If-Unmodified-Since",
+    "Content-Length", "Transfer-Encoding", "Expect",
+};
+
+static void fill_unlist(struct fill *f);
+
+static void
+fill_free(struct fill *f)
+{
+    fill_unlist(f);
+    if (f->fl_fetch != NULL)
+        fetch_free(f->fl_fetch);
+    if (f->fl_cf != NULL)
+        cache_fill_abort(f->fl_cf);
+    if (f->fl_fd != -1)
+        plat_close(f->fl_fd);
+    if (f->fl_notify != NULL)
+        event_free(f->fl_notify);
+    http_msg_free(&f->fl_req);
+    req_target_free(&f->fl_tgt);
+    free(f->fl_url);
+    cfg_ref_drop(f->fl_cfgr);
+    free(f);
+}
+
+static int
+fill_finished(const struct fill *f)
+{
+    return f->fl_state == FILL_COMMITTED || f->fl_state == FILL_FAILED;
+}
+
+static void
+fill_maybe_free(struct fill *f)
+{
+    if (fill_finished(f) && f->fl_watchers == NULL && f->fl_pending == 0)
+        fill_free(f);
+}
+
+static void
+fill_unlist(struct fill *f)
+{
+    struct server *sv = f->fl_srv;
+
+    if (!f->fl_listed)
+        return;
+    if (f->fl_prev != NULL)
+        f->fl_prev->fl_next = f->fl_next;
+    else
+        sv->sv_fills = f->fl_next;
+    if (f->fl_next != NULL)
+        f->fl_next->fl_prev = f->fl_prev;
+    f->fl_next = f->fl_prev = NULL;
+    f->fl_listed = 0;
+}
+
+static void
+fill_notify_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct fill *f = arg;
+    static const enum fill_event order[] = {FILL_EV_HEAD, FILL_EV_DATA,
+                                            FILL_EV_DONE, FILL_EV_FAIL};
+
+    (void)fd;
+    (void)what;
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        unsigned bit = 1u << order[i];
+        if (!(f->fl_pending & bit))
+            continue;
+        f->fl_pending &= ~bit;
+        struct fill_watch *w = f->fl_watchers, *next;
+        for (; w != NULL; w = next) {
+            next = w->fw_next; /* the callback may unwatch w */
+            w->fw_cb(w->fw_arg, order[i]);
+        }
+    }
+    fill_maybe_free(f);
+}
+
+static void
+fill_post(struct fill *f, enum fill_event ev)
+{
+    f->fl_pending |= 1u << ev;
+    event_active(f->fl_notify, EV_TIMEOUT, 0);
+}
+
+static void
+fill_fail(struct fill *f, int status, const char *reason, int use_pass)
+{
+    if (fill_finished(f))
+        return;
+    if (f->fl_cf != NULL) {
+        cache_fill_abort(f->fl_cf);
+        f->fl_cf = NULL;
+    }
+    f->fl_state = FILL_FAILED;
+    f->fl_err_status = status;
+    f->fl_err_pass = use_pass;
+    snprintf(f->fl_err, sizeof(f->fl_err), "%s", reason);
+    fill_unlist(f);
+    if (!use_pass)
+        log_warnx("req %s: cache fill of %s failed: %s", f->fl_reqid,
+                  f->fl_url, reason);
+    fill_post(f, FILL_EV_FAIL);
+}
+
+static void
+copy_field(char *dst, size_t len, const char *v)
+{
+    size_t n = 0;
+
+    /* Validators are stored as received when they fit and are clean;
+     * otherwise dropped (an absent validator is better than a wrong one). */
+    if (v == NULL || strlen(v) >= len) {
+        dst[0] = '\0';
+        return;
+    }
+    for (const char *p = v; *p != '\0'; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+            dst[0] = '\0';
+            return;
+        }
+    n = strlen(v);
+    memcpy(dst, v, n + 1);
+}
+
+static int
+fl_head(void *arg, struct http_msg *m)
+{
+    struct fill *f = arg;
+    char sha[41], err[200];
+    const char *ct = hdr_get(&m->hm_hdrs, "Content-Type");
+    const char *ce = hdr_get(&m->hm_hdrs, "Content-Encoding");
+
+    snprintf(f->fl_upstream, sizeof(f->fl_upstream), "%s",
+             fetch_upstream(f->fl_fetch));
+    if (m->hm_status != 200) {
+        snprintf(err, sizeof(err), "upstream answered %d", m->hm_status);
+        fill_fail(f, 502, err, 1);
+        return -1;
+    }
+    if (cache_url_sha1(f->fl_url, sha) && ct != NULL &&
+        strncmp(ct, "text/html", 9) == 0) {
+        fill_fail(f, 502,
+                  "upstream sent an HTML page instead of the file "
+                  "(a proxy notice or error page)",
+                  0);
+        return -1;
+    }
+    if (ce != NULL && strcmp(ce, "identity") != 0) {
+        fill_fail(f, 502, "upstream sent an encoded body", 0);
+        return -1;
+    }
+    memset(&f->fl_meta, 0, sizeof(f->fl_meta));
+    copy_field(f->fl_meta.cm_etag, sizeof(f->fl_meta.cm_etag),
+               hdr_get(&m->hm_hdrs, "ETag"));
+    copy_field(f->fl_meta.cm_last_modified,
+               sizeof(f->fl_meta.cm_last_modified),
+               hdr_get(&m->hm_hdrs, "Last-Modified"));
+    copy_field(f->fl_meta.cm_content_type, sizeof(f->fl_meta.cm_content_type),
+               ct);
+    if (m->hm_has_length && !m->hm_chunked) {
+        f->fl_total_known = 1;
+        f->fl_total = m->hm_length;
+    }
+    f->fl_cf = cache_fill_begin(f->fl_srv->sv_cache, f->fl_url,
+                                f->fl_total_known ? f->fl_total : UINT64_MAX,
+                                &f->fl_meta, err, sizeof(err));
+    if (f->fl_cf == NULL) {
+        log_warnx("req %s: not caching %s: %s", f->fl_reqid, f->fl_url, err);
+        fill_fail(f, 502, err, 1);
+        return -1;
+    }
+    f->fl_state = FILL_STREAMING;
+    fill_post(f, FILL_EV_HEAD);
+    return 0;
+}
+
+static int
+fl_body(void *arg, const char *p, size_t n)
+{
+    struct fill *f = arg;
+
+    if (cache_fill_write(f->fl_cf, p, n) == -1) {
+        log_warn("req %s: cache write for %s", f->fl_reqid, f->fl_url);
+        fill_fail(f, 502, "cannot write the cache file", 0);
+        return -1;
+    }
+    f->fl_written += n;
+    fill_post(f, FILL_EV_DATA);
+    return 0;
+}
+
+static void
+fl_done(void *arg)
+{
+    struct fill *f = arg;
+    struct cache_meta meta;
+    char err[200];
+    int fd = -1;
+
+    fetch_free(f->fl_fetch);
+    f->fl_fetch = NULL;
+    struct cache_fill *cf = f->fl_cf;
+    f->fl_cf = NULL;
+    if (cf == NULL) {
+        fill_fail(f, 502, "empty fill", 0);
+        return;
+    }
+    if (cache_fill_commit(cf, &meta, err, sizeof(err)) == -1) {
+        fill_fail(f, 502, err, 0);
+        return;
+    }
+    /* Watchers keep reading through the fill from the committed file. */
+    if (cache_lookup(f->fl_srv->sv_cache, f->fl_url, &meta, &fd) == -1) {
+        fill_fail(f, 502, "the committed entry vanished", 0);
+        return;
+    }
+    f->fl_fd = fd;
+    f->fl_meta = meta;
+    f->fl_total = meta.cm_length;
+    f->fl_total_known = 1;
+    f->fl_written = meta.cm_length;
+    f->fl_state = FILL_COMMITTED;
+    fill_unlist(f);
+    log_info("req %s: cached %s (%llu bytes, sha1 %s)", f->fl_reqid,
+             f->fl_url, (unsigned long long)meta.cm_length, meta.cm_sha1);
+    fill_post(f, FILL_EV_DONE);
+}
+
+static void
+fl_fail(void *arg, int status, const char *reason, int head_seen)
+{
+    struct fill *f = arg;
+
+    (void)head_seen;
+    fetch_free(f->fl_fetch);
+    f->fl_fetch = NULL;
+    if (!fill_finished(f))
+        fill_fail(f, status ? status : 502,
+                  reason ? reason : "upstream failed", 0);
+}
+
+static const struct fetch_cb fill_fetch_cb = {fl_head, fl_body, fl_done,
+                                              fl_fail};
+
+/* The GET sent upstream: the client's request less Range, conditionals
+ * and body framing. */
+static int
+fill_build_request(struct fill *f, const struct http_msg *req,
+                   const struct req_target *tgt)
+{
+    http_msg_init(&f->fl_req, HTTP_KIND_REQUEST);
+    f->fl_req.hm_method = strdup("GET");
+    f->fl_req.hm_target = strdup(f->fl_url);
+    f->fl_req.hm_major = 1;
+    f->fl_req.hm_minor = 1;
+    f->fl_req.hm_keep_alive = 1;
+    f->fl_tgt.rt_host = strdup(tgt->rt_host);
+    f->fl_tgt.rt_path = strdup(tgt->rt_path);
+    f->fl_tgt.rt_port = tgt->rt_port;
+    f->fl_tgt.rt_absolute = 1;
+    if (f->fl_req.hm_method == NULL || f->fl_req.hm_target == NULL ||
+        f->fl_tgt.rt_host == NULL || f->fl_tgt.rt_path == NULL)
+        return -1;
+    for (size_t i = 0; i < req->hm_hdrs.hl_n; i++) {
+        const struct hdr *h = &req->hm_hdrs.hl_v[i];
+        int skip = 0;
+        for (size_t k = 0; k < sizeof(skip_hdrs) / sizeof(skip_hdrs[0]); k++)
+            if (evutil_ascii_strcasecmp(h->h_name, skip_hdrs[k]) == 0)
+                skip = 1;
+        if (!skip && hdr_add(&f->fl_req.hm_hdrs, h->h_name, h->h_value) == -1)
+            return -1;
+    }
+    return 0;
+}
+
+struct fill *
+fill_find(struct server *sv, const char *url)
+{
+    for (struct fill *f = sv->sv_fills; f != NULL; f = f->fl_next)
+        if (strcmp(f->fl_url, url) == 0)
+            return f;
+    return NULL;
+}
+
+struct fill *
+fill_get(struct server *sv, struct cfg_ref *cfgr, const char *url,
+         const struct http_msg *req, const struct req_target *tgt,
+         const char *reqid)
+{
+    struct fill *f;
+    struct fetch_req fr;
+
+    if ((f = fill_find(sv, url)) != NULL)
+        return f;
+    f = calloc(1, sizeof(*f));
+    if (f == NULL)
+        return NULL;
+    f->fl_srv = sv;
+    f->fl_cfgr = cfg_ref_hold(cfgr);
+    f->fl_fd = -1;
+    snprintf(f->fl_reqid, sizeof(f->fl_reqid), "%s", reqid);
+    snprintf(f->fl_upstream, sizeof(f->fl_upstream), "-");
+    f->fl_url = strdup(url);
+    f->fl_notify = event_new(sv->sv_base, -1, 0, fill_notify_cb, f);
+    if (f->fl_url == NULL || f->fl_notify == NULL ||
+        fill_build_request(f, req, tgt) == -1)
+        goto fail;
+    memset(&fr, 0, sizeof(fr));
+    fr.fr_req = &f->fl_req;
+    fr.fr_tgt = &f->fl_tgt;
+    fr.fr_reqid = f->fl_reqid;
+    f->fl_fetch = fetch_start(sv, cfgr, &fr, &fill_fetch_cb, f);
+    if (f->fl_fetch == NULL)
+        goto fail;
+    f->fl_next = sv->sv_fills;
+    if (sv->sv_fills != NULL)
+        sv->sv_fills->fl_prev = f;
+    sv->sv_fills = f;
+    f->fl_listed = 1;
+    log_debug("req %s: cache fill of %s started", reqid, url);
+    return f;
+fail:
+    fill_free(f);
+    return NULL;
+}
+
+void
+fill_watch(struct fill *f, struct fill_watch *w)
+{
+    w->fw_next = f->fl_watchers;
+    f->fl_watchers = w;
+    /* A late watcher catches up with what already happened. */
+    if (f->fl_state != FILL_FETCHING)
+        fill_post(f, FILL_EV_HEAD);
+    if (f->fl_state == FILL_COMMITTED)
+        fill_post(f, FILL_EV_DONE);
+    if (f->fl_state == FILL_FAILED)
+        fill_post(f, FILL_EV_FAIL);
+}
+
+void
+fill_unwatch(struct fill *f, struct fill_watch *w)
+{
+    struct fill_watch **pp;
+
+    for (pp = &f->fl_watchers; *pp != NULL; pp = &(*pp)->fw_next) {
+        if (*pp == w) {
+            *pp = w->fw_next;
+            break;
+        }
+    }
+    w->fw_next = NULL;
+    if (f->fl_watchers == NULL && fill_finished(f)) {
+        /* Pending events have nobody left to reach. Free from the event
+         * loop: the caller may be inside fill_notify_cb. */
+        f->fl_pending = 0;
+        event_active(f->fl_notify, EV_TIMEOUT, 0);
+    }
+}
+
+int
+fill_has_head(const struct fill *f)
+{
+    return f->fl_state == FILL_STREAMING || f->fl_state == FILL_COMMITTED;
+}
+
+int
+fill_total(const struct fill *f, uint64_t *total)
+{
+    if (!f->fl_total_known)
+        return 0;
+    *total = f->fl_total;
+    return 1;
+}
+
+const struct cache_meta *
+fill_meta(const struct fill *f)
+{
+    return &f->fl_meta;
+}
+
+uint64_t
+fill_available(const struct fill *f)
+{
+    if (f->fl_state == FILL_COMMITTED)
+        return f->fl_total;
+    if (f->fl_state != FILL_STREAMING || f->fl_written == 0)
+        return 0;
+    return f->fl_written - 1;
+}
+
+int
+fill_fd(const struct fill *f)
+{
+    if (f->fl_state == FILL_COMMITTED)
+        return f->fl_fd;
+    if (f->fl_state == FILL_STREAMING && f->fl_cf != NULL)
+        return cache_fill_fd(f->fl_cf);
+    return -1;
+}
+
+int
+fill_error(const struct fill *f, const char **reason, int *use_pass)
+{
+    *reason = f->fl_err;
+    *use_pass = f->fl_err_pass;
+    return f->fl_err_status ? f->fl_err_status : 502;
+}
+
+const char *
+fill_upstream(const struct fill *f)
+{
+    return f->fl_upstream;
+}
+
+void
+fill_abort_all(struct server *sv)
+{
+    while (sv->sv_fills != NULL) {
+        struct fill *f = sv->sv_fills;
+        if (f->fl_fetch != NULL) {
+            fetch_free(f->fl_fetch);
+            f->fl_fetch = NULL;
+        }
+        fill_fail(f, 503, "shutting down", 0);
+    }
+}
