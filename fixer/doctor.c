@@ -198,7 +198,7 @@ doc_upstream(struct doc *d, const struct doctor_opts *dopt)
         if (fplat_tcp_probe(px[i].sp_host, px[i].sp_port,
                             dopt->do_probe_timeout_ms, addr, sizeof(addr),
                             d->d_err, sizeof(d->d_err)) == -1) {
-            snprintf(detail, sizeof(detail), "%s port %u: %s",
+            snprintf(detail, sizeof(detail), "%.255s port %u: %.1900s",
                      px[i].sp_host, (unsigned)px[i].sp_port, d->d_err);
             doc_fail(d, "upstream", doc_since(d, t0), detail,
                      "check the name in [upstream] proxy, DNS, and that "
