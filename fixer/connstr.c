@@ -47,9 +47,8 @@ connstr_safe(const char *s)
 }
 
 int
-connstr_from_sqlserver_name(const char *name, const char *driver,
-                            char *out, size_t outlen, char *err,
-                            size_t errlen)
+connstr_from_sqlserver_name(const char *name, const char *driver, char *out,
+                            size_t outlen, char *err, size_t errlen)
 {
     const char *server = name;
     int n;
@@ -59,8 +58,10 @@ connstr_from_sqlserver_name(const char *name, const char *driver,
         return -1;
     }
     if (!connstr_safe(name)) {
-        snprintf(err, errlen, "SqlServerName \"%s\" holds a character that "
-                 "cannot appear in a connection string", name);
+        snprintf(err, errlen,
+                 "SqlServerName \"%s\" holds a character that "
+                 "cannot appear in a connection string",
+                 name);
         return -1;
     }
     if (driver == NULL || *driver == '\0' || !connstr_safe(driver)) {
@@ -84,8 +85,7 @@ connstr_from_sqlserver_name(const char *name, const char *driver,
 
 /* Append len bytes of s to out, keeping room for the NUL. */
 static void
-connstr_put(char *out, size_t outlen, size_t *used, const char *s,
-            size_t len)
+connstr_put(char *out, size_t outlen, size_t *used, const char *s, size_t len)
 {
     if (outlen == 0)
         return;

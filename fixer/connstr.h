@@ -22,9 +22,8 @@
  * that would break the string (; { } = or a control character), or no
  * room in out.
  */
-int connstr_from_sqlserver_name(const char *name, const char *driver,
-                                char *out, size_t outlen, char *err,
-                                size_t errlen);
+int connstr_from_sqlserver_name(const char *name, const char *driver, char *out,
+                                size_t outlen, char *err, size_t errlen);
 
 /* Copy connstr to out with the value of every key whose name contains
  * "pwd" or "password" (any case) replaced by "***", braced values

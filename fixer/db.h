@@ -29,8 +29,7 @@
  */
 struct db_ops {
     void *do_ctx;
-    int (*do_connect)(void *ctx, const char *connstr, char *err,
-                      size_t errlen);
+    int (*do_connect)(void *ctx, const char *connstr, char *err, size_t errlen);
     int (*do_read)(void *ctx, int64_t *value, char *err, size_t errlen);
     int (*do_begin)(void *ctx, char *err, size_t errlen);
     int (*do_update)(void *ctx, int64_t value, int64_t *rows, char *err,

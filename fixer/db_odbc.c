@@ -58,8 +58,7 @@ db_diag(SQLSMALLINT type, SQLHANDLE h, const char *what, char *err,
         SQLSMALLINT mlen = 0;
         SQLRETURN r;
 
-        r = SQLGetDiagRec(type, h, i, state, &native, msg, sizeof(msg),
-                          &mlen);
+        r = SQLGetDiagRec(type, h, i, state, &native, msg, sizeof(msg), &mlen);
         if (!SQL_SUCCEEDED(r))
             break;
         n = snprintf(err + used, errlen - used, "%s [%s] %s (native %ld)",
@@ -126,7 +125,8 @@ db_odbc_connect(void *ctx, const char *connstr, char *err, size_t errlen)
     }
     r = SQLAllocHandle(SQL_HANDLE_ENV, SQL_NULL_HANDLE, &dc->dc_env);
     if (!SQL_SUCCEEDED(r)) {
-        snprintf(err, errlen, "SQLAllocHandle(ENV) failed: is an ODBC "
+        snprintf(err, errlen,
+                 "SQLAllocHandle(ENV) failed: is an ODBC "
                  "driver manager installed?");
         dc->dc_env = SQL_NULL_HENV;
         return -1;
@@ -140,8 +140,7 @@ db_odbc_connect(void *ctx, const char *connstr, char *err, size_t errlen)
     }
     r = SQLAllocHandle(SQL_HANDLE_DBC, dc->dc_env, &dc->dc_dbc);
     if (!SQL_SUCCEEDED(r)) {
-        db_diag(SQL_HANDLE_ENV, dc->dc_env, "SQLAllocHandle(DBC)", err,
-                errlen);
+        db_diag(SQL_HANDLE_ENV, dc->dc_env, "SQLAllocHandle(DBC)", err, errlen);
         dc->dc_dbc = SQL_NULL_HDBC;
         goto fail;
     }
@@ -209,7 +208,8 @@ db_odbc_read(void *ctx, int64_t *value, char *err, size_t errlen)
         rows++;
         if (rows == 1) {
             if (ind == SQL_NULL_DATA) {
-                snprintf(err, errlen, "tbConfigurationC."
+                snprintf(err, errlen,
+                         "tbConfigurationC."
                          "BitsDownloadPriorityForeground is NULL");
                 goto out;
             }
@@ -267,8 +267,8 @@ db_odbc_update(void *ctx, int64_t value, int64_t *rows, char *err,
     v = (SQLINTEGER)value;
     if (db_prepare(dc, fixer_sql_update, &st, err, errlen) == -1)
         return -1;
-    r = SQLBindParameter(st, 1, SQL_PARAM_INPUT, SQL_C_SLONG, SQL_INTEGER, 0,
-                         0, &v, 0, NULL);
+    r = SQLBindParameter(st, 1, SQL_PARAM_INPUT, SQL_C_SLONG, SQL_INTEGER, 0, 0,
+                         &v, 0, NULL);
     if (!SQL_SUCCEEDED(r)) {
         db_diag(SQL_HANDLE_STMT, st, "SQLBindParameter", err, errlen);
         goto out;
@@ -317,8 +317,7 @@ db_odbc_endtran(struct db_odbc *dc, SQLSMALLINT how, const char *what,
 static int
 db_odbc_commit(void *ctx, char *err, size_t errlen)
 {
-    return db_odbc_endtran(ctx, SQL_COMMIT, "COMMIT (SQLEndTran)", err,
-                           errlen);
+    return db_odbc_endtran(ctx, SQL_COMMIT, "COMMIT (SQLEndTran)", err, errlen);
 }
 
 static int

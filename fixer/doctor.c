@@ -88,7 +88,8 @@ doc_service(struct doc *d, const char *prefix, const char *name, int bits)
         if (r == 1) {
             report_step(d->d_rep, step, REP_SKIP, doc_since(d, t0),
                         "the service backend cannot tell the start type of "
-                        "%s", name);
+                        "%s",
+                        name);
         } else if (r == -1 || disabled) {
             snprintf(detail, sizeof(detail), "%s: %s", name,
                      r == -1 ? d->d_err : "start type is disabled");
@@ -101,8 +102,7 @@ doc_service(struct doc *d, const char *prefix, const char *name, int bits)
     }
     snprintf(step, sizeof(step), "%s-running", prefix);
     if (st != SVC_RUNNING) {
-        snprintf(detail, sizeof(detail), "%s is %s", name,
-                 svc_state_name(st));
+        snprintf(detail, sizeof(detail), "%s is %s", name, svc_state_name(st));
         doc_manual(d, SVC_ACT_START, name, fix, sizeof(fix));
         doc_fail(d, step, 0, detail, fix);
         return;
@@ -136,12 +136,10 @@ doc_database(struct doc *d, const struct fixer_opts *o)
         return;
     }
     db->do_disconnect(db->do_ctx);
-    report_step(d->d_rep, "susdb", REP_OK, doc_since(d, t0),
-                "reachable; BitsDownloadPriorityForeground = %" PRId64
-                "%s",
-                value,
-                value == 1 ? " (foreground downloads: the workaround is on)"
-                           : "");
+    report_step(
+        d->d_rep, "susdb", REP_OK, doc_since(d, t0),
+        "reachable; BitsDownloadPriorityForeground = %" PRId64 "%s", value,
+        value == 1 ? " (foreground downloads: the workaround is on)" : "");
     report_int(d->d_rep, "value", value);
 }
 

@@ -31,9 +31,9 @@ struct fconf_key {
     const char *k_section;
     const char *k_name;
     enum fconf_type k_type;
-    size_t k_off;    /* of the field in struct fixer_conf */
+    size_t k_off;      /* of the field in struct fixer_conf */
     const char *k_def; /* NULL: set in fconf_defaults (platform) or none */
-    uint32_t k_min;  /* FT_DUR bounds, ms */
+    uint32_t k_min;    /* FT_DUR bounds, ms */
     uint32_t k_max;
 };
 
@@ -47,8 +47,8 @@ static const struct fconf_key fconf_keys[] = {
     {"service", "backend", FT_BACKEND, FC_OFF(fc_backend), NULL, 0, 0},
     {"service", "name", FT_NAME, FC_OFF(fc_name), "WSUSService", 0, 0},
     {"service", "bits_name", FT_NAME, FC_OFF(fc_bits_name), "BITS", 0, 0},
-    {"service", "stop_timeout", FT_DUR, FC_OFF(fc_stop_timeout_ms), "120",
-     1000, FC_HOUR_MS},
+    {"service", "stop_timeout", FT_DUR, FC_OFF(fc_stop_timeout_ms), "120", 1000,
+     FC_HOUR_MS},
     {"service", "start_timeout", FT_DUR, FC_OFF(fc_start_timeout_ms), "120",
      1000, FC_HOUR_MS},
     {"service", "query_timeout", FT_DUR, FC_OFF(fc_query_timeout_ms), "30",
@@ -61,14 +61,14 @@ static const struct fconf_key fconf_keys[] = {
     {"service", "starttype_command", FT_CMD, FC_OFF(fc_starttype_cmd), "", 0,
      0},
     {"service", "enable_command", FT_CMD, FC_OFF(fc_enable_cmd), "", 0, 0},
-    {"service", "running_match", FT_STR, FC_OFF(fc_running_match), "RUNNING",
-     0, 0},
-    {"service", "stopped_match", FT_STR, FC_OFF(fc_stopped_match), "STOPPED",
-     0, 0},
+    {"service", "running_match", FT_STR, FC_OFF(fc_running_match), "RUNNING", 0,
+     0},
+    {"service", "stopped_match", FT_STR, FC_OFF(fc_stopped_match), "STOPPED", 0,
+     0},
     {"service", "absent_match", FT_STR, FC_OFF(fc_absent_match),
      "does not exist", 0, 0},
-    {"service", "disabled_match", FT_STR, FC_OFF(fc_disabled_match),
-     "DISABLED", 0, 0},
+    {"service", "disabled_match", FT_STR, FC_OFF(fc_disabled_match), "DISABLED",
+     0, 0},
     {"fixer", "state_file", FT_PATH, FC_OFF(fc_state_file), NULL, 0, 0},
     {"fixer", "content_dir", FT_PATH, FC_OFF(fc_content_dir), NULL, 0, 0},
     {"fixer", "shim_conf", FT_PATH, FC_OFF(fc_shim_conf), "", 0, 0},
@@ -81,7 +81,7 @@ struct fconf_parse {
     struct fixer_conf *p_cf;
     FILE *p_file;
     const char *p_path;
-    int p_line;        /* line the reader returned last */
+    int p_line; /* line the reader returned last */
     int p_failed;
     char *p_err;
     size_t p_errlen;
@@ -131,8 +131,8 @@ fconf_name_ok(const char *s)
 
 /* Set key k from text. Returns 0, or -1 with why filled. */
 static int
-fconf_set(struct fixer_conf *cf, const struct fconf_key *k,
-          const char *text, char *why, size_t whylen)
+fconf_set(struct fixer_conf *cf, const struct fconf_key *k, const char *text,
+          char *why, size_t whylen)
 {
     char **sp;
     char *copy;
@@ -143,7 +143,8 @@ fconf_set(struct fixer_conf *cf, const struct fconf_key *k,
 
         if (parse_duration_ms(text, &ms) == -1 || ms < k->k_min ||
             ms > k->k_max) {
-            snprintf(why, whylen, "\"%s\" is not a duration from %ums to "
+            snprintf(why, whylen,
+                     "\"%s\" is not a duration from %ums to "
                      "%us (\"120\", \"90s\", \"500ms\", \"2m\")",
                      text, (unsigned)k->k_min, (unsigned)(k->k_max / 1000));
             return -1;
@@ -156,7 +157,8 @@ fconf_set(struct fixer_conf *cf, const struct fconf_key *k,
             cf->fc_backend = FCONF_BACKEND_EXEC;
         } else if (strcmp(text, "scm") == 0) {
             if (!fplat_is_windows()) {
-                snprintf(why, whylen, "backend scm (the Windows Service "
+                snprintf(why, whylen,
+                         "backend scm (the Windows Service "
                          "Control Manager) exists only on Windows; use "
                          "exec");
                 return -1;
@@ -169,15 +171,18 @@ fconf_set(struct fixer_conf *cf, const struct fconf_key *k,
         return 0;
     case FT_NAME:
         if (!fconf_name_ok(text)) {
-            snprintf(why, whylen, "\"%s\" is not a service name (letters, "
-                     "digits, _ - . $)", text);
+            snprintf(why, whylen,
+                     "\"%s\" is not a service name (letters, "
+                     "digits, _ - . $)",
+                     text);
             return -1;
         }
         break;
     case FT_CMD:
         copy = svc_exec_expand(text, "x");
         if (copy == NULL) {
-            snprintf(why, whylen, "only %%s (the service name) and %%%% "
+            snprintf(why, whylen,
+                     "only %%s (the service name) and %%%% "
                      "may follow a %%");
             return -1;
         }
@@ -187,8 +192,7 @@ fconf_set(struct fixer_conf *cf, const struct fconf_key *k,
     case FT_PATH:
         break;
     }
-    copy = k->k_type == FT_PATH ? fconf_path(cf->fc_dir, text)
-                                : strdup(text);
+    copy = k->k_type == FT_PATH ? fconf_path(cf->fc_dir, text) : strdup(text);
     if (copy == NULL) {
         snprintf(why, whylen, "out of memory");
         return -1;
@@ -230,8 +234,8 @@ fconf_defaults(struct fixer_conf *cf, const char *dir)
     for (size_t i = 0; i < FCONF_NKEYS; i++) {
         const struct fconf_key *k = &fconf_keys[i];
 
-        if (k->k_def != NULL && fconf_set(cf, k, k->k_def, why,
-                                          sizeof(why)) == -1)
+        if (k->k_def != NULL &&
+            fconf_set(cf, k, k->k_def, why, sizeof(why)) == -1)
             goto fail;
     }
     cf->fc_backend =
@@ -307,16 +311,14 @@ fconf_handler(void *user, const char *section, const char *name,
         return 1;
     }
     if (known_section)
-        snprintf(why, sizeof(why), "unknown key \"%s\" in [%s]", name,
-                 section);
+        snprintf(why, sizeof(why), "unknown key \"%s\" in [%s]", name, section);
     else if (*section == '\0')
         snprintf(why, sizeof(why), "key \"%s\" outside any section", name);
     else
         snprintf(why, sizeof(why), "unknown section [%s]", section);
 bad:
     if (!p->p_failed)
-        snprintf(p->p_err, p->p_errlen, "%s:%d: %s", p->p_path, p->p_line,
-                 why);
+        snprintf(p->p_err, p->p_errlen, "%s:%d: %s", p->p_path, p->p_line, why);
     p->p_failed = 1;
     return 0;
 }
@@ -346,7 +348,8 @@ fconf_check(struct fconf_parse *p)
     if (*cf->fc_running_match == '\0' || *cf->fc_stopped_match == '\0') {
         snprintf(p->p_err, p->p_errlen,
                  "%s: [service] running_match and stopped_match must not be "
-                 "empty", p->p_path);
+                 "empty",
+                 p->p_path);
         return -1;
     }
     if (*cf->fc_state_file == '\0') {
@@ -411,8 +414,10 @@ fconf_load(const char *path, struct fixer_conf *cf, char *err, size_t errlen)
     line = ini_parse_stream(fconf_reader, &p, fconf_handler, &p);
     fclose(p.p_file);
     if (line != 0 && !p.p_failed)
-        snprintf(err, errlen, "%s:%d: syntax error (expected [section] or "
-                 "key = value)", path, line);
+        snprintf(err, errlen,
+                 "%s:%d: syntax error (expected [section] or "
+                 "key = value)",
+                 path, line);
     if (line != 0 || p.p_failed)
         goto fail;
     if (fconf_check(&p) == -1)
@@ -435,25 +440,24 @@ fconf_dump(const struct fixer_conf *cf,
         char num[32];
 
         if (k->k_type == FT_DUR) {
-            snprintf(num, sizeof(num), "%ums",
-                     *(const uint32_t *)(const void *)((const char *)cf +
-                                                       k->k_off));
+            snprintf(
+                num, sizeof(num), "%ums",
+                *(const uint32_t *)(const void *)((const char *)cf + k->k_off));
             sval = num;
         } else if (k->k_type == FT_BACKEND) {
             sval = cf->fc_backend == FCONF_BACKEND_SCM ? "scm" : "exec";
         } else {
-            sval = *(char *const *)(const void *)((const char *)cf +
-                                                  k->k_off);
+            sval = *(char *const *)(const void *)((const char *)cf + k->k_off);
         }
         if (k->k_off == FC_OFF(fc_connection)) {
             char masked[1024];
 
             connstr_mask(sval, masked, sizeof(masked));
-            snprintf(buf, sizeof(buf), "[%s] %s = %s", k->k_section,
-                     k->k_name, masked);
+            snprintf(buf, sizeof(buf), "[%s] %s = %s", k->k_section, k->k_name,
+                     masked);
         } else {
-            snprintf(buf, sizeof(buf), "[%s] %s = %s", k->k_section,
-                     k->k_name, sval);
+            snprintf(buf, sizeof(buf), "[%s] %s = %s", k->k_section, k->k_name,
+                     sval);
         }
         line(arg, buf);
     }

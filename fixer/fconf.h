@@ -48,7 +48,7 @@ struct fixer_conf {
     /* [fixer] */
     char *fc_state_file;
     char *fc_content_dir;
-    char *fc_shim_conf; /* "" = doctor skips the upstream check */
+    char *fc_shim_conf;           /* "" = doctor skips the upstream check */
     uint32_t fc_probe_timeout_ms; /* doctor's TCP connect, 5 s */
 };
 

@@ -105,17 +105,16 @@ fx_wait(struct fx *x, const char *name, enum svc_state want, uint64_t t0,
         spent = fx_since(x, t0);
         if (spent >= timeout_ms)
             break;
-        report_progress(x->x_rep, "waiting for %s to be %s: %" PRIu64
-                        " of %u s", name, svc_state_name(want),
-                        spent / 1000, (unsigned)(timeout_ms / 1000));
-        clk->fc_sleep_ms(clk->fc_ctx,
-                         timeout_ms - spent < poll
-                             ? (uint32_t)(timeout_ms - spent)
-                             : poll);
+        report_progress(
+            x->x_rep, "waiting for %s to be %s: %" PRIu64 " of %u s", name,
+            svc_state_name(want), spent / 1000, (unsigned)(timeout_ms / 1000));
+        clk->fc_sleep_ms(clk->fc_ctx, timeout_ms - spent < poll
+                                          ? (uint32_t)(timeout_ms - spent)
+                                          : poll);
     }
     report_progress_end(x->x_rep);
-    snprintf(x->x_err, sizeof(x->x_err), "%s is still %s after %u s%s%s",
-             name, svc_state_name(st), (unsigned)(timeout_ms / 1000),
+    snprintf(x->x_err, sizeof(x->x_err), "%s is still %s after %u s%s%s", name,
+             svc_state_name(st), (unsigned)(timeout_ms / 1000),
              qerr[0] ? ": " : "", qerr);
     return -1;
 }
@@ -130,8 +129,8 @@ fx_ensure_running(struct fx *x, const char *step, const char *name)
     uint64_t t0 = fx_now(x);
     enum svc_state st;
 
-    if (svc->so_query(svc->so_ctx, name, &st, x->x_err,
-                      sizeof(x->x_err)) == 0) {
+    if (svc->so_query(svc->so_ctx, name, &st, x->x_err, sizeof(x->x_err)) ==
+        0) {
         if (st == SVC_RUNNING) {
             report_step(x->x_rep, step, REP_OK, fx_since(x, t0),
                         "%s is running", name);
@@ -143,15 +142,14 @@ fx_ensure_running(struct fx *x, const char *step, const char *name)
             return -1;
         }
     }
-    if (svc->so_start(svc->so_ctx, name, timeout, x->x_err,
-                      sizeof(x->x_err)) == -1 ||
+    if (svc->so_start(svc->so_ctx, name, timeout, x->x_err, sizeof(x->x_err)) ==
+            -1 ||
         fx_wait(x, name, SVC_RUNNING, t0, timeout) == -1) {
-        report_step(x->x_rep, step, REP_FAIL, fx_since(x, t0),
-                    "start %s: %s", name, x->x_err);
+        report_step(x->x_rep, step, REP_FAIL, fx_since(x, t0), "start %s: %s",
+                    name, x->x_err);
         return -1;
     }
-    report_step(x->x_rep, step, REP_OK, fx_since(x, t0), "%s started",
-                name);
+    report_step(x->x_rep, step, REP_OK, fx_since(x, t0), "%s started", name);
     return 0;
 }
 
@@ -176,12 +174,13 @@ fx_ensure_bits(struct fx *x)
     if (r == 1) {
         report_step(x->x_rep, "bits-enable", REP_SKIP, fx_since(x, t0),
                     "the service backend cannot tell whether %s is "
-                    "disabled", bits);
+                    "disabled",
+                    bits);
     } else if (!disabled) {
         report_step(x->x_rep, "bits-enable", REP_OK, fx_since(x, t0),
                     "%s is not disabled", bits);
-    } else if (svc->so_enable(svc->so_ctx, bits, x->x_err,
-                              sizeof(x->x_err)) == -1) {
+    } else if (svc->so_enable(svc->so_ctx, bits, x->x_err, sizeof(x->x_err)) ==
+               -1) {
         report_step(x->x_rep, "bits-enable", REP_FAIL, fx_since(x, t0),
                     "%s is disabled and could not be enabled: %s", bits,
                     x->x_err);
@@ -227,8 +226,8 @@ fx_connect_read(struct fx *x, int64_t *value)
 
     if (db->do_connect(db->do_ctx, x->x_o->fo_connection, x->x_err,
                        sizeof(x->x_err)) == -1) {
-        report_step(x->x_rep, "db-connect", REP_FAIL, fx_since(x, t0),
-                    "%s: %s", x->x_conn, x->x_err);
+        report_step(x->x_rep, "db-connect", REP_FAIL, fx_since(x, t0), "%s: %s",
+                    x->x_conn, x->x_err);
         return -1;
     }
     report_step(x->x_rep, "db-connect", REP_OK, fx_since(x, t0), "%s",
@@ -258,8 +257,8 @@ fx_transaction(struct fx *x, int64_t target)
     if (db->do_begin(db->do_ctx, x->x_err, sizeof(x->x_err)) == -1)
         goto fail;
     step = "db-update";
-    if (db->do_update(db->do_ctx, target, &rows, x->x_err,
-                      sizeof(x->x_err)) == -1)
+    if (db->do_update(db->do_ctx, target, &rows, x->x_err, sizeof(x->x_err)) ==
+        -1)
         goto fail;
     if (rows != 1) {
         snprintf(x->x_err, sizeof(x->x_err),
@@ -272,8 +271,7 @@ fx_transaction(struct fx *x, int64_t target)
         goto fail;
     if (back != target) {
         snprintf(x->x_err, sizeof(x->x_err),
-                 "read back %" PRId64 " after setting %" PRId64, back,
-                 target);
+                 "read back %" PRId64 " after setting %" PRId64, back, target);
         goto fail;
     }
     step = "db-commit";
@@ -291,7 +289,8 @@ fail:
     if (db->do_rollback(db->do_ctx, rberr, sizeof(rberr)) == -1)
         report_step(x->x_rep, "db-rollback", REP_WARN, fx_since(x, t0),
                     "%s (the driver discards the open transaction on "
-                    "disconnect)", rberr);
+                    "disconnect)",
+                    rberr);
     else
         report_step(x->x_rep, "db-rollback", REP_OK, fx_since(x, t0),
                     "rolled back; value unchanged");
@@ -311,12 +310,11 @@ fx_plan(struct fx *x, int64_t cur, int64_t target)
         report_step(x->x_rep, "service-query", REP_FAIL, 0, "%s: %s",
                     o->fo_service, x->x_err);
         report_finish(x->x_rep, FIXER_EXIT_FAILED,
-                      "dry run: cannot read the state of %s",
-                      o->fo_service);
+                      "dry run: cannot read the state of %s", o->fo_service);
         return FIXER_EXIT_FAILED;
     }
-    report_step(x->x_rep, "service-query", REP_OK, 0, "%s is %s",
-                o->fo_service, svc_state_name(st));
+    report_step(x->x_rep, "service-query", REP_OK, 0, "%s is %s", o->fo_service,
+                svc_state_name(st));
     report_step(x->x_rep, "plan", REP_INFO, 0,
                 "would lock and record %s=%s, value %" PRId64
                 " in the state file",
@@ -335,8 +333,7 @@ fx_plan(struct fx *x, int64_t cur, int64_t target)
     if (st == SVC_RUNNING)
         report_step(x->x_rep, "plan", REP_INFO, 0,
                     "would start %s and wait up to %u s for RUNNING",
-                    o->fo_service,
-                    (unsigned)(o->fo_start_timeout_ms / 1000));
+                    o->fo_service, (unsigned)(o->fo_start_timeout_ms / 1000));
     report_int(x->x_rep, "value_before", cur);
     report_int(x->x_rep, "target", target);
     report_str(x->x_rep, "service_before", svc_state_name(st));
@@ -384,10 +381,11 @@ fixer_apply(const struct fixer_env *env, const struct fixer_opts *o,
     t0 = fx_now(&x);
     if (!o->fo_dry_run) {
         if (sto->st_lock(sto->st_ctx, x.x_err, sizeof(x.x_err)) == -1) {
-            report_step(rep, "lock", REP_FAIL, fx_since(&x, t0), "%s",
-                        x.x_err);
-            report_finish(rep, rc, "%s: another run holds the lock; "
-                          "nothing changed", cmd);
+            report_step(rep, "lock", REP_FAIL, fx_since(&x, t0), "%s", x.x_err);
+            report_finish(rep, rc,
+                          "%s: another run holds the lock; "
+                          "nothing changed",
+                          cmd);
             return rc;
         }
         locked = 1;
@@ -397,8 +395,10 @@ fixer_apply(const struct fixer_env *env, const struct fixer_opts *o,
     if (sto->st_load(sto->st_ctx, &st, x.x_err, sizeof(x.x_err)) == -1) {
         report_step(rep, "state-load", REP_FAIL, fx_since(&x, t0), "%s",
                     x.x_err);
-        report_finish(rep, rc, "%s: the state file cannot be read; nothing "
-                      "changed", cmd);
+        report_finish(rep, rc,
+                      "%s: the state file cannot be read; nothing "
+                      "changed",
+                      cmd);
         goto out;
     }
     if (o->fo_cmd == FIXER_CMD_REVERT) {
@@ -409,9 +409,9 @@ fixer_apply(const struct fixer_env *env, const struct fixer_opts *o,
                         : "no apply recorded: reverting to %" PRId64,
                     target);
     } else {
-        report_step(rep, "state-load", REP_OK, fx_since(&x, t0),
-                    "%s", st.fs_has_apply ? "state file read"
-                                          : "no previous apply recorded");
+        report_step(rep, "state-load", REP_OK, fx_since(&x, t0), "%s",
+                    st.fs_has_apply ? "state file read"
+                                    : "no previous apply recorded");
     }
     report_int(rep, "target", target);
     connected = 1;
@@ -426,8 +426,10 @@ fixer_apply(const struct fixer_env *env, const struct fixer_opts *o,
                     "already %" PRId64 "; service untouched", target);
         report_int(rep, "value_after", cur);
         rc = FIXER_EXIT_OK;
-        report_finish(rep, rc, "BitsDownloadPriorityForeground is already "
-                      "%" PRId64 "; nothing to do", target);
+        report_finish(rep, rc,
+                      "BitsDownloadPriorityForeground is already "
+                      "%" PRId64 "; nothing to do",
+                      target);
         goto out;
     }
     if (o->fo_dry_run) {
@@ -444,8 +446,8 @@ fixer_apply(const struct fixer_env *env, const struct fixer_opts *o,
             snprintf(x.x_err, sizeof(x.x_err), "%s is not installed", name);
         else if (sst != SVC_UNKNOWN)
             snprintf(x.x_err, sizeof(x.x_err),
-                     "%s is %s; try again once it is running or stopped",
-                     name, svc_state_name(sst));
+                     "%s is %s; try again once it is running or stopped", name,
+                     svc_state_name(sst));
         report_step(rep, "service-query", REP_FAIL, fx_since(&x, t0), "%s",
                     x.x_err);
         report_finish(rep, rc, "%s: %s; nothing changed", cmd, x.x_err);
@@ -466,8 +468,10 @@ fixer_apply(const struct fixer_env *env, const struct fixer_opts *o,
     if (sto->st_save(sto->st_ctx, &st, x.x_err, sizeof(x.x_err)) == -1) {
         report_step(rep, "state-save", REP_FAIL, fx_since(&x, t0), "%s",
                     x.x_err);
-        report_finish(rep, rc, "%s: cannot record the state; nothing "
-                      "changed", cmd);
+        report_finish(rep, rc,
+                      "%s: cannot record the state; nothing "
+                      "changed",
+                      cmd);
         goto out;
     }
     saved = 1;
@@ -480,10 +484,9 @@ fixer_apply(const struct fixer_env *env, const struct fixer_opts *o,
         t0 = fx_now(&x);
         if (svc->so_stop(svc->so_ctx, name, o->fo_stop_timeout_ms, x.x_err,
                          sizeof(x.x_err)) == -1 ||
-            fx_wait(&x, name, SVC_STOPPED, t0, o->fo_stop_timeout_ms) ==
-                -1) {
-            report_step(rep, "service-stop", REP_FAIL, fx_since(&x, t0),
-                        "%s", x.x_err);
+            fx_wait(&x, name, SVC_STOPPED, t0, o->fo_stop_timeout_ms) == -1) {
+            report_step(rep, "service-stop", REP_FAIL, fx_since(&x, t0), "%s",
+                        x.x_err);
             memcpy(x.x_why, x.x_err, sizeof(x.x_why));
             if (fx_ensure_running(&x, "service-start", name) == -1) {
                 fx_manual(&x, SVC_ACT_START, name);
@@ -491,11 +494,11 @@ fixer_apply(const struct fixer_env *env, const struct fixer_opts *o,
             }
             goto finish;
         }
-        report_step(rep, "service-stop", REP_OK, fx_since(&x, t0),
-                    "%s stopped", name);
+        report_step(rep, "service-stop", REP_OK, fx_since(&x, t0), "%s stopped",
+                    name);
     } else {
-        report_step(rep, "service-stop", REP_SKIP, 0,
-                    "%s is already stopped", name);
+        report_step(rep, "service-stop", REP_SKIP, 0, "%s is already stopped",
+                    name);
     }
 
     /* 4. the transaction */
@@ -516,9 +519,9 @@ finish:
     report_int(rep, "value_after", changed ? target : cur);
     if (saved) {
         t0 = fx_now(&x);
-        fx_set_word(st.fs_run_result,
-                    !restored ? "not-restored" : changed ? "done"
-                                                         : "failed");
+        fx_set_word(st.fs_run_result, !restored ? "not-restored"
+                                      : changed ? "done"
+                                                : "failed");
         st.fs_run_time[0] = '\0';
         if (changed && o->fo_cmd == FIXER_CMD_APPLY) {
             st.fs_has_apply = 1;
@@ -543,8 +546,8 @@ finish:
                                 "were not restored"
                               : "the change failed and the services were "
                                 "not restored",
-                      changed ? target : cur,
-                      changed ? "changed" : "unchanged", x.x_manual);
+                      changed ? target : cur, changed ? "changed" : "unchanged",
+                      x.x_manual);
     else if (changed)
         report_finish(rep, rc,
                       "BitsDownloadPriorityForeground changed %" PRId64
@@ -553,8 +556,8 @@ finish:
                       was_running ? "running again" : "left stopped");
     else
         report_finish(rep, rc,
-                      "%s failed: %s; nothing changed, %s is %s as before",
-                      cmd, x.x_why, name, svc_state_name(sst));
+                      "%s failed: %s; nothing changed, %s is %s as before", cmd,
+                      x.x_why, name, svc_state_name(sst));
 out:
     if (connected)
         db->do_disconnect(db->do_ctx);
@@ -573,11 +576,11 @@ fx_status_service(struct fx *x, const char *step, const char *name,
     enum svc_state st;
     int disabled = 0, r = 1;
 
-    if (svc->so_query(svc->so_ctx, name, &st, x->x_err,
-                      sizeof(x->x_err)) == -1 ||
+    if (svc->so_query(svc->so_ctx, name, &st, x->x_err, sizeof(x->x_err)) ==
+            -1 ||
         st == SVC_UNKNOWN) {
-        report_step(x->x_rep, step, REP_FAIL, fx_since(x, t0), "%s: %s",
-                    name, x->x_err);
+        report_step(x->x_rep, step, REP_FAIL, fx_since(x, t0), "%s: %s", name,
+                    x->x_err);
         return -1;
     }
     if (check_disabled)
@@ -624,8 +627,8 @@ fixer_status(const struct fixer_env *env, const struct fixer_opts *o,
         report_step(rep, "state", REP_INFO, 0,
                     "last apply %s: %" PRId64 " -> %" PRId64
                     " (revert puts back %" PRId64 ")",
-                    st.fs_apply_time, st.fs_apply_previous,
-                    st.fs_apply_value, st.fs_apply_previous);
+                    st.fs_apply_time, st.fs_apply_previous, st.fs_apply_value,
+                    st.fs_apply_previous);
         report_int(rep, "last_apply_previous", st.fs_apply_previous);
     } else {
         report_step(rep, "state", REP_INFO, 0, "no apply recorded");

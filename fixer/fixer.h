@@ -43,14 +43,14 @@ struct fixer_env {
 
 struct fixer_opts {
     enum fixer_cmd fo_cmd;
-    int64_t fo_value;          /* apply's wanted value */
+    int64_t fo_value; /* apply's wanted value */
     int fo_dry_run;
     const char *fo_connection; /* holds secrets: shown only masked */
     const char *fo_service;    /* WSUSService */
     const char *fo_bits;       /* BITS */
     uint32_t fo_stop_timeout_ms;
     uint32_t fo_start_timeout_ms;
-    uint32_t fo_poll_ms;       /* between state queries while waiting */
+    uint32_t fo_poll_ms; /* between state queries while waiting */
 };
 
 /* The system clock (fplat). */

@@ -217,8 +217,8 @@ fplat_drain(int fd, char *out, size_t outlen, size_t *used, int *eof)
 }
 
 int
-fplat_exec(const char *cmd, const char *cwd, uint32_t timeout_ms,
-           char *out, size_t outlen, int *status, char *err, size_t errlen)
+fplat_exec(const char *cmd, const char *cwd, uint32_t timeout_ms, char *out,
+           size_t outlen, int *status, char *err, size_t errlen)
 {
     int pfd[2] = {-1, -1};
     pid_t pid;
@@ -279,8 +279,7 @@ fplat_exec(const char *cmd, const char *cwd, uint32_t timeout_ms,
 
             if (poll(&p, 1,
                      (int)(left < FPLAT_EXEC_STEP_MS ? left
-                                                     : FPLAT_EXEC_STEP_MS)) >
-                0)
+                                                     : FPLAT_EXEC_STEP_MS)) > 0)
                 fplat_drain(pfd[0], out, outlen, &used, &eof);
         }
     }
@@ -355,8 +354,8 @@ fplat_lock_take(const char *path, struct fplat_lock **out, char *err,
     fl.l_whence = SEEK_SET;
     if (fcntl(fd, F_SETLK, &fl) == -1) {
         if (errno == EAGAIN || errno == EACCES)
-            fplat_err(err, errlen,
-                      "%s is held by another wsus-fixer run", path);
+            fplat_err(err, errlen, "%s is held by another wsus-fixer run",
+                      path);
         else
             fplat_err(err, errlen, "%s: %s", path, strerror(errno));
         close(fd);
@@ -383,8 +382,8 @@ fplat_lock_release(struct fplat_lock *lk)
 }
 
 int
-fplat_write_atomic(const char *path, const char *data, size_t len,
-                   char *err, size_t errlen)
+fplat_write_atomic(const char *path, const char *data, size_t len, char *err,
+                   size_t errlen)
 {
     size_t tlen = strlen(path) + 5;
     char *tmp = malloc(tlen);
@@ -488,8 +487,8 @@ fplat_tcp_probe(const char *host, uint16_t port, uint32_t timeout_ms,
 
         if (fd == -1)
             continue;
-        getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, (socklen_t)addrlen,
-                    NULL, 0, NI_NUMERICHOST);
+        getnameinfo(ai->ai_addr, ai->ai_addrlen, addr, (socklen_t)addrlen, NULL,
+                    0, NI_NUMERICHOST);
         fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
         if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
             rc = 0;
@@ -505,8 +504,8 @@ fplat_tcp_probe(const char *host, uint16_t port, uint32_t timeout_ms,
                 fplat_err(err, errlen, "connect %s port %u: %s", addr,
                           (unsigned)port, strerror(soerr));
             else
-                fplat_err(err, errlen, "connect %s port %u: timed out",
-                          addr, (unsigned)port);
+                fplat_err(err, errlen, "connect %s port %u: timed out", addr,
+                          (unsigned)port);
         } else {
             fplat_err(err, errlen, "connect %s port %u: %s", addr,
                       (unsigned)port, strerror(errno));
@@ -549,8 +548,8 @@ fplat_utc_now(char *buf, size_t len)
     SYSTEMTIME st;
 
     GetSystemTime(&st);
-    snprintf(buf, len, "%04u-%02u-%02uT%02u:%02u:%02uZ", st.wYear,
-             st.wMonth, st.wDay, st.wHour, st.wMinute, st.wSecond);
+    snprintf(buf, len, "%04u-%02u-%02uT%02u:%02u:%02uZ", st.wYear, st.wMonth,
+             st.wDay, st.wHour, st.wMinute, st.wSecond);
 }
 
 int
@@ -607,8 +606,8 @@ fplat_winerr(char *err, size_t errlen, const char *what, DWORD code)
     n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM |
                            FORMAT_MESSAGE_IGNORE_INSERTS,
                        NULL, code, 0, msg, sizeof(msg), NULL);
-    while (n > 0 && (msg[n - 1] == '\r' || msg[n - 1] == '\n' ||
-                     msg[n - 1] == ' '))
+    while (n > 0 &&
+           (msg[n - 1] == '\r' || msg[n - 1] == '\n' || msg[n - 1] == ' '))
         msg[--n] = '\0';
     if (n == 0)
         snprintf(msg, sizeof(msg), "error %lu", (unsigned long)code);
@@ -616,8 +615,8 @@ fplat_winerr(char *err, size_t errlen, const char *what, DWORD code)
 }
 
 int
-fplat_exec(const char *cmd, const char *cwd, uint32_t timeout_ms,
-           char *out, size_t outlen, int *status, char *err, size_t errlen)
+fplat_exec(const char *cmd, const char *cwd, uint32_t timeout_ms, char *out,
+           size_t outlen, int *status, char *err, size_t errlen)
 {
     SECURITY_ATTRIBUTES sa = {sizeof(sa), NULL, TRUE};
     STARTUPINFOA si;
@@ -789,8 +788,8 @@ fplat_lock_release(struct fplat_lock *lk)
 }
 
 int
-fplat_write_atomic(const char *path, const char *data, size_t len,
-                   char *err, size_t errlen)
+fplat_write_atomic(const char *path, const char *data, size_t len, char *err,
+                   size_t errlen)
 {
     size_t tlen = strlen(path) + 5;
     char *tmp = malloc(tlen);
@@ -902,12 +901,13 @@ fplat_tcp_probe(const char *host, uint16_t port, uint32_t timeout_ms,
             FD_SET(s, &efds);
             tv.tv_sec = (long)((deadline - now) / 1000);
             tv.tv_usec = (long)((deadline - now) % 1000) * 1000;
-            if (select(0, NULL, &wfds, &efds, &tv) == 1 &&
-                FD_ISSET(s, &wfds))
+            if (select(0, NULL, &wfds, &efds, &tv) == 1 && FD_ISSET(s, &wfds))
                 rc = 0;
             else
-                fplat_err(err, errlen, "connect %s port %u: refused or "
-                          "timed out", addr, (unsigned)port);
+                fplat_err(err, errlen,
+                          "connect %s port %u: refused or "
+                          "timed out",
+                          addr, (unsigned)port);
         } else {
             fplat_err(err, errlen, "connect %s port %u: error %d", addr,
                       (unsigned)port, WSAGetLastError());
@@ -931,12 +931,13 @@ fplat_sqlserver_name(char *out, size_t outlen, char *err, size_t errlen)
     r = RegOpenKeyExA(HKEY_LOCAL_MACHINE, key, 0,
                       KEY_QUERY_VALUE | KEY_WOW64_64KEY, &hk);
     if (r != ERROR_SUCCESS) {
-        fplat_winerr(err, errlen, "HKLM\\SOFTWARE\\Microsoft\\Update "
-                     "Services\\Server\\Setup", (DWORD)r);
+        fplat_winerr(err, errlen,
+                     "HKLM\\SOFTWARE\\Microsoft\\Update "
+                     "Services\\Server\\Setup",
+                     (DWORD)r);
         return -1;
     }
-    r = RegQueryValueExA(hk, "SqlServerName", NULL, &type, (LPBYTE)out,
-                         &size);
+    r = RegQueryValueExA(hk, "SqlServerName", NULL, &type, (LPBYTE)out, &size);
     RegCloseKey(hk);
     if (r != ERROR_SUCCESS || (type != REG_SZ && type != REG_EXPAND_SZ) ||
         size == 0 || size > outlen) {

@@ -39,9 +39,8 @@ int fplat_is_windows(void);
  * command ran to completion, with its exit code in *status; -1 when it
  * could not be started, was killed, or timed out (err says which).
  */
-int fplat_exec(const char *cmd, const char *cwd, uint32_t timeout_ms,
-               char *out, size_t outlen, int *status, char *err,
-               size_t errlen);
+int fplat_exec(const char *cmd, const char *cwd, uint32_t timeout_ms, char *out,
+               size_t outlen, int *status, char *err, size_t errlen);
 
 /* The run lock: an exclusive, non-blocking lock on path (created if
  * missing, never removed). Fails at once when another process holds it.
@@ -72,7 +71,6 @@ int fplat_tcp_probe(const char *host, uint16_t port, uint32_t timeout_ms,
 
 /* HKLM\SOFTWARE\Microsoft\Update Services\Server\Setup\SqlServerName.
  * Fails on POSIX. */
-int fplat_sqlserver_name(char *out, size_t outlen, char *err,
-                         size_t errlen);
+int fplat_sqlserver_name(char *out, size_t outlen, char *err, size_t errlen);
 
 #endif

@@ -40,41 +40,46 @@ struct main_args {
 static void
 main_usage(FILE *f)
 {
-    fprintf(f,
-"usage: wsus-fixer [-c FILE] [--json] [-v] COMMAND\n"
-"\n"
-"Applies, reports and reverts WSUS's BitsDownloadPriorityForeground in\n"
-"SUSDB safely: WSUSService is stopped, the value changed in one\n"
-"transaction and verified, and the services started again.\n"
-"\n"
-"commands:\n"
-"  status                      WSUSService and BITS states, the value\n"
-"  apply [--dry-run] [--value N]\n"
-"                              set the value (default 1; N is 0 or 1);\n"
-"                              --dry-run prints the plan, changes nothing\n"
-"  revert                      put back the value recorded by the last\n"
-"                              successful apply, or 0 if none\n"
-"  doctor                      WSUS download troubleshooting checks\n"
-"\n"
-"options:\n"
-"  -c FILE    conf file (default %s)\n"
-"  --json     print one JSON object with every step, result and timing\n"
-"  -v         verbose: the conf, the statements, command details\n"
-"  -h, --help this text\n"
-"\n"
-"exit codes:\n"
-"  0  done, or already in the wanted state\n"
-"  1  failed and nothing changed (the service is back in its state)\n"
-"  2  usage or conf error\n"
-"  3  failed and the service could not be restored: the message says\n"
-"     exactly what to run by hand\n",
-            fplat_default_conf());
+    fprintf(
+        f,
+        "usage: wsus-fixer [-c FILE] [--json] [-v] COMMAND\n"
+        "\n"
+        "Applies, reports and reverts WSUS's BitsDownloadPriorityForeground "
+        "in\n"
+        "SUSDB safely: WSUSService is stopped, the value changed in one\n"
+        "transaction and verified, and the services started again.\n"
+        "\n"
+        "commands:\n"
+        "  status                      WSUSService and BITS states, the value\n"
+        "  apply [--dry-run] [--value N]\n"
+        "                              set the value (default 1; N is 0 or "
+        "1);\n"
+        "                              --dry-run prints the plan, changes "
+        "nothing\n"
+        "  revert                      put back the value recorded by the "
+        "last\n"
+        "                              successful apply, or 0 if none\n"
+        "  doctor                      WSUS download troubleshooting checks\n"
+        "\n"
+        "options:\n"
+        "  -c FILE    conf file (default %s)\n"
+        "  --json     print one JSON object with every step, result and "
+        "timing\n"
+        "  -v         verbose: the conf, the statements, command details\n"
+        "  -h, --help this text\n"
+        "\n"
+        "exit codes:\n"
+        "  0  done, or already in the wanted state\n"
+        "  1  failed and nothing changed (the service is back in its state)\n"
+        "  2  usage or conf error\n"
+        "  3  failed and the service could not be restored: the message says\n"
+        "     exactly what to run by hand\n",
+        fplat_default_conf());
 }
 
 /* Parse argv. Returns 0, or -1 with a reason in err. */
 static int
-main_parse(int argc, char **argv, struct main_args *a, char *err,
-           size_t errlen)
+main_parse(int argc, char **argv, struct main_args *a, char *err, size_t errlen)
 {
     memset(a, 0, sizeof(*a));
     for (int i = 1; i < argc; i++) {
@@ -107,8 +112,10 @@ main_parse(int argc, char **argv, struct main_args *a, char *err,
                 v = argv[i];
             }
             if (parse_u64_max(v, 1, &n) == -1) {
-                snprintf(err, errlen, "--value \"%s\": the value is a bit, "
-                         "0 or 1", v);
+                snprintf(err, errlen,
+                         "--value \"%s\": the value is a bit, "
+                         "0 or 1",
+                         v);
                 return -1;
             }
             a->ma_value = (int64_t)n;
@@ -117,8 +124,10 @@ main_parse(int argc, char **argv, struct main_args *a, char *err,
             snprintf(err, errlen, "unknown option \"%s\"", s);
             return -1;
         } else if (a->ma_cmd != MAIN_NONE) {
-            snprintf(err, errlen, "one command at a time (\"%s\" after "
-                     "\"%s\")", s, a->ma_cmd_name);
+            snprintf(err, errlen,
+                     "one command at a time (\"%s\" after "
+                     "\"%s\")",
+                     s, a->ma_cmd_name);
             return -1;
         } else {
             a->ma_cmd_name = s;
@@ -211,8 +220,7 @@ main(int argc, char **argv)
         !main_conf_exists(fplat_default_conf())) {
         if (fconf_defaults(&cf, NULL) == -1)
             return main_usage_error(&a, a.ma_cmd_name, "out of memory", 0);
-    } else if (fconf_load(a.ma_conf != NULL ? a.ma_conf
-                                            : fplat_default_conf(),
+    } else if (fconf_load(a.ma_conf != NULL ? a.ma_conf : fplat_default_conf(),
                           &cf, err, sizeof(err)) == -1) {
         return main_usage_error(&a, a.ma_cmd_name, err, 0);
     }
@@ -227,11 +235,9 @@ main(int argc, char **argv)
     if (strcmp(cf.fc_connection, "auto") == 0) {
         char name[256];
 
-        if (fplat_sqlserver_name(name, sizeof(name), err, sizeof(err)) ==
-                -1 ||
+        if (fplat_sqlserver_name(name, sizeof(name), err, sizeof(err)) == -1 ||
             connstr_from_sqlserver_name(name, cf.fc_auto_driver, conn,
-                                        sizeof(conn), err,
-                                        sizeof(err)) == -1) {
+                                        sizeof(conn), err, sizeof(err)) == -1) {
             report_finish(&rep, FIXER_EXIT_USAGE, "%s: connection = auto: %s",
                           cf.fc_path, err);
             goto out;
@@ -239,9 +245,10 @@ main(int argc, char **argv)
         report_debug(&rep, "SqlServerName \"%s\" -> %s", name, conn);
     } else if (snprintf(conn, sizeof(conn), "%s", cf.fc_connection) >=
                (int)sizeof(conn)) {
-        report_finish(&rep, FIXER_EXIT_USAGE, "%s: [database] connection is "
-                      "longer than %lu characters", cf.fc_path,
-                      (unsigned long)(sizeof(conn) - 1));
+        report_finish(&rep, FIXER_EXIT_USAGE,
+                      "%s: [database] connection is "
+                      "longer than %lu characters",
+                      cf.fc_path, (unsigned long)(sizeof(conn) - 1));
         goto out;
     }
 

@@ -236,8 +236,8 @@ report_utf8_len(const unsigned char *s)
             return 0;
         cp = (cp << 6) | (s[i] & 0x3f);
     }
-    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff))
-        || (cp >= 0xd800 && cp <= 0xdfff))
+    if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+        (cp >= 0xd800 && cp <= 0xdfff))
         return 0;
     return n;
 }
@@ -328,8 +328,8 @@ report_finish(struct report *r, int exit_code, const char *fmt, ...)
 
         fputs(i ? ",{\"step\":" : "{\"step\":", r->rp_out);
         report_json_string(r->rp_out, s->rs_name);
-        fprintf(r->rp_out, ",\"result\":\"%s\",\"ms\":%" PRIu64
-                ",\"detail\":", report_result_name(s->rs_result), s->rs_ms);
+        fprintf(r->rp_out, ",\"result\":\"%s\",\"ms\":%" PRIu64 ",\"detail\":",
+                report_result_name(s->rs_result), s->rs_ms);
         report_json_string(r->rp_out, s->rs_detail);
         if (s->rs_fix != NULL) {
             fputs(",\"fix\":", r->rp_out);

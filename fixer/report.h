@@ -57,8 +57,8 @@ struct report {
 };
 
 /* Set up r; out and err are borrowed. */
-void report_init(struct report *r, FILE *out, FILE *err, int json,
-                 int verbose, int progress);
+void report_init(struct report *r, FILE *out, FILE *err, int json, int verbose,
+                 int progress);
 /* The command name shown in the output (borrowed, static string). */
 void report_command(struct report *r, const char *command);
 /* Record one step. Out of memory drops the step from JSON but still
@@ -71,8 +71,7 @@ void report_fix(struct report *r, const char *fmt, ...) REPORT_PRINTF(2, 3);
 void report_str(struct report *r, const char *key, const char *val);
 void report_int(struct report *r, const char *key, int64_t val);
 /* -v only, to standard error. */
-void report_debug(struct report *r, const char *fmt, ...)
-    REPORT_PRINTF(2, 3);
+void report_debug(struct report *r, const char *fmt, ...) REPORT_PRINTF(2, 3);
 /* One progress line, rewritten in place; report_progress_end clears it. */
 void report_progress(struct report *r, const char *fmt, ...)
     REPORT_PRINTF(2, 3);

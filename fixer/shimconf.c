@@ -69,8 +69,8 @@ bad:
 }
 
 int
-shimconf_parse_proxies(const char *value, struct shim_proxy *out,
-                       size_t max, size_t *n, char *err, size_t errlen)
+shimconf_parse_proxies(const char *value, struct shim_proxy *out, size_t max,
+                       size_t *n, char *err, size_t errlen)
 {
     const char *p = value;
 
@@ -104,8 +104,8 @@ shimconf_handler(void *user, const char *section, const char *name,
         return 1; /* the shim's business */
     if (c->sc_failed)
         return 1;
-    if (shimconf_parse_proxies(value, c->sc_out, c->sc_max, c->sc_n,
-                               c->sc_err, c->sc_errlen) == -1) {
+    if (shimconf_parse_proxies(value, c->sc_out, c->sc_max, c->sc_n, c->sc_err,
+                               c->sc_errlen) == -1) {
         c->sc_failed = 1;
         return 0;
     }
@@ -113,8 +113,8 @@ shimconf_handler(void *user, const char *section, const char *name,
 }
 
 int
-shimconf_read(const char *path, struct shim_proxy *out, size_t max,
-              size_t *n, char *err, size_t errlen)
+shimconf_read(const char *path, struct shim_proxy *out, size_t max, size_t *n,
+              char *err, size_t errlen)
 {
     char why[256] = "";
     struct shimconf_ctx c = {out, max, n, why, sizeof(why), 0};

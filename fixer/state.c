@@ -42,8 +42,8 @@ state_format(const struct fixer_state *st, char *buf, size_t len)
         return -1;
     if (st->fs_has_apply) {
         m = snprintf(buf + n, len - (size_t)n,
-                     "[last_apply]\nprevious = %" PRId64
-                     "\nvalue = %" PRId64 "\ntime = %s\n",
+                     "[last_apply]\nprevious = %" PRId64 "\nvalue = %" PRId64
+                     "\ntime = %s\n",
                      st->fs_apply_previous, st->fs_apply_value,
                      st->fs_apply_time);
         if (m < 0 || (size_t)m >= len - (size_t)n)
@@ -55,9 +55,8 @@ state_format(const struct fixer_state *st, char *buf, size_t len)
                      "[last_run]\ncommand = %s\nprevious = %" PRId64
                      "\ntarget = %" PRId64
                      "\nservice = %s\nresult = %s\ntime = %s\n",
-                     st->fs_run_command, st->fs_run_previous,
-                     st->fs_run_target, st->fs_run_service,
-                     st->fs_run_result, st->fs_run_time);
+                     st->fs_run_command, st->fs_run_previous, st->fs_run_target,
+                     st->fs_run_service, st->fs_run_result, st->fs_run_time);
         if (m < 0 || (size_t)m >= len - (size_t)n)
             return -1;
         n += m;
@@ -195,8 +194,7 @@ state_file_load(void *ctx, struct fixer_state *st, char *err, size_t errlen)
     int r;
 
     memset(st, 0, sizeof(*st));
-    r = fplat_read_file(sf->sf_path, STATE_FILE_MAX, &text, &len, err,
-                        errlen);
+    r = fplat_read_file(sf->sf_path, STATE_FILE_MAX, &text, &len, err, errlen);
     if (r == 1)
         return 0;
     if (r == -1)

@@ -16,18 +16,18 @@
 #define STATE_TIME_MAX 32
 
 struct fixer_state {
-    int fs_has_apply;            /* [last_apply] present */
-    int64_t fs_apply_previous;   /* value before it: the revert target */
-    int64_t fs_apply_value;      /* value it set */
+    int fs_has_apply;                   /* [last_apply] present */
+    int64_t fs_apply_previous;          /* value before it: the revert target */
+    int64_t fs_apply_value;             /* value it set */
     char fs_apply_time[STATE_TIME_MAX]; /* "" = stamp on save */
-    int fs_has_run;              /* [last_run] present */
-    char fs_run_command[STATE_WORD_MAX];  /* apply | revert */
+    int fs_has_run;                     /* [last_run] present */
+    char fs_run_command[STATE_WORD_MAX]; /* apply | revert */
     int64_t fs_run_previous;
     int64_t fs_run_target;
-    char fs_run_service[STATE_WORD_MAX];  /* running | stopped */
-    char fs_run_result[STATE_WORD_MAX];   /* started | done | failed |
-                                             not-restored */
-    char fs_run_time[STATE_TIME_MAX];     /* "" = stamp on save */
+    char fs_run_service[STATE_WORD_MAX]; /* running | stopped */
+    char fs_run_result[STATE_WORD_MAX];  /* started | done | failed |
+                                            not-restored */
+    char fs_run_time[STATE_TIME_MAX];    /* "" = stamp on save */
 };
 
 /*
@@ -41,8 +41,7 @@ struct state_ops {
     void *st_ctx;
     int (*st_lock)(void *ctx, char *err, size_t errlen);
     void (*st_unlock)(void *ctx);
-    int (*st_load)(void *ctx, struct fixer_state *st, char *err,
-                   size_t errlen);
+    int (*st_load)(void *ctx, struct fixer_state *st, char *err, size_t errlen);
     int (*st_save)(void *ctx, const struct fixer_state *st, char *err,
                    size_t errlen);
     void (*st_close)(void *ctx);

@@ -46,14 +46,14 @@ enum svc_action {
  */
 struct svc_ops {
     void *so_ctx;
-    int (*so_query)(void *ctx, const char *name, enum svc_state *st,
-                    char *err, size_t errlen);
-    int (*so_stop)(void *ctx, const char *name, uint32_t timeout_ms,
-                   char *err, size_t errlen);
-    int (*so_start)(void *ctx, const char *name, uint32_t timeout_ms,
-                    char *err, size_t errlen);
-    int (*so_disabled)(void *ctx, const char *name, int *disabled,
-                       char *err, size_t errlen);
+    int (*so_query)(void *ctx, const char *name, enum svc_state *st, char *err,
+                    size_t errlen);
+    int (*so_stop)(void *ctx, const char *name, uint32_t timeout_ms, char *err,
+                   size_t errlen);
+    int (*so_start)(void *ctx, const char *name, uint32_t timeout_ms, char *err,
+                    size_t errlen);
+    int (*so_disabled)(void *ctx, const char *name, int *disabled, char *err,
+                       size_t errlen);
     int (*so_enable)(void *ctx, const char *name, char *err, size_t errlen);
     void (*so_manual)(void *ctx, enum svc_action act, const char *name,
                       char *buf, size_t len);
@@ -66,7 +66,7 @@ const char *svc_state_name(enum svc_state st);
 /* Settings of the exec backend (from [service]). Strings are borrowed
  * and must outlive the backend. */
 struct svc_exec_conf {
-    const char *sx_stop;      /* commands with %s for the service name */
+    const char *sx_stop; /* commands with %s for the service name */
     const char *sx_start;
     const char *sx_status;
     const char *sx_starttype; /* optional */
@@ -75,7 +75,7 @@ struct svc_exec_conf {
     const char *sx_stopped;
     const char *sx_absent;
     const char *sx_disabled;
-    const char *sx_cwd;       /* folder commands run in (the conf's) */
+    const char *sx_cwd; /* folder commands run in (the conf's) */
     uint32_t sx_query_timeout_ms;
 };
 
@@ -88,8 +88,9 @@ int svc_exec_open(struct svc_ops *ops, const struct svc_exec_conf *conf,
  * sequence). */
 char *svc_exec_expand(const char *fmt, const char *name);
 
-/* Map the output of a status command: absent words, then stopped words,
- * then running words are looked for (case-insensitive substrings). */
+/* Map the output of a status command: absent words, then sc's
+ * STOP_PENDING / START_PENDING, then stopped words, then running words
+ * are looked for (case-insensitive substrings); nothing is SVC_UNKNOWN. */
 enum svc_state svc_exec_map(const char *output,
                             const struct svc_exec_conf *conf);
 

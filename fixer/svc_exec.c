@@ -107,6 +107,11 @@ svc_exec_map(const char *output, const struct svc_exec_conf *conf)
 {
     if (svc_exec_has(output, conf->sx_absent))
         return SVC_ABSENT;
+    /* sc's transitional states, so waits can say where a service hangs */
+    if (svc_exec_has(output, "STOP_PENDING"))
+        return SVC_STOP_PENDING;
+    if (svc_exec_has(output, "START_PENDING"))
+        return SVC_START_PENDING;
     if (svc_exec_has(output, conf->sx_stopped))
         return SVC_STOPPED;
     if (svc_exec_has(output, conf->sx_running))
@@ -158,8 +163,7 @@ svc_exec_run(struct svc_exec *se, const char *fmt, const char *name,
                     why, sizeof(why));
     svc_exec_oneline(out);
     if (rc == -1)
-        snprintf(err, errlen, "`%s` %s%s%s", cmd, why, *out ? ": " : "",
-                 out);
+        snprintf(err, errlen, "`%s` %s%s%s", cmd, why, *out ? ": " : "", out);
     free(cmd);
     return rc;
 }
@@ -174,14 +178,13 @@ svc_exec_query(void *ctx, const char *name, enum svc_state *st, char *err,
 
     *st = SVC_UNKNOWN;
     if (svc_exec_run(se, se->se_conf.sx_status, name,
-                     se->se_conf.sx_query_timeout_ms, out, sizeof(out),
-                     &status, err, errlen) == -1)
+                     se->se_conf.sx_query_timeout_ms, out, sizeof(out), &status,
+                     err, errlen) == -1)
         return -1;
     *st = svc_exec_map(out, &se->se_conf);
-    if (*st == SVC_UNKNOWN)
-        snprintf(err, errlen,
-                 "status of %s not recognized (exit %d): %s", name, status,
-                 *out ? out : "(no output)");
+    if (*st != SVC_RUNNING && *st != SVC_STOPPED && *st != SVC_ABSENT)
+        snprintf(err, errlen, "status of %s not recognized (exit %d): %s", name,
+                 status, *out ? out : "(no output)");
     return 0;
 }
 
@@ -193,12 +196,12 @@ svc_exec_act(struct svc_exec *se, const char *fmt, const char *what,
     char out[SVC_EXEC_OUT_MAX];
     int status;
 
-    if (svc_exec_run(se, fmt, name, timeout_ms, out, sizeof(out), &status,
-                     err, errlen) == -1)
+    if (svc_exec_run(se, fmt, name, timeout_ms, out, sizeof(out), &status, err,
+                     errlen) == -1)
         return -1;
     if (status != 0) {
-        snprintf(err, errlen, "%s %s: command exited with %d%s%s", what,
-                 name, status, *out ? ": " : "", out);
+        snprintf(err, errlen, "%s %s: command exited with %d%s%s", what, name,
+                 status, *out ? ": " : "", out);
         return -1;
     }
     return 0;
@@ -210,8 +213,8 @@ svc_exec_stop(void *ctx, const char *name, uint32_t timeout_ms, char *err,
 {
     struct svc_exec *se = ctx;
 
-    return svc_exec_act(se, se->se_conf.sx_stop, "stop", name, timeout_ms,
-                        err, errlen);
+    return svc_exec_act(se, se->se_conf.sx_stop, "stop", name, timeout_ms, err,
+                        errlen);
 }
 
 static int
@@ -236,8 +239,8 @@ svc_exec_disabled(void *ctx, const char *name, int *disabled, char *err,
     if (se->se_conf.sx_starttype == NULL || *se->se_conf.sx_starttype == 0)
         return 1;
     if (svc_exec_run(se, se->se_conf.sx_starttype, name,
-                     se->se_conf.sx_query_timeout_ms, out, sizeof(out),
-                     &status, err, errlen) == -1)
+                     se->se_conf.sx_query_timeout_ms, out, sizeof(out), &status,
+                     err, errlen) == -1)
         return -1;
     if (status != 0) {
         snprintf(err, errlen, "start type of %s: command exited with %d%s%s",
@@ -267,8 +270,8 @@ svc_exec_manual(void *ctx, enum svc_action act, const char *name, char *buf,
                 size_t len)
 {
     struct svc_exec *se = ctx;
-    const char *fmt = act == SVC_ACT_START ? se->se_conf.sx_start
-                                           : se->se_conf.sx_enable;
+    const char *fmt =
+        act == SVC_ACT_START ? se->se_conf.sx_start : se->se_conf.sx_enable;
     char *cmd;
 
     if (fmt == NULL || *fmt == '\0') {
@@ -287,8 +290,8 @@ svc_exec_close(void *ctx)
 }
 
 int
-svc_exec_open(struct svc_ops *ops, const struct svc_exec_conf *conf,
-              char *err, size_t errlen)
+svc_exec_open(struct svc_ops *ops, const struct svc_exec_conf *conf, char *err,
+              size_t errlen)
 {
     struct svc_exec *se = calloc(1, sizeof(*se));
 

@@ -72,6 +72,7 @@ svc_scm_settle(SC_HANDLE h, DWORD pending, uint32_t timeout_ms)
     DWORD need = 0, check = 0;
     uint64_t t0 = fplat_now_ms(), progress = t0;
 
+    memset(&ss, 0, sizeof(ss));
     while (QueryServiceStatusEx(h, SC_STATUS_PROCESS_INFO, (LPBYTE)&ss,
                                 sizeof(ss), &need) &&
            ss.dwCurrentState == pending) {
@@ -106,6 +107,7 @@ svc_scm_query(void *ctx, const char *name, enum svc_state *st, char *err,
     DWORD need = 0;
 
     *st = SVC_UNKNOWN;
+    memset(&ss, 0, sizeof(ss));
     h = OpenServiceA(sm->sm_mgr, name, SERVICE_QUERY_STATUS);
     if (h == NULL) {
         DWORD e = GetLastError();
@@ -235,15 +237,14 @@ svc_scm_enable(void *ctx, const char *name, char *err, size_t errlen)
         return -1;
     }
     if (!ChangeServiceConfigA(h, SERVICE_NO_CHANGE, SERVICE_AUTO_START,
-                              SERVICE_NO_CHANGE, NULL, NULL, NULL, NULL,
-                              NULL, NULL, NULL)) {
+                              SERVICE_NO_CHANGE, NULL, NULL, NULL, NULL, NULL,
+                              NULL, NULL)) {
         svc_scm_err(err, errlen, "enable", name, GetLastError());
         CloseServiceHandle(h);
         return -1;
     }
     /* Windows' own default for BITS; failing here is harmless */
-    ChangeServiceConfig2A(h, SERVICE_CONFIG_DELAYED_AUTO_START_INFO,
-                          &delayed);
+    ChangeServiceConfig2A(h, SERVICE_CONFIG_DELAYED_AUTO_START_INFO, &delayed);
     CloseServiceHandle(h);
     return 0;
 }
@@ -304,7 +305,8 @@ int
 svc_scm_open(struct svc_ops *ops, char *err, size_t errlen)
 {
     (void)ops;
-    snprintf(err, errlen, "the scm backend (Windows Service Control "
+    snprintf(err, errlen,
+             "the scm backend (Windows Service Control "
              "Manager) exists only on Windows; use backend = exec");
     return -1;
 }

@@ -257,7 +257,7 @@ def case_sqlite_stop_stuck(tmp):
     # left stop-pending by the stop: the fixer must have started it again
     check(env.svc_state("WSUSService") == "running", "service state "
           + env.svc_state("WSUSService"), p.all)
-    check("still unknown after 2 s" in p.stdout, "wait message", p.all)
+    check("still stop-pending after 2 s" in p.stdout, "wait message", p.all)
 
 
 def case_sqlite_stop_fails(tmp):

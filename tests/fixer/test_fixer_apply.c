@@ -30,9 +30,9 @@ struct fake_svc {
     int fs_disabled;
     int fs_type_unknown; /* so_disabled returns 1 */
     int fs_query_fail;
-    int fs_stop_fail;  /* 1: fails; 2: fails after stopping it */
-    int fs_stop_noop;  /* stop "succeeds"; 1: still running, 2: stays
-                          stop-pending */
+    int fs_stop_fail; /* 1: fails; 2: fails after stopping it */
+    int fs_stop_noop; /* stop "succeeds"; 1: still running, 2: stays
+                         stop-pending */
     int fs_start_fail;
     int fs_start_noop;
     int fs_enable_fail;
@@ -377,13 +377,12 @@ h_init(struct harness *h)
     f->f_svc[BITS].fs_state = SVC_RUNNING;
     f->f_update_rows = 1;
     f->f_now = 1000000;
-    h->h_svc = (struct svc_ops){f, fk_query, fk_stop,
-                                fk_start, fk_disabled, fk_enable, fk_manual,
-                                NULL};
-    h->h_db = (struct db_ops){f, fk_connect, fk_read, fk_begin, fk_update,
-                              fk_commit, fk_rollback, fk_disconnect, NULL};
-    h->h_st = (struct state_ops){f, fk_lock, fk_unlock, fk_load, fk_save,
-                                 NULL};
+    h->h_svc = (struct svc_ops){f,           fk_query,  fk_stop,   fk_start,
+                                fk_disabled, fk_enable, fk_manual, NULL};
+    h->h_db = (struct db_ops){f,           fk_connect,    fk_read,
+                              fk_begin,    fk_update,     fk_commit,
+                              fk_rollback, fk_disconnect, NULL};
+    h->h_st = (struct state_ops){f, fk_lock, fk_unlock, fk_load, fk_save, NULL};
     h->h_clk = (struct fixer_clock){f, fk_now, fk_sleep};
     h->h_env = (struct fixer_env){&h->h_svc, &h->h_db, &h->h_st, &h->h_clk};
     h->h_o.fo_cmd = FIXER_CMD_APPLY;
@@ -435,8 +434,8 @@ h_expect(const struct harness *h, const char *const *want)
         if (i >= h->h_f.f_nlog)
             fail_msg("call %d: missing \"%s\"", i, want[i]);
         if (strcmp(h->h_f.f_log[i], want[i]) != 0)
-            fail_msg("call %d: got \"%s\", want \"%s\"", i,
-                     h->h_f.f_log[i], want[i]);
+            fail_msg("call %d: got \"%s\", want \"%s\"", i, h->h_f.f_log[i],
+                     want[i]);
     }
     if (i != h->h_f.f_nlog)
         fail_msg("call %d: unexpected \"%s\"", i, h->h_f.f_log[i]);
@@ -455,7 +454,7 @@ h_contains(const struct harness *h, const char *s)
 #define STOP_OK "svc.stop WSUSService", "svc.query WSUSService"
 #define TXN_OK "db.begin", "db.update 1", "db.read", "db.commit"
 #define BITS_OK "svc.disabled BITS", "svc.query BITS"
-#define START_OK                                                           \
+#define START_OK                                                               \
     "svc.query WSUSService", "svc.start WSUSService", "svc.query WSUSService"
 
 /* ---- apply: success paths */
@@ -464,8 +463,8 @@ static void
 test_apply_ok(void **state)
 {
     static const char *const want[] = {
-        PRELUDE, RECORD, STOP_OK, TXN_OK, "db.disconnect", BITS_OK,
-        START_OK, "state.save done", "state.unlock", NULL};
+        PRELUDE, RECORD,   STOP_OK,           TXN_OK,         "db.disconnect",
+        BITS_OK, START_OK, "state.save done", "state.unlock", NULL};
     struct harness h;
 
     (void)state;
@@ -486,8 +485,8 @@ test_apply_ok(void **state)
 static void
 test_apply_already(void **state)
 {
-    static const char *const want[] = {PRELUDE, "db.disconnect",
-                                       "state.unlock", NULL};
+    static const char *const want[] = {PRELUDE, "db.disconnect", "state.unlock",
+                                       NULL};
     struct harness h;
 
     (void)state;
@@ -502,7 +501,7 @@ static void
 test_apply_service_was_stopped(void **state)
 {
     static const char *const want[] = {
-        PRELUDE, RECORD, TXN_OK, "db.disconnect", BITS_OK,
+        PRELUDE,           RECORD,         TXN_OK, "db.disconnect", BITS_OK,
         "state.save done", "state.unlock", NULL};
     struct harness h;
 
@@ -519,11 +518,13 @@ test_apply_service_was_stopped(void **state)
 static void
 test_apply_bits_disabled_and_stopped(void **state)
 {
-    static const char *const want[] = {
-        PRELUDE, RECORD, STOP_OK, TXN_OK, "db.disconnect",
-        "svc.disabled BITS", "svc.enable BITS", "svc.query BITS",
-        "svc.start BITS", "svc.query BITS", START_OK, "state.save done",
-        "state.unlock", NULL};
+    static const char *const want[] = {PRELUDE,           RECORD,
+                                       STOP_OK,           TXN_OK,
+                                       "db.disconnect",   "svc.disabled BITS",
+                                       "svc.enable BITS", "svc.query BITS",
+                                       "svc.start BITS",  "svc.query BITS",
+                                       START_OK,          "state.save done",
+                                       "state.unlock",    NULL};
     struct harness h;
 
     (void)state;
@@ -581,8 +582,8 @@ test_apply_state_load_fails(void **state)
 static void
 test_apply_connect_fails(void **state)
 {
-    static const char *const want[] = {"state.lock", "state.load",
-                                       "db.connect", "db.disconnect",
+    static const char *const want[] = {"state.lock",   "state.load",
+                                       "db.connect",   "db.disconnect",
                                        "state.unlock", NULL};
     struct harness h;
 
@@ -597,8 +598,8 @@ test_apply_connect_fails(void **state)
 static void
 test_apply_read_fails(void **state)
 {
-    static const char *const want[] = {PRELUDE, "db.disconnect",
-                                       "state.unlock", NULL};
+    static const char *const want[] = {PRELUDE, "db.disconnect", "state.unlock",
+                                       NULL};
     struct harness h;
 
     (void)state;
@@ -612,8 +613,7 @@ static void
 test_apply_query_fails(void **state)
 {
     static const char *const want[] = {PRELUDE, "svc.query WSUSService",
-                                       "db.disconnect", "state.unlock",
-                                       NULL};
+                                       "db.disconnect", "state.unlock", NULL};
     struct harness h;
 
     (void)state;
@@ -628,8 +628,7 @@ static void
 test_apply_service_pending(void **state)
 {
     static const char *const want[] = {PRELUDE, "svc.query WSUSService",
-                                       "db.disconnect", "state.unlock",
-                                       NULL};
+                                       "db.disconnect", "state.unlock", NULL};
     struct harness h;
 
     (void)state;
@@ -673,9 +672,14 @@ test_apply_state_save_fails(void **state)
 static void
 test_apply_stop_fails(void **state)
 {
-    static const char *const want[] = {
-        PRELUDE, RECORD, "svc.stop WSUSService", "svc.query WSUSService",
-        "state.save failed", "db.disconnect", "state.unlock", NULL};
+    static const char *const want[] = {PRELUDE,
+                                       RECORD,
+                                       "svc.stop WSUSService",
+                                       "svc.query WSUSService",
+                                       "state.save failed",
+                                       "db.disconnect",
+                                       "state.unlock",
+                                       NULL};
     struct harness h;
 
     (void)state;
@@ -694,11 +698,17 @@ static void
 test_apply_stop_times_out(void **state)
 {
     /* 2000 ms timeout, 1000 ms polls: queries at 0, 1000, 2000 */
-    static const char *const want[] = {
-        PRELUDE, RECORD, "svc.stop WSUSService", "svc.query WSUSService",
-        "svc.query WSUSService", "svc.query WSUSService",
-        "svc.query WSUSService", "state.save failed", "db.disconnect",
-        "state.unlock", NULL};
+    static const char *const want[] = {PRELUDE,
+                                       RECORD,
+                                       "svc.stop WSUSService",
+                                       "svc.query WSUSService",
+                                       "svc.query WSUSService",
+                                       "svc.query WSUSService",
+                                       "svc.query WSUSService",
+                                       "state.save failed",
+                                       "db.disconnect",
+                                       "state.unlock",
+                                       NULL};
     struct harness h;
 
     (void)state;
@@ -714,10 +724,17 @@ static void
 test_apply_stop_stuck_pending(void **state)
 {
     /* the service sits in stop-pending: compensation starts it again */
-    static const char *const want[] = {
-        PRELUDE, RECORD, "svc.stop WSUSService", "svc.query WSUSService",
-        "svc.query WSUSService", "svc.query WSUSService", START_OK,
-        "state.save failed", "db.disconnect", "state.unlock", NULL};
+    static const char *const want[] = {PRELUDE,
+                                       RECORD,
+                                       "svc.stop WSUSService",
+                                       "svc.query WSUSService",
+                                       "svc.query WSUSService",
+                                       "svc.query WSUSService",
+                                       START_OK,
+                                       "state.save failed",
+                                       "db.disconnect",
+                                       "state.unlock",
+                                       NULL};
     struct harness h;
 
     (void)state;
@@ -735,10 +752,15 @@ test_apply_stop_and_restart_fail(void **state)
 {
     /* the stop command fails after taking the service down, and the
      * service will not come back */
-    static const char *const want[] = {
-        PRELUDE, RECORD, "svc.stop WSUSService", "svc.query WSUSService",
-        "svc.start WSUSService", "state.save not-restored", "db.disconnect",
-        "state.unlock", NULL};
+    static const char *const want[] = {PRELUDE,
+                                       RECORD,
+                                       "svc.stop WSUSService",
+                                       "svc.query WSUSService",
+                                       "svc.start WSUSService",
+                                       "state.save not-restored",
+                                       "db.disconnect",
+                                       "state.unlock",
+                                       NULL};
     struct harness h;
 
     (void)state;
@@ -755,8 +777,8 @@ test_apply_stop_and_restart_fail(void **state)
 
 /* ---- apply: the transaction fails: rollback, then restore */
 
-#define AFTER_TXN_FAIL                                                     \
-    "db.rollback", "db.disconnect", BITS_OK, START_OK, "state.save failed", \
+#define AFTER_TXN_FAIL                                                         \
+    "db.rollback", "db.disconnect", BITS_OK, START_OK, "state.save failed",    \
         "state.unlock", NULL
 
 static void
@@ -778,8 +800,8 @@ test_apply_begin_fails(void **state)
 static void
 test_apply_update_fails(void **state)
 {
-    static const char *const want[] = {PRELUDE, RECORD, STOP_OK, "db.begin",
-                                       "db.update 1", AFTER_TXN_FAIL};
+    static const char *const want[] = {
+        PRELUDE, RECORD, STOP_OK, "db.begin", "db.update 1", AFTER_TXN_FAIL};
     struct harness h;
 
     (void)state;
@@ -797,8 +819,8 @@ test_apply_update_fails(void **state)
 static void
 test_apply_update_two_rows(void **state)
 {
-    static const char *const want[] = {PRELUDE, RECORD, STOP_OK, "db.begin",
-                                       "db.update 1", AFTER_TXN_FAIL};
+    static const char *const want[] = {
+        PRELUDE, RECORD, STOP_OK, "db.begin", "db.update 1", AFTER_TXN_FAIL};
     struct harness h;
 
     (void)state;
@@ -826,8 +848,8 @@ test_apply_update_zero_rows(void **state)
 static void
 test_apply_verify_read_fails(void **state)
 {
-    static const char *const want[] = {PRELUDE, RECORD, STOP_OK, "db.begin",
-                                       "db.update 1", "db.read",
+    static const char *const want[] = {PRELUDE,       RECORD,        STOP_OK,
+                                       "db.begin",    "db.update 1", "db.read",
                                        AFTER_TXN_FAIL};
     struct harness h;
 
@@ -842,8 +864,8 @@ test_apply_verify_read_fails(void **state)
 static void
 test_apply_readback_differs(void **state)
 {
-    static const char *const want[] = {PRELUDE, RECORD, STOP_OK, "db.begin",
-                                       "db.update 1", "db.read",
+    static const char *const want[] = {PRELUDE,       RECORD,        STOP_OK,
+                                       "db.begin",    "db.update 1", "db.read",
                                        AFTER_TXN_FAIL};
     struct harness h;
 
@@ -890,11 +912,19 @@ test_apply_rollback_fails_too(void **state)
 static void
 test_apply_update_fails_restart_fails(void **state)
 {
-    static const char *const want[] = {
-        PRELUDE, RECORD, STOP_OK, "db.begin", "db.update 1", "db.rollback",
-        "db.disconnect", BITS_OK, "svc.query WSUSService",
-        "svc.start WSUSService", "state.save not-restored", "state.unlock",
-        NULL};
+    static const char *const want[] = {PRELUDE,
+                                       RECORD,
+                                       STOP_OK,
+                                       "db.begin",
+                                       "db.update 1",
+                                       "db.rollback",
+                                       "db.disconnect",
+                                       BITS_OK,
+                                       "svc.query WSUSService",
+                                       "svc.start WSUSService",
+                                       "state.save not-restored",
+                                       "state.unlock",
+                                       NULL};
     struct harness h;
 
     (void)state;
@@ -914,10 +944,17 @@ test_apply_update_fails_restart_fails(void **state)
 static void
 test_apply_start_fails_after_commit(void **state)
 {
-    static const char *const want[] = {
-        PRELUDE, RECORD, STOP_OK, TXN_OK, "db.disconnect", BITS_OK,
-        "svc.query WSUSService", "svc.start WSUSService",
-        "state.save not-restored", "state.unlock", NULL};
+    static const char *const want[] = {PRELUDE,
+                                       RECORD,
+                                       STOP_OK,
+                                       TXN_OK,
+                                       "db.disconnect",
+                                       BITS_OK,
+                                       "svc.query WSUSService",
+                                       "svc.start WSUSService",
+                                       "state.save not-restored",
+                                       "state.unlock",
+                                       NULL};
     struct harness h;
 
     (void)state;
@@ -935,12 +972,20 @@ test_apply_start_fails_after_commit(void **state)
 static void
 test_apply_start_times_out(void **state)
 {
-    static const char *const want[] = {
-        PRELUDE, RECORD, STOP_OK, TXN_OK, "db.disconnect", BITS_OK,
-        "svc.query WSUSService", "svc.start WSUSService",
-        "svc.query WSUSService", "svc.query WSUSService",
-        "svc.query WSUSService", "state.save not-restored", "state.unlock",
-        NULL};
+    static const char *const want[] = {PRELUDE,
+                                       RECORD,
+                                       STOP_OK,
+                                       TXN_OK,
+                                       "db.disconnect",
+                                       BITS_OK,
+                                       "svc.query WSUSService",
+                                       "svc.start WSUSService",
+                                       "svc.query WSUSService",
+                                       "svc.query WSUSService",
+                                       "svc.query WSUSService",
+                                       "state.save not-restored",
+                                       "state.unlock",
+                                       NULL};
     struct harness h;
 
     (void)state;
@@ -954,10 +999,17 @@ test_apply_start_times_out(void **state)
 static void
 test_apply_bits_enable_fails(void **state)
 {
-    static const char *const want[] = {
-        PRELUDE, RECORD, STOP_OK, TXN_OK, "db.disconnect",
-        "svc.disabled BITS", "svc.enable BITS", START_OK,
-        "state.save not-restored", "state.unlock", NULL};
+    static const char *const want[] = {PRELUDE,
+                                       RECORD,
+                                       STOP_OK,
+                                       TXN_OK,
+                                       "db.disconnect",
+                                       "svc.disabled BITS",
+                                       "svc.enable BITS",
+                                       START_OK,
+                                       "state.save not-restored",
+                                       "state.unlock",
+                                       NULL};
     struct harness h;
 
     (void)state;
@@ -1004,9 +1056,10 @@ static void
 test_revert_uses_recorded_value(void **state)
 {
     static const char *const want[] = {
-        PRELUDE, RECORD, STOP_OK, "db.begin", "db.update 0", "db.read",
-        "db.commit", "db.disconnect", BITS_OK, START_OK, "state.save done",
-        "state.unlock", NULL};
+        PRELUDE,       RECORD,    STOP_OK,           "db.begin",
+        "db.update 0", "db.read", "db.commit",       "db.disconnect",
+        BITS_OK,       START_OK,  "state.save done", "state.unlock",
+        NULL};
     struct harness h;
 
     (void)state;
@@ -1056,8 +1109,8 @@ test_revert_to_recorded_one(void **state)
 static void
 test_apply_dry_run(void **state)
 {
-    static const char *const want[] = {"state.load", "db.connect",
-                                       "db.read", "svc.query WSUSService",
+    static const char *const want[] = {"state.load",    "db.connect",
+                                       "db.read",       "svc.query WSUSService",
                                        "db.disconnect", NULL};
     struct harness h;
 
@@ -1090,9 +1143,14 @@ test_apply_value_zero(void **state)
 static void
 test_status_ok(void **state)
 {
-    static const char *const want[] = {
-        "svc.query WSUSService", "svc.query BITS", "svc.disabled BITS",
-        "db.connect", "db.read", "db.disconnect", "state.load", NULL};
+    static const char *const want[] = {"svc.query WSUSService",
+                                       "svc.query BITS",
+                                       "svc.disabled BITS",
+                                       "db.connect",
+                                       "db.read",
+                                       "db.disconnect",
+                                       "state.load",
+                                       NULL};
     struct harness h;
 
     (void)state;

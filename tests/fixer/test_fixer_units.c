@@ -43,9 +43,8 @@ test_connstr_auto(void **state)
         {"MICROSOFT##SSEE",
          "Driver={D};Server=np:\\\\.\\pipe\\MSSQL$MICROSOFT##SSEE\\sql\\"
          "query;Database=SUSDB;Trusted_Connection=yes"},
-        {"SQL01\\WSUS",
-         "Driver={D};Server=SQL01\\WSUS;Database=SUSDB;"
-         "Trusted_Connection=yes"},
+        {"SQL01\\WSUS", "Driver={D};Server=SQL01\\WSUS;Database=SUSDB;"
+                        "Trusted_Connection=yes"},
         {"SQL01", "Driver={D};Server=SQL01;Database=SUSDB;"
                   "Trusted_Connection=yes"},
         {"", NULL},
@@ -57,8 +56,8 @@ test_connstr_auto(void **state)
 
     (void)state;
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-        int r = connstr_from_sqlserver_name(v[i].name, "D", out,
-                                            sizeof(out), err, sizeof(err));
+        int r = connstr_from_sqlserver_name(v[i].name, "D", out, sizeof(out),
+                                            err, sizeof(err));
         if (v[i].want == NULL) {
             assert_int_equal(r, -1);
         } else {
@@ -67,13 +66,12 @@ test_connstr_auto(void **state)
         }
     }
     /* no room */
-    assert_int_equal(connstr_from_sqlserver_name("SQL01", "D", out, 20, err,
-                                                 sizeof(err)),
-                     -1);
+    assert_int_equal(
+        connstr_from_sqlserver_name("SQL01", "D", out, 20, err, sizeof(err)),
+        -1);
     /* a driver name that would break the string */
     assert_int_equal(connstr_from_sqlserver_name("SQL01", "D};X={", out,
-                                                 sizeof(out), err,
-                                                 sizeof(err)),
+                                                 sizeof(out), err, sizeof(err)),
                      -1);
 }
 
@@ -143,11 +141,11 @@ write_conf(const char *name, const char *text)
     return path;
 }
 
-#define GOOD_SERVICE                                                       \
-    "[service]\n"                                                          \
-    "backend = exec\n"                                                     \
-    "stop_command = sc \\\\wsus01 stop %s\n"                               \
-    "start_command = sc \\\\wsus01 start %s\n"                             \
+#define GOOD_SERVICE                                                           \
+    "[service]\n"                                                              \
+    "backend = exec\n"                                                         \
+    "stop_command = sc \\\\wsus01 stop %s\n"                                   \
+    "start_command = sc \\\\wsus01 start %s\n"                                 \
     "status_command = sc \\\\wsus01 query %s   ; the state\n"
 
 static void
@@ -159,8 +157,7 @@ test_fconf_good(void **state)
         "good.conf",
         "# comment\n"
         "[database]\n"
-        "connection = Driver=SQLite3;Database=/tmp/x.db\n"
-        GOOD_SERVICE
+        "connection = Driver=SQLite3;Database=/tmp/x.db\n" GOOD_SERVICE
         "stop_timeout = 90s\n"
         "poll_interval = 250ms\n"
         "name = WSUSService\n"
@@ -171,8 +168,7 @@ test_fconf_good(void **state)
 
     (void)state;
     assert_int_equal(fconf_load(path, &cf, err, sizeof(err)), 0);
-    assert_string_equal(cf.fc_connection,
-                        "Driver=SQLite3;Database=/tmp/x.db");
+    assert_string_equal(cf.fc_connection, "Driver=SQLite3;Database=/tmp/x.db");
     assert_int_equal(cf.fc_backend, FCONF_BACKEND_EXEC);
     assert_string_equal(cf.fc_stop_cmd, "sc \\\\wsus01 stop %s");
     assert_string_equal(cf.fc_status_cmd, "sc \\\\wsus01 query %s");
@@ -246,8 +242,7 @@ test_fconf_errors(void **state)
     assert_string_equal(cf.fc_name, "WSUSService");
     assert_int_equal(cf.fc_stop_timeout_ms, 120000);
     fconf_free(&cf);
-    assert_int_equal(fconf_load("/nonexistent/x.conf", &cf, err,
-                                sizeof(err)),
+    assert_int_equal(fconf_load("/nonexistent/x.conf", &cf, err, sizeof(err)),
                      -1);
     assert_non_null(strstr(err, "/nonexistent/x.conf: cannot open"));
 }
@@ -290,23 +285,21 @@ test_state_errors(void **state)
     (void)state;
     assert_int_equal(state_parse("", "st", &st, err, sizeof(err)), 0);
     assert_false(st.fs_has_apply);
-    assert_int_equal(state_parse("[last_apply]\nprevious = x\n", "st", &st,
-                                 err, sizeof(err)),
+    assert_int_equal(state_parse("[last_apply]\nprevious = x\n", "st", &st, err,
+                                 sizeof(err)),
                      -1);
     assert_non_null(strstr(err, "bad value for last_apply.previous"));
     assert_int_equal(state_parse("[last_apply]\nprevious = 99999999999999999"
                                  "999\n",
                                  "st", &st, err, sizeof(err)),
                      -1);
-    assert_int_equal(state_parse("[last_apply]\nprevius = 1\n", "st", &st,
-                                 err, sizeof(err)),
-                     -1);
+    assert_int_equal(
+        state_parse("[last_apply]\nprevius = 1\n", "st", &st, err, sizeof(err)),
+        -1);
     assert_non_null(strstr(err, "unknown key last_apply.previus"));
-    assert_int_equal(state_parse("[other]\nx = 1\n", "st", &st, err,
-                                 sizeof(err)),
-                     -1);
-    assert_int_equal(state_parse("garbage\n", "st", &st, err, sizeof(err)),
-                     -1);
+    assert_int_equal(
+        state_parse("[other]\nx = 1\n", "st", &st, err, sizeof(err)), -1);
+    assert_int_equal(state_parse("garbage\n", "st", &st, err, sizeof(err)), -1);
     assert_string_equal(err, "st:1: syntax error");
 }
 
@@ -381,8 +374,8 @@ test_shimconf_proxies(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
         size_t n = 0;
-        int r = shimconf_parse_proxies(v[i].in, px, SHIMCONF_MAX_PROXIES,
-                                       &n, err, sizeof(err));
+        int r = shimconf_parse_proxies(v[i].in, px, SHIMCONF_MAX_PROXIES, &n,
+                                       err, sizeof(err));
 
         if (v[i].n == 0) {
             if (r != -1)
@@ -408,21 +401,19 @@ test_shimconf_read(void **state)
     path = write_conf("shim.conf", "[listen]\nport = 8181\nbogus = 1\n"
                                    "[upstream]\nproxy = 127.0.0.1:3128\n"
                                    "user = x\n[cache]\ndir = /x\n");
-    assert_int_equal(shimconf_read(path, px, SHIMCONF_MAX_PROXIES, &n, err,
-                                   sizeof(err)),
-                     0);
+    assert_int_equal(
+        shimconf_read(path, px, SHIMCONF_MAX_PROXIES, &n, err, sizeof(err)), 0);
     assert_int_equal(n, 1);
     assert_string_equal(px[0].sp_host, "127.0.0.1");
     assert_int_equal(px[0].sp_port, 3128);
     path = write_conf("shim.conf", "[upstream]\nuser = x\n");
-    assert_int_equal(shimconf_read(path, px, SHIMCONF_MAX_PROXIES, &n, err,
-                                   sizeof(err)),
-                     0);
+    assert_int_equal(
+        shimconf_read(path, px, SHIMCONF_MAX_PROXIES, &n, err, sizeof(err)), 0);
     assert_int_equal(n, 0);
     path = write_conf("shim.conf", "[upstream]\nproxy = a:b\n");
-    assert_int_equal(shimconf_read(path, px, SHIMCONF_MAX_PROXIES, &n, err,
-                                   sizeof(err)),
-                     -1);
+    assert_int_equal(
+        shimconf_read(path, px, SHIMCONF_MAX_PROXIES, &n, err, sizeof(err)),
+        -1);
     assert_non_null(strstr(err, "shim.conf:2: proxy \"a:b\""));
 }
 
@@ -457,7 +448,10 @@ test_svc_exec_map(void **state)
     assert_int_equal(svc_exec_map("STATE : 4  RUNNING", &c), SVC_RUNNING);
     assert_int_equal(svc_exec_map("state : 1 stopped", &c), SVC_STOPPED);
     assert_int_equal(svc_exec_map("STATE : 3  STOP_PENDING", &c),
-                     SVC_UNKNOWN);
+                     SVC_STOP_PENDING);
+    assert_int_equal(svc_exec_map("STATE : 2  START_PENDING", &c),
+                     SVC_START_PENDING);
+    assert_int_equal(svc_exec_map("STATE : 7  PAUSED", &c), SVC_UNKNOWN);
     assert_int_equal(
         svc_exec_map("FAILED 1060: The specified service does not exist as "
                      "an installed service.",
@@ -489,23 +483,17 @@ test_svc_exec_backend(void **state)
     c.sx_cwd = "/";
     c.sx_query_timeout_ms = 5000;
     assert_int_equal(svc_exec_open(&ops, &c, err, sizeof(err)), 0);
-    assert_int_equal(ops.so_query(ops.so_ctx, "x", &st, err, sizeof(err)),
-                     0);
+    assert_int_equal(ops.so_query(ops.so_ctx, "x", &st, err, sizeof(err)), 0);
     assert_int_equal(st, SVC_RUNNING);
-    assert_int_equal(ops.so_stop(ops.so_ctx, "x", 5000, err, sizeof(err)),
-                     0);
-    assert_int_equal(ops.so_stop(ops.so_ctx, "y", 5000, err, sizeof(err)),
-                     -1);
-    assert_int_equal(ops.so_start(ops.so_ctx, "x", 5000, err, sizeof(err)),
-                     -1);
+    assert_int_equal(ops.so_stop(ops.so_ctx, "x", 5000, err, sizeof(err)), 0);
+    assert_int_equal(ops.so_stop(ops.so_ctx, "y", 5000, err, sizeof(err)), -1);
+    assert_int_equal(ops.so_start(ops.so_ctx, "x", 5000, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "exited with 3"));
     /* no starttype command: cannot tell */
-    assert_int_equal(ops.so_disabled(ops.so_ctx, "x", &disabled, err,
-                                     sizeof(err)),
-                     1);
+    assert_int_equal(
+        ops.so_disabled(ops.so_ctx, "x", &disabled, err, sizeof(err)), 1);
     assert_int_equal(ops.so_enable(ops.so_ctx, "x", err, sizeof(err)), -1);
-    ops.so_manual(ops.so_ctx, SVC_ACT_START, "WSUSService", buf,
-                  sizeof(buf));
+    ops.so_manual(ops.so_ctx, SVC_ACT_START, "WSUSService", buf, sizeof(buf));
     assert_string_equal(buf, "exit 3");
     ops.so_close(ops.so_ctx);
 }
@@ -540,9 +528,8 @@ test_fplat_exec(void **state)
     uint64_t t0;
 
     (void)state;
-    assert_int_equal(fplat_exec("echo hello; echo err >&2; exit 4", NULL,
-                                5000, out, sizeof(out), &status, err,
-                                sizeof(err)),
+    assert_int_equal(fplat_exec("echo hello; echo err >&2; exit 4", NULL, 5000,
+                                out, sizeof(out), &status, err, sizeof(err)),
                      0);
     assert_int_equal(status, 4);
     assert_string_equal(out, "hello\nerr\n");
@@ -564,8 +551,8 @@ test_fplat_exec(void **state)
     assert_non_null(strstr(err, "timed out"));
     /* a background child keeping the pipe open does not hold us */
     t0 = fplat_now_ms();
-    assert_int_equal(fplat_exec("(sleep 3 >/dev/null 2>&1 &) ; echo ok",
-                                NULL, 10000, out, sizeof(out), &status, err,
+    assert_int_equal(fplat_exec("(sleep 3 >/dev/null 2>&1 &) ; echo ok", NULL,
+                                10000, out, sizeof(out), &status, err,
                                 sizeof(err)),
                      0);
     assert_true(fplat_now_ms() - t0 < 2500);
@@ -580,18 +567,14 @@ test_fplat_files(void **state)
 
     (void)state;
     snprintf(path, sizeof(path), "%s/atomic/file", tmpdir);
-    assert_int_equal(fplat_read_file(path, 100, &data, &len, err,
-                                     sizeof(err)),
+    assert_int_equal(fplat_read_file(path, 100, &data, &len, err, sizeof(err)),
                      1);
-    assert_int_equal(fplat_write_atomic(path, "abc", 3, err, sizeof(err)),
-                     0);
-    assert_int_equal(fplat_read_file(path, 100, &data, &len, err,
-                                     sizeof(err)),
+    assert_int_equal(fplat_write_atomic(path, "abc", 3, err, sizeof(err)), 0);
+    assert_int_equal(fplat_read_file(path, 100, &data, &len, err, sizeof(err)),
                      0);
     assert_string_equal(data, "abc");
     free(data);
-    assert_int_equal(fplat_read_file(path, 2, &data, &len, err,
-                                     sizeof(err)),
+    assert_int_equal(fplat_read_file(path, 2, &data, &len, err, sizeof(err)),
                      -1);
     assert_int_equal(fplat_dir_readable(tmpdir, err, sizeof(err)), 0);
     assert_int_equal(fplat_dir_readable(path, err, sizeof(err)), -1);
