@@ -3,6 +3,7 @@
 grow the shim's memory; the bytes all arrive once the client reads."""
 
 import hashlib
+import os
 import socket
 import time
 
@@ -48,6 +49,11 @@ def test_slow_reader_keeps_memory_bounded():
         ["--http10"], lambda up: conf([up.port],
                                       limits={"body_timeout": "60s"}))
     check(sha == BIG_SHA, "body differs")
+    if os.environ.get("WSUS_SANITIZED") == "1":
+        # ASan's quarantine keeps freed blocks resident: RSS then measures
+        # bytes moved, not bytes held. The plain build checks the bound.
+        print("note: memory bound not checked in a sanitizer build")
+        return
     check(stalled - base < 8 * 1024,
           "RSS grew by %d KiB while the client stalled" % (stalled - base))
     check(peak < 32 * 1024, "peak RSS %d KiB" % peak)
