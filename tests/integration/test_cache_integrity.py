@@ -132,19 +132,33 @@ def _concurrent(port, specs):
     return out
 
 
-def test_truncated_fill_aborts_waiting_clients():
-    specs = [(None, (("User-Agent", "curl/8.5"),)),
-             ("bytes=%d-%d" % (CUT + 1000, CUT + 5000), BITS_HEADERS),
-             (None, BITS_HEADERS),
-             ("bytes=-100", ())]
-    with Emu(ROOT, *(LEGACY + ("--reset-after", CUT, "--rate",
-                               "4000000"))) as up, \
+TRUNCATED_SPECS = [(None, (("User-Agent", "curl/8.5"),)),
+                   ("bytes=%d-%d" % (CUT + 1000, CUT + 5000), BITS_HEADERS),
+                   ("bytes=%d-%d" % (CUT - 5000, CUT + 5000), BITS_HEADERS),
+                   (None, BITS_HEADERS),
+                   ("bytes=-100", ())]
+
+
+def _truncated_fill(flags):
+    specs = TRUNCATED_SPECS
+    with Emu(ROOT, *(flags + ("--reset-after", CUT, "--rate",
+                              "4000000"))) as up, \
             Shim(conf([up.port], mode="cache")) as s:
         res = _concurrent(s.port, specs)
         for (rng, hdrs), (kind, r) in zip(specs, res):
             what = "%s%s" % (rng or "no Range",
                              ", BITS" if hdrs is BITS_HEADERS else "")
             no_false_success(kind, r, what)
+
+
+def test_truncated_close_delimited_fill_fails_every_waiting_client():
+    _truncated_fill(LEGACY)
+
+
+def test_truncated_fill_aborts_clients_whose_answer_has_begun():
+    # With a Content-Length the total is known at once, so 206 and 200
+    # heads can go out before the cut; those connections must be aborted.
+    _truncated_fill(("--http10", "--no-range"))
 
 
 def test_truncated_fill_is_not_committed():
@@ -172,6 +186,45 @@ def test_truncated_fill_is_not_committed():
               "status %d, %d bytes" % (r.status, r.body_len))
         check(gets(good) == 1, "upstream GETs %d after the restart" %
               gets(good))
+
+
+# ---- an entry damaged on disk between two runs ----------------------------
+
+
+def _files_of_size(top, size):
+    out = []
+    for d, _, names in os.walk(top):
+        for n in names:
+            p = os.path.join(d, n)
+            if os.path.getsize(p) == size:
+                out.append(p)
+    return out
+
+
+def test_entry_cut_short_on_disk_is_refetched_not_served():
+    cache = tmpdir("cache-damaged-")
+    extra = {"cache": {"dir": cache}}
+    with Emu(ROOT, *LEGACY) as up:
+        with Shim(conf([up.port], mode="cache", extra=extra)) as s, \
+                HttpConn(s.port, timeout=30) as c:
+            r = ranged(c, URL, None, headers=BITS_HEADERS)
+            check(r.status == 200 and r.body_sha1 == SHA, "first fill: "
+                  "status %d" % r.status)
+            time.sleep(0.5)             # let the commit land
+        data = _files_of_size(cache, SIZE)
+        check(len(data) == 1, "cannot find the entry's data file of %d "
+              "bytes in %s: %s" % (SIZE, cache, data))
+        with open(data[0], "r+b") as f:
+            f.truncate(SIZE // 2)
+        n = gets(up)
+        with Shim(conf([up.port], mode="cache", extra=extra)) as s, \
+                HttpConn(s.port, timeout=30) as c:
+            kind, r = outcome(lambda: ranged(c, URL, "bytes=-100",
+                                             headers=BITS_HEADERS))
+            check(kind == "response", "aborted: %s" % (r,))
+            expect_206(r, SIZE - 100, SIZE - 1, SIZE, FILE, "bytes=-100")
+            check(gets(up) == n + 1, "upstream GETs %d -> %d: the damaged "
+                  "entry was not refetched" % (n, gets(up)))
 
 
 # ---- a "please wait" page instead of the binary -----------------------------
