@@ -64,9 +64,19 @@ BITS_HEADERS = (("Accept", "*/*"), ("Accept-Encoding", "identity"),
                 ("User-Agent", BITS_UA), ("Proxy-Connection", "Keep-Alive"))
 
 
+def scratch(prefix="itest-"):
+    """tmpdir() removed when the script exits (big files, cache folders)."""
+    import atexit
+    import shutil
+    d = tmpdir(prefix)
+    atexit.register(shutil.rmtree, d, True)
+    return d
+
+
 def content_root(prefix="content-root-"):
-    """A temp emulator root with CONTENT_DIR created; returns (root, dir)."""
-    root = tmpdir(prefix)
+    """A temp emulator root with CONTENT_DIR created (removed at exit);
+    returns (root, dir)."""
+    root = scratch(prefix)
     d = os.path.join(root, CONTENT_DIR.strip("/"))
     os.makedirs(d, exist_ok=True)
     return root, d
@@ -144,5 +154,5 @@ def tool_env():
     env = {k: v for k, v in os.environ.items()
            if k.lower() not in ("http_proxy", "https_proxy", "all_proxy",
                                 "no_proxy", "ftp_proxy")}
-    env["HOME"] = tmpdir("tool-home-")   # no ~/.curlrc, ~/.wgetrc, aria2 conf
+    env["HOME"] = scratch("tool-home-")   # no ~/.curlrc, ~/.wgetrc, aria2 conf
     return env

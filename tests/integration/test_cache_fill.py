@@ -16,7 +16,7 @@ from harness import (Emu, Shim, HttpConn, check, run, make_file,
                      make_content_file, MIB)
 from common import (conf, wu_url, LEGACY, content_root, content_url,
                     content_path, ranged, expect_206, plans, shim_status,
-                    tmpdir)
+                    scratch)
 
 ROOT, CDIR = content_root("cache-fill-root-")
 SIZE = 12 * MIB + 777
@@ -104,7 +104,7 @@ def test_early_range_is_served_while_the_fill_runs():
 
 
 def test_entry_survives_a_restart():
-    cache = tmpdir("cache-restart-")
+    cache = scratch("cache-restart-")
     cfg_extra = {"cache": {"dir": cache}}
     with Emu(ROOT, *LEGACY) as up:
         with Shim(conf([up.port], mode="cache", extra=cfg_extra)) as s1, \

@@ -15,7 +15,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Emu, Shim, HttpConn, Truncated, HarnessError, check, run,
                      make_content_file, MIB)
 from common import (conf, LEGACY, BITS_HEADERS, content_root, content_url,
-                    content_path, ranged, expect_206, shim_status, tmpdir)
+                    content_path, ranged, expect_206, shim_status, scratch)
 
 ROOT, CDIR = content_root("cache-integrity-root-")
 SIZE = 4 * MIB + 321
@@ -162,7 +162,7 @@ def test_truncated_fill_aborts_clients_whose_answer_has_begun():
 
 
 def test_truncated_fill_is_not_committed():
-    cache = tmpdir("cache-truncated-")
+    cache = scratch("cache-truncated-")
     extra = {"cache": {"dir": cache}}
     with Emu(ROOT, *(LEGACY + ("--reset-after", CUT))) as bad:
         with Shim(conf([bad.port], mode="cache", extra=extra)) as s:
@@ -202,7 +202,7 @@ def _files_of_size(top, size):
 
 
 def test_entry_cut_short_on_disk_is_refetched_not_served():
-    cache = tmpdir("cache-damaged-")
+    cache = scratch("cache-damaged-")
     extra = {"cache": {"dir": cache}}
     with Emu(ROOT, *LEGACY) as up:
         with Shim(conf([up.port], mode="cache", extra=extra)) as s, \

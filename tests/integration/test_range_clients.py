@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Emu, Shim, check, run, make_content_file, read_range,
                      sha1_file, tool, MIB)
 from common import (conf, LEGACY, content_root, content_url, content_path,
-                    tmpdir, tool_env)
+                    scratch, tool_env)
 
 ROOT, CDIR = content_root("range-clients-root-")
 BIG_SIZE = 64 * MIB
@@ -36,7 +36,7 @@ def sh(argv, timeout=60):
 def curl(shim, *args):
     """curl through the shim; returns (rc, status, headers dict of the last
     response, body bytes)."""
-    d = tmpdir("curl-")
+    d = scratch("curl-")
     hdr, out = os.path.join(d, "h"), os.path.join(d, "o")
     rc, so, se = sh([tool("curl"), "-sS", "-x", "http://127.0.0.1:%d" %
                      shim.port, "--noproxy", "", "-D", hdr, "-o", out,
@@ -65,7 +65,7 @@ def legacy_cache():
 
 def test_aria2c_segmented_download_fetches_upstream_once():
     aria2c = tool("aria2c")
-    d = tmpdir("aria2-")
+    d = scratch("aria2-")
     up, s = legacy_cache()
     try:
         rc, so, se = sh([aria2c, "--all-proxy=http://127.0.0.1:%d" % s.port,
@@ -174,7 +174,7 @@ def test_curl_head_gets_the_exact_length():
 
 def test_wget_continue_completes_a_partial_file():
     wget = tool("wget")
-    d = tmpdir("wget-")
+    d = scratch("wget-")
     part = 700001
     with open(os.path.join(d, NAME), "wb") as f:
         f.write(read_range(FILE, 0, part - 1))

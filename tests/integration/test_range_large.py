@@ -13,9 +13,9 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (Emu, Shim, HttpConn, Truncated, HarnessError, check, run,
                      make_sparse, GIB)
-from common import conf, wu_url, get, tmpdir
+from common import conf, wu_url, get, scratch
 
-ROOT = tmpdir("range-large-root-")
+ROOT = scratch("range-large-root-")
 TOTAL = 5 * GIB                                  # 5368709120
 MARKS = {TOTAL - 120: b"LAST-120-BYTES>", TOTAL - 9: b"END-MARK!",
          4 * GIB - 3: b"<4GiB|>4GiB", 1000: b"NEAR-START", 2 * GIB: b"2GiB"}
