@@ -348,6 +348,78 @@ plat_unlink(const char *path)
     return 0;
 }
 
+/* NTFS orders directory updates itself; plat_rename writes through. */
+int
+plat_fsync_dir(const char *dir)
+{
+    (void)dir;
+    return 0;
+}
+
+/* A handle on an existing file at path for the given access, or
+ * INVALID_HANDLE_VALUE with errno set. */
+static HANDLE
+plat_open_existing(const char *path, DWORD access)
+{
+    HANDLE h = CreateFileA(path, access,
+                           FILE_SHARE_READ | FILE_SHARE_WRITE |
+                               FILE_SHARE_DELETE,
+                           NULL, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+
+    if (h == INVALID_HANDLE_VALUE)
+        plat_set_errno(GetLastError());
+    return h;
+}
+
+int
+plat_truncate(const char *path, uint64_t size)
+{
+    HANDLE h;
+    LARGE_INTEGER cur, want;
+    DWORD ret;
+    int rc = -1;
+
+    if (size > (uint64_t)INT64_MAX) {
+        errno = EFBIG;
+        return -1;
+    }
+    h = plat_open_existing(path, GENERIC_READ | GENERIC_WRITE);
+    if (h == INVALID_HANDLE_VALUE)
+        return -1;
+    want.QuadPart = (LONGLONG)size;
+    /* Growing: mark the file sparse first so the gap takes no space
+     * (ignored where the file system has no sparse files). */
+    if (GetFileSizeEx(h, &cur) && want.QuadPart > cur.QuadPart)
+        (void)DeviceIoControl(h, FSCTL_SET_SPARSE, NULL, 0, NULL, 0, &ret,
+                              NULL);
+    if (!SetFilePointerEx(h, want, NULL, FILE_BEGIN) || !SetEndOfFile(h)) {
+        plat_set_errno(GetLastError());
+        goto out;
+    }
+    rc = 0;
+out:
+    CloseHandle(h);
+    return rc;
+}
+
+int
+plat_touch(const char *path)
+{
+    HANDLE h = plat_open_existing(path, FILE_WRITE_ATTRIBUTES);
+    FILETIME now;
+    int rc = 0;
+
+    if (h == INVALID_HANDLE_VALUE)
+        return -1;
+    GetSystemTimeAsFileTime(&now);
+    if (!SetFileTime(h, NULL, NULL, &now)) {
+        plat_set_errno(GetLastError());
+        rc = -1;
+    }
+    CloseHandle(h);
+    return rc;
+}
+
 /* mkdir that treats an existing folder (or file, as POSIX does) as done. */
 static int
 plat_mkdir1(const char *path)
@@ -561,6 +633,26 @@ plat_sock_local_str(evutil_socket_t fd, char *buf, size_t len)
     if (getsockname((SOCKET)fd, (struct sockaddr *)&ss, &sl) != 0)
         return -1;
     return plat_sockaddr_str((struct sockaddr *)&ss, buf, len);
+}
+
+int64_t
+plat_recv(evutil_socket_t fd, void *buf, size_t len)
+{
+    int want = len > 0x7fffffff ? 0x7fffffff : (int)len;
+
+    for (;;) {
+        int n = recv((SOCKET)fd, buf, want, 0);
+        if (n != SOCKET_ERROR)
+            return (int64_t)n;
+        switch (WSAGetLastError()) {
+        case WSAEINTR:
+            continue;
+        case WSAEWOULDBLOCK:
+            return -2;
+        default:
+            return -1; /* the code stays for plat_errno() */
+        }
+    }
 }
 
 /* Reload and statistics arrive as service controls (svc_win32). */
