@@ -341,29 +341,27 @@ conn_schedule_free(struct conn *c)
     event_active(c->c_reaper, EV_TIMEOUT, 0);
 }
 
-/* Stop everything now: no more bytes reach the client. Used when a
- * response cannot be completed truthfully (truncated upstream body). The
- * client sees a connection reset, never a short body that looks whole. */
+/* Stop producing the response: used when it cannot be completed
+ * truthfully (a truncated upstream body, a failed verification). What was
+ * already queued is flushed, then the connection closes: the client sees
+ * fewer bytes than the Content-Length, or no last chunk, so it knows the
+ * body is incomplete, and a BITS job keeps what it got and resumes with a
+ * Range. Nothing more is ever added. */
 static void
 conn_abort(struct conn *c, const char *reason)
 {
-    if (c->c_state == CONN_DEAD)
+    if (conn_gone(c))
         return;
     log_info("conn %llu %s: aborted: %s", (unsigned long long)c->c_id,
              c->c_peer, reason);
-    if (c->c_req != NULL && c->c_state != CONN_CLOSING) {
+    if (c->c_req != NULL) {
         if (c->c_plan == NULL || strcmp(c->c_plan, "pass") == 0)
             c->c_plan = "aborted";
         access_log(c);
+        c->c_req = NULL;
     }
-    conn_unfetch(c);
-    conn_unfill(c);
-    if (c->c_bev != NULL) {
-        /* The peer gets a RST, not a clean FIN. */
-        plat_socket_abort(bufferevent_getfd(c->c_bev));
-        bufferevent_disable(c->c_bev, EV_READ | EV_WRITE);
-    }
-    conn_schedule_free(c);
+    c->c_keep = 0;
+    conn_close(c, reason);
 }
 
 /* Close after the pending output is flushed (bounded by a timer). */
@@ -523,6 +521,7 @@ conn_new(struct server *sv, evutil_socket_t fd, const struct sockaddr *sa,
     bufferevent_setwatermark(c->c_bev, EV_READ, 0,
                              c->c_cfg->sc_max_header_bytes + 16384);
     bufferevent_setwatermark(c->c_bev, EV_WRITE, RELAY_LOW_MARK, 0);
+    bufferevent_set_max_single_write(c->c_bev, RELAY_IO_CHUNK);
     /* A client that stops reading for body_timeout is dropped. */
     struct timeval wto = {(time_t)(c->c_cfg->sc_body_timeout_ms / 1000),
                           (long)(c->c_cfg->sc_body_timeout_ms % 1000) * 1000};

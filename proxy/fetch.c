@@ -59,6 +59,8 @@ struct fetch {
     int f_interim;       /* the message just parsed was 1xx */
     int f_paused;
     int f_done;          /* the parser completed the final message */
+    int f_peer_eof;      /* our own read saw EOF (or an error) */
+    int f_peer_err;
     unsigned f_gen;      /* bumped by every connect attempt */
     char *f_head;        /* serialized request head of the current hop */
     size_t f_head_len;
@@ -66,6 +68,7 @@ struct fetch {
 
 static void fetch_connect_next(struct fetch *f);
 static void fetch_read_cb(struct bufferevent *bev, void *arg);
+static void fetch_feed(struct fetch *f, struct evbuffer *in);
 static void fetch_event_cb(struct bufferevent *bev, short what, void *arg);
 static int fp_head(void *arg, struct http_msg *m);
 static int fp_body(void *arg, const char *p, size_t n);
@@ -365,6 +368,9 @@ fetch_connect_next(struct fetch *f)
     f->f_resp_bytes = f->f_connected = f->f_paused = 0;
     bufferevent_setcb(f->f_bev, fetch_read_cb, NULL, fetch_event_cb, f);
     bufferevent_setwatermark(f->f_bev, EV_READ, 0, RELAY_HIGH_MARK);
+    /* libevent reads 16 KiB per call by default; bulk transfers want
+     * fewer, larger system calls. */
+    bufferevent_set_max_single_read(f->f_bev, RELAY_IO_CHUNK);
     struct evbuffer *out = bufferevent_get_output(f->f_bev);
     /* A direct CONNECT sends nothing of its own: the tunnel starts once
      * the TCP connection is up. */
@@ -438,7 +444,7 @@ fetch_event_cb(struct bufferevent *bev, short what, void *arg)
 
     if (what & BEV_EVENT_EOF) {
         /* Whatever is still buffered comes first. */
-        fetch_read_cb(bev, f);
+        fetch_feed(f, bufferevent_get_input(bev));
         if (f->f_state == FETCH_FINISHED || f->f_parser == NULL)
             return;
         enum http_rc rc = http_parser_eof(f->f_parser);
@@ -481,11 +487,41 @@ fetch_event_cb(struct bufferevent *bev, short what, void *arg)
     fetch_fail(f, 502, "upstream connection reset");
 }
 
+/* libevent 2.1 reads at most 4 KiB per call, which makes a bulk transfer
+ * cost a read, an ioctl and epoll calls per 4 KiB. When the socket is
+ * readable, take up to RELAY_IO_CHUNK more with large reads of our own.
+ * EOF or an error seen here is handled after the buffered bytes. */
 static void
-fetch_read_cb(struct bufferevent *bev, void *arg)
+fetch_read_more(struct fetch *f, struct evbuffer *in)
 {
-    struct fetch *f = arg;
-    struct evbuffer *in = bufferevent_get_input(bev);
+    evutil_socket_t fd = bufferevent_getfd(f->f_bev);
+
+    /* The bufferevent keeps the end of its input frozen against other
+     * writers; it unfreezes it the same way around its own reads. */
+    evbuffer_unfreeze(in, 0);
+    while (!f->f_peer_eof && !f->f_paused &&
+           evbuffer_get_length(in) < RELAY_IO_CHUNK) {
+        struct evbuffer_iovec v;
+        if (evbuffer_reserve_space(in, 64 * 1024, &v, 1) < 1)
+            break;
+        int64_t n = plat_recv(fd, v.iov_base, v.iov_len);
+        if (n == -2)
+            break;
+        if (n <= 0) {
+            f->f_peer_eof = 1;
+            f->f_peer_err = n == -1;
+            break;
+        }
+        v.iov_len = (size_t)n;
+        evbuffer_commit_space(in, &v, 1);
+    }
+    evbuffer_freeze(in, 0);
+}
+
+/* Feed the buffered response bytes to the parser. */
+static void
+fetch_feed(struct fetch *f, struct evbuffer *in)
+{
 
     while (f->f_state != FETCH_FINISHED && f->f_parser != NULL &&
            !f->f_done) {
@@ -531,6 +567,25 @@ fetch_read_cb(struct bufferevent *bev, void *arg)
          * tunnel. */
         fetch_finish(f);
         return;
+    }
+}
+
+static void
+fetch_read_cb(struct bufferevent *bev, void *arg)
+{
+    struct fetch *f = arg;
+    struct evbuffer *in = bufferevent_get_input(bev);
+
+    if (f->f_state == FETCH_BODY)
+        fetch_read_more(f, in);
+    fetch_feed(f, in);
+    /* An EOF or error our own read saw, once the bytes before it are
+     * parsed: handled as libevent would report it. */
+    if (f->f_peer_eof && f->f_state != FETCH_FINISHED && f->f_bev == bev) {
+        bufferevent_disable(bev, EV_READ);
+        fetch_event_cb(bev, f->f_peer_err ? BEV_EVENT_ERROR | BEV_EVENT_READING
+                                          : BEV_EVENT_EOF | BEV_EVENT_READING,
+                       f);
     }
 }
 

@@ -161,7 +161,7 @@ fill_fail(struct fill *f, int status, const char *reason, int use_pass)
     f->fl_state = FILL_FAILED;
     f->fl_err_status = status;
     f->fl_err_pass = use_pass;
-    snprintf(f->fl_err, sizeof(f->fl_err), "%s", reason);
+    snprintf(f->fl_err, sizeof(f->fl_err), "%.150s", reason);
     fill_unlist(f);
     if (!use_pass)
         log_warnx("req %s: cache fill of %s failed: %s", f->fl_reqid,

@@ -31,6 +31,9 @@
 #define RELAY_HIGH_MARK        (256u * 1024)
 #define RELAY_LOW_MARK         (64u * 1024)
 
+/* Largest single read or write on a relayed socket. */
+#define RELAY_IO_CHUNK         (256u * 1024)
+
 /* Request id length (hex digits). */
 #define REQID_LEN              12
 

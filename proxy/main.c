@@ -300,6 +300,7 @@ main(int argc, char **argv)
     if (open_logs(&sv.sv_cfg->cr_cfg, verbose) == -1)
         goto out;
     plat_ignore_sigpipe();
+    plat_tune_allocator();
 
     sv.sv_base = event_base_new();
     if (sv.sv_base == NULL) {

@@ -84,6 +84,15 @@ int plat_sock_local_str(evutil_socket_t fd, char *buf, size_t len);
 int plat_sig_reload(void);
 int plat_sig_stats(void);
 
+/* Read from a non-blocking socket: bytes read, 0 at EOF, -1 on error,
+ * -2 when nothing is available now. */
+int64_t plat_recv(evutil_socket_t fd, void *buf, size_t len);
+
+/* Keep freed relay buffers in the allocator instead of handing them back
+ * to the kernel after every chunk (glibc trims and then page-faults them
+ * back in). A no-op where the allocator has no such knob. */
+void plat_tune_allocator(void);
+
 /* Ignore SIGPIPE (POSIX); nothing on Windows. */
 void plat_ignore_sigpipe(void);
 

@@ -11,6 +11,9 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -331,6 +334,32 @@ int
 plat_sig_stats(void)
 {
     return SIGUSR1;
+}
+
+int64_t
+plat_recv(evutil_socket_t fd, void *buf, size_t len)
+{
+    for (;;) {
+        ssize_t n = recv(fd, buf, len, 0);
+        if (n >= 0)
+            return (int64_t)n;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return -2;
+        return -1;
+    }
+}
+
+void
+plat_tune_allocator(void)
+{
+#if defined(__GLIBC__)
+    /* Relay chunks are up to a few hundred KiB: keep them on the heap
+     * (no per-chunk mmap) and trim only above 16 MiB of free top. */
+    mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 16 * 1024 * 1024);
+#endif
 }
 
 void
