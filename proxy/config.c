@@ -28,7 +28,7 @@
 #include <ini.h>
 
 #include "config.h"
-#include "limits.h"
+#include "shim_limits.h"
 #include "log.h"
 #include "plat.h"
 

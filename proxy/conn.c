@@ -33,7 +33,7 @@
 #include "fetch.h"
 #include "fill.h"
 #include "http_msg.h"
-#include "limits.h"
+#include "shim_limits.h"
 #include "log.h"
 #include "normalize.h"
 #include "plat.h"

@@ -21,7 +21,7 @@
 #include <event2/util.h>
 
 #include "fetch.h"
-#include "limits.h"
+#include "shim_limits.h"
 #include "log.h"
 #include "plat.h"
 #include "relay.h"

@@ -22,7 +22,7 @@
 
 #include "fetch.h"
 #include "fill.h"
-#include "limits.h"
+#include "shim_limits.h"
 #include "log.h"
 #include "normalize.h"
 #include "plat.h"

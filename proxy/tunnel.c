@@ -17,7 +17,7 @@
 #include <event2/event.h>
 #include <event2/util.h>
 
-#include "limits.h"
+#include "shim_limits.h"
 #include "log.h"
 #include "plat.h"
 #include "server.h"

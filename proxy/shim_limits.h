@@ -1,10 +1,10 @@
 /*
- * limits.h - every fixed bound of wsus-shim in one place. Values an
+ * shim_limits.h - every fixed bound of wsus-shim in one place. Values an
  * administrator may want to change are conf keys (see config.h); their
  * defaults live here too.
  */
-#ifndef WSUS_LIMITS_H
-#define WSUS_LIMITS_H
+#ifndef WSUS_SHIM_LIMITS_H
+#define WSUS_SHIM_LIMITS_H
 
 /* Defaults of [limits] keys. */
 #define DEF_MAX_HEADER_BYTES   (32u * 1024)     /* whole request head */
