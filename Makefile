@@ -2,12 +2,13 @@
 #   make run    install what is missing, build, run wsus-shim on conf/wsus-shim.conf
 #   make check  install what is missing, build, run the whole test suite
 #               (plain build, then an ASan+UBSan build)
+#   make check-win  the Windows cross-build and its tests under Wine
 BUILD   ?= build
 ASAN    ?= build-asan
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CONF    ?= conf/wsus-shim.conf
 
-.PHONY: all deps build run check test test-asan bench clean
+.PHONY: all deps build run check check-win test test-asan bench clean
 
 all: build
 
@@ -30,6 +31,10 @@ test-asan: deps
 	ctest --test-dir $(ASAN) --output-on-failure -j $(JOBS)
 
 check: test test-asan
+
+# Cross-build for Windows with mingw-w64 and run the unit tests under Wine.
+check-win:
+	tools/win/build.sh
 
 bench: build
 	tests/bench/run.sh $(BUILD)

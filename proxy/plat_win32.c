@@ -790,3 +790,9 @@ plat_walk(const char *dir, plat_walk_fn fn, void *arg)
     FindClose(d);
     return 0;
 }
+
+void
+plat_tune_allocator(void)
+{
+    /* The Windows heap needs no tuning for relay-sized blocks. */
+}

@@ -58,10 +58,10 @@ if [ ! -f "$WINEPREFIX/system.reg" ]; then
     echo "win: wine prefix created ($(($(date +%s) - t2))s)" >&2
 fi
 
+echo "win: ready to test after $(($(date +%s) - t0))s" >&2
 rc=0
 # Every test configured for Windows: the POSIX-only ones are left out by
-# the CMakeLists (if(NOT WIN32)).
+# the CMakeLists (if(NOT WIN32)). ctest's summary stays the last output.
 ctest --test-dir "$B" --output-on-failure -j "$JOBS" --timeout 120 || rc=$?
 wineserver -k >/dev/null 2>&1 || true
-echo "win: total $(($(date +%s) - t0))s" >&2
 exit "$rc"
