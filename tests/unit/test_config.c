@@ -20,7 +20,7 @@
 #include <cmocka.h>
 
 #include "config.h"
-#include "limits.h"
+#include "shim_limits.h"
 #include "log.h"
 
 #define PATH_LEN 256
