@@ -68,7 +68,7 @@ struct fetch {
 
 static void fetch_connect_next(struct fetch *f);
 static void fetch_read_cb(struct bufferevent *bev, void *arg);
-static void fetch_feed(struct fetch *f, struct evbuffer *in);
+static int fetch_feed(struct fetch *f, struct evbuffer *in);
 static void fetch_event_cb(struct bufferevent *bev, short what, void *arg);
 static int fp_head(void *arg, struct http_msg *m);
 static int fp_body(void *arg, const char *p, size_t n);
@@ -444,8 +444,7 @@ fetch_event_cb(struct bufferevent *bev, short what, void *arg)
 
     if (what & BEV_EVENT_EOF) {
         /* Whatever is still buffered comes first. */
-        fetch_feed(f, bufferevent_get_input(bev));
-        if (f->f_state == FETCH_FINISHED || f->f_parser == NULL)
+        if (fetch_feed(f, bufferevent_get_input(bev)) || f->f_parser == NULL)
             return;
         enum http_rc rc = http_parser_eof(f->f_parser);
         if (f->f_state == FETCH_FINISHED)
@@ -518,8 +517,10 @@ fetch_read_more(struct fetch *f, struct evbuffer *in)
     evbuffer_freeze(in, 0);
 }
 
-/* Feed the buffered response bytes to the parser. */
-static void
+/* Feed the buffered response bytes to the parser. Returns 1 when the
+ * exchange ended (fc_done or fc_fail ran: the owner may have freed f, so
+ * the caller must not touch it), 0 otherwise. */
+static int
 fetch_feed(struct fetch *f, struct evbuffer *in)
 {
 
@@ -542,7 +543,7 @@ fetch_feed(struct fetch *f, struct evbuffer *in)
             /* The owner stopped it from a callback. */
             fetch_drop_conn(f);
             fetch_fail(f, 0, NULL);
-            return;
+            return 1;
         }
         if (rc == HTTP_BAD) {
             const char *why = "invalid response";
@@ -551,7 +552,7 @@ fetch_feed(struct fetch *f, struct evbuffer *in)
                       fetch_upstream(f), why);
             fetch_drop_conn(f);
             fetch_fail(f, 502, "invalid response from upstream");
-            return;
+            return 1;
         }
         /* HTTP_DONE */
         if (f->f_interim) {
@@ -566,8 +567,9 @@ fetch_feed(struct fetch *f, struct evbuffer *in)
         /* Complete. Bytes after a CONNECT 200 stay in the input for the
          * tunnel. */
         fetch_finish(f);
-        return;
+        return 1;
     }
+    return f->f_state == FETCH_FINISHED;
 }
 
 static void
@@ -578,7 +580,8 @@ fetch_read_cb(struct bufferevent *bev, void *arg)
 
     if (f->f_state == FETCH_BODY)
         fetch_read_more(f, in);
-    fetch_feed(f, in);
+    if (fetch_feed(f, in))
+        return;
     /* An EOF or error our own read saw, once the bytes before it are
      * parsed: handled as libevent would report it. */
     if (f->f_peer_eof && f->f_state != FETCH_FINISHED && f->f_bev == bev) {
