@@ -165,6 +165,8 @@ static const struct conf_key conf_keys[] = {
      OFF(sc_cache_max), 0},
     {"cache", "verify_sha1", CK_BOOL, 0, 1, 1, NULL,
      OFF(sc_verify_sha1), 0},
+    {"cache", "unnamed_max_age", CK_MS, 0, 7 * 24 * HOUR_MS, HOUR_MS, NULL,
+     OFF(sc_unnamed_max_age_ms), 0},
 };
 /* clang-format on */
 

@@ -80,6 +80,9 @@ struct shim_config {
     char *sc_cache_dir;     /* default /var/cache/wsus-shim */
     uint64_t sc_cache_max;  /* default 20G */
     int sc_verify_sha1;     /* default yes */
+    /* Entries whose URL names no SHA-1 may change upstream: they are
+     * fetched again once older than this. Default 1 hour. */
+    uint32_t sc_unnamed_max_age_ms;
 };
 
 /* Fill *cfg with every default (no file read). Returns 0 or -1 (ENOMEM). */

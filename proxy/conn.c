@@ -1406,6 +1406,21 @@ wants_cache(const struct conn *c)
            (ua != NULL && strstr(ua, "BITS") != NULL);
 }
 
+/* Content URLs are named by their SHA-1 and never change: always fresh.
+ * Anything else is fresh for [cache] unnamed_max_age. */
+static int
+cache_entry_fresh(const struct conn *c, const struct cache_meta *meta)
+{
+    struct timespec now;
+    char sha[41];
+
+    if (cache_url_sha1(c->c_url, sha))
+        return 1;
+    plat_clock_real(&now);
+    return (int64_t)now.tv_sec - meta->cm_stored <
+           (int64_t)(c->c_cfg->sc_unnamed_max_age_ms / 1000);
+}
+
 static void
 conn_dispatch(struct conn *c)
 {
@@ -1437,8 +1452,15 @@ conn_dispatch(struct conn *c)
         struct cache_meta meta;
         int fd;
         if (cache_lookup(c->c_srv->sv_cache, c->c_url, &meta, &fd) == 0) {
-            conn_serve_hit(c, &meta, fd);
-            return;
+            if (cache_entry_fresh(c, &meta)) {
+                conn_serve_hit(c, &meta, fd);
+                return;
+            }
+            /* Stale: an unnamed entry past unnamed_max_age. */
+            plat_close(fd);
+            cache_remove(c->c_srv->sv_cache, c->c_url);
+            log_debug("req %s: cached %s is stale, refetching", c->c_reqid,
+                      c->c_url);
         }
         if (fill_find(c->c_srv, c->c_url) != NULL || wants_cache(c)) {
             conn_join_fill(c, "cache-fill");
