@@ -1,5 +1,6 @@
 #!/bin/sh
-# run.sh [BUILD_DIR] - run the wsus-shim benchmarks (make bench).
+# run.sh [BUILD_DIR] - run the wsus-shim benchmarks (make bench):
+# bench_relay.py (issue 2), then bench_range.py (issue 3).
 #
 # BUILD_DIR (default: build) holds wsus-shim and upstream-emu; the two
 # targets are built there if missing (a Release configure when the folder
@@ -61,11 +62,13 @@ trap cleanup EXIT
 trap 'cleanup; exit 130' INT TERM
 
 echo "wsus-shim bench: $shim ($(uname -sr), $(nproc) cores)"
-WSUS_SHIM=$shim WSUS_EMU=$emu WSUS_SRC=$src BENCH_TMP=$tmp BENCH_PIDS=$pids \
-    TMPDIR=$tmp PYTHONDONTWRITEBYTECODE=1 \
-    python3 "$here/bench_relay.py" &
-child=$!
 rc=0
-wait "$child" || rc=$?
-child=
+for bench in bench_relay.py bench_range.py; do
+    WSUS_SHIM=$shim WSUS_EMU=$emu WSUS_SRC=$src BENCH_TMP=$tmp \
+        BENCH_PIDS=$pids TMPDIR=$tmp PYTHONDONTWRITEBYTECODE=1 \
+        python3 "$here/$bench" &
+    child=$!
+    wait "$child" || rc=$?
+    child=
+done
 exit "$rc"
