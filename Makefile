@@ -33,7 +33,7 @@ test-asan: deps
 check: test test-asan
 
 # Cross-build for Windows with mingw-w64 and run the unit tests under Wine.
-check-win:
+check-win: deps
 	tools/win/build.sh
 
 bench: build

@@ -159,8 +159,8 @@ static const struct conf_key conf_keys[] = {
     {"range", "slice_max_discard", CK_SIZE64, 0, TIB, 64 * MIB, NULL,
      OFF(sc_slice_max_discard), 0},
 
-    {"cache", "dir", CK_PATH, 0, 0, 0, "/var/cache/wsus-shim",
-     OFF(sc_cache_dir), 0},
+    /* Default: plat_default_cache_dir(), set by config_defaults(). */
+    {"cache", "dir", CK_PATH, 0, 0, 0, NULL, OFF(sc_cache_dir), 0},
     {"cache", "max_size", CK_SIZE64, 0, 1024 * TIB, 20 * GIB, NULL,
      OFF(sc_cache_max), 0},
     {"cache", "verify_sha1", CK_BOOL, 0, 1, 1, NULL,
@@ -1140,6 +1140,13 @@ config_defaults(struct shim_config *cfg)
             }
             break;
         }
+    }
+    /* The platform's folders, through the same parser. */
+    cfg->sc_cache_dir = strdup(plat_default_cache_dir());
+    if (cfg->sc_cache_dir == NULL) {
+        config_free(cfg);
+        errno = ENOMEM;
+        return -1;
     }
     return 0;
 }

@@ -61,6 +61,15 @@ int plat_touch(const char *path);
  * NULL), already unlinked where the OS allows; returns fd or -1. */
 int plat_tmpfile(const char *dir);
 
+/* Where the daemon keeps its files when neither the command line nor
+ * the conf says: the conf file (NULL on POSIX, where the build fixes the
+ * installed path), the cache folder, and the folder for log files (NULL
+ * on POSIX, where logs go to stderr by default). Windows:
+ * %ProgramData%\wsus-shim\{wsus-shim.conf,cache,logs}. */
+const char *plat_default_conf(void);
+const char *plat_default_cache_dir(void);
+const char *plat_default_log_dir(void);
+
 /* Sockets: shut the write half; make the next close send a RST. Both
  * ignore fd == -1. */
 void plat_shutdown_write(evutil_socket_t fd);

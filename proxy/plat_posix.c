@@ -212,6 +212,24 @@ plat_touch(const char *path)
     return utimensat(AT_FDCWD, path, NULL, 0);
 }
 
+const char *
+plat_default_conf(void)
+{
+    return NULL;
+}
+
+const char *
+plat_default_cache_dir(void)
+{
+    return "/var/cache/wsus-shim";
+}
+
+const char *
+plat_default_log_dir(void)
+{
+    return NULL;
+}
+
 int
 plat_tmpfile(const char *dir)
 {

@@ -484,6 +484,41 @@ plat_mkdirs(const char *path)
  * FILE_FLAG_DELETE_ON_CLOSE: the system removes it when the last handle
  * goes, even if the process dies.
  */
+/* %ProgramData%\wsus-shim\<leaf> into buf (C:\ProgramData when the
+ * variable is unset). */
+static const char *
+plat_data_path(char *buf, size_t len, const char *leaf)
+{
+    char root[MAX_PATH + 1];
+    DWORD n = GetEnvironmentVariableA("ProgramData", root, sizeof(root));
+
+    if (n == 0 || n >= sizeof(root))
+        snprintf(root, sizeof(root), "C:\\ProgramData");
+    snprintf(buf, len, "%s\\wsus-shim%s%s", root, *leaf ? "\\" : "", leaf);
+    return buf;
+}
+
+const char *
+plat_default_conf(void)
+{
+    static char buf[PLAT_PATH_MAX];
+    return plat_data_path(buf, sizeof(buf), "wsus-shim.conf");
+}
+
+const char *
+plat_default_cache_dir(void)
+{
+    static char buf[PLAT_PATH_MAX];
+    return plat_data_path(buf, sizeof(buf), "cache");
+}
+
+const char *
+plat_default_log_dir(void)
+{
+    static char buf[PLAT_PATH_MAX];
+    return plat_data_path(buf, sizeof(buf), "logs");
+}
+
 int
 plat_tmpfile(const char *dir)
 {

@@ -39,11 +39,19 @@ run() {
     fi
 }
 
+# The Wine tests' legacy upstream and origin: a Linux build of
+# upstream-emu (the native dependencies come from tools/deps.sh).
 t1=$(date +%s)
+"$ROOT/tools/deps.sh"
+run native-configure.log env -u PKG_CONFIG_LIBDIR -u PKG_CONFIG_PATH cmake -S "$ROOT" -B "$B/native" \
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWSUS_TESTS=ON
+run native-build.log env -u PKG_CONFIG_LIBDIR -u PKG_CONFIG_PATH cmake --build "$B/native" --target upstream-emu -j "$JOBS"
+
 run configure.log cmake -S "$ROOT" -B "$B" \
     -DCMAKE_TOOLCHAIN_FILE="$ROOT/cmake/mingw-w64.cmake" \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DWSUS_WERROR=ON -DWSUS_TESTS=ON \
+    -DWSUS_NATIVE_EMU="$B/native/tests/tools/upstream-emu" \
     -DOPENSSL_ROOT_DIR="$DEPS" -DOPENSSL_USE_STATIC_LIBS=TRUE \
     "-DCMAKE_CROSSCOMPILING_EMULATOR=env;WINEPREFIX=$WINEPREFIX;WINEDEBUG=-all;WINEDLLOVERRIDES=mscoree,mshtml=;wine"
 run build.log cmake --build "$B" -j "$JOBS"
@@ -60,8 +68,9 @@ fi
 
 echo "win: ready to test after $(($(date +%s) - t0))s" >&2
 rc=0
-# Every test configured for Windows: the POSIX-only ones are left out by
-# the CMakeLists (if(NOT WIN32)). ctest's summary stays the last output.
-ctest --test-dir "$B" --output-on-failure -j "$JOBS" --timeout 120 || rc=$?
+# Every test configured for Windows: the unit tests as .exe files and the
+# Wine tests of tests/win/ (these run one at a time: they share the
+# prefix's service manager). ctest's summary stays the last output.
+ctest --test-dir "$B" --output-on-failure -j "$JOBS" --timeout 600 || rc=$?
 wineserver -k >/dev/null 2>&1 || true
 exit "$rc"
