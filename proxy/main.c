@@ -265,6 +265,8 @@ main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
             path = argv[++i];
+        } else if (strcmp(argv[i], "-f") == 0) {
+            /* Foreground console program: what POSIX always does. */
         } else if (strcmp(argv[i], "-t") == 0) {
             check = 1;
         } else if (strcmp(argv[i], "-v") == 0) {
