@@ -57,6 +57,10 @@ run configure.log cmake -S "$ROOT" -B "$B" \
 run build.log cmake --build "$B" -j "$JOBS"
 echo "win: built in $B ($(($(date +%s) - t1))s)" >&2
 
+# The release zip (tools/win/package.sh), checked by the wine_package test.
+run package.log "$ROOT/tools/win/package.sh" "$B"
+echo "win: $(tail -n 1 "$B/package.log" | sed 's/^package: //')" >&2
+
 if [ ! -f "$WINEPREFIX/system.reg" ]; then
     t2=$(date +%s)
     rm -rf "$WINEPREFIX"
