@@ -16,6 +16,7 @@
 
 static FILE *log_fp;          /* NULL: stderr */
 static int log_to_syslog;
+static int log_mirror = -1;  /* levels <= this also go to the system log */
 static enum log_level log_lvl = LOG_LVL_INFO;
 static FILE *acc_fp;          /* NULL: access log off */
 static int acc_is_stdout;
@@ -55,6 +56,12 @@ log_open(const char *path, enum log_level level)
         return -1;
     setvbuf(log_fp, NULL, _IOLBF, 0);
     return 0;
+}
+
+void
+log_mirror_syslog(int upto)
+{
+    log_mirror = upto;
 }
 
 void
@@ -105,12 +112,13 @@ log_vemit(enum log_level lvl, const char *errtext, const char *fmt,
     if (lvl > log_lvl)
         return;
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    if (log_to_syslog) {
+    if (log_to_syslog || (int)lvl <= log_mirror) {
         if (errtext != NULL)
             plat_syslog((int)lvl, "%s: %s", msg, errtext);
         else
             plat_syslog((int)lvl, "%s", msg);
-        return;
+        if (log_to_syslog)
+            return;
     }
     fmt_time(ts, sizeof(ts));
     int n = snprintf(line, sizeof(line), "%s %s %s%s%s\n", ts,

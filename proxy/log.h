@@ -29,6 +29,9 @@ enum log_level {
  * system log. Returns 0, or -1 with errno set when the file cannot open. */
 int log_open(const char *path, enum log_level level);
 void log_set_level(enum log_level level);
+/* Also send messages at level upto and more severe (LOG_LVL_WARN: warnings
+ * and errors) to the system log, whatever the destination; -1: never. */
+void log_mirror_syslog(int upto);
 enum log_level log_get_level(void);
 void log_close(void);
 

@@ -1,10 +1,14 @@
 /*
- * main.c - wsus-shim: command line, startup, signals.
+ * main.c - wsus-shim: command line, startup, signals and service controls.
  *
  *   SIGTERM/SIGINT  drain: stop accepting, finish in-flight requests
  *                   (bounded by [limits] drain_timeout), exit
  *   SIGHUP          reload the conf; new connections use it
  *   SIGUSR1         log the counters
+ *
+ * On Windows the service control manager's stop, paramchange and user
+ * control 128, and the console's Ctrl+C, do the same through the control
+ * channel of svc.h.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +27,7 @@
 #include "log.h"
 #include "plat.h"
 #include "server.h"
+#include "svc.h"
 #include "tunnel.h"
 #include "upstream.h"
 
@@ -43,6 +48,30 @@ cfg_ref_drop(struct cfg_ref *r)
     free(r);
 }
 
+/* A service has no console: diagnostics and the access log default to
+ * files in the platform's log folder (%ProgramData%\wsus-shim\logs). */
+static int
+service_log_defaults(struct shim_config *cfg, char *err, size_t errlen)
+{
+    char path[1024];
+
+    if (cfg->sc_log_file == NULL &&
+        svc_log_path("wsus-shim.log", path, sizeof(path)) == 0) {
+        if ((cfg->sc_log_file = strdup(path)) == NULL)
+            goto oom;
+    }
+    if (cfg->sc_access_log != NULL && strcmp(cfg->sc_access_log, "-") == 0 &&
+        svc_log_path("access.log", path, sizeof(path)) == 0) {
+        free(cfg->sc_access_log);
+        if ((cfg->sc_access_log = strdup(path)) == NULL)
+            goto oom;
+    }
+    return 0;
+oom:
+    snprintf(err, errlen, "out of memory");
+    return -1;
+}
+
 /* Load path into a fresh reference (refs = 1). Returns NULL with err. */
 static struct cfg_ref *
 cfg_ref_load(const char *path, char *err, size_t errlen)
@@ -54,6 +83,11 @@ cfg_ref_load(const char *path, char *err, size_t errlen)
         return NULL;
     }
     if (config_load(path, &r->cr_cfg, err, errlen) == -1) {
+        free(r);
+        return NULL;
+    }
+    if (service_log_defaults(&r->cr_cfg, err, errlen) == -1) {
+        config_free(&r->cr_cfg);
         free(r);
         return NULL;
     }
@@ -77,17 +111,30 @@ server_conn_gone(struct server *sv)
         event_base_loopexit(sv->sv_base, NULL);
 }
 
+/* Where an installed wsus-shim looks for its conf. */
+static const char *
+installed_conf(void)
+{
+    return plat_default_conf() != NULL ? plat_default_conf()
+                                       : WSUS_SHIM_DEFAULT_CONF;
+}
+
 static void
 usage(FILE *out)
 {
     fprintf(out,
-            "usage: wsus-shim [-c FILE] [-t] [-v] [--version] [--help]\n"
+            "usage: wsus-shim [-c FILE] [-f] [-t] [-v] [--version] [--help]\n"
             "  -c FILE    configuration file (default: %s)\n"
+            "  -f         run in the foreground as a console program (what it\n"
+            "             always does on POSIX)\n"
             "  -t         check the configuration, print a summary, exit\n"
             "  -v         verbose: log at debug level\n"
-            "  --version  print the version and exit\n"
-            "signals: TERM/INT drain and exit, HUP reload, USR1 counters\n",
-            WSUS_SHIM_DEFAULT_CONF);
+            "  --version  print the version and exit\n",
+            installed_conf());
+    svc_usage(out);
+    if (plat_sig_reload() != -1)
+        fprintf(out, "signals: TERM/INT drain and exit, HUP reload, "
+                     "USR1 counters\n");
 }
 
 /* The conf to use when -c is not given: conf/wsus-shim.conf in the current
@@ -104,7 +151,7 @@ default_conf(void)
             return cand[i];
         }
     }
-    return WSUS_SHIM_DEFAULT_CONF;
+    return installed_conf();
 }
 
 static int
@@ -144,21 +191,22 @@ drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
     event_base_loopexit(sv->sv_base, NULL);
 }
 
+/* Stop accepting and finish the requests in flight, at most
+ * [limits] drain_timeout; a second request stops at once. */
 static void
-sig_term_cb(evutil_socket_t sig, short what, void *arg)
+shim_stop(struct sigctx *sc, const char *why)
 {
-    struct sigctx *sc = arg;
     struct server *sv = sc->sc_srv;
     uint32_t ms = sv->sv_cfg->cr_cfg.sc_drain_timeout_ms;
     struct timeval tv = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000};
 
-    (void)what;
+    svc_report_stopping();
     if (sv->sv_draining) {
-        log_info("signal %d again: stopping now", (int)sig);
+        log_info("%s again: stopping now", why);
         drain_timeout_cb(-1, 0, sv);
         return;
     }
-    log_info("signal %d: draining %u connections (at most %u ms)", (int)sig,
+    log_info("%s: draining %u connections (at most %u ms)", why,
              (unsigned)sv->sv_nconns, (unsigned)ms);
     sv->sv_draining = 1;
     listener_stop(sv);
@@ -174,15 +222,13 @@ sig_term_cb(evutil_socket_t sig, short what, void *arg)
         evtimer_add(sv->sv_drain_ev, &tv);
 }
 
+/* Read the conf again; new connections use it, a bad one is ignored. */
 static void
-sig_hup_cb(evutil_socket_t sig, short what, void *arg)
+shim_reload(struct sigctx *sc)
 {
-    struct sigctx *sc = arg;
     struct server *sv = sc->sc_srv;
     char err[512];
 
-    (void)sig;
-    (void)what;
     struct cfg_ref *r = cfg_ref_load(sc->sc_path, err, sizeof(err));
     if (r == NULL) {
         log_warnx("reload failed, keeping the running configuration: %s",
@@ -200,13 +246,10 @@ sig_hup_cb(evutil_socket_t sig, short what, void *arg)
 }
 
 static void
-sig_stats_cb(evutil_socket_t sig, short what, void *arg)
+shim_log_stats(struct sigctx *sc)
 {
-    struct sigctx *sc = arg;
     const struct server_stats *st = &sc->sc_srv->sv_stats;
 
-    (void)sig;
-    (void)what;
     log_info("stats: connections=%u requests=%llu errors=%llu tunnels=%llu "
              "bytes_out=%llu bytes_up=%llu refused=%llu",
              (unsigned)sc->sc_srv->sv_nconns,
@@ -233,73 +276,114 @@ sig_stats_cb(evutil_socket_t sig, short what, void *arg)
 }
 
 static void
+sig_term_cb(evutil_socket_t sig, short what, void *arg)
+{
+    char why[32];
+
+    (void)what;
+    snprintf(why, sizeof(why), "signal %d", (int)sig);
+    shim_stop(arg, why);
+}
+
+static void
+sig_hup_cb(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig;
+    (void)what;
+    shim_reload(arg);
+}
+
+static void
+sig_stats_cb(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig;
+    (void)what;
+    shim_log_stats(arg);
+}
+
+/* Controls from the service manager or the console (svc.h). */
+static void
+control_cb(evutil_socket_t fd, short what, void *arg)
+{
+    unsigned char buf[16];
+    int64_t n;
+
+    (void)what;
+    while ((n = plat_recv(fd, buf, sizeof(buf))) > 0) {
+        for (int64_t i = 0; i < n; i++) {
+            switch (buf[i]) {
+            case SVC_CTL_STOP:
+                shim_stop(arg, "service stop");
+                break;
+            case SVC_CTL_RELOAD:
+                shim_reload(arg);
+                break;
+            case SVC_CTL_STATS:
+                shim_log_stats(arg);
+                break;
+            default:
+                break;
+            }
+        }
+    }
+}
+
+static void
 print_banner(const struct server *sv, const char *bound)
 {
     const struct shim_config *cfg = &sv->sv_cfg->cr_cfg;
+    char via[512];
+    size_t off = 0;
 
-    printf("wsus-shim %s listening on %s, ", WSUS_SHIM_VERSION, bound);
     if (cfg->sc_nproxies == 0) {
-        printf("forwarding direct to origin servers\n");
+        snprintf(via, sizeof(via), "forwarding direct to origin servers");
     } else {
-        printf("forwarding via");
-        for (size_t i = 0; i < cfg->sc_nproxies; i++)
-            printf("%s %s", i ? "," : "",
-                   upstream_label(sv->sv_cfg->cr_up, (int)i));
-        printf(" (HTTP/1.%d%s)\n", cfg->sc_up_minor,
-               cfg->sc_up_user ? ", Basic auth" : "");
+        off = (size_t)snprintf(via, sizeof(via), "forwarding via");
+        for (size_t i = 0; i < cfg->sc_nproxies && off < sizeof(via); i++)
+            off += (size_t)snprintf(via + off, sizeof(via) - off, "%s %s",
+                                    i ? "," : "",
+                                    upstream_label(sv->sv_cfg->cr_up, (int)i));
+        if (off < sizeof(via))
+            snprintf(via + off, sizeof(via) - off, " (HTTP/1.%d%s)",
+                     cfg->sc_up_minor, cfg->sc_up_user ? ", Basic auth" : "");
     }
-    fflush(stdout);
+    log_info("listening on %s, %s", bound, via);
+    if (!svc_is_service()) {
+        printf("wsus-shim %s listening on %s, %s\n", WSUS_SHIM_VERSION, bound,
+               via);
+        fflush(stdout);
+    }
 }
 
-int
-main(int argc, char **argv)
+struct opts {
+    const char *o_path;
+    int o_verbose;
+};
+
+/* The daemon: runs until stopped; returns the exit code. */
+static int
+shim_serve(void *arg)
 {
-    const char *path = NULL;
-    int check = 0, verbose = 0, rc = 1;
+    const struct opts *o = arg;
+    int rc = 1;
     char err[512], bound[128];
     struct server sv;
     struct sigctx sc;
     struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL,
-                 *ev_usr1 = NULL;
+                 *ev_usr1 = NULL, *ev_ctl = NULL;
+    evutil_socket_t ctl;
 
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
-            path = argv[++i];
-        } else if (strcmp(argv[i], "-f") == 0) {
-            /* Foreground console program: what POSIX always does. */
-        } else if (strcmp(argv[i], "-t") == 0) {
-            check = 1;
-        } else if (strcmp(argv[i], "-v") == 0) {
-            verbose = 1;
-        } else if (strcmp(argv[i], "--version") == 0) {
-            printf("wsus-shim %s\n", WSUS_SHIM_VERSION);
-            return 0;
-        } else if (strcmp(argv[i], "--help") == 0 ||
-                   strcmp(argv[i], "-h") == 0) {
-            usage(stdout);
-            return 0;
-        } else {
-            fprintf(stderr, "wsus-shim: unknown argument '%s'\n", argv[i]);
-            usage(stderr);
-            return 2;
-        }
-    }
-    if (path == NULL)
-        path = default_conf();
-
+    log_mirror_syslog(svc_syslog_mirror());
     memset(&sv, 0, sizeof(sv));
-    sv.sv_cfg = cfg_ref_load(path, err, sizeof(err));
+    sv.sv_cfg = cfg_ref_load(o->o_path, err, sizeof(err));
     if (sv.sv_cfg == NULL) {
-        fprintf(stderr, "wsus-shim: %s\n", err);
+        if (svc_is_service())
+            log_err("%s", err); /* the Event Log: there is no console */
+        else
+            fprintf(stderr, "wsus-shim: %s\n", err);
         return 2;
     }
-    if (check) {
-        config_print(&sv.sv_cfg->cr_cfg, stdout);
-        printf("%s: configuration OK\n", path);
-        cfg_ref_drop(sv.sv_cfg);
-        return 0;
-    }
-    if (open_logs(&sv.sv_cfg->cr_cfg, verbose) == -1)
+    if (open_logs(&sv.sv_cfg->cr_cfg, o->o_verbose) == -1)
         goto out;
     plat_ignore_sigpipe();
     plat_tune_allocator();
@@ -330,8 +414,8 @@ main(int argc, char **argv)
     }
 
     sc.sc_srv = &sv;
-    sc.sc_path = path;
-    sc.sc_verbose = verbose;
+    sc.sc_path = o->o_path;
+    sc.sc_verbose = o->o_verbose;
     ev_term = evsignal_new(sv.sv_base, SIGTERM, sig_term_cb, &sc);
     ev_int = evsignal_new(sv.sv_base, SIGINT, sig_term_cb, &sc);
     if (ev_term != NULL)
@@ -349,9 +433,18 @@ main(int argc, char **argv)
         if (ev_usr1 != NULL)
             evsignal_add(ev_usr1, NULL);
     }
+    if ((ctl = svc_control_open()) != -1) {
+        ev_ctl = event_new(sv.sv_base, ctl, EV_READ | EV_PERSIST, control_cb,
+                           &sc);
+        if (ev_ctl == NULL || event_add(ev_ctl, NULL) == -1) {
+            log_err("cannot watch the service control channel");
+            goto out;
+        }
+    }
 
-    log_info("wsus-shim %s started with %s", WSUS_SHIM_VERSION, path);
+    log_info("wsus-shim %s started with %s", WSUS_SHIM_VERSION, o->o_path);
     print_banner(&sv, bound);
+    svc_report_running(sv.sv_cfg->cr_cfg.sc_drain_timeout_ms);
     event_base_dispatch(sv.sv_base);
     log_info("wsus-shim stopped");
     rc = 0;
@@ -372,6 +465,9 @@ out:
         event_free(ev_hup);
     if (ev_usr1 != NULL)
         event_free(ev_usr1);
+    if (ev_ctl != NULL)
+        event_free(ev_ctl);
+    svc_control_close();
     if (sv.sv_drain_ev != NULL)
         event_free(sv.sv_drain_ev);
     if (sv.sv_dns != NULL)
@@ -384,4 +480,67 @@ out:
     access_log_close();
     log_close();
     return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct opts o = {NULL, 0};
+    const char *verb = NULL;
+    int check = 0, console = 0;
+    char err[512];
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+            o.o_path = argv[++i];
+        } else if (strcmp(argv[i], "-f") == 0) {
+            console = 1;
+        } else if (strcmp(argv[i], "-t") == 0) {
+            check = 1;
+        } else if (strcmp(argv[i], "-v") == 0) {
+            o.o_verbose = 1;
+        } else if (strcmp(argv[i], "--version") == 0) {
+            printf("wsus-shim %s\n", WSUS_SHIM_VERSION);
+            return 0;
+        } else if (strcmp(argv[i], "--help") == 0 ||
+                   strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            return 0;
+        } else if (i == 1 && svc_is_verb(argv[i])) {
+            verb = argv[i];
+        } else {
+            fprintf(stderr, "wsus-shim: unknown argument '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (verb != NULL && strcmp(verb, "install") != 0) {
+        if (o.o_path != NULL || check || console || o.o_verbose) {
+            fprintf(stderr, "wsus-shim: %s takes no options\n", verb);
+            return 2;
+        }
+        return svc_verb(verb, NULL);
+    }
+    if (verb == NULL && o.o_path == NULL)
+        o.o_path = default_conf();
+
+    if (check || verb != NULL) {
+        /* install checks the conf it will run with before registering. */
+        struct shim_config cfg;
+        const char *path = o.o_path != NULL ? o.o_path : installed_conf();
+
+        if (config_load(path, &cfg, err, sizeof(err)) == -1) {
+            fprintf(stderr, "wsus-shim: %s\n", err);
+            return 2;
+        }
+        if (verb != NULL) {
+            config_free(&cfg);
+            return svc_verb(verb, o.o_path);
+        }
+        config_print(&cfg, stdout);
+        printf("%s: configuration OK\n", path);
+        config_free(&cfg);
+        return 0;
+    }
+    return svc_run(shim_serve, &o, console);
 }

@@ -1,0 +1,253 @@
+#!/usr/bin/env python3
+"""wsus-shim.exe as a Windows service, in Wine's service control manager.
+
+install registers the service and its Event Log source; start waits for
+RUNNING; the service serves a Linux curl through the Linux upstream-emu;
+stop drains a download in flight before STOPPED; a conf the service can no
+longer read ends in STOPPED with the exit code; uninstall removes both.
+Errors reach the Event Log (Wine prints error events on its err channel).
+"""
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "integration"))
+sys.path.insert(0, HERE)
+
+from harness import Emu, check, run, make_file, free_port, tool, MIB  # noqa
+from wine_util import (Session, wine, win_path, sc_state, wait_state,  # noqa
+                       reg_query)
+
+NAME = "wsus-shim"
+SVC_KEY = "HKLM\\SYSTEM\\CurrentControlSet\\Services\\" + NAME
+EVLOG_KEY = ("HKLM\\SYSTEM\\CurrentControlSet\\Services\\EventLog\\"
+             "Application\\" + NAME)
+EXE = os.environ.get("WSUS_SHIM_EXE", "")
+
+TMP = tempfile.mkdtemp(prefix="wine-svc-")
+ROOT = os.path.join(TMP, "root")
+os.makedirs(ROOT)
+BIG, BIG_SHA = make_file(ROOT, "big.bin", 6 * MIB, seed=11)
+SMALL, SMALL_SHA = make_file(ROOT, "small.bin", 300 * 1024 + 7, seed=12)
+
+
+def write_conf(port, emu_port, extra=""):
+    """A service conf in TMP; paths relative to it (logs, cache)."""
+    path = os.path.join(TMP, "wsus-shim.conf")
+    with open(path, "w") as f:
+        f.write("[listen]\naddress = 127.0.0.1\nport = %d\n"
+                "[upstream]\nproxy = 127.0.0.1:%d\n"
+                "[policy]\nallow_hosts = *.windowsupdate.com, 127.0.0.1\n"
+                "[limits]\ndrain_timeout = 30s\n"
+                "[range]\nmode = cache\n"
+                "[cache]\ndir = cache\n"
+                "[log]\nlevel = info\nfile = shim.log\n"
+                "access_log = access.log\n%s" % (port, emu_port, extra))
+    return path
+
+
+def shim(*args, timeout=120):
+    return wine([EXE] + list(args), timeout=timeout)
+
+
+def log_text():
+    try:
+        with open(os.path.join(TMP, "shim.log")) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def curl_get(port, url, out):
+    argv = [tool("curl"), "-sS", "-o", out, "-w", "%{http_code} %{size_download}",
+            "--max-time", "120", "-x", "127.0.0.1:%d" % port, url]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=150)
+
+
+def sha1_of(path):
+    h = hashlib.sha1()
+    with open(path, "rb") as f:
+        for b in iter(lambda: f.read(1 << 20), b""):
+            h.update(b)
+    return h.hexdigest()
+
+
+def uninstall_quietly():
+    if sc_state(NAME) is not None:
+        shim("uninstall")
+
+
+def test_install_start_serve_drain_stop_uninstall():
+    port = free_port()
+    with Emu(ROOT, "--http10", "--no-range", "--close-delimit",
+             "--rate", str(2 * MIB)) as up, Session():
+        conf = write_conf(port, up.port)
+        try:
+            p = shim("install", "-c", conf)
+            check(p.returncode == 0, "install rc %d: %s %s"
+                  % (p.returncode, p.stdout, p.stderr))
+            image = reg_query(SVC_KEY, "ImagePath") or ""
+            check('-c "%s"' % win_path(conf) in image,
+                  "ImagePath %r lacks the absolute conf path" % image)
+            check(reg_query(SVC_KEY, "Start") == "0x2",
+                  "start type %r, want automatic (0x2)"
+                  % reg_query(SVC_KEY, "Start"))
+            msgfile = reg_query(EVLOG_KEY, "EventMessageFile") or ""
+            check(msgfile.lower().endswith("wsus-shim.exe"),
+                  "EventMessageFile %r" % msgfile)
+            check(sc_state(NAME) == "STOPPED", "state after install %s"
+                  % sc_state(NAME))
+
+            p = shim("install", "-c", conf)
+            check(p.returncode == 1 and "cannot create the service" in
+                  p.stderr, "second install: rc %d %r"
+                  % (p.returncode, p.stderr))
+
+            p = shim("start")
+            check(p.returncode == 0 and "is running" in p.stdout,
+                  "start rc %d: %s %s" % (p.returncode, p.stdout, p.stderr))
+            check(sc_state(NAME) == "RUNNING", "state %s" % sc_state(NAME))
+            check("listening on 127.0.0.1:%d" % port in log_text(),
+                  "log: %r" % log_text())
+
+            # A download through the service, from the legacy parent.
+            out = os.path.join(TMP, "small.out")
+            r = curl_get(port, "http://127.0.0.1:%d/small.bin" % up.port, out)
+            check(r.stdout == "200 %d" % (300 * 1024 + 7),
+                  "curl %r %r" % (r.stdout, r.stderr))
+            check(sha1_of(out) == SMALL_SHA, "small.bin bytes differ")
+
+            # Stop while a 6 MiB download runs at 2 MiB/s: it completes.
+            big_out = os.path.join(TMP, "big.out")
+            box = {}
+
+            def fetch():
+                box["r"] = curl_get(
+                    port, "http://127.0.0.1:%d/big.bin" % up.port, big_out)
+
+            t = threading.Thread(target=fetch)
+            t.start()
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline and not (
+                    os.path.exists(big_out) and
+                    os.path.getsize(big_out) > MIB):
+                time.sleep(0.05)
+            check(os.path.exists(big_out) and os.path.getsize(big_out) > 0,
+                  "the download did not start")
+            t0 = time.monotonic()
+            p = shim("stop", timeout=90)
+            took = time.monotonic() - t0
+            t.join(150)
+            check(p.returncode == 0 and "is stopped" in p.stdout,
+                  "stop rc %d: %s %s" % (p.returncode, p.stdout, p.stderr))
+            r = box.get("r")
+            check(r is not None and r.stdout == "200 %d" % (6 * MIB),
+                  "in-flight download: %r" % ((r.stdout, r.stderr) if r
+                                               else None,))
+            check(sha1_of(big_out) == BIG_SHA, "big.bin bytes differ")
+            check(took > 0.5, "stop returned after %.2fs, before the "
+                  "download could finish" % took)
+            log = log_text()
+            check("service stop: draining 1 connections" in log,
+                  "log: %r" % log)
+            check("wsus-shim stopped" in log, "log: %r" % log)
+            check(sc_state(NAME) == "STOPPED", "state %s" % sc_state(NAME))
+
+            p = shim("stop")
+            check(p.returncode == 0, "stop when stopped: rc %d %s"
+                  % (p.returncode, p.stderr))
+            with open(os.path.join(TMP, "access.log")) as f:
+                acc = f.read()
+            check(acc.count("big.bin") == 1 and acc.count("small.bin") == 1,
+                  "access log: %r" % acc)
+        finally:
+            uninstall_quietly()
+        check(sc_state(NAME) is None, "service still registered")
+        check(reg_query(EVLOG_KEY, "EventMessageFile") is None,
+              "Event Log source still registered")
+
+
+def test_a_conf_broken_after_install_ends_in_stopped_with_its_code():
+    port = free_port()
+    with Emu(ROOT) as up, Session():
+        conf = write_conf(port, up.port)
+        try:
+            p = shim("install", "-c", conf)
+            check(p.returncode == 0, "install: %s" % p.stderr)
+            with open(conf, "a") as f:
+                f.write("[upstream]\nbogus = 1\n")
+            p = shim("start")
+            check(p.returncode == 1, "start rc %d" % p.returncode)
+            check("exited with code 2" in p.stderr, "stderr %r" % p.stderr)
+            check(wait_state(NAME, "STOPPED", 10) == "STOPPED",
+                  "state %s" % sc_state(NAME))
+        finally:
+            uninstall_quietly()
+
+
+def test_install_checks_the_conf_first():
+    conf = os.path.join(TMP, "bad.conf")
+    with open(conf, "w") as f:
+        f.write("[listen]\nport = 8181\n\n[range]\nmode = sometimes\n")
+    p = shim("install", "-c", conf)
+    check(p.returncode == 2, "rc %d" % p.returncode)
+    check(":5:" in p.stderr, "no FILE:LINE in %r" % p.stderr)
+    check(sc_state(NAME) is None, "a service was registered")
+
+
+def test_verbs_take_no_options_and_unknown_words_are_refused():
+    p = shim("start", "-v")
+    check(p.returncode == 2 and "takes no options" in p.stderr,
+          "start -v: rc %d %r" % (p.returncode, p.stderr))
+    p = shim("restart")
+    check(p.returncode == 2 and "unknown argument 'restart'" in p.stderr,
+          "restart: rc %d %r" % (p.returncode, p.stderr))
+    p = shim("stop")
+    check(p.returncode == 1 and "cannot open the service" in p.stderr,
+          "stop without a service: rc %d %r" % (p.returncode, p.stderr))
+
+
+def test_console_errors_reach_the_event_log():
+    # Port taken: the console program fails to listen; the error goes to
+    # stderr and, as an error event, to the Event Log (Wine's ReportEvent
+    # prints error events on the err:eventlog debug channel).
+    import socket
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    s.listen(1)
+    port = s.getsockname()[1]
+    try:
+        conf = write_conf(port, 9)
+        p = wine([EXE, "-f", "-c", conf], timeout=60,
+                 debug="-all,err+eventlog")
+    finally:
+        s.close()
+    check(p.returncode == 1, "rc %d" % p.returncode)
+    lines = [ln for ln in p.stderr.splitlines() if "eventlog" in ln]
+    check(any("127.0.0.1:%d" % port in ln for ln in lines),
+          "no error event naming the port: %r" % p.stderr[-2000:])
+
+
+def main():
+    if not EXE:
+        print("WSUS_SHIM_EXE unset")
+        return 1
+    try:
+        return run([test_install_checks_the_conf_first,
+                    test_verbs_take_no_options_and_unknown_words_are_refused,
+                    test_install_start_serve_drain_stop_uninstall,
+                    test_a_conf_broken_after_install_ends_in_stopped_with_its_code,
+                    test_console_errors_reach_the_event_log])
+    finally:
+        shutil.rmtree(TMP, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

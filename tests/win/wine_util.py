@@ -1,0 +1,107 @@
+"""wine_util.py - running Windows programs under Wine from a test script.
+
+The prefix comes from WINEPREFIX (tools/win/build.sh exports a throwaway
+one); WINEDEBUG=-all unless the caller asks for a channel.
+
+    wine([exe, args...], timeout)   run one program, CompletedProcess
+    win_path("/tmp/x")              "Z:\\tmp\\x" (Wine maps / as drive Z:)
+    Session()                       keeps the prefix's Wine session alive
+    sc_state("name")                "RUNNING", "STOPPED", ... or None
+    reg_query(key, value)           a registry value as text, or None
+
+Wine ends its system processes (services.exe and every service it
+started) a few seconds after the last ordinary Windows process exits, and
+without sending SERVICE_CONTROL_SHUTDOWN. A test that starts a service
+therefore holds a Session open for as long as the service must run.
+"""
+
+import os
+import re
+import subprocess
+import time
+
+
+def _env(debug):
+    env = dict(os.environ)
+    env["WINEDEBUG"] = debug
+    env.setdefault("WINEDLLOVERRIDES", "mscoree,mshtml=")
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+    return env
+
+
+def wine(argv, timeout=60, debug="-all", stdin=subprocess.DEVNULL):
+    """Run argv under Wine; text output; raises TimeoutExpired."""
+    return subprocess.run(["wine"] + [str(a) for a in argv], env=_env(debug),
+                          stdin=stdin, capture_output=True, text=True,
+                          errors="replace", timeout=timeout)
+
+
+def win_path(path):
+    """A Unix path as Wine sees it through drive Z:."""
+    return "Z:" + os.path.abspath(path).replace("/", "\\")
+
+
+class Session:
+    """A Windows console process (cmd.exe waiting on its stdin) that keeps
+    the Wine session, and so its services, alive until closed."""
+
+    def __init__(self):
+        self.proc = None
+
+    def __enter__(self):
+        self.proc = subprocess.Popen(
+            ["wine", "cmd.exe", "/k"], env=_env("-all"),
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL)
+        # services.exe is up once a service query answers. A session that
+        # is shutting down as this one starts can stall a query: retry.
+        deadline = time.monotonic() + 90
+        while True:
+            try:
+                if wine(["sc", "query", "eventlog"],
+                        timeout=10).returncode == 0:
+                    return self
+            except subprocess.TimeoutExpired:
+                pass
+            if time.monotonic() > deadline:
+                self.__exit__()
+                raise RuntimeError("Wine's service manager did not answer")
+            time.sleep(0.2)
+
+    def __exit__(self, *exc):
+        if self.proc is not None:
+            try:
+                self.proc.stdin.close()
+                self.proc.wait(10)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait(10)
+        return False
+
+
+def sc_state(name):
+    """The service's state word from `sc query`, or None if unknown."""
+    p = wine(["sc", "query", name], timeout=30)
+    m = re.search(r"STATE\s*:\s*\d+\s+(\w+)", p.stdout)
+    return m.group(1) if m else None
+
+
+def wait_state(name, want, timeout):
+    """Poll sc_state until it is want (bounded); returns the last state."""
+    deadline = time.monotonic() + timeout
+    st = sc_state(name)
+    while st != want and time.monotonic() < deadline:
+        time.sleep(0.25)
+        st = sc_state(name)
+    return st
+
+
+def reg_query(key, value):
+    """The data of value under key as `reg query` prints it, or None."""
+    p = wine(["reg", "query", key, "/v", value], timeout=30)
+    for line in p.stdout.splitlines():
+        parts = line.strip().split(None, 2)
+        if len(parts) >= 2 and parts[0].lower() == value.lower():
+            return parts[2] if len(parts) == 3 else ""
+    return None
