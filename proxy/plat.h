@@ -70,6 +70,9 @@ const char *plat_default_conf(void);
 const char *plat_default_cache_dir(void);
 const char *plat_default_log_dir(void);
 
+/* Sockets need no start-up call: on Windows the platform layer starts
+ * Winsock before main() runs (libevent's event_base_new() already opens
+ * sockets). */
 /* Sockets: shut the write half; make the next close send a RST. Both
  * ignore fd == -1. */
 void plat_shutdown_write(evutil_socket_t fd);

@@ -43,6 +43,24 @@
 
 static HANDLE plat_evlog;
 
+/*
+ * Winsock must be started before the first socket call, and libevent
+ * leaves that to the program: event_base_new() already makes a socket
+ * pair for its signal events. Starting it here, before main(), gives every
+ * program linked with the platform layer (the daemon, the tests) working
+ * sockets without a Windows-only call in shared code. The process exit
+ * releases it.
+ */
+__attribute__((constructor)) static void
+plat_winsock_start(void)
+{
+    WSADATA wsa;
+    int rc = WSAStartup(MAKEWORD(2, 2), &wsa);
+
+    if (rc != 0)
+        fprintf(stderr, "wsus-shim: WSAStartup failed: error %d\n", rc);
+}
+
 /* Set errno from a Win32 error code. */
 static void
 plat_set_errno(DWORD err)
