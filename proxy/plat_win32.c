@@ -23,6 +23,7 @@
 #include <ws2tcpip.h>
 #include <windows.h>
 #include <bcrypt.h>
+#include <shlobj.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -503,14 +504,16 @@ plat_mkdirs(const char *path)
  * goes, even if the process dies.
  */
 /* %ProgramData%\wsus-shim\<leaf> into buf (C:\ProgramData when the
- * variable is unset). */
+ * shell cannot say). */
 static const char *
 plat_data_path(char *buf, size_t len, const char *leaf)
 {
     char root[MAX_PATH + 1];
-    DWORD n = GetEnvironmentVariableA("ProgramData", root, sizeof(root));
 
-    if (n == 0 || n >= sizeof(root))
+    /* The known folder, not the variable: services may see another
+     * environment. */
+    if (SHGetFolderPathA(NULL, CSIDL_COMMON_APPDATA, NULL, SHGFP_TYPE_CURRENT,
+                         root) != S_OK)
         snprintf(root, sizeof(root), "C:\\ProgramData");
     snprintf(buf, len, "%s\\wsus-shim%s%s", root, *leaf ? "\\" : "", leaf);
     return buf;

@@ -7,6 +7,9 @@
  *                                 source; FILE is stored as an absolute path
  *   wsus-shim uninstall           stop it if running, delete both
  *   wsus-shim start | stop        start or stop it and wait for the result
+ *   wsus-shim reload | stats      have it read its conf again, or log its
+ *                                 counters (SERVICE_CONTROL_PARAMCHANGE,
+ *                                 user control 128)
  *
  * Under the SCM the process reports START_PENDING while it reads the conf
  * and opens the cache, RUNNING once it listens, and STOP_PENDING with the
@@ -313,15 +316,17 @@ void
 svc_usage(FILE *out)
 {
     fprintf(out,
-            "       wsus-shim install [-c FILE] | uninstall | start | stop\n"
+            "       wsus-shim install [-c FILE] | uninstall | start | stop |\n"
+            "                 reload | stats\n"
             "  install    register the Windows service '%s' (automatic "
             "start)\n"
             "             and its Event Log source; FILE defaults to\n"
             "             %%ProgramData%%\\wsus-shim\\wsus-shim.conf\n"
             "  uninstall  stop and remove the service and the source\n"
             "  start, stop  start or stop the service and wait for it\n"
-            "controls: stop drains, `sc control %s paramchange` reloads,\n"
-            "          `sc control %s %d` logs the counters\n",
+            "  reload     have the running service read its conf again\n"
+            "             (also: sc control %s paramchange)\n"
+            "  stats      have it log its counters (sc control %s %d)\n",
             SVC_NAME, SVC_NAME, SVC_NAME, SVC_CONTROL_STATS);
 }
 
@@ -329,7 +334,8 @@ int
 svc_is_verb(const char *w)
 {
     return strcmp(w, "install") == 0 || strcmp(w, "uninstall") == 0 ||
-           strcmp(w, "start") == 0 || strcmp(w, "stop") == 0;
+           strcmp(w, "start") == 0 || strcmp(w, "stop") == 0 ||
+           strcmp(w, "reload") == 0 || strcmp(w, "stats") == 0;
 }
 
 static const char *
@@ -504,6 +510,30 @@ do_stop(void)
     return rc;
 }
 
+/* Send a control that needs no waiting (reload, stats). */
+static int
+do_control(DWORD code, const char *what)
+{
+    SC_HANDLE scm, s = open_service(SERVICE_PAUSE_CONTINUE |
+                                        SERVICE_USER_DEFINED_CONTROL |
+                                        SERVICE_INTERROGATE,
+                                    &scm);
+    SERVICE_STATUS ss;
+    int rc = 1;
+
+    if (s == NULL)
+        return 1;
+    if (!ControlService(s, code, &ss)) {
+        fail(what);
+    } else {
+        printf("%s: done; the service's log has the result\n", what);
+        rc = 0;
+    }
+    CloseServiceHandle(s);
+    CloseServiceHandle(scm);
+    return rc;
+}
+
 /* The Event Log source: the viewer takes the message texts from the
  * message table compiled into this executable (wsus-shim.mc). */
 static int
@@ -624,5 +654,9 @@ svc_verb(const char *verb, const char *conf)
         return do_start();
     if (strcmp(verb, "stop") == 0)
         return do_stop();
+    if (strcmp(verb, "reload") == 0)
+        return do_control(SERVICE_CONTROL_PARAMCHANGE, "reload");
+    if (strcmp(verb, "stats") == 0)
+        return do_control(SVC_CONTROL_STATS, "stats");
     return 2;
 }

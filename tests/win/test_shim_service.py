@@ -23,7 +23,7 @@ sys.path.insert(0, HERE)
 
 from harness import Emu, check, run, make_file, free_port, tool, MIB  # noqa
 from wine_util import (Session, wine, win_path, sc_state, wait_state,  # noqa
-                       reg_query)
+                       reg_query, unix_path, win_env)
 
 NAME = "wsus-shim"
 SVC_KEY = "HKLM\\SYSTEM\\CurrentControlSet\\Services\\" + NAME
@@ -38,8 +38,10 @@ BIG, BIG_SHA = make_file(ROOT, "big.bin", 6 * MIB, seed=11)
 SMALL, SMALL_SHA = make_file(ROOT, "small.bin", 300 * 1024 + 7, seed=12)
 
 
-def write_conf(port, emu_port, extra=""):
-    """A service conf in TMP; paths relative to it (logs, cache)."""
+def write_conf(port, emu_port, logs=True):
+    """A service conf in TMP; paths relative to it (logs, cache). Without
+    logs, [log] names no files: a service then writes them under
+    %ProgramData%\\wsus-shim\\logs."""
     path = os.path.join(TMP, "wsus-shim.conf")
     with open(path, "w") as f:
         f.write("[listen]\naddress = 127.0.0.1\nport = %d\n"
@@ -48,8 +50,9 @@ def write_conf(port, emu_port, extra=""):
                 "[limits]\ndrain_timeout = 30s\n"
                 "[range]\nmode = cache\n"
                 "[cache]\ndir = cache\n"
-                "[log]\nlevel = info\nfile = shim.log\n"
-                "access_log = access.log\n%s" % (port, emu_port, extra))
+                "[log]\nlevel = info\n" % (port, emu_port))
+        if logs:
+            f.write("file = shim.log\naccess_log = access.log\n")
     return path
 
 
@@ -57,12 +60,22 @@ def shim(*args, timeout=120):
     return wine([EXE] + list(args), timeout=timeout)
 
 
-def log_text():
+def log_text(path=None):
     try:
-        with open(os.path.join(TMP, "shim.log")) as f:
+        with open(path or os.path.join(TMP, "shim.log")) as f:
             return f.read()
     except OSError:
         return ""
+
+
+def wait_log(needle, timeout=10, path=None):
+    """Poll the log until it holds needle (bounded); returns the text."""
+    deadline = time.monotonic() + timeout
+    text = log_text(path)
+    while needle not in text and time.monotonic() < deadline:
+        time.sleep(0.1)
+        text = log_text(path)
+    return text
 
 
 def curl_get(port, url, out):
@@ -123,6 +136,21 @@ def test_install_start_serve_drain_stop_uninstall():
             check(r.stdout == "200 %d" % (300 * 1024 + 7),
                   "curl %r %r" % (r.stdout, r.stderr))
             check(sha1_of(out) == SMALL_SHA, "small.bin bytes differ")
+
+            # The controls that signals give on POSIX.
+            p = shim("stats")
+            check(p.returncode == 0, "stats rc %d %s" % (p.returncode,
+                                                        p.stderr))
+            log = wait_log("cache: entries=")
+            check("stats: connections=0 requests=1 " in log and
+                  "cache: entries=" in log,
+                  "no counters in the log: %r" % log[-800:])
+            p = shim("reload")
+            check(p.returncode == 0, "reload rc %d %s" % (p.returncode,
+                                                         p.stderr))
+            log = wait_log("reloaded ")
+            check("reloaded %s" % win_path(conf) in log,
+                  "no reload in the log: %r" % log[-800:])
 
             # Stop while a 6 MiB download runs at 2 MiB/s: it completes.
             big_out = os.path.join(TMP, "big.out")
@@ -192,6 +220,33 @@ def test_a_conf_broken_after_install_ends_in_stopped_with_its_code():
             uninstall_quietly()
 
 
+def test_service_logs_default_to_programdata():
+    port = free_port()
+    logs = os.path.join(unix_path(win_env("ProgramData")), "wsus-shim",
+                        "logs")
+    shutil.rmtree(os.path.dirname(logs), ignore_errors=True)
+    with Emu(ROOT) as up, Session():
+        conf = write_conf(port, up.port, logs=False)
+        try:
+            check(shim("install", "-c", conf).returncode == 0, "install")
+            p = shim("start")
+            check(p.returncode == 0, "start: %s %s" % (p.stdout, p.stderr))
+            r = curl_get(port, "http://127.0.0.1:%d/small.bin" % up.port,
+                         os.path.join(TMP, "small2.out"))
+            check(r.stdout.startswith("200 "), "curl %r" % r.stdout)
+            main_log = os.path.join(logs, "wsus-shim.log")
+            text = wait_log("listening on 127.0.0.1:%d" % port,
+                            path=main_log)
+            check("listening on 127.0.0.1:%d" % port in text,
+                  "%s: %r" % (main_log, text))
+            acc = wait_log("small.bin", path=os.path.join(logs, "access.log"))
+            check("small.bin" in acc, "access.log: %r" % acc)
+            check(shim("stop").returncode == 0, "stop")
+        finally:
+            uninstall_quietly()
+            shutil.rmtree(os.path.dirname(logs), ignore_errors=True)
+
+
 def test_install_checks_the_conf_first():
     conf = os.path.join(TMP, "bad.conf")
     with open(conf, "w") as f:
@@ -244,6 +299,7 @@ def main():
                     test_verbs_take_no_options_and_unknown_words_are_refused,
                     test_install_start_serve_drain_stop_uninstall,
                     test_a_conf_broken_after_install_ends_in_stopped_with_its_code,
+                    test_service_logs_default_to_programdata,
                     test_console_errors_reach_the_event_log])
     finally:
         shutil.rmtree(TMP, ignore_errors=True)

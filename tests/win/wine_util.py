@@ -80,6 +80,21 @@ class Session:
         return False
 
 
+def unix_path(winpath):
+    """A C:\\ or Z:\\ path as a Unix path in the prefix or the host."""
+    drive, rest = winpath[0].upper(), winpath[2:].replace("\\", "/")
+    if drive == "Z":
+        return rest
+    return os.path.join(os.environ["WINEPREFIX"], "drive_%s" % drive.lower(),
+                        rest.lstrip("/"))
+
+
+def win_env(name):
+    """A Windows environment variable as a program in the prefix sees it."""
+    p = wine(["cmd.exe", "/c", "echo %%%s%%" % name], timeout=60)
+    return p.stdout.strip()
+
+
 def sc_state(name):
     """The service's state word from `sc query`, or None if unknown."""
     p = wine(["sc", "query", name], timeout=30)
