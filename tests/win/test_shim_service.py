@@ -112,6 +112,10 @@ def test_install_start_serve_drain_stop_uninstall():
             check(reg_query(SVC_KEY, "Start") == "0x2",
                   "start type %r, want automatic (0x2)"
                   % reg_query(SVC_KEY, "Start"))
+            check("legacy HTTP/1.0" in (reg_query(SVC_KEY, "Description")
+                                        or ""), "no service description")
+            check(reg_query(SVC_KEY, "DependOnService") == "Tcpip",
+                  "DependOnService %r" % reg_query(SVC_KEY, "DependOnService"))
             msgfile = reg_query(EVLOG_KEY, "EventMessageFile") or ""
             check(msgfile.lower().endswith("wsus-shim.exe"),
                   "EventMessageFile %r" % msgfile)
