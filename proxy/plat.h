@@ -51,6 +51,8 @@ int plat_mkdirs(const char *path);
  * the folder on POSIX; a no-op returning 0 where the OS has no such call,
  * as on Windows, whose MoveFileEx can take MOVEFILE_WRITE_THROUGH). */
 int plat_fsync_dir(const char *dir);
+/* Whether path names a folder (1) or not (0: a file, or nothing). */
+int plat_is_dir(const char *path);
 /* Set the length of the file at path, growing it sparsely or cutting
  * it. Returns 0 or -1. */
 int plat_truncate(const char *path, uint64_t size);
@@ -60,6 +62,17 @@ int plat_touch(const char *path);
 /* A fresh temporary file in dir (or the system temp folder when dir is
  * NULL), already unlinked where the OS allows; returns fd or -1. */
 int plat_tmpfile(const char *dir);
+
+/* A new private folder in the system's temporary folder ($TMPDIR, else
+ * /tmp; GetTempPath on Windows) named prefix followed by a unique suffix,
+ * mode 0700. Its path goes to buf. Returns 0, or -1 with errno set. For
+ * tests and tools; the daemon keeps its files in [cache] dir. */
+int plat_mkdtemp(const char *prefix, char *buf, size_t len);
+/* Remove path and everything below it. Symbolic links and junctions are
+ * removed, never followed. A path that does not exist is not an error.
+ * Returns 0, or -1 with errno set when something could not be removed
+ * (what could be is still removed). */
+int plat_rmtree(const char *path);
 
 /* Where the daemon keeps its files when neither the command line nor
  * the conf says: the conf file (NULL on POSIX, where the build fixes the

@@ -197,6 +197,14 @@ plat_fsync_dir(const char *dir)
 }
 
 int
+plat_is_dir(const char *path)
+{
+    struct stat st;
+
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int
 plat_truncate(const char *path, uint64_t size)
 {
     if (size > (uint64_t)INT64_MAX) {
@@ -210,6 +218,74 @@ int
 plat_touch(const char *path)
 {
     return utimensat(AT_FDCWD, path, NULL, 0);
+}
+
+int
+plat_mkdtemp(const char *prefix, char *buf, size_t len)
+{
+    const char *base = getenv("TMPDIR");
+
+    if (base == NULL || *base == '\0')
+        base = "/tmp";
+    if ((size_t)snprintf(buf, len, "%s/%sXXXXXX", base, prefix) >= len) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    return mkdtemp(buf) == NULL ? -1 : 0;
+}
+
+/* Folders nested deeper than this are not descended (a bound on the
+ * recursion; nothing we create comes near it). */
+#define PLAT_RMTREE_DEPTH 32
+
+static int
+plat_rmtree_at(const char *path, int depth)
+{
+    struct stat st;
+    struct dirent *de;
+    DIR *d;
+    int rc = 0, err = 0;
+
+    if (lstat(path, &st) == -1)
+        return errno == ENOENT ? 0 : -1;
+    if (!S_ISDIR(st.st_mode))
+        return unlink(path) == -1 && errno != ENOENT ? -1 : 0;
+    if (depth >= PLAT_RMTREE_DEPTH) {
+        errno = ELOOP;
+        return -1;
+    }
+    if ((d = opendir(path)) == NULL)
+        return -1;
+    while ((de = readdir(d)) != NULL) {
+        char sub[4096];
+        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+            continue;
+        if ((size_t)snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) >=
+            sizeof(sub)) {
+            rc = -1;
+            err = ENAMETOOLONG;
+            continue;
+        }
+        if (plat_rmtree_at(sub, depth + 1) == -1) {
+            rc = -1;
+            err = errno;
+        }
+    }
+    closedir(d);
+    if (rmdir(path) == -1 && errno != ENOENT) {
+        if (rc == 0)
+            err = errno;
+        rc = -1;
+    }
+    if (rc == -1)
+        errno = err;
+    return rc;
+}
+
+int
+plat_rmtree(const char *path)
+{
+    return plat_rmtree_at(path, 0);
 }
 
 const char *

@@ -16,8 +16,12 @@
  * - "mode 0600/0700" is the folder's inherited ACL; the service installer
  *   owns the cache folder's ACL.
  * - an open file cannot be deleted or replaced unless every opener allowed
- *   it; the CRT opens without FILE_SHARE_DELETE, so plat_unlink and
- *   plat_rename fail (EACCES) on a file that is still open.
+ *   it, and even then its name stays until the last handle closes, and
+ *   nothing can be renamed over it. POSIX lets the cache remove or replace
+ *   an entry that a client still reads (the reader keeps the old inode), so
+ *   plat_open_* share delete, plat_unlink first moves the file to a free
+ *   name ("PATH.tmp.<16 hex>") and deletes it there, and plat_rename moves
+ *   an open target out of the way the same way before it moves in.
  */
 #include <winsock2.h>
 #include <ws2tcpip.h>
@@ -243,17 +247,44 @@ plat_syslog_close(void)
     plat_evlog = NULL;
 }
 
+/* Every share mode, delete included: see the top of the file. */
+#define PLAT_SHARE_ALL                                                        \
+    (FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE)
+
+/* CreateFileA with PLAT_SHARE_ALL (not inheritable), wrapped in a CRT
+ * descriptor with crtflags; -1 with errno set. The descriptor owns the
+ * handle. */
+static int
+plat_open_crt(const char *path, DWORD access, DWORD disposition, int crtflags)
+{
+    HANDLE h = CreateFileA(path, access, PLAT_SHARE_ALL, NULL, disposition,
+                           FILE_ATTRIBUTE_NORMAL, NULL);
+    int fd;
+
+    if (h == INVALID_HANDLE_VALUE) {
+        plat_set_errno(GetLastError());
+        return -1;
+    }
+    fd = _open_osfhandle((intptr_t)h, crtflags | _O_BINARY);
+    if (fd == -1) {
+        CloseHandle(h);
+        errno = EMFILE;
+        return -1;
+    }
+    return fd;
+}
+
 int
 plat_open_read(const char *path)
 {
-    return _open(path, _O_RDONLY | _O_BINARY | _O_NOINHERIT);
+    return plat_open_crt(path, GENERIC_READ, OPEN_EXISTING, _O_RDONLY);
 }
 
 int
 plat_open_create(const char *path)
 {
-    return _open(path, _O_RDWR | _O_CREAT | _O_EXCL | _O_BINARY | _O_NOINHERIT,
-                 _S_IREAD | _S_IWRITE);
+    return plat_open_crt(path, GENERIC_READ | GENERIC_WRITE, CREATE_NEW,
+                         _O_RDWR);
 }
 
 int
@@ -346,22 +377,100 @@ plat_fsize(int fd, uint64_t *size)
     return 0;
 }
 
+/* Whether path names a file this process could delete or rename now:
+ * no other opener denies FILE_SHARE_DELETE. */
+static int
+plat_can_delete(const char *path)
+{
+    HANDLE h = CreateFileA(path, DELETE, PLAT_SHARE_ALL, NULL, OPEN_EXISTING,
+                           FILE_ATTRIBUTE_NORMAL, NULL);
+
+    if (h == INVALID_HANDLE_VALUE)
+        return 0;
+    CloseHandle(h);
+    return 1;
+}
+
+static int
+plat_is_plain_file(const char *path)
+{
+    DWORD a = GetFileAttributesA(path);
+
+    return a != INVALID_FILE_ATTRIBUTES &&
+           (a & (FILE_ATTRIBUTE_DIRECTORY | FILE_ATTRIBUTE_REPARSE_POINT)) ==
+               0;
+}
+
+/*
+ * Windows refuses to replace a file that is open anywhere, even when every
+ * opener shares delete. Then the target is unlinked the POSIX way (moved
+ * aside and deleted once its readers are gone) and the move is tried
+ * again. Only in that case is the replace not atomic: for a moment the
+ * target name does not exist, and if the second move fails the old
+ * target is gone.
+ */
 int
 plat_rename(const char *from, const char *to)
 {
-    if (!MoveFileExA(from, to,
-                     MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH)) {
-        plat_set_errno(GetLastError());
-        return -1;
+    const DWORD flags = MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH;
+    DWORD err;
+
+    if (MoveFileExA(from, to, flags))
+        return 0;
+    err = GetLastError();
+    if ((err == ERROR_ACCESS_DENIED || err == ERROR_SHARING_VIOLATION) &&
+        plat_is_plain_file(to) && plat_can_delete(from) &&
+        plat_unlink(to) == 0) {
+        if (MoveFileExA(from, to, flags))
+            return 0;
+        err = GetLastError();
     }
-    return 0;
+    plat_set_errno(err);
+    return -1;
 }
 
+/*
+ * POSIX unlink: the name is free at once, and whoever has the file open
+ * keeps reading it. DeleteFile alone leaves the name in place ("delete
+ * pending") until the last handle closes, so that nothing can be created
+ * or renamed to it. The file is therefore first renamed to
+ * "PATH.tmp.<16 hex>" in its folder (the cache's scan removes such names
+ * should a crash leave one), then deleted there; Windows removes it when
+ * the last reader closes it.
+ */
 int
 plat_unlink(const char *path)
 {
-    if (!DeleteFileA(path)) {
-        plat_set_errno(GetLastError());
+    char aside[PLAT_PATH_MAX];
+    unsigned char rnd[8];
+
+    if (!plat_is_plain_file(path)) {
+        /* Missing, or a folder: DeleteFile gives the right error. */
+        if (!DeleteFileA(path)) {
+            plat_set_errno(GetLastError());
+            return -1;
+        }
+        return 0;
+    }
+    plat_random(rnd, sizeof(rnd));
+    if ((size_t)snprintf(aside, sizeof(aside),
+                         "%s.tmp.%02x%02x%02x%02x%02x%02x%02x%02x", path,
+                         rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5],
+                         rnd[6], rnd[7]) >= sizeof(aside) ||
+        !MoveFileExA(path, aside, 0)) {
+        /* No room for the longer name, or the move was refused: a plain
+         * delete, whose name may linger while the file is open. */
+        if (!DeleteFileA(path)) {
+            plat_set_errno(GetLastError());
+            return -1;
+        }
+        return 0;
+    }
+    if (!DeleteFileA(aside)) {
+        DWORD err = GetLastError();
+        /* Put it back rather than leave a stray file under a new name. */
+        (void)MoveFileExA(aside, path, 0);
+        plat_set_errno(err);
         return -1;
     }
     return 0;
@@ -388,6 +497,14 @@ plat_open_existing(const char *path, DWORD access)
     if (h == INVALID_HANDLE_VALUE)
         plat_set_errno(GetLastError());
     return h;
+}
+
+int
+plat_is_dir(const char *path)
+{
+    DWORD a = GetFileAttributesA(path);
+
+    return a != INVALID_FILE_ATTRIBUTES && (a & FILE_ATTRIBUTE_DIRECTORY);
 }
 
 int
@@ -595,6 +712,111 @@ plat_tmpfile(const char *dir)
     }
     errno = EEXIST;
     return -1;
+}
+
+int
+plat_mkdtemp(const char *prefix, char *buf, size_t len)
+{
+    char base[MAX_PATH + 1];
+    DWORD n = GetTempPathA(sizeof(base), base);
+
+    if (n == 0 || n > sizeof(base) - 1) {
+        errno = ENOENT;
+        return -1;
+    }
+    for (int tries = 0; tries < 16; tries++) {
+        unsigned char rnd[4];
+
+        plat_random(rnd, sizeof(rnd));
+        /* GetTempPath ends with a backslash. */
+        if ((size_t)snprintf(buf, len, "%s%s%02x%02x%02x%02x", base, prefix,
+                             rnd[0], rnd[1], rnd[2], rnd[3]) >= len) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        /* The folder inherits the ACL of the user's temporary folder. */
+        if (CreateDirectoryA(buf, NULL))
+            return 0;
+        if (GetLastError() != ERROR_ALREADY_EXISTS) {
+            plat_set_errno(GetLastError());
+            return -1;
+        }
+    }
+    errno = EEXIST;
+    return -1;
+}
+
+/* Folders nested deeper than this are not descended. */
+#define PLAT_RMTREE_DEPTH 32
+
+static int
+plat_rmtree_at(const char *path, int depth)
+{
+    WIN32_FIND_DATAA de;
+    char pat[PLAT_PATH_MAX], sub[PLAT_PATH_MAX];
+    DWORD a = GetFileAttributesA(path), err = 0;
+    HANDLE d;
+    int rc = 0;
+
+    if (a == INVALID_FILE_ATTRIBUTES) {
+        err = GetLastError();
+        if (err == ERROR_FILE_NOT_FOUND || err == ERROR_PATH_NOT_FOUND)
+            return 0;
+        plat_set_errno(err);
+        return -1;
+    }
+    if (a & FILE_ATTRIBUTE_READONLY)
+        (void)SetFileAttributesA(path, a & ~(DWORD)FILE_ATTRIBUTE_READONLY);
+    if (!(a & FILE_ATTRIBUTE_DIRECTORY)) {
+        if (!DeleteFileA(path)) {
+            plat_set_errno(GetLastError());
+            return -1;
+        }
+        return 0;
+    }
+    /* A junction or folder symlink: remove the link, not what it names. */
+    if (!(a & FILE_ATTRIBUTE_REPARSE_POINT)) {
+        if (depth >= PLAT_RMTREE_DEPTH) {
+            errno = ELOOP;
+            return -1;
+        }
+        if ((size_t)snprintf(pat, sizeof(pat), "%s\\*", path) >=
+            sizeof(pat)) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        d = FindFirstFileA(pat, &de);
+        if (d != INVALID_HANDLE_VALUE) {
+            do {
+                if (strcmp(de.cFileName, ".") == 0 ||
+                    strcmp(de.cFileName, "..") == 0)
+                    continue;
+                if ((size_t)snprintf(sub, sizeof(sub), "%s\\%s", path,
+                                     de.cFileName) >= sizeof(sub)) {
+                    rc = -1;
+                    errno = ENAMETOOLONG;
+                    continue;
+                }
+                if (plat_rmtree_at(sub, depth + 1) == -1)
+                    rc = -1;
+            } while (FindNextFileA(d, &de));
+            FindClose(d);
+        }
+    }
+    if (!RemoveDirectoryA(path)) {
+        int e = errno;
+        plat_set_errno(GetLastError());
+        if (rc == -1)
+            errno = e;
+        return -1;
+    }
+    return rc;
+}
+
+int
+plat_rmtree(const char *path)
+{
+    return plat_rmtree_at(path, 0);
 }
 
 void
