@@ -1178,6 +1178,12 @@ config_load(const char *path, struct shim_config *cfg, char *err, size_t errlen)
         st_fail(&st, 0, "out of memory");
         goto done;
     }
+    /* A folder opens on POSIX and fails only at the first read, while
+     * Windows refuses to open it ("Permission denied"): say what it is. */
+    if (plat_is_dir(path)) {
+        st_fail(&st, 0, "is a folder, not a file");
+        goto done;
+    }
     st.ls_fp = fopen(path, "rb");
     if (st.ls_fp == NULL) {
         plat_strerror(errno, ebuf, sizeof(ebuf));

@@ -2,8 +2,10 @@
  * test_fixer_units.c - table-driven tests of the fixer's pure modules
  * (connection strings, conf, state file, shim conf proxies, exec command
  * templates and status mapping, JSON encoding) and of its platform layer
- * on POSIX (command execution with a time limit, the run lock, atomic
- * writes).
+ * (command execution with a time limit, the run lock, atomic writes), on
+ * POSIX and on Windows (under Wine). Where a test runs shell commands it
+ * gives them for /bin/sh and for cmd.exe; the lock test's second process
+ * and the sleeping commands are this program itself (helper modes).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -18,6 +20,7 @@
 #include "connstr.h"
 #include "fconf.h"
 #include "fplat.h"
+#include "plat.h"
 #include "report.h"
 #include "shimconf.h"
 #include "state.h"
@@ -113,18 +116,14 @@ static int
 setup_tmpdir(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/wsus-fixer-unit-XXXXXX");
-    return mkdtemp(tmpdir) == NULL ? -1 : 0;
+    return plat_mkdtemp("wsus-fixer-unit-", tmpdir, sizeof(tmpdir));
 }
 
 static int
 teardown_tmpdir(void **state)
 {
-    char cmd[300];
-
     (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
+    return plat_rmtree(tmpdir);
 }
 
 static const char *
@@ -230,7 +229,23 @@ test_fconf_errors(void **state)
     for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
         const char *path = write_conf("bad.conf", v[i].text);
 
-        assert_int_equal(fconf_load(path, &cf, err, sizeof(err)), -1);
+        /* Windows has the SCM backend (the default there, so exec's
+         * commands are not needed) and connection = auto (the default). */
+        if (fplat_is_windows() &&
+            (strstr(v[i].want, "backend scm") != NULL ||
+             strstr(v[i].want, "exec needs") != NULL ||
+             strstr(v[i].want, "connection is required") != NULL)) {
+            if (fconf_load(path, &cf, err, sizeof(err)) != 0)
+                fail_msg("case %zu: %s", i, err);
+            if (strstr(v[i].want, "connection") != NULL)
+                assert_string_equal(cf.fc_connection, "auto");
+            else
+                assert_int_equal(cf.fc_backend, FCONF_BACKEND_SCM);
+            fconf_free(&cf);
+            continue;
+        }
+        if (fconf_load(path, &cf, err, sizeof(err)) != -1)
+            fail_msg("case %zu: loaded", i);
         snprintf(want, sizeof(want), "%s%s", path, v[i].want);
         if (strncmp(err, want, strlen(want)) != 0)
             fail_msg("case %zu: got \"%s\", want \"%s...\"", i, err, want);
@@ -303,6 +318,30 @@ test_state_errors(void **state)
     assert_string_equal(err, "st:1: syntax error");
 }
 
+/* This program's path (argv[0]): it runs itself as the second process of
+ * the lock test, and as a command that sleeps in the exec tests. */
+static const char *self_path;
+
+enum try_lock { TRY_LOCK_TAKEN = 0, TRY_LOCK_REFUSED = 3, TRY_LOCK_ERROR = 4 };
+
+/* Run "SELF --try-lock STATE.lock" (the state file's run lock) in another
+ * process; its exit code says whether it got the lock. */
+static int
+other_process_locks(const char *state_path)
+{
+    char cmd[1200], out[256], err[ERRLEN];
+    int status = -1;
+
+    snprintf(cmd, sizeof(cmd), "\"%s\" --try-lock \"%s.lock\"", self_path,
+             state_path);
+    if (fplat_exec(cmd, NULL, 30000, out, sizeof(out), &status, err,
+                   sizeof(err)) == -1)
+        fail_msg("%s: %s", cmd, err);
+    if (status != TRY_LOCK_TAKEN && status != TRY_LOCK_REFUSED)
+        fail_msg("%s: exit %d: %s", cmd, status, out);
+    return status;
+}
+
 static void
 test_state_file_ops(void **state)
 {
@@ -318,17 +357,8 @@ test_state_file_ops(void **state)
     assert_int_equal(a.st_load(a.st_ctx, &st, err, sizeof(err)), 0);
     assert_false(st.fs_has_apply);
     assert_int_equal(a.st_lock(a.st_ctx, err, sizeof(err)), 0);
-    /* fcntl locks are per process: a second process must be refused */
-    {
-        char cmd[600];
-
-        snprintf(cmd, sizeof(cmd),
-                 "python3 -c 'import fcntl,sys; f=open(sys.argv[1],\"a\"); "
-                 "fcntl.lockf(f, fcntl.LOCK_EX|fcntl.LOCK_NB)' %s.lock "
-                 "2>/dev/null",
-                 path);
-        assert_int_not_equal(system(cmd), 0);
-    }
+    /* A second process is refused while we hold the lock. */
+    assert_int_equal(other_process_locks(path), TRY_LOCK_REFUSED);
     st.fs_has_apply = 1;
     st.fs_apply_previous = 0;
     st.fs_apply_value = 1;
@@ -338,6 +368,8 @@ test_state_file_ops(void **state)
     assert_int_equal(back.fs_apply_value, 1);
     assert_true(back.fs_apply_time[0] != '\0'); /* stamped */
     a.st_unlock(a.st_ctx);
+    /* ... and gets it once we let go. */
+    assert_int_equal(other_process_locks(path), TRY_LOCK_TAKEN);
     a.st_close(a.st_ctx);
     b.st_close(b.st_ctx);
 }
@@ -475,12 +507,19 @@ test_svc_exec_backend(void **state)
 
     (void)state;
     memset(&c, 0, sizeof(c));
-    c.sx_stop = "test %s = x";
+    /* The same commands for /bin/sh and for cmd.exe. */
+    if (fplat_is_windows()) {
+        c.sx_stop = "if \"%s\"==\"x\" (exit 0) else (exit 1)";
+        c.sx_status = "echo   STATE : 4 RUNNING&exit 1";
+        c.sx_cwd = "C:\\";
+    } else {
+        c.sx_stop = "test %s = x";
+        c.sx_status = "echo '  STATE : 4 RUNNING'; exit 1";
+        c.sx_cwd = "/";
+    }
     c.sx_start = "exit 3";
-    c.sx_status = "echo '  STATE : 4 RUNNING'; exit 1";
     c.sx_running = "RUNNING";
     c.sx_stopped = "STOPPED";
-    c.sx_cwd = "/";
     c.sx_query_timeout_ms = 5000;
     assert_int_equal(svc_exec_open(&ops, &c, err, sizeof(err)), 0);
     assert_int_equal(ops.so_query(ops.so_ctx, "x", &st, err, sizeof(err)), 0);
@@ -518,44 +557,75 @@ test_json_string(void **state)
                              "\\ufffd\\ufffd\"");
 }
 
-/* ---- platform (POSIX) */
+/* ---- platform (POSIX /bin/sh, Windows cmd.exe) */
+
+/* The shell commands of test_fplat_exec for one platform. */
+struct exec_cmds {
+    const char *ec_out_err_exit4; /* "hello" out, "err" to stderr, exit 4 */
+    const char *ec_want_out;
+    const char *ec_root;          /* a folder, and what ec_pwd prints there */
+    const char *ec_pwd;
+    const char *ec_want_pwd;
+    const char *ec_flood;         /* far more output than the buffer */
+    const char *ec_bg_before;     /* these around "SELF --sleep 3000": */
+    const char *ec_bg_after;      /* leave a child running, echo ok */
+};
+
+static const struct exec_cmds exec_posix = {
+    "echo hello; echo err >&2; exit 4", "hello\nerr\n", "/", "pwd", "/\n",
+    "yes | head -c 100000", "(", " >/dev/null 2>&1 &) ; echo ok",
+};
+
+static const struct exec_cmds exec_windows = {
+    "echo hello&echo err>&2&exit 4", "hello\r\nerr\r\n", "C:\\", "cd",
+    "C:\\\r\n",
+    /* 21000 bytes: more than the pipe holds (4 KiB). */
+    "for /l %i in (1,1,500) do @echo 0123456789012345678901234567890123456789",
+    /* The started child shares the output pipe while it sleeps. */
+    "start \"\" /b ", "&echo ok",
+};
 
 static void
 test_fplat_exec(void **state)
 {
-    char out[64], err[ERRLEN];
+    const struct exec_cmds *ec =
+        fplat_is_windows() ? &exec_windows : &exec_posix;
+    char out[64], err[ERRLEN], cmd[1200];
     int status = -1;
     uint64_t t0;
 
     (void)state;
-    assert_int_equal(fplat_exec("echo hello; echo err >&2; exit 4", NULL, 5000,
-                                out, sizeof(out), &status, err, sizeof(err)),
+    assert_int_equal(fplat_exec(ec->ec_out_err_exit4, NULL, 5000, out,
+                                sizeof(out), &status, err, sizeof(err)),
                      0);
     assert_int_equal(status, 4);
-    assert_string_equal(out, "hello\nerr\n");
-    assert_int_equal(fplat_exec("pwd", "/", 5000, out, sizeof(out), &status,
-                                err, sizeof(err)),
-                     0);
-    assert_string_equal(out, "/\n");
-    /* output beyond the buffer is dropped, not overflowed */
-    assert_int_equal(fplat_exec("yes | head -c 100000", NULL, 5000, out,
+    assert_string_equal(out, ec->ec_want_out);
+    assert_int_equal(fplat_exec(ec->ec_pwd, ec->ec_root, 5000, out,
                                 sizeof(out), &status, err, sizeof(err)),
+                     0);
+    assert_string_equal(out, ec->ec_want_pwd);
+    /* output beyond the buffer is dropped, not overflowed */
+    assert_int_equal(fplat_exec(ec->ec_flood, NULL, 20000, out, sizeof(out),
+                                &status, err, sizeof(err)),
                      0);
     assert_int_equal(strlen(out), sizeof(out) - 1);
-    /* a hanging command (and its child) is killed at the limit */
+    /* a hanging command (a child of the shell) is killed at the limit */
+    snprintf(cmd, sizeof(cmd), "\"%s\" --sleep 30000", self_path);
     t0 = fplat_now_ms();
-    assert_int_equal(fplat_exec("sleep 30 & sleep 30", NULL, 300, out,
-                                sizeof(out), &status, err, sizeof(err)),
+    assert_int_equal(fplat_exec(cmd, NULL, 300, out, sizeof(out), &status,
+                                err, sizeof(err)),
                      -1);
     assert_true(fplat_now_ms() - t0 < 5000);
     assert_non_null(strstr(err, "timed out"));
     /* a background child keeping the pipe open does not hold us */
+    snprintf(cmd, sizeof(cmd), "%s\"%s\" --sleep 3000%s", ec->ec_bg_before,
+             self_path, ec->ec_bg_after);
     t0 = fplat_now_ms();
-    assert_int_equal(fplat_exec("(sleep 3 >/dev/null 2>&1 &) ; echo ok", NULL,
-                                10000, out, sizeof(out), &status, err,
-                                sizeof(err)),
+    assert_int_equal(fplat_exec(cmd, NULL, 10000, out, sizeof(out), &status,
+                                err, sizeof(err)),
                      0);
     assert_true(fplat_now_ms() - t0 < 2500);
+    assert_non_null(strstr(out, "ok"));
 }
 
 static void
@@ -580,9 +650,37 @@ test_fplat_files(void **state)
     assert_int_equal(fplat_dir_readable(path, err, sizeof(err)), -1);
 }
 
-int
-main(void)
+/* The helper modes of this program (see self_path): --try-lock PATH
+ * exits TRY_LOCK_TAKEN or TRY_LOCK_REFUSED; --sleep MS sleeps. */
+static int
+helper(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "--try-lock") == 0) {
+        struct fplat_lock *lk = NULL;
+        char err[ERRLEN];
+
+        if (fplat_lock_take(argv[2], &lk, err, sizeof(err)) == -1) {
+            printf("%s\n", err);
+            return TRY_LOCK_REFUSED;
+        }
+        fplat_lock_release(lk);
+        return TRY_LOCK_TAKEN;
+    }
+    if (argc == 3 && strcmp(argv[1], "--sleep") == 0) {
+        fplat_sleep_ms((uint32_t)strtoul(argv[2], NULL, 10));
+        return 0;
+    }
+    fprintf(stderr, "usage: %s [--try-lock PATH | --sleep MS]\n", argv[0]);
+    return TRY_LOCK_ERROR;
+}
+
+int
+main(int argc, char **argv)
+{
+    if (argc > 1)
+        return helper(argc, argv);
+    self_path = argv[0];
+
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_connstr_auto),
         cmocka_unit_test(test_connstr_mask),

@@ -15,18 +15,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <unistd.h> /* chdir, getcwd: mingw-w64 has them too */
 
 #include <cmocka.h>
 
 #include "config.h"
 #include "shim_limits.h"
 #include "log.h"
+#include "plat.h"
 
 #define PATH_LEN 256
 #define ERR_LEN 512
 
-static char tdir[64]; /* short, so paths below always fit */
+static char tdir[128]; /* short, so paths below always fit */
 static char *created[32];
 static size_t ncreated;
 
@@ -62,20 +63,35 @@ static int
 setup(void **state)
 {
     (void)state;
-    snprintf(tdir, sizeof(tdir), "/tmp/wsus-test-config-XXXXXX");
-    return mkdtemp(tdir) == NULL ? -1 : 0;
+    return plat_mkdtemp("wsus-test-config-", tdir, sizeof(tdir));
 }
 
+/* plat_walk callback: any file counts as a leftover. */
+static int
+count_file(void *arg, const char *path, uint64_t size, int64_t mtime)
+{
+    (void)size;
+    (void)mtime;
+    fprintf(stderr, "left behind: %s\n", path);
+    (*(int *)arg)++;
+    return 0;
+}
+
+/* Each file put() made is removed, then the folder, which must then be
+ * empty: the loader leaves nothing behind. */
 static int
 teardown(void **state)
 {
     (void)state;
     for (size_t i = 0; i < ncreated; i++) {
-        unlink(created[i]);
+        (void)plat_unlink(created[i]);
         free(created[i]);
     }
     ncreated = 0;
-    return rmdir(tdir);
+    int left = 0;
+    if (plat_walk(tdir, count_file, &left) == -1)
+        return -1;
+    return plat_rmtree(tdir) == 0 && left == 0 ? 0 : -1;
 }
 
 static int
@@ -171,7 +187,8 @@ test_defaults(void **state)
 
     assert_int_equal(c.sc_range_mode, RANGE_MODE_CACHE);
     assert_true(c.sc_slice_max_discard == 64ull << 20);
-    assert_string_equal(c.sc_cache_dir, "/var/cache/wsus-shim");
+    /* /var/cache/wsus-shim; %ProgramData%\wsus-shim\cache on Windows. */
+    assert_string_equal(c.sc_cache_dir, plat_default_cache_dir());
     assert_true(c.sc_cache_max == 20ull << 30);
     assert_int_equal(c.sc_verify_sha1, 1);
 
@@ -574,11 +591,11 @@ test_errors_files(void **state)
 
     /* A folder instead of a file. */
     assert_int_equal(config_load(tdir, &c, err, sizeof(err)), -1);
-    snprintf(want, sizeof(want), "%s:1: read error: Is a directory", tdir);
+    snprintf(want, sizeof(want), "%s: is a folder, not a file", tdir);
     assert_string_equal(err, want);
 
-    /* A NUL byte. */
-    put_n("nul.conf", "[listen]\nport = 1\0\n", 19, path);
+    /* A NUL byte (not in "nul.conf": NUL is a device on Windows). */
+    put_n("nulbyte.conf", "[listen]\nport = 1\0\n", 19, path);
     assert_int_equal(config_load(path, &c, err, sizeof(err)), -1);
     snprintf(want, sizeof(want), "%s:2: NUL byte in the line", path);
     assert_string_equal(err, want);
