@@ -609,9 +609,11 @@ fplat_winerr(char *err, size_t errlen, const char *what, DWORD code)
     while (n > 0 &&
            (msg[n - 1] == '\r' || msg[n - 1] == '\n' || msg[n - 1] == ' '))
         msg[--n] = '\0';
+    while (n > 0 && msg[n - 1] == '.')
+        msg[--n] = '\0';
     if (n == 0)
         snprintf(msg, sizeof(msg), "error %lu", (unsigned long)code);
-    fplat_err(err, errlen, "%s: %s", what, msg);
+    fplat_err(err, errlen, "%s: %s (%lu)", what, msg, (unsigned long)code);
 }
 
 int
@@ -924,27 +926,55 @@ fplat_sqlserver_name(char *out, size_t outlen, char *err, size_t errlen)
 {
     static const char key[] =
         "SOFTWARE\\Microsoft\\Update Services\\Server\\Setup";
+    static const char where[] = "SqlServerName in HKLM\\SOFTWARE\\Microsoft\\"
+                                "Update Services\\Server\\Setup";
+    char raw[512];
     HKEY hk;
-    DWORD type = 0, size = (DWORD)outlen;
+    DWORD type = 0, size = sizeof(raw) - 1, n;
     LONG r;
 
+    if (outlen == 0) {
+        fplat_err(err, errlen, "no room for SqlServerName");
+        return -1;
+    }
+    /* WSUS is a 64-bit program: read its view of the registry */
     r = RegOpenKeyExA(HKEY_LOCAL_MACHINE, key, 0,
                       KEY_QUERY_VALUE | KEY_WOW64_64KEY, &hk);
+    if (r == ERROR_SUCCESS) {
+        r = RegQueryValueExA(hk, "SqlServerName", NULL, &type, (LPBYTE)raw,
+                             &size);
+        RegCloseKey(hk);
+    }
     if (r != ERROR_SUCCESS) {
-        fplat_winerr(err, errlen,
-                     "HKLM\\SOFTWARE\\Microsoft\\Update "
-                     "Services\\Server\\Setup",
-                     (DWORD)r);
+        fplat_winerr(err, errlen, where, (DWORD)r);
         return -1;
     }
-    r = RegQueryValueExA(hk, "SqlServerName", NULL, &type, (LPBYTE)out, &size);
-    RegCloseKey(hk);
-    if (r != ERROR_SUCCESS || (type != REG_SZ && type != REG_EXPAND_SZ) ||
-        size == 0 || size > outlen) {
-        fplat_err(err, errlen, "SqlServerName: missing or not a string");
+    if (type != REG_SZ && type != REG_EXPAND_SZ) {
+        fplat_err(err, errlen, "%s: not a string (registry type %lu)", where,
+                  (unsigned long)type);
         return -1;
     }
-    out[size - 1] = '\0';
+    /* the stored string need not end with a NUL */
+    raw[size] = '\0';
+    if (type == REG_SZ) {
+        if (strlen(raw) >= outlen) {
+            fplat_err(err, errlen, "%s: longer than %lu characters", where,
+                      (unsigned long)(outlen - 1));
+            return -1;
+        }
+        memcpy(out, raw, strlen(raw) + 1);
+        return 0;
+    }
+    n = ExpandEnvironmentStringsA(raw, out, (DWORD)outlen);
+    if (n == 0) {
+        fplat_winerr(err, errlen, where, GetLastError());
+        return -1;
+    }
+    if (n > outlen) {
+        fplat_err(err, errlen, "%s: longer than %lu characters once expanded",
+                  where, (unsigned long)(outlen - 1));
+        return -1;
+    }
     return 0;
 }
 

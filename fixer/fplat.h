@@ -69,8 +69,9 @@ int fplat_dir_readable(const char *path, char *err, size_t errlen);
 int fplat_tcp_probe(const char *host, uint16_t port, uint32_t timeout_ms,
                     char *addr, size_t addrlen, char *err, size_t errlen);
 
-/* HKLM\SOFTWARE\Microsoft\Update Services\Server\Setup\SqlServerName.
- * Fails on POSIX. */
+/* HKLM\SOFTWARE\Microsoft\Update Services\Server\Setup\SqlServerName
+ * (the 64-bit view), into out. A REG_EXPAND_SZ value has its %VARIABLES%
+ * expanded. Errors carry the system's text. Fails on POSIX. */
 int fplat_sqlserver_name(char *out, size_t outlen, char *err, size_t errlen);
 
 #endif

@@ -2,8 +2,11 @@
  * svc.h - service control behind a small table of operations, so that the
  * fixer's procedure runs the same against the Windows Service Control
  * Manager (svc_scm.c), configured commands (svc_exec.c) and the fakes of
- * the unit tests. Backends only act and report; waiting for a state and
- * every decision belong to the caller (fixer.c).
+ * the unit tests. Backends act and report; every decision, and the final
+ * wait for a state, belong to the caller (fixer.c). The scm backend also
+ * waits inside so_stop and so_start, paced by the services' wait hints,
+ * because dependent services must be stopped before, and started after,
+ * the service itself.
  */
 #ifndef WSUS_SVC_H
 #define WSUS_SVC_H
@@ -32,16 +35,23 @@ enum svc_action {
  * -1 with a one-line reason in err.
  *   so_query     the current state. A service that does not exist is
  *                0 with SVC_ABSENT.
- *   so_stop      ask the service to stop; returns once the request is
- *                made (or the stop command ended); does not wait for
- *                STOPPED. timeout_ms bounds a command that hangs.
- *   so_start     the same for starting.
+ *   so_stop      ask the service to stop. The exec backend returns once
+ *                the stop command ended (timeout_ms bounds a command that
+ *                hangs) and leaves the wait for STOPPED to the caller.
+ *                The scm backend first stops the running services that
+ *                depend on it, waits for STOPPED itself within
+ *                timeout_ms, and when the service does not stop starts
+ *                those dependents again before it fails.
+ *   so_start     the same for starting; the scm backend waits for
+ *                RUNNING and then starts again the dependents its so_stop
+ *                stopped.
  *   so_disabled  *disabled = 1 when its start type is "disabled". Returns
  *                1 (not -1) when the backend cannot tell: the check is
  *                skipped.
  *   so_enable    set a disabled service to start automatically.
  *   so_manual    the command an administrator types to do action by
- *                hand (always fills buf).
+ *                hand (always fills buf); for the scm backend it also
+ *                names the dependents still to be started.
  *   so_close     frees so_ctx.
  */
 struct svc_ops {

@@ -1,10 +1,26 @@
 /*
  * svc_scm.c - the Windows Service Control Manager backend of svc.h:
  * OpenSCManager/OpenService, ControlService(STOP), StartService,
- * QueryServiceStatusEx (its wait hint and check point pace the wait while
- * a service is pending), and ChangeServiceConfig for a disabled service.
- * Everything is behind _WIN32; elsewhere svc_scm_open() only fails. Built
- * and tested in the Windows build (mingw-w64, Wine's SCM).
+ * QueryServiceStatusEx (the wait hint and check point pace every wait),
+ * and ChangeServiceConfig for a disabled service. Everything is behind
+ * _WIN32; elsewhere svc_scm_open() only fails.
+ *
+ * Dependent services: Windows refuses to stop a service while services
+ * that depend on it run (ERROR_DEPENDENT_SERVICES_RUNNING). so_stop
+ * therefore stops the running dependents first (theirs before them),
+ * remembers them, and so_start starts them again once the service runs.
+ * When the service will not stop, the dependents already stopped are
+ * started again before so_stop fails, so everything ends as it was.
+ * Dependents are found from each active service's configured
+ * dependencies (EnumServicesStatusEx, then QueryServiceConfig and the
+ * DependOnService value of the SCM's registry database) rather than with
+ * EnumDependentServices: Wine implements that as a stub that returns
+ * none, and its QueryServiceConfig returns no dependencies. On Windows
+ * the sources agree, and the code the Wine tests run is the code Windows
+ * runs. Load-order group dependencies ("+group") are not followed: WSUS
+ * uses none.
+ *
+ * Tested under Wine's service manager by tests/win/test_fixer_wine.py.
  */
 #include <stdio.h>
 
@@ -18,25 +34,55 @@
 
 #include "fplat.h"
 
+/* Polls while waiting: a tenth of the wait hint, within these bounds. */
+#define SCM_STEP_MIN_MS 100
+#define SCM_STEP_MAX_MS 10000
+/* A pending service must move its check point at least this often even
+ * when its wait hint is smaller (or 0). */
+#define SCM_STALL_MIN_MS 1000
+/* Service names: the SCM's limit is 256 characters. */
+#define SCM_NAME_MAX 257
+/* Dependents stopped with one service, and how deep their chain may be. */
+#define SCM_DEPS_MAX 32
+#define SCM_DEPTH_MAX 8
+/* EnumServicesStatusEx takes at most 256 KB per call. */
+#define SCM_ENUM_BUF_MAX (256 * 1024)
+#define SCM_ENUM_PASSES 64
+
 struct svc_scm {
     SC_HANDLE sm_mgr;
+    /* The dependents that so_stop of sm_parent stopped and that are not
+     * running again yet, in the order they were stopped. */
+    char sm_parent[SCM_NAME_MAX];
+    char sm_deps[SCM_DEPS_MAX][SCM_NAME_MAX];
+    size_t sm_ndeps;
 };
 
+/* FormatMessage's text for code, without the trailing newline and dot;
+ * "error N" when the system has no text. */
+static void
+svc_scm_text(DWORD code, char *buf, size_t len)
+{
+    DWORD n;
+
+    n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM |
+                           FORMAT_MESSAGE_IGNORE_INSERTS,
+                       NULL, code, 0, buf, (DWORD)len, NULL);
+    while (n > 0 && (buf[n - 1] == '\r' || buf[n - 1] == '\n' ||
+                     buf[n - 1] == ' ' || buf[n - 1] == '.'))
+        buf[--n] = '\0';
+    if (n == 0)
+        snprintf(buf, len, "error %lu", (unsigned long)code);
+}
+
+/* err = "WHAT NAME: <system text> (CODE)". */
 static void
 svc_scm_err(char *err, size_t errlen, const char *what, const char *name,
             DWORD code)
 {
     char msg[256];
-    DWORD n;
 
-    n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM |
-                           FORMAT_MESSAGE_IGNORE_INSERTS,
-                       NULL, code, 0, msg, sizeof(msg), NULL);
-    while (n > 0 && (msg[n - 1] == '\r' || msg[n - 1] == '\n' ||
-                     msg[n - 1] == ' ' || msg[n - 1] == '.'))
-        msg[--n] = '\0';
-    if (n == 0)
-        snprintf(msg, sizeof(msg), "error %lu", (unsigned long)code);
+    svc_scm_text(code, msg, sizeof(msg));
     snprintf(err, errlen, "%s %s: %s (%lu)", what, name, msg,
              (unsigned long)code);
 }
@@ -61,40 +107,423 @@ svc_scm_map(DWORD s)
     return SVC_UNKNOWN;
 }
 
-/* While h is in state pending, wait as the SCM suggests: a tenth of the
- * wait hint (1 to 10 s), giving up when the check point stops moving for
- * longer than the hint or timeout_ms has passed. The caller then checks
- * the final state itself. */
+static int
+svc_scm_pending(DWORD s)
+{
+    return s == SERVICE_START_PENDING || s == SERVICE_STOP_PENDING ||
+           s == SERVICE_CONTINUE_PENDING || s == SERVICE_PAUSE_PENDING;
+}
+
+static const char *
+svc_scm_state_name(DWORD s)
+{
+    return svc_state_name(svc_scm_map(s));
+}
+
+/* Why a service that was asked to start is STOPPED again. */
 static void
-svc_scm_settle(SC_HANDLE h, DWORD pending, uint32_t timeout_ms)
+svc_scm_exit_err(const SERVICE_STATUS_PROCESS *ss, const char *name, char *err,
+                 size_t errlen)
+{
+    char msg[256];
+
+    if (ss->dwWin32ExitCode == ERROR_SERVICE_SPECIFIC_ERROR) {
+        snprintf(err, errlen,
+                 "%s stopped while starting: service-specific exit code "
+                 "%lu",
+                 name, (unsigned long)ss->dwServiceSpecificExitCode);
+    } else if (ss->dwWin32ExitCode != NO_ERROR) {
+        svc_scm_text(ss->dwWin32ExitCode, msg, sizeof(msg));
+        snprintf(err, errlen, "%s stopped while starting: %s (%lu)", name, msg,
+                 (unsigned long)ss->dwWin32ExitCode);
+    } else {
+        snprintf(err, errlen, "%s stopped while starting, without an exit code",
+                 name);
+    }
+}
+
+/*
+ * Wait until h (the service name) is in state want, at most timeout_ms
+ * from t0. Polls at a tenth of the wait hint (100 ms to 10 s). While the
+ * service is pending, its check point must move within its wait hint (at
+ * least 1 s); when it stays put the wait gives up early, as Microsoft's
+ * service samples do. Waiting for RUNNING, a service back in STOPPED has
+ * failed to start: that ends the wait at once, with its exit code. The
+ * loop is bounded by the clock and by a count of polls. Returns 0, or -1
+ * with err.
+ */
+static int
+svc_scm_wait(SC_HANDLE h, const char *name, DWORD want, uint64_t t0,
+             uint32_t timeout_ms, char *err, size_t errlen)
 {
     SERVICE_STATUS_PROCESS ss;
-    DWORD need = 0, check = 0;
-    uint64_t t0 = fplat_now_ms(), progress = t0;
+    DWORD need = 0, state = 0, check = 0;
+    uint64_t progress = fplat_now_ms();
+    uint64_t max_polls = timeout_ms / SCM_STEP_MIN_MS + 2;
 
-    memset(&ss, 0, sizeof(ss));
-    while (QueryServiceStatusEx(h, SC_STATUS_PROCESS_INFO, (LPBYTE)&ss,
-                                sizeof(ss), &need) &&
-           ss.dwCurrentState == pending) {
-        uint64_t now = fplat_now_ms();
-        DWORD step = ss.dwWaitHint / 10;
+    for (uint64_t i = 0; i < max_polls; i++) {
+        uint64_t now, spent;
+        DWORD step, stall;
 
-        if (step < 1000)
-            step = 1000;
-        if (step > 10000)
-            step = 10000;
-        if (ss.dwCheckPoint != check) {
+        memset(&ss, 0, sizeof(ss));
+        if (!QueryServiceStatusEx(h, SC_STATUS_PROCESS_INFO, (LPBYTE)&ss,
+                                  sizeof(ss), &need)) {
+            svc_scm_err(err, errlen, "query", name, GetLastError());
+            return -1;
+        }
+        if (ss.dwCurrentState == want)
+            return 0;
+        if (want == SERVICE_RUNNING && ss.dwCurrentState == SERVICE_STOPPED) {
+            svc_scm_exit_err(&ss, name, err, errlen);
+            return -1;
+        }
+        now = fplat_now_ms();
+        if (i == 0 || ss.dwCurrentState != state || ss.dwCheckPoint != check) {
+            state = ss.dwCurrentState;
             check = ss.dwCheckPoint;
             progress = now;
-        } else if (now - progress > ss.dwWaitHint + (uint64_t)step) {
-            return;
         }
-        if (now - t0 >= timeout_ms)
-            return;
-        if (now - t0 + step > timeout_ms)
-            step = (DWORD)(timeout_ms - (now - t0));
+        stall =
+            ss.dwWaitHint > SCM_STALL_MIN_MS ? ss.dwWaitHint : SCM_STALL_MIN_MS;
+        if (svc_scm_pending(state) && now - progress > stall) {
+            snprintf(err, errlen,
+                     "%s is %s and its check point has stayed at %lu for "
+                     "%lu ms, longer than its wait hint (%lu ms)",
+                     name, svc_scm_state_name(state), (unsigned long)check,
+                     (unsigned long)(now - progress),
+                     (unsigned long)ss.dwWaitHint);
+            return -1;
+        }
+        spent = now > t0 ? now - t0 : 0;
+        if (spent >= timeout_ms)
+            break;
+        step = ss.dwWaitHint / 10;
+        if (step < SCM_STEP_MIN_MS)
+            step = SCM_STEP_MIN_MS;
+        if (step > SCM_STEP_MAX_MS)
+            step = SCM_STEP_MAX_MS;
+        if (step > timeout_ms - spent)
+            step = (DWORD)(timeout_ms - spent);
         Sleep(step);
     }
+    snprintf(err, errlen, "%s is still %s %u s after the request", name,
+             svc_scm_state_name(ss.dwCurrentState),
+             (unsigned)((timeout_ms + 999) / 1000));
+    return -1;
+}
+
+/* Does the multi-string deps (QueryServiceConfig's lpDependencies) name
+ * the service name? Groups ("+name") are skipped. */
+static int
+svc_scm_depends_on(const char *deps, const char *name)
+{
+    if (deps == NULL)
+        return 0;
+    for (const char *p = deps; *p != '\0'; p += strlen(p) + 1)
+        if (*p != SC_GROUP_IDENTIFIERA && _stricmp(p, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* DependOnService of service s in the SCM's database in the registry,
+ * as a fresh multi-string the caller frees; NULL when it has none. */
+static char *
+svc_scm_reg_deps(const char *s)
+{
+    char key[SCM_NAME_MAX + 64];
+    char *deps = NULL;
+    DWORD type = 0, size = 0;
+    HKEY hk;
+
+    snprintf(key, sizeof(key), "SYSTEM\\CurrentControlSet\\Services\\%s", s);
+    if (RegOpenKeyExA(HKEY_LOCAL_MACHINE, key, 0, KEY_QUERY_VALUE, &hk) !=
+        ERROR_SUCCESS)
+        return NULL;
+    if (RegQueryValueExA(hk, "DependOnService", NULL, &type, NULL, &size) ==
+            ERROR_SUCCESS &&
+        type == REG_MULTI_SZ && size > 0 && size < 64 * 1024 &&
+        (deps = calloc(1, size + 2)) != NULL &&
+        RegQueryValueExA(hk, "DependOnService", NULL, &type, (LPBYTE)deps,
+                         &size) != ERROR_SUCCESS) {
+        free(deps);
+        deps = NULL;
+    }
+    /* calloc's two extra NULs end the list even if the data did not */
+    RegCloseKey(hk);
+    return deps;
+}
+
+/*
+ * Does service s list name among the services it depends on? Windows
+ * answers through QueryServiceConfig; Wine's returns no dependencies at
+ * all, so the DependOnService value that CreateService and
+ * ChangeServiceConfig store in the SCM's registry database (on Windows as
+ * on Wine) is read as well. A service whose configuration cannot be read
+ * counts as no: should that hide a dependent, ControlService refuses the
+ * stop (ERROR_DEPENDENT_SERVICES_RUNNING) and the stop fails cleanly.
+ */
+static int
+svc_scm_is_dependent(struct svc_scm *sm, const char *s, const char *name)
+{
+    QUERY_SERVICE_CONFIGA *qc = NULL;
+    SC_HANDLE h;
+    DWORD need = 0;
+    char *deps;
+    int r = 0;
+
+    h = OpenServiceA(sm->sm_mgr, s, SERVICE_QUERY_CONFIG);
+    if (h != NULL) {
+        if ((QueryServiceConfigA(h, NULL, 0, &need) ||
+             GetLastError() == ERROR_INSUFFICIENT_BUFFER) &&
+            need > 0 && (qc = malloc(need)) != NULL &&
+            QueryServiceConfigA(h, qc, need, &need))
+            r = svc_scm_depends_on(qc->lpDependencies, name);
+        free(qc);
+        CloseServiceHandle(h);
+    }
+    if (!r && (deps = svc_scm_reg_deps(s)) != NULL) {
+        r = svc_scm_depends_on(deps, name);
+        free(deps);
+    }
+    return r;
+}
+
+static int
+svc_scm_listed(char (*list)[SCM_NAME_MAX], size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (_stricmp(list[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+/*
+ * Append to list (n entries of max) the active services that depend on
+ * name, each after its own dependents (the order to stop them in); ones
+ * already listed are skipped. Returns 0, or -1 with err.
+ */
+static int
+svc_scm_collect(struct svc_scm *sm, const char *name, int depth,
+                char (*list)[SCM_NAME_MAX], size_t max, size_t *n, char *err,
+                size_t errlen)
+{
+    ENUM_SERVICE_STATUS_PROCESSA *all;
+    char(*direct)[SCM_NAME_MAX] = NULL;
+    size_t ndirect = 0;
+    DWORD size = 16 * 1024, need = 0, count = 0, resume = 0;
+    BYTE *buf = NULL;
+    int rc = -1, done = 0;
+
+    if (depth > SCM_DEPTH_MAX) {
+        snprintf(err, errlen,
+                 "the services depending on %s form a chain deeper than %d",
+                 name, SCM_DEPTH_MAX);
+        return -1;
+    }
+    direct = calloc(SCM_DEPS_MAX, sizeof(*direct));
+    buf = malloc(size);
+    if (direct == NULL || buf == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    for (int pass = 0; !done && pass < SCM_ENUM_PASSES; pass++) {
+        if (EnumServicesStatusExA(sm->sm_mgr, SC_ENUM_PROCESS_INFO,
+                                  SERVICE_WIN32, SERVICE_ACTIVE, buf, size,
+                                  &need, &count, &resume, NULL)) {
+            done = 1;
+        } else if (GetLastError() != ERROR_MORE_DATA) {
+            svc_scm_err(err, errlen, "list", "the active services",
+                        GetLastError());
+            goto out;
+        } else if (count == 0) {
+            BYTE *nb;
+
+            /* not even one entry fits: grow and ask again */
+            if (need <= size || size >= SCM_ENUM_BUF_MAX) {
+                snprintf(err, errlen,
+                         "list the active services: the "
+                         "service manager wants %lu bytes",
+                         (unsigned long)need);
+                goto out;
+            }
+            size = need < SCM_ENUM_BUF_MAX ? need : SCM_ENUM_BUF_MAX;
+            nb = realloc(buf, size);
+            if (nb == NULL) {
+                snprintf(err, errlen, "out of memory");
+                goto out;
+            }
+            buf = nb;
+            continue;
+        }
+        all = (ENUM_SERVICE_STATUS_PROCESSA *)(void *)buf;
+        for (DWORD i = 0; i < count; i++) {
+            const char *s = all[i].lpServiceName;
+
+            if (s == NULL || strlen(s) >= SCM_NAME_MAX ||
+                _stricmp(s, name) == 0 || svc_scm_listed(direct, ndirect, s) ||
+                !svc_scm_is_dependent(sm, s, name))
+                continue;
+            if (ndirect == SCM_DEPS_MAX) {
+                snprintf(err, errlen, "more than %d services depend on %s",
+                         SCM_DEPS_MAX, name);
+                goto out;
+            }
+            snprintf(direct[ndirect++], SCM_NAME_MAX, "%s", s);
+        }
+    }
+    if (!done) {
+        snprintf(err, errlen,
+                 "list the active services: no end after %d "
+                 "passes",
+                 SCM_ENUM_PASSES);
+        goto out;
+    }
+    for (size_t i = 0; i < ndirect; i++) {
+        if (svc_scm_listed(list, *n, direct[i]))
+            continue;
+        if (svc_scm_collect(sm, direct[i], depth + 1, list, max, n, err,
+                            errlen) == -1)
+            goto out;
+        if (*n == max) {
+            snprintf(err, errlen, "more than %d services depend on %s",
+                     (int)max, name);
+            goto out;
+        }
+        snprintf(list[(*n)++], SCM_NAME_MAX, "%s", direct[i]);
+    }
+    rc = 0;
+out:
+    free(buf);
+    free(direct);
+    return rc;
+}
+
+/* Ask name to stop and wait for STOPPED (timeout_ms from t0). */
+static int
+svc_scm_stop_one(struct svc_scm *sm, const char *name, uint64_t t0,
+                 uint32_t timeout_ms, char *err, size_t errlen)
+{
+    SERVICE_STATUS ss;
+    SC_HANDLE h;
+    int rc;
+
+    h = OpenServiceA(sm->sm_mgr, name, SERVICE_STOP | SERVICE_QUERY_STATUS);
+    if (h == NULL) {
+        svc_scm_err(err, errlen, "open", name, GetLastError());
+        return -1;
+    }
+    memset(&ss, 0, sizeof(ss));
+    if (!ControlService(h, SERVICE_CONTROL_STOP, &ss)) {
+        DWORD e = GetLastError();
+
+        /* already stopped, or already stopping: wait for STOPPED */
+        if (e != ERROR_SERVICE_NOT_ACTIVE &&
+            !(e == ERROR_SERVICE_CANNOT_ACCEPT_CTRL &&
+              ss.dwCurrentState == SERVICE_STOP_PENDING)) {
+            svc_scm_err(err, errlen, "stop", name, e);
+            CloseServiceHandle(h);
+            return -1;
+        }
+    }
+    rc = svc_scm_wait(h, name, SERVICE_STOPPED, t0, timeout_ms, err, errlen);
+    CloseServiceHandle(h);
+    return rc;
+}
+
+/* Start name and wait for RUNNING (timeout_ms from t0). A service still
+ * stopping is first waited for, since it cannot be started before. */
+static int
+svc_scm_start_one(struct svc_scm *sm, const char *name, uint64_t t0,
+                  uint32_t timeout_ms, char *err, size_t errlen)
+{
+    SERVICE_STATUS_PROCESS ss;
+    SC_HANDLE h;
+    DWORD need = 0;
+    int rc = -1;
+
+    h = OpenServiceA(sm->sm_mgr, name, SERVICE_START | SERVICE_QUERY_STATUS);
+    if (h == NULL) {
+        svc_scm_err(err, errlen, "open", name, GetLastError());
+        return -1;
+    }
+    memset(&ss, 0, sizeof(ss));
+    if (QueryServiceStatusEx(h, SC_STATUS_PROCESS_INFO, (LPBYTE)&ss, sizeof(ss),
+                             &need) &&
+        ss.dwCurrentState == SERVICE_STOP_PENDING &&
+        svc_scm_wait(h, name, SERVICE_STOPPED, t0, timeout_ms, err, errlen) ==
+            -1) {
+        size_t used = strlen(err);
+
+        snprintf(err + used, errlen - used,
+                 "; it cannot be started before it has stopped");
+        goto out;
+    }
+    if (!StartServiceA(h, 0, NULL)) {
+        DWORD e = GetLastError();
+        char msg[256];
+
+        if (e != ERROR_SERVICE_ALREADY_RUNNING) {
+            size_t used;
+
+            svc_scm_text(e, msg, sizeof(msg));
+            snprintf(err, errlen, "%s (%lu)", msg, (unsigned long)e);
+            /* A service that reports STOPPED while starting makes Wine's
+             * StartService fail (1053); its exit code says why. */
+            used = strlen(err);
+            memset(&ss, 0, sizeof(ss));
+            if (QueryServiceStatusEx(h, SC_STATUS_PROCESS_INFO, (LPBYTE)&ss,
+                                     sizeof(ss), &need) &&
+                ss.dwCurrentState == SERVICE_STOPPED &&
+                ss.dwWin32ExitCode != NO_ERROR && ss.dwWin32ExitCode != e &&
+                used + 2 < errlen) {
+                snprintf(err + used, errlen - used, "; ");
+                svc_scm_exit_err(&ss, name, err + used + 2, errlen - used - 2);
+            }
+            goto out;
+        }
+    }
+    rc = svc_scm_wait(h, name, SERVICE_RUNNING, t0, timeout_ms, err, errlen);
+out:
+    CloseServiceHandle(h);
+    return rc;
+}
+
+/* Start again, newest first, the dependents still recorded. Those that
+ * do not start stay recorded (so_manual names them); the first failure
+ * is appended to err. Returns 0 when all run again, else -1. */
+static int
+svc_scm_restart_deps(struct svc_scm *sm, uint32_t timeout_ms, char *err,
+                     size_t errlen)
+{
+    char why[512];
+    size_t keep = 0, n = sm->sm_ndeps;
+    int rc = 0;
+    char(*left)[SCM_NAME_MAX] = calloc(SCM_DEPS_MAX, SCM_NAME_MAX);
+
+    if (left == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = n; i-- > 0;) {
+        if (svc_scm_start_one(sm, sm->sm_deps[i], fplat_now_ms(), timeout_ms,
+                              why, sizeof(why)) == 0)
+            continue;
+        if (rc == 0) {
+            size_t used = strlen(err);
+
+            snprintf(err + used, errlen - used,
+                     "%s%s (it depends on %s) did not start again: %s",
+                     used ? "; " : "", sm->sm_deps[i], sm->sm_parent, why);
+        }
+        rc = -1;
+        memcpy(left[keep++], sm->sm_deps[i], SCM_NAME_MAX);
+    }
+    /* left is newest first; keep the stop order */
+    sm->sm_ndeps = keep;
+    for (size_t i = 0; i < keep; i++)
+        memcpy(sm->sm_deps[i], left[keep - 1 - i], SCM_NAME_MAX);
+    free(left);
+    return rc;
 }
 
 static int
@@ -138,26 +567,52 @@ svc_scm_stop(void *ctx, const char *name, uint32_t timeout_ms, char *err,
              size_t errlen)
 {
     struct svc_scm *sm = ctx;
-    SERVICE_STATUS ss;
-    SC_HANDLE h;
+    char(*order)[SCM_NAME_MAX] = NULL;
+    char why[1024];
+    size_t norder = 0;
+    uint64_t t0 = fplat_now_ms();
+    int rc = -1;
 
-    h = OpenServiceA(sm->sm_mgr, name, SERVICE_STOP | SERVICE_QUERY_STATUS);
-    if (h == NULL) {
-        svc_scm_err(err, errlen, "open", name, GetLastError());
+    if (strlen(name) >= SCM_NAME_MAX) {
+        snprintf(err, errlen, "service name too long");
         return -1;
     }
-    if (!ControlService(h, SERVICE_CONTROL_STOP, &ss)) {
-        DWORD e = GetLastError();
-
-        if (e != ERROR_SERVICE_NOT_ACTIVE) {
-            svc_scm_err(err, errlen, "stop", name, e);
-            CloseServiceHandle(h);
-            return -1;
-        }
+    snprintf(sm->sm_parent, sizeof(sm->sm_parent), "%s", name);
+    sm->sm_ndeps = 0;
+    order = calloc(SCM_DEPS_MAX, SCM_NAME_MAX);
+    if (order == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
     }
-    svc_scm_settle(h, SERVICE_STOP_PENDING, timeout_ms);
-    CloseServiceHandle(h);
-    return 0;
+    if (svc_scm_collect(sm, name, 0, order, SCM_DEPS_MAX, &norder, err,
+                        errlen) == -1)
+        goto out;
+    for (size_t i = 0; i < norder; i++) {
+        if (svc_scm_stop_one(sm, order[i], t0, timeout_ms, why, sizeof(why)) ==
+            -1) {
+            snprintf(err, errlen, "%s depends on %s and did not stop: %s",
+                     order[i], name, why);
+            goto undo;
+        }
+        memcpy(sm->sm_deps[sm->sm_ndeps++], order[i], SCM_NAME_MAX);
+    }
+    if (svc_scm_stop_one(sm, name, t0, timeout_ms, err, errlen) == -1)
+        goto undo;
+    rc = 0;
+    goto out;
+undo:
+    if (sm->sm_ndeps > 0) {
+        size_t used = strlen(err), stopped = sm->sm_ndeps;
+
+        if (svc_scm_restart_deps(sm, timeout_ms, err, errlen) == 0)
+            snprintf(err + used, errlen - used,
+                     "; the %lu services depending on it that were "
+                     "stopped run again",
+                     (unsigned long)stopped);
+    }
+out:
+    free(order);
+    return rc;
 }
 
 static int
@@ -165,24 +620,20 @@ svc_scm_start(void *ctx, const char *name, uint32_t timeout_ms, char *err,
               size_t errlen)
 {
     struct svc_scm *sm = ctx;
-    SC_HANDLE h;
 
-    h = OpenServiceA(sm->sm_mgr, name, SERVICE_START | SERVICE_QUERY_STATUS);
-    if (h == NULL) {
-        svc_scm_err(err, errlen, "open", name, GetLastError());
+    if (svc_scm_start_one(sm, name, fplat_now_ms(), timeout_ms, err, errlen) ==
+        -1)
+        return -1;
+    if (sm->sm_ndeps == 0 || _stricmp(sm->sm_parent, name) != 0)
+        return 0;
+    err[0] = '\0';
+    if (svc_scm_restart_deps(sm, timeout_ms, err, errlen) == -1) {
+        char why[1024];
+
+        snprintf(why, sizeof(why), "%s", err);
+        snprintf(err, errlen, "%s runs, but %s", name, why);
         return -1;
     }
-    if (!StartServiceA(h, 0, NULL)) {
-        DWORD e = GetLastError();
-
-        if (e != ERROR_SERVICE_ALREADY_RUNNING) {
-            svc_scm_err(err, errlen, "start", name, e);
-            CloseServiceHandle(h);
-            return -1;
-        }
-    }
-    svc_scm_settle(h, SERVICE_START_PENDING, timeout_ms);
-    CloseServiceHandle(h);
     return 0;
 }
 
@@ -224,6 +675,9 @@ out:
     return rc;
 }
 
+/* Called by the procedure (apply, revert) only, never by status, doctor
+ * or --dry-run: a disabled service gets Windows' default start type for
+ * BITS, automatic with a delayed start. */
 static int
 svc_scm_enable(void *ctx, const char *name, char *err, size_t errlen)
 {
@@ -243,8 +697,10 @@ svc_scm_enable(void *ctx, const char *name, char *err, size_t errlen)
         CloseServiceHandle(h);
         return -1;
     }
-    /* Windows' own default for BITS; failing here is harmless */
-    ChangeServiceConfig2A(h, SERVICE_CONFIG_DELAYED_AUTO_START_INFO, &delayed);
+    /* The delayed start is a refinement: automatic is what matters.
+     * (Wine 8 has no SERVICE_CONFIG_DELAYED_AUTO_START_INFO: ERROR_INVALID_
+     * LEVEL, and the service is left plain automatic.) */
+    ChangeServiceConfig2W(h, SERVICE_CONFIG_DELAYED_AUTO_START_INFO, &delayed);
     CloseServiceHandle(h);
     return 0;
 }
@@ -253,11 +709,20 @@ static void
 svc_scm_manual(void *ctx, enum svc_action act, const char *name, char *buf,
                size_t len)
 {
-    (void)ctx;
-    if (act == SVC_ACT_START)
-        snprintf(buf, len, "net start %s", name);
-    else
+    struct svc_scm *sm = ctx;
+    size_t used;
+
+    if (act != SVC_ACT_START) {
         snprintf(buf, len, "sc config %s start= delayed-auto", name);
+        return;
+    }
+    snprintf(buf, len, "net start %s", name);
+    if (_stricmp(sm->sm_parent, name) != 0)
+        return;
+    for (size_t i = sm->sm_ndeps; i-- > 0;) {
+        used = strlen(buf);
+        snprintf(buf + used, len - used, "; then net start %s", sm->sm_deps[i]);
+    }
 }
 
 static void
@@ -281,7 +746,8 @@ svc_scm_open(struct svc_ops *ops, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    sm->sm_mgr = OpenSCManagerA(NULL, NULL, SC_MANAGER_CONNECT);
+    sm->sm_mgr = OpenSCManagerA(
+        NULL, NULL, SC_MANAGER_CONNECT | SC_MANAGER_ENUMERATE_SERVICE);
     if (sm->sm_mgr == NULL) {
         svc_scm_err(err, errlen, "open", "the Service Control Manager",
                     GetLastError());

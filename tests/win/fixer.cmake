@@ -1,0 +1,15 @@
+# wsus-fixer.exe under Wine: the scm backend against real services in
+# Wine's service control manager (tests/win/testsvc.c plays WSUSService,
+# BITS and a dependent), SUSDB as a SQLite file reached through Wine's
+# odbc32 -> the host's unixODBC -> libsqliteodbc, and connection = auto
+# from the prefix's registry. One ctest test per group of
+# test_fixer_wine.py.
+add_executable(wsus-testsvc ${CMAKE_CURRENT_SOURCE_DIR}/testsvc.c)
+target_link_libraries(wsus-testsvc PRIVATE advapi32)
+wsus_warnings(wsus-testsvc)
+
+foreach(group apply_revert stop_ignored stop_rejected stop_hang start_fails
+        dependents bits_disabled auto_connection)
+  wsus_wine_test(wine_fixer_${group} test_fixer_wine.py
+                 --testsvc $<TARGET_FILE:wsus-testsvc> ${group})
+endforeach()
