@@ -710,7 +710,6 @@ svc_scm_manual(void *ctx, enum svc_action act, const char *name, char *buf,
                size_t len)
 {
     struct svc_scm *sm = ctx;
-    size_t used;
 
     if (act != SVC_ACT_START) {
         snprintf(buf, len, "sc config %s start= delayed-auto", name);
@@ -720,7 +719,8 @@ svc_scm_manual(void *ctx, enum svc_action act, const char *name, char *buf,
     if (_stricmp(sm->sm_parent, name) != 0)
         return;
     for (size_t i = sm->sm_ndeps; i-- > 0;) {
-        used = strlen(buf);
+        size_t used = strlen(buf);
+
         snprintf(buf + used, len - used, "; then net start %s", sm->sm_deps[i]);
     }
 }

@@ -538,7 +538,8 @@ def g_dependents(env):
     """Running services that depend on WSUSService (a chain of two) are
     stopped before it, each after its own dependents, and started again
     after it; when the service will not stop, the dependent already
-    stopped is started again."""
+    stopped is started again; when it does not start again, the manual
+    command names the dependent as well."""
     dep, dep2 = SVC + "-dep", SVC + "-dep2"
     ign, ign_dep = SVC + "-ign", SVC + "-ign-dep"
     env.create(SVC, "--stop-ms", "300")
@@ -583,6 +584,31 @@ def g_dependents(env):
     check(ev == [(ign_dep, "stop-request", 1), (ign_dep, "stopped", 1),
                  (ign, "stop-request", 1), (ign, "stop-ignored", 1),
                  (ign_dep, "running", 2)], "events", ev, env.log_text())
+
+    # a service that does not start again: the manual command names its
+    # dependent too, and the commands work in that order
+    bad, bad_dep = SVC + "-bad", SVC + "-bad-dep"
+    env.create(bad, "--fail-start", "2")
+    env.create(bad_dep, depend=bad)
+    env.start(bad)
+    env.start(bad_dep)
+    env.write_conf(name=bad)
+    p = env.fixer("--json", "apply", "--value", "0")
+    expect_rc(p, 3)
+    env.expect_value(0)
+    check(p.json["message"].endswith(
+        "Run by hand: net start %s; then net start %s" % (bad, bad_dep)),
+        "message", p.all)
+    check(sc_state(bad) == "STOPPED" and sc_state(bad_dep) == "STOPPED",
+          "states %s %s" % (sc_state(bad), sc_state(bad_dep)))
+    for cmd in p.json["message"].split("Run by hand: ")[1].split("; then "):
+        q = wine(["cmd.exe", "/c", cmd])
+        check(q.returncode == 0, "%s: rc %d" % (cmd, q.returncode),
+              q.stdout, q.stderr)
+    for name in (bad, bad_dep):
+        st = wait_state(name, "RUNNING", 30)
+        check(st == "RUNNING", "%s is %s after the manual commands"
+              % (name, st))
 
 
 def g_bits_disabled(env):
