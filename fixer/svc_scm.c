@@ -37,9 +37,6 @@
 /* Polls while waiting: a tenth of the wait hint, within these bounds. */
 #define SCM_STEP_MIN_MS 100
 #define SCM_STEP_MAX_MS 10000
-/* A pending service must move its check point at least this often even
- * when its wait hint is smaller (or 0). */
-#define SCM_STALL_MIN_MS 1000
 /* Service names: the SCM's limit is 256 characters. */
 #define SCM_NAME_MAX 257
 /* Dependents stopped with one service, and how deep their chain may be. */
@@ -144,13 +141,19 @@ svc_scm_exit_err(const SERVICE_STATUS_PROCESS *ss, const char *name, char *err,
 
 /*
  * Wait until h (the service name) is in state want, at most timeout_ms
- * from t0. Polls at a tenth of the wait hint (100 ms to 10 s). While the
- * service is pending, its check point must move within its wait hint (at
- * least 1 s); when it stays put the wait gives up early, as Microsoft's
- * service samples do. Waiting for RUNNING, a service back in STOPPED has
+ * from t0. Polls at a tenth of the wait hint (100 ms to 10 s) and follows
+ * the check point. Waiting for RUNNING, a service back in STOPPED has
  * failed to start: that ends the wait at once, with its exit code. The
  * loop is bounded by the clock and by a count of polls. Returns 0, or -1
- * with err.
+ * with err; on a timeout err says whether the check point was still
+ * moving or had stayed put for longer than the wait hint (a hung
+ * service rather than a slow one).
+ *
+ * Unlike Microsoft's service samples, a check point that stays put does
+ * not end the wait before timeout_ms: .NET services such as WSUSService
+ * report STOP_PENDING with a zero wait hint and no check points at all,
+ * and a service that is slow rather than hung must get the whole timeout,
+ * because giving up early turns a run that would succeed into exit 3.
  */
 static int
 svc_scm_wait(SC_HANDLE h, const char *name, DWORD want, uint64_t t0,
@@ -158,12 +161,14 @@ svc_scm_wait(SC_HANDLE h, const char *name, DWORD want, uint64_t t0,
 {
     SERVICE_STATUS_PROCESS ss;
     DWORD need = 0, state = 0, check = 0;
-    uint64_t progress = fplat_now_ms();
+    uint64_t progress = 0, now = 0;
     uint64_t max_polls = timeout_ms / SCM_STEP_MIN_MS + 2;
+    size_t used;
 
+    memset(&ss, 0, sizeof(ss));
     for (uint64_t i = 0; i < max_polls; i++) {
-        uint64_t now, spent;
-        DWORD step, stall;
+        uint64_t spent;
+        DWORD step;
 
         memset(&ss, 0, sizeof(ss));
         if (!QueryServiceStatusEx(h, SC_STATUS_PROCESS_INFO, (LPBYTE)&ss,
@@ -183,17 +188,6 @@ svc_scm_wait(SC_HANDLE h, const char *name, DWORD want, uint64_t t0,
             check = ss.dwCheckPoint;
             progress = now;
         }
-        stall =
-            ss.dwWaitHint > SCM_STALL_MIN_MS ? ss.dwWaitHint : SCM_STALL_MIN_MS;
-        if (svc_scm_pending(state) && now - progress > stall) {
-            snprintf(err, errlen,
-                     "%s is %s and its check point has stayed at %lu for "
-                     "%lu ms, longer than its wait hint (%lu ms)",
-                     name, svc_scm_state_name(state), (unsigned long)check,
-                     (unsigned long)(now - progress),
-                     (unsigned long)ss.dwWaitHint);
-            return -1;
-        }
         spent = now > t0 ? now - t0 : 0;
         if (spent >= timeout_ms)
             break;
@@ -209,6 +203,19 @@ svc_scm_wait(SC_HANDLE h, const char *name, DWORD want, uint64_t t0,
     snprintf(err, errlen, "%s is still %s %u s after the request", name,
              svc_scm_state_name(ss.dwCurrentState),
              (unsigned)((timeout_ms + 999) / 1000));
+    used = strlen(err);
+    if (!svc_scm_pending(ss.dwCurrentState))
+        return -1;
+    if (ss.dwWaitHint > 0 && now - progress > ss.dwWaitHint)
+        snprintf(err + used, errlen - used,
+                 "; its check point has stayed at %lu for %lu ms, longer "
+                 "than its wait hint (%lu ms): it looks hung",
+                 (unsigned long)check, (unsigned long)(now - progress),
+                 (unsigned long)ss.dwWaitHint);
+    else
+        snprintf(err + used, errlen - used,
+                 "; its check point is at %lu (wait hint %lu ms)",
+                 (unsigned long)check, (unsigned long)ss.dwWaitHint);
     return -1;
 }
 

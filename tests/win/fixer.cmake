@@ -8,8 +8,8 @@ add_executable(wsus-testsvc ${CMAKE_CURRENT_SOURCE_DIR}/testsvc.c)
 target_link_libraries(wsus-testsvc PRIVATE advapi32)
 wsus_warnings(wsus-testsvc)
 
-foreach(group apply_revert stop_ignored stop_rejected stop_hang start_fails
-        dependents bits_disabled auto_connection)
+foreach(group apply_revert stop_ignored stop_rejected stop_hang stop_slow
+        start_fails dependents bits_disabled auto_connection)
   wsus_wine_test(wine_fixer_${group} test_fixer_wine.py
                  --testsvc $<TARGET_FILE:wsus-testsvc> ${group})
 endforeach()

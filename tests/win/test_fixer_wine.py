@@ -357,7 +357,7 @@ def g_apply_revert(env):
           "%s running again" % SVC, "apply message", p.all)
     stop = step(p, "service-stop", "ok", "%s stopped" % SVC)
     # the stop pending lasted 1.5 s, longer than the 1 s wait hint: the
-    # backend kept waiting because the check point moved
+    # backend waited it out
     check(stop["ms"] >= 1400, "service-stop took %d ms; the stop is pending "
           "for 1.5 s" % stop["ms"], p.all)
     step(p, "db-update", "ok", "BitsDownloadPriorityForeground = 1 "
@@ -458,39 +458,66 @@ def g_stop_rejected(env):
 
 def g_stop_hang(env):
     """A service stuck in STOP_PENDING, its check point frozen: the wait
-    gives up once the check point has not moved for longer than the wait
-    hint (long before stop_timeout), the database is untouched, and the
-    exit code 3 names the command to run; it works once the service has
-    stopped."""
-    env.write_conf(stop_timeout="30", start_timeout="5")
-    env.create(SVC, "--stop", "hang", "--hang-ms", "8000")
+    lasts stop_timeout and says the service looks hung, the start that
+    follows cannot happen before it has stopped, the database is
+    untouched, and exit 3 names the command to run; that command works
+    once the service has stopped."""
+    env.write_conf(stop_timeout="3", start_timeout="3")
+    env.create(SVC, "--stop", "hang", "--hang-ms", "10000")
     env.create(BITS)
     env.start(SVC)
     p = env.fixer("--json", "apply")
     expect_rc(p, 3)
     env.expect_value(0)
-    step(p, "service-stop", "fail", re.compile(
-        r"^%s is stop-pending and its check point has stayed at 1 for "
-        r"\d+ ms, longer than its wait hint \(1000 ms\)$" % SVC))
+    hung = (r"%s is still stop-pending 3 s after the request; its check "
+            r"point has stayed at 1 for \d+ ms, longer than its wait hint "
+            r"\(1000 ms\): it looks hung" % SVC)
+    step(p, "service-stop", "fail", re.compile("^%s$" % hung))
     step(p, "service-start", "fail", re.compile(
-        r"^start %s: %s is stop-pending and its check point has stayed at 1 "
-        r"for \d+ ms, longer than its wait hint \(1000 ms\); it cannot be "
-        r"started before it has stopped$" % (SVC, SVC)))
+        r"^start %s: %s; it cannot be started before it has stopped$"
+        % (SVC, hung)))
     check("db-update" not in steps(p), "the database was written", p.all)
     check(p.json["message"] == "ACTION REQUIRED: the change failed and the "
           "services were not restored; BitsDownloadPriorityForeground is 0 "
           "(unchanged). Run by hand: net start %s" % SVC, "message", p.all)
-    check(p.elapsed < 15, "apply took %.1f s: the frozen check point should "
-          "end the wait long before stop_timeout (30 s)" % p.elapsed, p.all)
+    check(6 <= p.elapsed < 15, "apply took %.1f s: stop_timeout and "
+          "start_timeout are 3 s each" % p.elapsed, p.all)
     check(ini_value(env.state_text(), "last_run", "result") ==
           "not-restored", "state file", env.state_text())
-    # the hang ends after 8 s; then the printed command works
+    # the hang ends 10 s after the stop request; then the printed command
+    # works
     st = wait_state(SVC, "STOPPED", 30)
     check(st == "STOPPED", "the hanging service ended %s" % st)
     q = wine(["net", "start", SVC])
     st = wait_state(SVC, "RUNNING", 30)
     check(q.returncode == 0 and st == "RUNNING", "net start: rc %d, %s"
           % (q.returncode, st), q.stdout, q.stderr)
+
+
+def g_stop_slow(env):
+    """A service whose stop outlasts stop_timeout while its check point
+    keeps moving: the stop is given up (it is not reported as hung), the
+    database is untouched, and the service is started again once it has
+    stopped: exit 1, everything as before."""
+    env.write_conf(stop_timeout="3", start_timeout="8")
+    env.create(SVC, "--stop-ms", "6000")
+    env.create(BITS)
+    env.start(SVC)
+    p = env.fixer("--json", "apply")
+    expect_rc(p, 1)
+    env.expect_value(0)
+    step(p, "service-stop", "fail", re.compile(
+        r"^%s is still stop-pending 3 s after the request; its check point "
+        r"is at \d+ \(wait hint 1000 ms\)$" % SVC))
+    step(p, "service-start", "ok", "%s started" % SVC)
+    check("db-update" not in steps(p), "the database was written", p.all)
+    check(sc_state(SVC) == "RUNNING", "state %s" % sc_state(SVC))
+    check([e[1:3] for e in env.events(SVC)] == [
+        ("start", 1), ("running", 1), ("stop-request", 1),
+        ("stop-pending", 1), ("stopped", 1), ("start", 2), ("running", 2)],
+        "events", env.log_text())
+    check(6 <= p.elapsed < 20, "apply took %.1f s: the stop lasts 6 s"
+          % p.elapsed, p.all)
 
 
 def g_start_fails(env):
@@ -743,6 +770,7 @@ GROUPS = {
     "stop_ignored": g_stop_ignored,
     "stop_rejected": g_stop_rejected,
     "stop_hang": g_stop_hang,
+    "stop_slow": g_stop_slow,
     "start_fails": g_start_fails,
     "dependents": g_dependents,
     "bits_disabled": g_bits_disabled,
