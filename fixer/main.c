@@ -30,6 +30,7 @@ struct main_args {
     int ma_json;
     int ma_verbose;
     int ma_help;
+    int ma_version;
     enum main_cmd ma_cmd;
     const char *ma_cmd_name;
     int ma_dry_run;
@@ -67,6 +68,7 @@ main_usage(FILE *f)
         "timing\n"
         "  -v         verbose: the conf, the statements, command details\n"
         "  -h, --help this text\n"
+        "  --version  print the version and exit\n"
         "\n"
         "exit codes:\n"
         "  0  done, or already in the wanted state\n"
@@ -97,6 +99,8 @@ main_parse(int argc, char **argv, struct main_args *a, char *err, size_t errlen)
             a->ma_verbose = 1;
         } else if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
             a->ma_help = 1;
+        } else if (strcmp(s, "--version") == 0) {
+            a->ma_version = 1;
         } else if (strcmp(s, "--dry-run") == 0) {
             a->ma_dry_run = 1;
         } else if (strcmp(s, "--value") == 0 ||
@@ -145,7 +149,7 @@ main_parse(int argc, char **argv, struct main_args *a, char *err, size_t errlen)
             }
         }
     }
-    if (a->ma_help)
+    if (a->ma_help || a->ma_version)
         return 0;
     if (a->ma_cmd == MAIN_NONE) {
         snprintf(err, errlen, "no command given");
@@ -212,6 +216,10 @@ main(int argc, char **argv)
         return main_usage_error(&a, a.ma_cmd_name, err, 1);
     if (a.ma_help) {
         main_usage(stdout);
+        return FIXER_EXIT_OK;
+    }
+    if (a.ma_version) {
+        printf("wsus-fixer %s\n", WSUS_FIXER_VERSION);
         return FIXER_EXIT_OK;
     }
 
