@@ -1054,10 +1054,17 @@ conn_serve_hit(struct conn *c, const struct cache_meta *meta, int fd)
             conn_abort(c, "cannot map the cache file");
             return;
         }
-        evbuffer_add_file_segment(bufferevent_get_output(c->c_bev), seg,
-                                  (ev_off_t)c->c_pos,
-                                  (ev_off_t)(c->c_end - c->c_pos));
-        evbuffer_file_segment_free(seg); /* the buffer keeps a reference */
+        int r = evbuffer_add_file_segment(bufferevent_get_output(c->c_bev),
+                                          seg, (ev_off_t)c->c_pos,
+                                          (ev_off_t)(c->c_end - c->c_pos));
+        /* The buffer holds its own reference; on failure it took none. */
+        evbuffer_file_segment_free(seg);
+        if (r == -1) {
+            /* The head promised these bytes: a cut, never a short body
+             * that looks complete. */
+            conn_abort(c, "cannot queue the cache file");
+            return;
+        }
         c->c_out_bytes += c->c_end - c->c_pos;
         c->c_pos = c->c_end;
     } else {
