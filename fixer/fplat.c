@@ -35,15 +35,13 @@
 #include <time.h>
 
 #include "fplat.h"
+#include "printf_like.h"
 
 /* Poll step while a command runs: bounds how late its exit is noticed. */
 #define FPLAT_EXEC_STEP_MS 20
 
 static void fplat_err(char *err, size_t errlen, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
+    PRINTF_LIKE(3, 4);
 
 static void
 fplat_err(char *err, size_t errlen, const char *fmt, ...)

@@ -13,11 +13,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#if defined(__GNUC__)
-#define REPORT_PRINTF(a, b) __attribute__((format(printf, a, b)))
-#else
-#define REPORT_PRINTF(a, b)
-#endif
+#include "printf_like.h"
+
+#define REPORT_PRINTF(a, b) PRINTF_LIKE(a, b)
 
 enum rep_result {
     REP_OK = 0,

@@ -74,10 +74,7 @@ struct cache_fill {
 };
 
 static void seterr(char *err, size_t errlen, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
+    PRINTF_LIKE(3, 4);
 
 static void
 seterr(char *err, size_t errlen, const char *fmt, ...)

@@ -12,6 +12,8 @@
 #include <stdarg.h>
 #include <stdint.h>
 
+#include "printf_like.h"
+
 enum log_level {
     LOG_LVL_ERR = 0,
     LOG_LVL_WARN,
@@ -19,11 +21,7 @@ enum log_level {
     LOG_LVL_DEBUG,
 };
 
-#if defined(__GNUC__)
-#define LOG_PRINTF(a, b) __attribute__((format(printf, a, b)))
-#else
-#define LOG_PRINTF(a, b)
-#endif
+#define LOG_PRINTF(a, b) PRINTF_LIKE(a, b)
 
 /* Open the diagnostic sink. path NULL or "" means stderr; "syslog" means the
  * system log. Returns 0, or -1 with errno set when the file cannot open. */

@@ -12,6 +12,8 @@
 
 #include <event2/util.h>
 
+#include "printf_like.h"
+
 /* Wall clock and a monotonic clock. */
 void plat_clock_real(struct timespec *ts);
 uint64_t plat_monotonic_ms(void);
@@ -23,11 +25,7 @@ void plat_strerror(int err, char *buf, size_t len);
 
 /* System log (syslog / Windows Event Log). level: enum log_level. */
 void plat_syslog_open(const char *ident);
-void plat_syslog(int level, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
+void plat_syslog(int level, const char *fmt, ...) PRINTF_LIKE(2, 3);
 void plat_syslog_close(void);
 
 /* Files. plat_open_* return a descriptor usable with evbuffer_add_file

@@ -929,15 +929,22 @@ static void
 test_vector_count(void **state)
 {
     (void)state;
-    print_message("range vectors: parse %zu, resolve %zu, is_full %zu, "
-                  "format %zu, format-unsat %zu, parse-cr %zu, "
-                  "parse-cr-unsat %zu, total %zu\n",
-                  NELEM(parse_vecs), NELEM(resolve_vecs), NELEM(full_vecs),
-                  NELEM(fmt_vecs), NELEM(unsat_fmt_vecs), NELEM(crp_vecs),
-                  NELEM(cru_vecs),
-                  NELEM(parse_vecs) + NELEM(resolve_vecs) + NELEM(full_vecs) +
-                      NELEM(fmt_vecs) + NELEM(unsat_fmt_vecs) +
-                      NELEM(crp_vecs) + NELEM(cru_vecs));
+    /* %lu, not %zu: cmocka prints through the C library's own printf,
+     * which on Windows (msvcrt) may not know %zu. */
+    print_message("range vectors: parse %lu, resolve %lu, is_full %lu, "
+                  "format %lu, format-unsat %lu, parse-cr %lu, "
+                  "parse-cr-unsat %lu, total %lu\n",
+                  (unsigned long)NELEM(parse_vecs),
+                  (unsigned long)NELEM(resolve_vecs),
+                  (unsigned long)NELEM(full_vecs),
+                  (unsigned long)NELEM(fmt_vecs),
+                  (unsigned long)NELEM(unsat_fmt_vecs),
+                  (unsigned long)NELEM(crp_vecs),
+                  (unsigned long)NELEM(cru_vecs),
+                  (unsigned long)(NELEM(parse_vecs) + NELEM(resolve_vecs) +
+                                  NELEM(full_vecs) + NELEM(fmt_vecs) +
+                                  NELEM(unsat_fmt_vecs) + NELEM(crp_vecs) +
+                                  NELEM(cru_vecs)));
 }
 
 int
