@@ -313,7 +313,7 @@ control_cb(evutil_socket_t fd, short what, void *arg)
         for (int64_t i = 0; i < n; i++) {
             switch (buf[i]) {
             case SVC_CTL_STOP:
-                shim_stop(arg, "service stop");
+                shim_stop(arg, "stop requested");
                 break;
             case SVC_CTL_RELOAD:
                 shim_reload(arg);

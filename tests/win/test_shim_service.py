@@ -11,6 +11,7 @@ Errors reach the Event Log (Wine prints error events on its err channel).
 import hashlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -187,7 +188,7 @@ def test_install_start_serve_drain_stop_uninstall():
             check(took > 0.5, "stop returned after %.2fs, before the "
                   "download could finish" % took)
             log = log_text()
-            check("service stop: draining 1 connections" in log,
+            check("stop requested: draining 1 connections" in log,
                   "log: %r" % log)
             check("wsus-shim stopped" in log, "log: %r" % log)
             check(sc_state(NAME) == "STOPPED", "state %s" % sc_state(NAME))
@@ -273,6 +274,42 @@ def test_verbs_take_no_options_and_unknown_words_are_refused():
           "stop without a service: rc %d %r" % (p.returncode, p.stderr))
 
 
+def test_started_from_a_console_it_runs_there_and_ctrl_c_drains():
+    # No -f: StartServiceCtrlDispatcher finds no service manager behind
+    # this process and the program runs as a console program; SIGINT to
+    # Wine is a Ctrl+C, which drains.
+    port = free_port()
+    drains = log_text().count("stop requested: draining 0 connections")
+    with Emu(ROOT) as up:
+        conf = write_conf(port, up.port)
+        env = dict(os.environ, WINEDEBUG="-all")
+        out_path = os.path.join(TMP, "console.out")
+        with open(out_path, "w") as out:
+            proc = subprocess.Popen(["wine", EXE, "-c", conf], env=env,
+                                    stdin=subprocess.DEVNULL, stdout=out,
+                                    stderr=subprocess.STDOUT)
+        try:
+            banner = "listening on 127.0.0.1:%d" % port
+            deadline = time.monotonic() + 60
+            while banner not in log_text(out_path) and proc.poll() is None \
+                    and time.monotonic() < deadline:
+                time.sleep(0.1)
+            check(banner in log_text(out_path),
+                  "no banner on the console: %r" % log_text(out_path))
+            r = curl_get(port, "http://127.0.0.1:%d/small.bin" % up.port,
+                         os.path.join(TMP, "small3.out"))
+            check(r.stdout == "200 %d" % (300 * 1024 + 7), "curl %r" % r.stdout)
+            proc.send_signal(signal.SIGINT)
+            rc = proc.wait(60)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+        check(rc == 0, "exit %d" % rc)
+        check(log_text().count("stop requested: draining 0 connections") ==
+              drains + 1, "no drain in the log: %r" % log_text()[-600:])
+
+
 def test_console_errors_reach_the_event_log():
     # Port taken: the console program fails to listen; the error goes to
     # stderr and, as an error event, to the Event Log (Wine's ReportEvent
@@ -304,6 +341,7 @@ def main():
                     test_install_start_serve_drain_stop_uninstall,
                     test_a_conf_broken_after_install_ends_in_stopped_with_its_code,
                     test_service_logs_default_to_programdata,
+                    test_started_from_a_console_it_runs_there_and_ctrl_c_drains,
                     test_console_errors_reach_the_event_log])
     finally:
         shutil.rmtree(TMP, ignore_errors=True)
