@@ -514,12 +514,17 @@ main(int argc, char **argv)
             return 2;
         }
     }
-    if (verb != NULL && strcmp(verb, "install") != 0) {
-        if (o.o_path != NULL || check || console || o.o_verbose) {
-            fprintf(stderr, "wsus-shim: %s takes no options\n", verb);
+    if (verb != NULL) {
+        int install = strcmp(verb, "install") == 0;
+
+        if ((!install && o.o_path != NULL) || check || console ||
+            o.o_verbose) {
+            fprintf(stderr, "wsus-shim: %s takes %s\n", verb,
+                    install ? "no option but -c" : "no options");
             return 2;
         }
-        return svc_verb(verb, NULL);
+        if (!install)
+            return svc_verb(verb, NULL);
     }
     if (verb == NULL && o.o_path == NULL)
         o.o_path = default_conf();

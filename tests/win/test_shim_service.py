@@ -266,6 +266,9 @@ def test_verbs_take_no_options_and_unknown_words_are_refused():
     p = shim("start", "-v")
     check(p.returncode == 2 and "takes no options" in p.stderr,
           "start -v: rc %d %r" % (p.returncode, p.stderr))
+    p = shim("install", "-f")
+    check(p.returncode == 2 and "no option but -c" in p.stderr,
+          "install -f: rc %d %r" % (p.returncode, p.stderr))
     p = shim("restart")
     check(p.returncode == 2 and "unknown argument 'restart'" in p.stderr,
           "restart: rc %d %r" % (p.returncode, p.stderr))
