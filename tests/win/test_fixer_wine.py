@@ -47,7 +47,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from wine_util import Session, win_path, sc_state, wait_state, reg_query  # noqa
+from wine_util import (Session, wine, win_path, sc_state, wait_state,  # noqa
+                       reg_query)
 
 FIXER = os.environ.get("WSUS_FIXER_EXE", "")
 SRC = os.environ.get("WSUS_SRC", os.path.join(HERE, "..", ".."))
@@ -70,22 +71,6 @@ class Fail(Exception):
 def check(cond, what, *ctx):
     if not cond:
         raise Fail(what + "".join("\n--- " + str(c) for c in ctx))
-
-
-def wine_env():
-    env = dict(os.environ)
-    env["WINEDEBUG"] = "-all"
-    env.setdefault("WINEDLLOVERRIDES", "mscoree,mshtml=")
-    env.pop("DISPLAY", None)
-    env.pop("WAYLAND_DISPLAY", None)
-    return env
-
-
-def wine(argv, timeout=60, cwd=None):
-    return subprocess.run(["wine"] + [str(a) for a in argv], env=wine_env(),
-                          stdin=subprocess.DEVNULL, capture_output=True,
-                          text=True, errors="replace", timeout=timeout,
-                          cwd=cwd)
 
 
 def reg_delete(key):

@@ -32,6 +32,8 @@ import sys
 import tempfile
 import zipfile
 
+import wine_util
+
 RUN_TIMEOUT = 120  # seconds for one program run under Wine
 
 # Windows' own DLLs the programs may import (lower case). Anything else
@@ -96,24 +98,13 @@ def conf_keys(text):
     return keys
 
 
-def wine_env():
-    env = dict(os.environ)
-    env.setdefault("WINEPREFIX",
-                   os.path.join(os.environ["WSUS_WIN_BUILD"], "wine"))
-    env["WINEDEBUG"] = "-all"
-    env.setdefault("WINEDLLOVERRIDES", "mscoree,mshtml=")
-    env.pop("DISPLAY", None)
-    env.pop("WAYLAND_DISPLAY", None)
-    return env
-
-
 def wine(cwd, *argv):
     """Run argv under Wine in cwd: (exit code, stdout, stderr), LF ends;
     (None, "", reason) when it did not finish within RUN_TIMEOUT."""
+    os.environ.setdefault("WINEPREFIX",
+                          os.path.join(os.environ["WSUS_WIN_BUILD"], "wine"))
     try:
-        p = subprocess.run(["wine"] + list(argv), cwd=cwd, env=wine_env(),
-                           stdin=subprocess.DEVNULL, capture_output=True,
-                           text=True, errors="replace", timeout=RUN_TIMEOUT)
+        p = wine_util.wine(argv, timeout=RUN_TIMEOUT, cwd=cwd)
     except subprocess.TimeoutExpired:
         return None, "", "no exit within %d s" % RUN_TIMEOUT
     return (p.returncode, p.stdout.replace("\r\n", "\n"),

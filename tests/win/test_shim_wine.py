@@ -42,6 +42,8 @@ SRC = os.environ.get("WSUS_SRC") or os.path.dirname(os.path.dirname(
 sys.path.insert(0, os.path.join(SRC, "tests", "integration"))
 
 import harness  # noqa: E402
+import wine_util  # noqa: E402
+from wine_util import win_path  # noqa: E402
 from harness import (Emu, HttpConn, HarnessError, Skip, check, raw_request,  # noqa: E402,E501
                      make_content_file, make_sparse, read_range, run, tool,
                      MIB, GIB)
@@ -64,22 +66,10 @@ def shim_exe():
     return p
 
 
-def winpath(p):
-    """The Windows name of a Linux absolute path: drive Z: is the root."""
-    p = os.path.abspath(p)
-    return "Z:" + p.replace("/", "\\")
-
-
 def wine_env():
-    env = dict(os.environ)
-    if not env.get("WINEPREFIX"):
+    if not os.environ.get("WINEPREFIX"):
         raise Skip("WINEPREFIX is not set (tools/win/build.sh sets it)")
-    env["WINEDEBUG"] = "-all"
-    env.setdefault("WINEDLLOVERRIDES", "mscoree,mshtml=")
-    for k in ("DISPLAY", "WAYLAND_DISPLAY", "http_proxy", "https_proxy",
-              "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        env.pop(k, None)
-    return env
+    return wine_util.wine_env()
 
 
 class WineShim:
@@ -109,14 +99,14 @@ class WineShim:
         log.setdefault("access_log", "{tmp}\\access.log")
         cache = conf.setdefault("cache", {})
         if self.cache_dir is not None:
-            cache["dir"] = winpath(self.cache_dir)
+            cache["dir"] = win_path(self.cache_dir)
         cache.setdefault("dir", "{tmp}\\cache")
         lines = []
         for sect, keys in conf.items():
             lines.append("[%s]" % sect)
             for k, v in keys.items():
                 lines.append("%s = %s" % (k, str(v).replace(
-                    "{tmp}", winpath(self.tmp))))
+                    "{tmp}", win_path(self.tmp))))
             lines.append("")
         self.conf_path = os.path.join(self.tmp, "wsus-shim.conf")
         self.access_path = os.path.join(self.tmp, "access.log")
@@ -124,7 +114,7 @@ class WineShim:
         self.err_path = os.path.join(self.tmp, "stderr")
         with open(self.conf_path, "w") as f:
             f.write("\r\n".join(lines))
-        argv = ["wine", shim_exe(), "-f", "-c", winpath(self.conf_path)]
+        argv = ["wine", shim_exe(), "-f", "-c", win_path(self.conf_path)]
         out = open(self.out_path, "wb")
         err = open(self.err_path, "wb")
         try:

@@ -4,6 +4,7 @@ The prefix comes from WINEPREFIX (tools/win/build.sh exports a throwaway
 one); WINEDEBUG=-all unless the caller asks for a channel.
 
     wine([exe, args...], timeout)   run one program, CompletedProcess
+    wine_env()                      the environment for a Wine process
     win_path("/tmp/x")              "Z:\\tmp\\x" (Wine maps / as drive Z:)
     Session()                       keeps the prefix's Wine session alive
     sc_state("name")                "RUNNING", "STOPPED", ... or None
@@ -21,20 +22,24 @@ import subprocess
 import time
 
 
-def _env(debug):
+def wine_env(debug="-all"):
+    """The environment for a Wine process: no display, no proxy variables
+    (the programs under test are proxies), WINEDEBUG=debug."""
     env = dict(os.environ)
     env["WINEDEBUG"] = debug
     env.setdefault("WINEDLLOVERRIDES", "mscoree,mshtml=")
-    env.pop("DISPLAY", None)
-    env.pop("WAYLAND_DISPLAY", None)
+    for k in ("DISPLAY", "WAYLAND_DISPLAY", "http_proxy", "https_proxy",
+              "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        env.pop(k, None)
     return env
 
 
-def wine(argv, timeout=60, debug="-all", stdin=subprocess.DEVNULL):
+def wine(argv, timeout=60, debug="-all", stdin=subprocess.DEVNULL, cwd=None):
     """Run argv under Wine; text output; raises TimeoutExpired."""
-    return subprocess.run(["wine"] + [str(a) for a in argv], env=_env(debug),
-                          stdin=stdin, capture_output=True, text=True,
-                          errors="replace", timeout=timeout)
+    return subprocess.run(["wine"] + [str(a) for a in argv],
+                          env=wine_env(debug), stdin=stdin,
+                          capture_output=True, text=True, errors="replace",
+                          timeout=timeout, cwd=cwd)
 
 
 def win_path(path):
@@ -51,7 +56,7 @@ class Session:
 
     def __enter__(self):
         self.proc = subprocess.Popen(
-            ["wine", "cmd.exe", "/k"], env=_env("-all"),
+            ["wine", "cmd.exe", "/k"], env=wine_env(),
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL)
         # services.exe is up once a service query answers. A session that
