@@ -433,7 +433,11 @@ shim_serve(void *arg)
         if (ev_usr1 != NULL)
             evsignal_add(ev_usr1, NULL);
     }
-    if ((ctl = svc_control_open()) != -1) {
+    if (svc_control_open(&ctl) == -1) {
+        log_warn("cannot open the service control channel");
+        goto out;
+    }
+    if (ctl != -1) {
         ev_ctl = event_new(sv.sv_base, ctl, EV_READ | EV_PERSIST, control_cb,
                            &sc);
         if (ev_ctl == NULL || event_add(ev_ctl, NULL) == -1) {

@@ -56,9 +56,10 @@ int svc_log_path(const char *leaf, char *buf, size_t len);
  * errors always reach the Application event log. */
 int svc_syslog_mirror(void);
 
-/* The read end of the control channel, non-blocking, or -1 where the
- * platform delivers its controls as signals. */
-evutil_socket_t svc_control_open(void);
+/* Open the control channel: *fd gets its read end, non-blocking, or -1
+ * where the platform delivers its controls as signals. Returns 0, or -1
+ * when the channel cannot be made (the daemon could not be stopped). */
+int svc_control_open(evutil_socket_t *fd);
 void svc_control_close(void);
 
 /* Tell the service manager that requests are served now; stop_wait_ms is

@@ -53,10 +53,11 @@ svc_syslog_mirror(void)
     return -1;
 }
 
-evutil_socket_t
-svc_control_open(void)
+int
+svc_control_open(evutil_socket_t *fd)
 {
-    return -1;
+    *fd = -1;
+    return 0;
 }
 
 void

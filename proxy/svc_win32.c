@@ -112,11 +112,12 @@ ctl_send(char c)
     LeaveCriticalSection(&svc_lock);
 }
 
-evutil_socket_t
-svc_control_open(void)
+int
+svc_control_open(evutil_socket_t *fd)
 {
     evutil_socket_t pair[2];
 
+    *fd = -1;
     lock_init();
     if (evutil_socketpair(AF_INET, SOCK_STREAM, 0, pair) == -1)
         return -1;
@@ -125,7 +126,8 @@ svc_control_open(void)
     ctl_rd = pair[0];
     ctl_wr = pair[1];
     LeaveCriticalSection(&svc_lock);
-    return ctl_rd;
+    *fd = ctl_rd;
+    return 0;
 }
 
 void
