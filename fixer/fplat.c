@@ -28,32 +28,16 @@
 #endif
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "fplat.h"
-#include "printf_like.h"
+#include "strparse.h"
 
 /* Poll step while a command runs: bounds how late its exit is noticed. */
 #define FPLAT_EXEC_STEP_MS 20
-
-static void fplat_err(char *err, size_t errlen, const char *fmt, ...)
-    PRINTF_LIKE(3, 4);
-
-static void
-fplat_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* Append len bytes of buf to out (capacity outlen, NUL kept), dropping
  * what does not fit. */
@@ -87,22 +71,22 @@ fplat_read_file(const char *path, size_t max, char **data, size_t *len,
     if (f == NULL) {
         if (errno == ENOENT)
             return 1;
-        fplat_err(err, errlen, "%s: %s", path, strerror(errno));
+        errfmt(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
     buf = malloc(max + 2);
     if (buf == NULL) {
-        fplat_err(err, errlen, "%s: out of memory", path);
+        errfmt(err, errlen, "%s: out of memory", path);
         fclose(f);
         return -1;
     }
     n = fread(buf, 1, max + 1, f);
     if (ferror(f)) {
-        fplat_err(err, errlen, "%s: read error", path);
+        errfmt(err, errlen, "%s: read error", path);
         goto fail;
     }
     if (n > max) {
-        fplat_err(err, errlen, "%s: larger than %lu bytes", path,
+        errfmt(err, errlen, "%s: larger than %lu bytes", path,
                   (unsigned long)max);
         goto fail;
     }
@@ -228,12 +212,12 @@ fplat_exec(const char *cmd, const char *cwd, uint32_t timeout_ms, char *out,
         out[0] = '\0';
     *status = -1;
     if (pipe(pfd) == -1) {
-        fplat_err(err, errlen, "pipe: %s", strerror(errno));
+        errfmt(err, errlen, "pipe: %s", strerror(errno));
         return -1;
     }
     pid = fork();
     if (pid == -1) {
-        fplat_err(err, errlen, "fork: %s", strerror(errno));
+        errfmt(err, errlen, "fork: %s", strerror(errno));
         close(pfd[0]);
         close(pfd[1]);
         return -1;
@@ -286,7 +270,7 @@ fplat_exec(const char *cmd, const char *cwd, uint32_t timeout_ms, char *out,
         kill(pid, SIGKILL);
         while (waitpid(pid, &wst, 0) == -1 && errno == EINTR)
             ;
-        fplat_err(err, errlen, "timed out after %u ms (killed)",
+        errfmt(err, errlen, "timed out after %u ms (killed)",
                   (unsigned)timeout_ms);
         goto done;
     }
@@ -294,9 +278,9 @@ fplat_exec(const char *cmd, const char *cwd, uint32_t timeout_ms, char *out,
         *status = WEXITSTATUS(wst);
         rc = 0;
     } else if (WIFSIGNALED(wst)) {
-        fplat_err(err, errlen, "killed by signal %d", WTERMSIG(wst));
+        errfmt(err, errlen, "killed by signal %d", WTERMSIG(wst));
     } else {
-        fplat_err(err, errlen, "ended abnormally");
+        errfmt(err, errlen, "ended abnormally");
     }
 done:
     close(pfd[0]);
@@ -312,14 +296,14 @@ fplat_mkdir_parent(const char *path, char *err, size_t errlen)
     int rc = 0;
 
     if (dir == NULL) {
-        fplat_err(err, errlen, "out of memory");
+        errfmt(err, errlen, "out of memory");
         return -1;
     }
     slash = strrchr(dir, '/');
     if (slash != NULL && slash != dir) {
         *slash = '\0';
         if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
-            fplat_err(err, errlen, "%s: %s", dir, strerror(errno));
+            errfmt(err, errlen, "%s: %s", dir, strerror(errno));
             rc = -1;
         }
     }
@@ -344,7 +328,7 @@ fplat_lock_take(const char *path, struct fplat_lock **out, char *err,
         return -1;
     fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd == -1) {
-        fplat_err(err, errlen, "%s: %s", path, strerror(errno));
+        errfmt(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
     memset(&fl, 0, sizeof(fl));
@@ -352,16 +336,16 @@ fplat_lock_take(const char *path, struct fplat_lock **out, char *err,
     fl.l_whence = SEEK_SET;
     if (fcntl(fd, F_SETLK, &fl) == -1) {
         if (errno == EAGAIN || errno == EACCES)
-            fplat_err(err, errlen, "%s is held by another wsus-fixer run",
+            errfmt(err, errlen, "%s is held by another wsus-fixer run",
                       path);
         else
-            fplat_err(err, errlen, "%s: %s", path, strerror(errno));
+            errfmt(err, errlen, "%s: %s", path, strerror(errno));
         close(fd);
         return -1;
     }
     lk = malloc(sizeof(*lk));
     if (lk == NULL) {
-        fplat_err(err, errlen, "out of memory");
+        errfmt(err, errlen, "out of memory");
         close(fd);
         return -1;
     }
@@ -389,7 +373,7 @@ fplat_write_atomic(const char *path, const char *data, size_t len, char *err,
     int fd = -1, rc = -1;
 
     if (tmp == NULL) {
-        fplat_err(err, errlen, "out of memory");
+        errfmt(err, errlen, "out of memory");
         return -1;
     }
     snprintf(tmp, tlen, "%s.tmp", path);
@@ -397,7 +381,7 @@ fplat_write_atomic(const char *path, const char *data, size_t len, char *err,
         goto out;
     fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd == -1) {
-        fplat_err(err, errlen, "%s: %s", tmp, strerror(errno));
+        errfmt(err, errlen, "%s: %s", tmp, strerror(errno));
         goto out;
     }
     while (off < len) {
@@ -405,23 +389,23 @@ fplat_write_atomic(const char *path, const char *data, size_t len, char *err,
         if (n == -1) {
             if (errno == EINTR)
                 continue;
-            fplat_err(err, errlen, "%s: %s", tmp, strerror(errno));
+            errfmt(err, errlen, "%s: %s", tmp, strerror(errno));
             goto out;
         }
         off += (size_t)n;
     }
     if (fsync(fd) == -1) {
-        fplat_err(err, errlen, "%s: fsync: %s", tmp, strerror(errno));
+        errfmt(err, errlen, "%s: fsync: %s", tmp, strerror(errno));
         goto out;
     }
     if (close(fd) == -1) {
         fd = -1;
-        fplat_err(err, errlen, "%s: %s", tmp, strerror(errno));
+        errfmt(err, errlen, "%s: %s", tmp, strerror(errno));
         goto out;
     }
     fd = -1;
     if (rename(tmp, path) == -1) {
-        fplat_err(err, errlen, "rename %s: %s", path, strerror(errno));
+        errfmt(err, errlen, "rename %s: %s", path, strerror(errno));
         goto out;
     }
     rc = 0;
@@ -441,14 +425,14 @@ fplat_dir_readable(const char *path, char *err, size_t errlen)
     int n = 0;
 
     if (d == NULL) {
-        fplat_err(err, errlen, "%s: %s", path, strerror(errno));
+        errfmt(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
     errno = 0;
     while (n < 4 && readdir(d) != NULL)
         n++;
     if (errno != 0) {
-        fplat_err(err, errlen, "%s: %s", path, strerror(errno));
+        errfmt(err, errlen, "%s: %s", path, strerror(errno));
         closedir(d);
         return -1;
     }
@@ -471,11 +455,11 @@ fplat_tcp_probe(const char *host, uint16_t port, uint32_t timeout_ms,
     snprintf(service, sizeof(service), "%u", (unsigned)port);
     g = getaddrinfo(host, service, &hints, &res);
     if (g != 0) {
-        fplat_err(err, errlen, "%s does not resolve: %s", host,
+        errfmt(err, errlen, "%s does not resolve: %s", host,
                   gai_strerror(g));
         return -1;
     }
-    fplat_err(err, errlen, "%s: no address", host);
+    errfmt(err, errlen, "%s: no address", host);
     for (ai = res; ai != NULL && rc == -1; ai = ai->ai_next) {
         int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
         struct pollfd p;
@@ -499,13 +483,13 @@ fplat_tcp_probe(const char *host, uint16_t port, uint32_t timeout_ms,
                 soerr == 0)
                 rc = 0;
             else if (soerr != 0)
-                fplat_err(err, errlen, "connect %s port %u: %s", addr,
+                errfmt(err, errlen, "connect %s port %u: %s", addr,
                           (unsigned)port, strerror(soerr));
             else
-                fplat_err(err, errlen, "connect %s port %u: timed out", addr,
+                errfmt(err, errlen, "connect %s port %u: timed out", addr,
                           (unsigned)port);
         } else {
-            fplat_err(err, errlen, "connect %s port %u: %s", addr,
+            errfmt(err, errlen, "connect %s port %u: %s", addr,
                       (unsigned)port, strerror(errno));
         }
         close(fd);
@@ -519,7 +503,7 @@ fplat_sqlserver_name(char *out, size_t outlen, char *err, size_t errlen)
 {
     (void)out;
     (void)outlen;
-    fplat_err(err, errlen,
+    errfmt(err, errlen,
               "connection = auto reads the Windows registry; set "
               "[database] connection explicitly on this system");
     return -1;
@@ -611,7 +595,7 @@ fplat_winerr(char *err, size_t errlen, const char *what, DWORD code)
         msg[--n] = '\0';
     if (n == 0)
         snprintf(msg, sizeof(msg), "error %lu", (unsigned long)code);
-    fplat_err(err, errlen, "%s: %s (%lu)", what, msg, (unsigned long)code);
+    errfmt(err, errlen, "%s: %s (%lu)", what, msg, (unsigned long)code);
 }
 
 int
@@ -634,7 +618,7 @@ fplat_exec(const char *cmd, const char *cwd, uint32_t timeout_ms, char *out,
     memset(&pi, 0, sizeof(pi));
     line = malloc(llen);
     if (line == NULL) {
-        fplat_err(err, errlen, "out of memory");
+        errfmt(err, errlen, "out of memory");
         return -1;
     }
     snprintf(line, llen, "cmd.exe /d /s /c \"%s\"", cmd);
@@ -688,7 +672,7 @@ fplat_exec(const char *cmd, const char *cwd, uint32_t timeout_ms, char *out,
             TerminateJobObject(job, 1);
         TerminateProcess(pi.hProcess, 1);
         WaitForSingleObject(pi.hProcess, 5000);
-        fplat_err(err, errlen, "timed out after %u ms (killed)",
+        errfmt(err, errlen, "timed out after %u ms (killed)",
                   (unsigned)timeout_ms);
         goto out;
     }
@@ -720,7 +704,7 @@ fplat_mkdir_parent(const char *path, char *err, size_t errlen)
     int rc = 0;
 
     if (dir == NULL) {
-        fplat_err(err, errlen, "out of memory");
+        errfmt(err, errlen, "out of memory");
         return -1;
     }
     for (p = dir; *p != '\0'; p++)
@@ -763,13 +747,13 @@ fplat_lock_take(const char *path, struct fplat_lock **out, char *err,
     memset(&ov, 0, sizeof(ov));
     if (!LockFileEx(h, LOCKFILE_EXCLUSIVE_LOCK | LOCKFILE_FAIL_IMMEDIATELY, 0,
                     1, 0, &ov)) {
-        fplat_err(err, errlen, "%s is held by another wsus-fixer run", path);
+        errfmt(err, errlen, "%s is held by another wsus-fixer run", path);
         CloseHandle(h);
         return -1;
     }
     lk = malloc(sizeof(*lk));
     if (lk == NULL) {
-        fplat_err(err, errlen, "out of memory");
+        errfmt(err, errlen, "out of memory");
         CloseHandle(h);
         return -1;
     }
@@ -798,7 +782,7 @@ fplat_write_atomic(const char *path, const char *data, size_t len, char *err,
     int rc = -1;
 
     if (tmp == NULL) {
-        fplat_err(err, errlen, "out of memory");
+        errfmt(err, errlen, "out of memory");
         return -1;
     }
     snprintf(tmp, tlen, "%s.tmp", path);
@@ -841,7 +825,7 @@ fplat_dir_readable(const char *path, char *err, size_t errlen)
     HANDLE h;
 
     if (pat == NULL) {
-        fplat_err(err, errlen, "out of memory");
+        errfmt(err, errlen, "out of memory");
         return -1;
     }
     snprintf(pat, plen, "%s\\*", path);
@@ -866,7 +850,7 @@ fplat_tcp_probe(const char *host, uint16_t port, uint32_t timeout_ms,
     int g, rc = -1;
 
     if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0) {
-        fplat_err(err, errlen, "WSAStartup failed");
+        errfmt(err, errlen, "WSAStartup failed");
         return -1;
     }
     memset(&hints, 0, sizeof(hints));
@@ -875,11 +859,11 @@ fplat_tcp_probe(const char *host, uint16_t port, uint32_t timeout_ms,
     snprintf(service, sizeof(service), "%u", (unsigned)port);
     g = getaddrinfo(host, service, &hints, &res);
     if (g != 0) {
-        fplat_err(err, errlen, "%s does not resolve: error %d", host, g);
+        errfmt(err, errlen, "%s does not resolve: error %d", host, g);
         WSACleanup();
         return -1;
     }
-    fplat_err(err, errlen, "%s: no address", host);
+    errfmt(err, errlen, "%s: no address", host);
     for (ai = res; ai != NULL && rc == -1; ai = ai->ai_next) {
         SOCKET s = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
         u_long nb = 1;
@@ -904,12 +888,12 @@ fplat_tcp_probe(const char *host, uint16_t port, uint32_t timeout_ms,
             if (select(0, NULL, &wfds, &efds, &tv) == 1 && FD_ISSET(s, &wfds))
                 rc = 0;
             else
-                fplat_err(err, errlen,
+                errfmt(err, errlen,
                           "connect %s port %u: refused or "
                           "timed out",
                           addr, (unsigned)port);
         } else {
-            fplat_err(err, errlen, "connect %s port %u: error %d", addr,
+            errfmt(err, errlen, "connect %s port %u: error %d", addr,
                       (unsigned)port, WSAGetLastError());
         }
         closesocket(s);
@@ -932,7 +916,7 @@ fplat_sqlserver_name(char *out, size_t outlen, char *err, size_t errlen)
     LONG r;
 
     if (outlen == 0) {
-        fplat_err(err, errlen, "no room for SqlServerName");
+        errfmt(err, errlen, "no room for SqlServerName");
         return -1;
     }
     /* WSUS is a 64-bit program: read its view of the registry */
@@ -948,7 +932,7 @@ fplat_sqlserver_name(char *out, size_t outlen, char *err, size_t errlen)
         return -1;
     }
     if (type != REG_SZ && type != REG_EXPAND_SZ) {
-        fplat_err(err, errlen, "%s: not a string (registry type %lu)", where,
+        errfmt(err, errlen, "%s: not a string (registry type %lu)", where,
                   (unsigned long)type);
         return -1;
     }
@@ -956,7 +940,7 @@ fplat_sqlserver_name(char *out, size_t outlen, char *err, size_t errlen)
     raw[size] = '\0';
     if (type == REG_SZ) {
         if (strlen(raw) >= outlen) {
-            fplat_err(err, errlen, "%s: longer than %lu characters", where,
+            errfmt(err, errlen, "%s: longer than %lu characters", where,
                       (unsigned long)(outlen - 1));
             return -1;
         }
@@ -969,7 +953,7 @@ fplat_sqlserver_name(char *out, size_t outlen, char *err, size_t errlen)
         return -1;
     }
     if (n > outlen) {
-        fplat_err(err, errlen, "%s: longer than %lu characters once expanded",
+        errfmt(err, errlen, "%s: longer than %lu characters once expanded",
                   where, (unsigned long)(outlen - 1));
         return -1;
     }

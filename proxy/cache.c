@@ -15,7 +15,6 @@
  * OpenSSL EVP. The module is single-threaded, like the event loop that
  * drives it, and never logs: failures come back as text in err.
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,21 +71,6 @@ struct cache_fill {
     struct cache_meta fl_meta; /* validators and content type */
     int fl_broken;             /* a write failed */
 };
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-    PRINTF_LIKE(3, 4);
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 static int64_t
 now_unix(void)
@@ -250,12 +234,12 @@ value_ok(const char *name, const char *s, size_t cap, char *err, size_t errlen)
     for (i = 0; i < cap && s[i] != '\0'; i++) {
         unsigned char ch = (unsigned char)s[i];
         if (ch < 0x20 || ch == 0x7f) {
-            seterr(err, errlen, "%s contains a control character", name);
+            errfmt(err, errlen, "%s contains a control character", name);
             return -1;
         }
     }
     if (i == cap) {
-        seterr(err, errlen, "%s too long", name);
+        errfmt(err, errlen, "%s too long", name);
         return -1;
     }
     return 0;
@@ -287,21 +271,21 @@ cache_meta_format(const char *url, const struct cache_meta *m, char **text,
                  err, errlen) == -1)
         goto fail;
     if (*url == '\0') {
-        seterr(err, errlen, "empty url");
+        errfmt(err, errlen, "empty url");
         goto fail;
     }
     if (!sha1_hex_ok(m->cm_sha1)) {
-        seterr(err, errlen, "sha1 is not 40 lower-case hex digits");
+        errfmt(err, errlen, "sha1 is not 40 lower-case hex digits");
         goto fail;
     }
     if (m->cm_stored < 0) {
-        seterr(err, errlen, "negative stored time");
+        errfmt(err, errlen, "negative stored time");
         goto fail;
     }
     cap = strlen(url) + sizeof(m->cm_etag) + sizeof(m->cm_last_modified) +
           sizeof(m->cm_content_type) + 256;
     if ((buf = malloc(cap)) == NULL) {
-        seterr(err, errlen, "out of memory");
+        errfmt(err, errlen, "out of memory");
         goto fail;
     }
     w = snprintf(buf, cap,
@@ -317,18 +301,18 @@ cache_meta_format(const char *url, const struct cache_meta *m, char **text,
                  m->cm_last_modified, m->cm_content_type,
                  (long long)m->cm_stored);
     if (w < 0 || (size_t)w + 48 > cap) {
-        seterr(err, errlen, "meta text does not fit");
+        errfmt(err, errlen, "meta text does not fit");
         goto fail;
     }
     n = (size_t)w;
     if (sha1_buf(buf, n, ck) == -1) {
-        seterr(err, errlen, "SHA-1 failed");
+        errfmt(err, errlen, "SHA-1 failed");
         goto fail;
     }
     to_hex(ck, KEY_LEN, ckhex);
     w = snprintf(buf + n, cap - n, "check %s\n", ckhex);
     if (w < 0 || (size_t)w >= cap - n) {
-        seterr(err, errlen, "meta text does not fit");
+        errfmt(err, errlen, "meta text does not fit");
         goto fail;
     }
     *text = buf;
@@ -345,7 +329,7 @@ copy_field(const char *name, char *dst, size_t cap, const char *v, size_t vlen,
            char *err, size_t errlen)
 {
     if (vlen >= cap) {
-        seterr(err, errlen, "%s too long", name);
+        errfmt(err, errlen, "%s too long", name);
         return -1;
     }
     memcpy(dst, v, vlen);
@@ -403,19 +387,19 @@ cache_meta_parse(const char *text, size_t len, const char *url,
         size_t vlen;
 
         if (nl == NULL) {
-            seterr(err, errlen, "meta: missing line '%.*s'",
+            errfmt(err, errlen, "meta: missing line '%.*s'",
                    (int)strcspn(meta_keys[k], " "), meta_keys[k]);
             return -1;
         }
         for (const char *q = p; q < nl; q++) {
             unsigned char ch = (unsigned char)*q;
             if (ch < 0x20 || ch == 0x7f) {
-                seterr(err, errlen, "meta: control character");
+                errfmt(err, errlen, "meta: control character");
                 return -1;
             }
         }
         if ((size_t)(nl - p) < klen || memcmp(p, meta_keys[k], klen) != 0) {
-            seterr(err, errlen, "meta: expected line '%.*s'",
+            errfmt(err, errlen, "meta: expected line '%.*s'",
                    (int)strcspn(meta_keys[k], " "), meta_keys[k]);
             return -1;
         }
@@ -424,26 +408,26 @@ cache_meta_parse(const char *text, size_t len, const char *url,
         switch (k) {
         case MK_MAGIC:
             if (vlen != 0) {
-                seterr(err, errlen, "meta: unknown format version");
+                errfmt(err, errlen, "meta: unknown format version");
                 return -1;
             }
             break;
         case MK_URL:
             if (strlen(url) != vlen || memcmp(v, url, vlen) != 0) {
-                seterr(err, errlen, "meta: url does not match");
+                errfmt(err, errlen, "meta: url does not match");
                 return -1;
             }
             break;
         case MK_LENGTH:
             if (parse_num(v, vlen, UINT64_MAX, &num) == -1) {
-                seterr(err, errlen, "meta: bad length");
+                errfmt(err, errlen, "meta: bad length");
                 return -1;
             }
             m->cm_length = num;
             break;
         case MK_SHA1:
             if (vlen != 40 || !is_hex40(v, 0)) {
-                seterr(err, errlen, "meta: bad sha1");
+                errfmt(err, errlen, "meta: bad sha1");
                 return -1;
             }
             memcpy(m->cm_sha1, v, 40);
@@ -468,7 +452,7 @@ cache_meta_parse(const char *text, size_t len, const char *url,
             break;
         case MK_STORED:
             if (parse_num(v, vlen, (uint64_t)INT64_MAX, &num) == -1) {
-                seterr(err, errlen, "meta: bad stored time");
+                errfmt(err, errlen, "meta: bad stored time");
                 return -1;
             }
             m->cm_stored = (int64_t)num;
@@ -476,16 +460,16 @@ cache_meta_parse(const char *text, size_t len, const char *url,
         case MK_CHECK:
             check_at = p;
             if (vlen != 40 || !is_hex40(v, 0)) {
-                seterr(err, errlen, "meta: bad check");
+                errfmt(err, errlen, "meta: bad check");
                 return -1;
             }
             if (sha1_buf(text, (size_t)(check_at - text), ck) == -1) {
-                seterr(err, errlen, "SHA-1 failed");
+                errfmt(err, errlen, "SHA-1 failed");
                 return -1;
             }
             to_hex(ck, KEY_LEN, ckhex);
             if (memcmp(ckhex, v, 40) != 0) {
-                seterr(err, errlen, "meta: checksum mismatch");
+                errfmt(err, errlen, "meta: checksum mismatch");
                 return -1;
             }
             break;
@@ -493,7 +477,7 @@ cache_meta_parse(const char *text, size_t len, const char *url,
         p = nl + 1;
     }
     if (p != end) {
-        seterr(err, errlen, "meta: data after the check line");
+        errfmt(err, errlen, "meta: data after the check line");
         return -1;
     }
     return 0;
@@ -780,17 +764,17 @@ cache_open(const char *dir, uint64_t max_bytes, int verify_sha1, char *err,
     char es[128];
 
     if (dir == NULL || (dlen = strlen(dir)) == 0) {
-        seterr(err, errlen, "cache dir is empty");
+        errfmt(err, errlen, "cache dir is empty");
         goto fail;
     }
     /* Room for "/xx/<40 hex>.meta.tmp.<16 hex>" below dir. */
     if (dlen > CACHE_PATH_MAX - 80) {
-        seterr(err, errlen, "cache dir path too long");
+        errfmt(err, errlen, "cache dir path too long");
         goto fail;
     }
     if ((c = calloc(1, sizeof(*c))) == NULL ||
         (c->c_dir = malloc(dlen + 1)) == NULL) {
-        seterr(err, errlen, "out of memory");
+        errfmt(err, errlen, "out of memory");
         goto fail;
     }
     memcpy(c->c_dir, dir, dlen + 1);
@@ -802,12 +786,12 @@ cache_open(const char *dir, uint64_t max_bytes, int verify_sha1, char *err,
     c->c_verify = verify_sha1 != 0;
     c->c_tabsz = 256;
     if ((c->c_tab = calloc(c->c_tabsz, sizeof(*c->c_tab))) == NULL) {
-        seterr(err, errlen, "out of memory");
+        errfmt(err, errlen, "out of memory");
         goto fail;
     }
     if (plat_mkdirs(c->c_dir) == -1) {
         plat_strerror(plat_errno(), es, sizeof(es));
-        seterr(err, errlen, "cannot create %s: %s", c->c_dir, es);
+        errfmt(err, errlen, "cannot create %s: %s", c->c_dir, es);
         goto fail;
     }
     sc.sc_cache = c;
@@ -815,11 +799,11 @@ cache_open(const char *dir, uint64_t max_bytes, int verify_sha1, char *err,
     sc.sc_oom = 0;
     if (plat_walk(c->c_dir, scan_file, &sc) == -1) {
         plat_strerror(plat_errno(), es, sizeof(es));
-        seterr(err, errlen, "cannot read %s: %s", c->c_dir, es);
+        errfmt(err, errlen, "cannot read %s: %s", c->c_dir, es);
         goto fail;
     }
     if (sc.sc_oom) {
-        seterr(err, errlen, "out of memory");
+        errfmt(err, errlen, "out of memory");
         goto fail;
     }
     /* Orphans go; complete pairs are counted for the LRU order. */
@@ -836,7 +820,7 @@ cache_open(const char *dir, uint64_t max_bytes, int verify_sha1, char *err,
         }
     }
     if (n > 0 && (all = calloc(n, sizeof(*all))) == NULL) {
-        seterr(err, errlen, "out of memory");
+        errfmt(err, errlen, "out of memory");
         goto fail;
     }
     cnt = n;
@@ -1012,7 +996,7 @@ cache_fill_begin(struct cache *c, const char *url, uint64_t expected_length,
     int w = 0;
 
     if (c->c_closed) {
-        seterr(err, errlen, "cache closed");
+        errfmt(err, errlen, "cache closed");
         return NULL;
     }
     if (value_ok("url", url, CACHE_URL_MAX + 1, err, errlen) == -1 ||
@@ -1024,15 +1008,15 @@ cache_fill_begin(struct cache *c, const char *url, uint64_t expected_length,
                  sizeof(meta->cm_content_type), err, errlen) == -1)
         return NULL;
     if ((ulen = strlen(url)) == 0) {
-        seterr(err, errlen, "empty url");
+        errfmt(err, errlen, "empty url");
         return NULL;
     }
     if (expected_length != UINT64_MAX && expected_length > c->c_max) {
-        seterr(err, errlen, "larger than cache max_size");
+        errfmt(err, errlen, "larger than cache max_size");
         return NULL;
     }
     if ((f = calloc(1, sizeof(*f))) == NULL) {
-        seterr(err, errlen, "out of memory");
+        errfmt(err, errlen, "out of memory");
         return NULL;
     }
     f->fl_cache = c;
@@ -1042,12 +1026,12 @@ cache_fill_begin(struct cache *c, const char *url, uint64_t expected_length,
     f->fl_meta = *meta;
     if ((f->fl_url = malloc(ulen + 1)) == NULL ||
         (f->fl_md = EVP_MD_CTX_new()) == NULL) {
-        seterr(err, errlen, "out of memory");
+        errfmt(err, errlen, "out of memory");
         goto fail;
     }
     memcpy(f->fl_url, url, ulen + 1);
     if (EVP_DigestInit_ex(f->fl_md, EVP_sha1(), NULL) != 1) {
-        seterr(err, errlen, "SHA-1 init failed");
+        errfmt(err, errlen, "SHA-1 init failed");
         goto fail;
     }
     url_key(url, f->fl_key);
@@ -1056,7 +1040,7 @@ cache_fill_begin(struct cache *c, const char *url, uint64_t expected_length,
         plat_mkdirs(path) == -1) {
         char es[128];
         plat_strerror(plat_errno(), es, sizeof(es));
-        seterr(err, errlen, "cannot create %s: %s", path, es);
+        errfmt(err, errlen, "cannot create %s: %s", path, es);
         goto fail;
     }
     /* A unique temporary; retry the rare clash with a leftover. */
@@ -1066,7 +1050,7 @@ cache_fill_begin(struct cache *c, const char *url, uint64_t expected_length,
         w = snprintf(path, sizeof(path), "%s/%.2s/%s.data.tmp.%s", c->c_dir,
                      hex, hex, rnd);
         if (w < 0 || (size_t)w >= sizeof(path)) {
-            seterr(err, errlen, "cache path too long");
+            errfmt(err, errlen, "cache path too long");
             goto fail;
         }
         f->fl_fd = plat_open_create(path);
@@ -1074,14 +1058,14 @@ cache_fill_begin(struct cache *c, const char *url, uint64_t expected_length,
     if (f->fl_fd == -1) {
         char es[128];
         plat_strerror(plat_errno(), es, sizeof(es));
-        seterr(err, errlen, "cannot create %s: %s", path, es);
+        errfmt(err, errlen, "cannot create %s: %s", path, es);
         goto fail;
     }
     if ((f->fl_tmp = malloc((size_t)w + 1)) == NULL) {
         (void)plat_close(f->fl_fd);
         f->fl_fd = -1;
         (void)plat_unlink(path);
-        seterr(err, errlen, "out of memory");
+        errfmt(err, errlen, "out of memory");
         goto fail;
     }
     memcpy(f->fl_tmp, path, (size_t)w + 1);
@@ -1164,34 +1148,34 @@ cache_fill_commit(struct cache_fill *f, struct cache_meta *meta, char *err,
 
     mtmp[0] = '\0';
     if (c->c_closed) {
-        seterr(err, errlen, "cache closed");
+        errfmt(err, errlen, "cache closed");
         goto fail;
     }
     if (f->fl_broken) {
-        seterr(err, errlen, "a write to the cache file failed");
+        errfmt(err, errlen, "a write to the cache file failed");
         goto fail;
     }
     if (f->fl_expect != UINT64_MAX && f->fl_size != f->fl_expect) {
-        seterr(err, errlen, "length mismatch (got %llu of %llu)",
+        errfmt(err, errlen, "length mismatch (got %llu of %llu)",
                (unsigned long long)f->fl_size,
                (unsigned long long)f->fl_expect);
         c->c_st.cs_rejected++;
         goto fail;
     }
     if (EVP_DigestFinal_ex(f->fl_md, dg, &dlen) != 1 || dlen != KEY_LEN) {
-        seterr(err, errlen, "SHA-1 failed");
+        errfmt(err, errlen, "SHA-1 failed");
         goto fail;
     }
     to_hex(dg, KEY_LEN, f->fl_meta.cm_sha1);
     if (c->c_verify && cache_url_sha1(f->fl_url, named) &&
         strcmp(named, f->fl_meta.cm_sha1) != 0) {
-        seterr(err, errlen, "SHA-1 mismatch (body %s, url names %s)",
+        errfmt(err, errlen, "SHA-1 mismatch (body %s, url names %s)",
                f->fl_meta.cm_sha1, named);
         c->c_st.cs_rejected++;
         goto fail;
     }
     if (f->fl_size > c->c_max) {
-        seterr(err, errlen, "larger than cache max_size (%llu > %llu)",
+        errfmt(err, errlen, "larger than cache max_size (%llu > %llu)",
                (unsigned long long)f->fl_size, (unsigned long long)c->c_max);
         goto fail;
     }
@@ -1202,7 +1186,7 @@ cache_fill_commit(struct cache_fill *f, struct cache_meta *meta, char *err,
         goto fail;
     if (plat_fsync(f->fl_fd) == -1) {
         plat_strerror(plat_errno(), es, sizeof(es));
-        seterr(err, errlen, "fsync %s: %s", f->fl_tmp, es);
+        errfmt(err, errlen, "fsync %s: %s", f->fl_tmp, es);
         goto fail;
     }
     (void)plat_close(f->fl_fd);
@@ -1211,13 +1195,13 @@ cache_fill_commit(struct cache_fill *f, struct cache_meta *meta, char *err,
         ent_path(c, f->fl_key, ".meta", mpath, sizeof(mpath)) == -1 ||
         (size_t)snprintf(mtmp, sizeof(mtmp), "%s.tmp.%s", mpath,
                          f->fl_tmp + strlen(f->fl_tmp) - 16) >= sizeof(mtmp)) {
-        seterr(err, errlen, "cache path too long");
+        errfmt(err, errlen, "cache path too long");
         mtmp[0] = '\0';
         goto fail;
     }
     if (write_file_sync(mtmp, text, tlen) == -1) {
         plat_strerror(plat_errno(), es, sizeof(es));
-        seterr(err, errlen, "write %s: %s", mtmp, es);
+        errfmt(err, errlen, "write %s: %s", mtmp, es);
         (void)plat_unlink(mtmp);
         goto fail;
     }
@@ -1234,13 +1218,13 @@ cache_fill_commit(struct cache_fill *f, struct cache_meta *meta, char *err,
     }
     if (plat_rename(f->fl_tmp, dpath) == -1) {
         plat_strerror(plat_errno(), es, sizeof(es));
-        seterr(err, errlen, "rename to %s: %s", dpath, es);
+        errfmt(err, errlen, "rename to %s: %s", dpath, es);
         goto fail;
     }
     data_moved = 1;
     if (plat_rename(mtmp, mpath) == -1) {
         plat_strerror(plat_errno(), es, sizeof(es));
-        seterr(err, errlen, "rename to %s: %s", mpath, es);
+        errfmt(err, errlen, "rename to %s: %s", mpath, es);
         goto fail;
     }
     /* Durability of the renames; the entry is consistent either way, so a
@@ -1251,7 +1235,7 @@ cache_fill_commit(struct cache_fill *f, struct cache_meta *meta, char *err,
         /* Keep disk and index in step: without an index entry the files
          * would be orphans until the next cache_open. */
         unlink_files(c, f->fl_key);
-        seterr(err, errlen, "out of memory");
+        errfmt(err, errlen, "out of memory");
         free(text);
         text = NULL;
         f->fl_fd = -1;

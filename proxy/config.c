@@ -29,6 +29,7 @@
 
 #include "config.h"
 #include "shim_limits.h"
+#include "strparse.h"
 #include "log.h"
 #include "plat.h"
 
@@ -237,18 +238,6 @@ secret_free(char **sp)
     *sp = NULL;
 }
 
-static void msg(char *buf, size_t len, const char *fmt, ...) LOG_PRINTF(3, 4);
-
-static void
-msg(char *buf, size_t len, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vsnprintf(buf, len, fmt, ap);
-    va_end(ap);
-}
-
 /* "1K", "64M", "20G", or plain bytes: the largest unit that divides v. */
 static void
 fmt_size(uint64_t v, char *buf, size_t len)
@@ -438,7 +427,7 @@ list_add(struct shim_config *cfg, const struct conf_key *k, const char *item,
     switch (k->k_type) {
     case CK_CIDRS:
         if (cidr_parse(item, &c) == -1) {
-            msg(m, mlen,
+            errfmt(m, mlen,
                 "%s: '%s' is not an address or CIDR (like 10.0.0.0/8; "
                 "host bits must be zero)",
                 k->k_name, item);
@@ -451,7 +440,7 @@ list_add(struct shim_config *cfg, const struct conf_key *k, const char *item,
         if (pattern_list_add(field(cfg, k->k_off), item) == -1) {
             if (errno == ENOMEM)
                 goto oom;
-            msg(m, mlen,
+            errfmt(m, mlen,
                 "%s: '%s' is not a host name or pattern (like "
                 "download.example.com, *.example.com or *)",
                 k->k_name, item);
@@ -467,7 +456,7 @@ list_add(struct shim_config *cfg, const struct conf_key *k, const char *item,
         if (pattern_list_add(field(cfg, k->k_off), item) == -1) {
             if (errno == ENOMEM)
                 goto oom;
-            msg(m, mlen,
+            errfmt(m, mlen,
                 "%s: '%s' is neither a CIDR nor a host name or pattern",
                 k->k_name, item);
             return -1;
@@ -480,7 +469,7 @@ list_add(struct shim_config *cfg, const struct conf_key *k, const char *item,
         if (proxy_parse(item, &ua) == -1) {
             if (errno == ENOMEM)
                 goto oom;
-            msg(m, mlen,
+            errfmt(m, mlen,
                 "%s: '%s' is not host:port (like proxy.example:8080 or "
                 "[2001:db8::1]:3128)",
                 k->k_name, item);
@@ -500,7 +489,7 @@ list_add(struct shim_config *cfg, const struct conf_key *k, const char *item,
         size_t *n = field(cfg, k->k_off2);
 
         if (parse_u64_max(item, 65535, &pv) == -1 || pv == 0) {
-            msg(m, mlen, "%s: '%s' is not a port from 1 to 65535", k->k_name,
+            errfmt(m, mlen, "%s: '%s' is not a port from 1 to 65535", k->k_name,
                 item);
             return -1;
         }
@@ -514,10 +503,10 @@ list_add(struct shim_config *cfg, const struct conf_key *k, const char *item,
     default:
         break;
     }
-    msg(m, mlen, "%s: not a list", k->k_name);
+    errfmt(m, mlen, "%s: not a list", k->k_name);
     return -1;
 oom:
-    msg(m, mlen, "%s: out of memory", k->k_name);
+    errfmt(m, mlen, "%s: out of memory", k->k_name);
     return -1;
 }
 
@@ -546,7 +535,7 @@ list_set(struct shim_config *cfg, const struct conf_key *k, const char *val,
         return 0;
     copy = str_dup(val);
     if (copy == NULL) {
-        msg(m, mlen, "%s: out of memory", k->k_name);
+        errfmt(m, mlen, "%s: out of memory", k->k_name);
         return -1;
     }
     n = strlen(copy); /* inih trimmed the value, so copy[n - 1] is no blank */
@@ -563,7 +552,7 @@ list_set(struct shim_config *cfg, const struct conf_key *k, const char *val,
             end--;
         *end = '\0';
         if (*p == '\0') {
-            msg(m, mlen, "%s: empty item in the list (check the commas)",
+            errfmt(m, mlen, "%s: empty item in the list (check the commas)",
                 k->k_name);
             goto done;
         }
@@ -595,17 +584,17 @@ secret_read(const char *path, char **out, const char *name, char *m,
     fp = fopen(path, "rb");
     if (fp == NULL) {
         plat_strerror(errno, ebuf, sizeof(ebuf));
-        msg(m, mlen, "%s: cannot read '%s': %s", name, path, ebuf);
+        errfmt(m, mlen, "%s: cannot read '%s': %s", name, path, ebuf);
         return -1;
     }
     n = fread(buf, 1, sizeof(buf), fp);
     if (ferror(fp)) {
         plat_strerror(errno, ebuf, sizeof(ebuf));
-        msg(m, mlen, "%s: cannot read '%s': %s", name, path, ebuf);
+        errfmt(m, mlen, "%s: cannot read '%s': %s", name, path, ebuf);
         goto done;
     }
     if (n > SECRET_FILE_MAX) {
-        msg(m, mlen, "%s: '%s' is larger than %d bytes", name, path,
+        errfmt(m, mlen, "%s: '%s' is larger than %d bytes", name, path,
             SECRET_FILE_MAX);
         goto done;
     }
@@ -614,17 +603,17 @@ secret_read(const char *path, char **out, const char *name, char *m,
     if (n > 0 && buf[n - 1] == '\r')
         n--;
     if (n == 0) {
-        msg(m, mlen, "%s: '%s' is empty", name, path);
+        errfmt(m, mlen, "%s: '%s' is empty", name, path);
         goto done;
     }
     if (memchr(buf, '\n', n) != NULL || memchr(buf, '\r', n) != NULL ||
         memchr(buf, '\0', n) != NULL) {
-        msg(m, mlen, "%s: '%s' must hold the password on one line", name, path);
+        errfmt(m, mlen, "%s: '%s' must hold the password on one line", name, path);
         goto done;
     }
     *out = str_ndup(buf, n);
     if (*out == NULL) {
-        msg(m, mlen, "%s: out of memory", name);
+        errfmt(m, mlen, "%s: out of memory", name);
         goto done;
     }
     ret = 0;
@@ -652,7 +641,7 @@ key_set(struct shim_config *cfg, const char *dir, const struct conf_key *k,
     if (is_list(k->k_type))
         return list_set(cfg, k, val, append, m, mlen);
     if (append) {
-        msg(m, mlen,
+        errfmt(m, mlen,
             "%s: only lists may continue on an indented line (is this line "
             "indented by mistake?)",
             k->k_name);
@@ -663,7 +652,7 @@ key_set(struct shim_config *cfg, const char *dir, const struct conf_key *k,
     case CK_U16:
     case CK_U32:
         if (parse_u64_max(val, k->k_max, &v) == -1 || v < k->k_min) {
-            msg(m, mlen, "%s: '%s' is not a number from %llu to %llu",
+            errfmt(m, mlen, "%s: '%s' is not a number from %llu to %llu",
                 k->k_name, val, (unsigned long long)k->k_min,
                 (unsigned long long)k->k_max);
             return -1;
@@ -678,7 +667,7 @@ key_set(struct shim_config *cfg, const char *dir, const struct conf_key *k,
         if (parse_size(val, &v) == -1 || v < k->k_min || v > k->k_max) {
             fmt_size(k->k_min, a, sizeof(a));
             fmt_size(k->k_max, b, sizeof(b));
-            msg(m, mlen,
+            errfmt(m, mlen,
                 "%s: '%s' is not a size from %s to %s (bytes, or with a K, "
                 "M, G or T suffix)",
                 k->k_name, val, a, b);
@@ -694,7 +683,7 @@ key_set(struct shim_config *cfg, const char *dir, const struct conf_key *k,
             ms > k->k_max) {
             fmt_ms(k->k_min, a, sizeof(a));
             fmt_ms(k->k_max, b, sizeof(b));
-            msg(m, mlen,
+            errfmt(m, mlen,
                 "%s: '%s' is not a duration from %s to %s (like 250ms, 30s, "
                 "5m, 1h)",
                 k->k_name, val, a, b);
@@ -704,7 +693,7 @@ key_set(struct shim_config *cfg, const char *dir, const struct conf_key *k,
         return 0;
     case CK_BOOL:
         if (parse_bool(val, &iv) == -1) {
-            msg(m, mlen, "%s: '%s' is not yes or no", k->k_name, val);
+            errfmt(m, mlen, "%s: '%s' is not yes or no", k->k_name, val);
             return -1;
         }
         *(int *)field(cfg, k->k_off) = iv;
@@ -713,7 +702,7 @@ key_set(struct shim_config *cfg, const char *dir, const struct conf_key *k,
         enum log_level lvl;
 
         if (log_level_parse(val, &lvl) == -1) {
-            msg(m, mlen, "%s: '%s' is not one of error, warn, info, debug",
+            errfmt(m, mlen, "%s: '%s' is not one of error, warn, info, debug",
                 k->k_name, val);
             return -1;
         }
@@ -730,7 +719,7 @@ key_set(struct shim_config *cfg, const char *dir, const struct conf_key *k,
         else if (ieq(val, "pass"))
             rm = RANGE_MODE_PASS;
         else {
-            msg(m, mlen, "%s: '%s' is not one of cache, slice, pass", k->k_name,
+            errfmt(m, mlen, "%s: '%s' is not one of cache, slice, pass", k->k_name,
                 val);
             return -1;
         }
@@ -743,7 +732,7 @@ key_set(struct shim_config *cfg, const char *dir, const struct conf_key *k,
         else if (strcmp(val, "1.1") == 0)
             iv = 1;
         else {
-            msg(m, mlen, "%s: '%s' is not 1.0 or 1.1", k->k_name, val);
+            errfmt(m, mlen, "%s: '%s' is not 1.0 or 1.1", k->k_name, val);
             return -1;
         }
         *(int *)field(cfg, k->k_off) = iv;
@@ -770,7 +759,7 @@ key_set(struct shim_config *cfg, const char *dir, const struct conf_key *k,
         break;
     case CK_PATH:
         if (*val == '\0') {
-            msg(m, mlen, "%s: must not be empty", k->k_name);
+            errfmt(m, mlen, "%s: must not be empty", k->k_name);
             return -1;
         }
         *sp = path_resolve(dir, val);
@@ -805,11 +794,11 @@ key_set(struct shim_config *cfg, const char *dir, const struct conf_key *k,
         return 0;
     }
     default:
-        msg(m, mlen, "%s: internal error: bad key type", k->k_name);
+        errfmt(m, mlen, "%s: internal error: bad key type", k->k_name);
         return -1;
     }
     if (*sp == NULL) {
-        msg(m, mlen, "%s: out of memory", k->k_name);
+        errfmt(m, mlen, "%s: out of memory", k->k_name);
         return -1;
     }
     return 0;

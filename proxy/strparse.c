@@ -2,9 +2,23 @@
  * strparse.c - strict parsing of numbers, sizes, durations and booleans.
  * Never uses atol/strtoul: every character is checked.
  */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "strparse.h"
+
+void
+errfmt(char *err, size_t errlen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
 
 /* Parse the leading decimal digits of s into *out; *end gets the first
  * non-digit. Returns 0, or -1 for no digits or overflow. */

@@ -192,13 +192,32 @@ test_bool(void **state)
     assert_int_equal(parse_bool(NULL, &out), -1);
 }
 
+/* errfmt: the whole message when it fits, cut and NUL-ended when not,
+ * and nothing written (no crash) without a buffer. */
+static void
+test_errfmt(void **state)
+{
+    char buf[8];
+
+    (void)state;
+    errfmt(buf, sizeof(buf), "%s:%d", "a.c", 7);
+    assert_string_equal(buf, "a.c:7");
+    memset(buf, 'x', sizeof(buf));
+    errfmt(buf, sizeof(buf), "line %d: %s", 12, "too long");
+    assert_string_equal(buf, "line 12");
+    memset(buf, 'x', sizeof(buf));
+    errfmt(buf, 0, "%s", "never");
+    assert_int_equal(buf[0], 'x');
+    errfmt(NULL, 64, "%s", "never");
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_u64),  cmocka_unit_test(test_u64_max),
         cmocka_unit_test(test_size), cmocka_unit_test(test_duration),
-        cmocka_unit_test(test_bool),
+        cmocka_unit_test(test_bool),   cmocka_unit_test(test_errfmt),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
