@@ -46,11 +46,35 @@ connstr_safe(const char *s)
     return 1;
 }
 
+/*
+ * The N of "ODBC Driver N for SQL Server" (any case), or 0 for any other
+ * driver name ("SQL Server", "SQL Server Native Client 11.0", ...).
+ */
+static unsigned
+connstr_odbc_driver_major(const char *driver)
+{
+    static const char pre[] = "odbc driver ", post[] = " for sql server";
+    const char *p = driver;
+    unsigned n = 0;
+
+    for (size_t i = 0; i < sizeof(pre) - 1; i++, p++)
+        if (tolower((unsigned char)*p) != pre[i])
+            return 0;
+    if (!isdigit((unsigned char)*p))
+        return 0;
+    for (; isdigit((unsigned char)*p) && n < 1000; p++)
+        n = n * 10 + (unsigned)(*p - '0');
+    for (size_t i = 0; i < sizeof(post) - 1; i++, p++)
+        if (tolower((unsigned char)*p) != post[i])
+            return 0;
+    return *p == '\0' ? n : 0;
+}
+
 int
 connstr_from_sqlserver_name(const char *name, const char *driver, char *out,
                             size_t outlen, char *err, size_t errlen)
 {
-    const char *server = name;
+    const char *server = name, *trust = "";
     int n;
 
     if (name == NULL || *name == '\0') {
@@ -72,10 +96,18 @@ connstr_from_sqlserver_name(const char *name, const char *driver, char *out,
         server = connstr_wid_pipe;
     else if (connstr_has(name, strlen(name), "##SSEE"))
         server = connstr_ssee_pipe;
+    /*
+     * ODBC Driver 18 encrypts by default and checks the server's
+     * certificate; WID and SSEE present a self-signed one. Their pipes are
+     * local to the host, so the string trusts that certificate and keeps
+     * the encryption. A remote SQL Server keeps the driver's check.
+     */
+    if (server != name && connstr_odbc_driver_major(driver) >= 18)
+        trust = ";TrustServerCertificate=yes";
     n = snprintf(out, outlen,
                  "Driver={%s};Server=%s;Database=SUSDB;"
-                 "Trusted_Connection=yes",
-                 driver, server);
+                 "Trusted_Connection=yes%s",
+                 driver, server, trust);
     if (n < 0 || (size_t)n >= outlen) {
         snprintf(err, errlen, "connection string too long");
         return -1;

@@ -17,7 +17,10 @@
  * registry's SqlServerName: a name containing ##WID means the Windows
  * Internal Database pipe, ##SSEE the SQL Server Embedded Edition pipe
  * (both case-insensitive), anything else a SQL Server instance name.
- * driver is the ODBC driver name without braces. Returns 0, or -1 with a
+ * driver is the ODBC driver name without braces; with ODBC Driver 18 or
+ * later, the local WID and SSEE pipes get TrustServerCertificate=yes (the
+ * driver encrypts by default and they present a self-signed certificate).
+ * Returns 0, or -1 with a
  * reason in err for an empty name, a name or driver holding a character
  * that would break the string (; { } = or a control character), or no
  * room in out.

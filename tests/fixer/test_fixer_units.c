@@ -72,6 +72,40 @@ test_connstr_auto(void **state)
     assert_int_equal(
         connstr_from_sqlserver_name("SQL01", "D", out, 20, err, sizeof(err)),
         -1);
+    /* ODBC Driver 18+ trusts the local pipes' self-signed certificate, not
+     * a remote server's; older drivers and other names get nothing. */
+    static const struct {
+        const char *name, *driver, *want;
+    } t[] = {
+        {"MICROSOFT##WID", "ODBC Driver 18 for SQL Server",
+         "Driver={ODBC Driver 18 for SQL Server};Server=np:\\\\.\\pipe\\"
+         "MICROSOFT##WID\\tsql\\query;Database=SUSDB;Trusted_Connection=yes;"
+         "TrustServerCertificate=yes"},
+        {"MICROSOFT##SSEE", "odbc driver 19 for sql server",
+         "Driver={odbc driver 19 for sql server};Server=np:\\\\.\\pipe\\"
+         "MSSQL$MICROSOFT##SSEE\\sql\\query;Database=SUSDB;"
+         "Trusted_Connection=yes;TrustServerCertificate=yes"},
+        {"SQL01\\WSUS", "ODBC Driver 18 for SQL Server",
+         "Driver={ODBC Driver 18 for SQL Server};Server=SQL01\\WSUS;"
+         "Database=SUSDB;Trusted_Connection=yes"},
+        {"MICROSOFT##WID", "ODBC Driver 17 for SQL Server",
+         "Driver={ODBC Driver 17 for SQL Server};Server=np:\\\\.\\pipe\\"
+         "MICROSOFT##WID\\tsql\\query;Database=SUSDB;Trusted_Connection=yes"},
+        {"MICROSOFT##WID", "ODBC Driver 18 for SQL Server Beta",
+         "Driver={ODBC Driver 18 for SQL Server Beta};Server=np:\\\\.\\pipe"
+         "\\MICROSOFT##WID\\tsql\\query;Database=SUSDB;"
+         "Trusted_Connection=yes"},
+        {"MICROSOFT##WID", "SQL Server",
+         "Driver={SQL Server};Server=np:\\\\.\\pipe\\MICROSOFT##WID\\"
+         "tsql\\query;Database=SUSDB;Trusted_Connection=yes"},
+    };
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        assert_int_equal(connstr_from_sqlserver_name(t[i].name, t[i].driver,
+                                                     out, sizeof(out), err,
+                                                     sizeof(err)),
+                         0);
+        assert_string_equal(out, t[i].want);
+    }
     /* a driver name that would break the string */
     assert_int_equal(connstr_from_sqlserver_name("SQL01", "D};X={", out,
                                                  sizeof(out), err, sizeof(err)),
