@@ -24,7 +24,7 @@ sys.path.insert(0, HERE)
 
 from harness import Emu, check, run, make_file, free_port, tool, MIB  # noqa
 from wine_util import (Session, wine, win_path, sc_state, wait_state,  # noqa
-                       reg_query, unix_path, win_env)
+                       reg_query, unix_path, win_env, server_pid)
 
 NAME = "wsus-shim"
 SVC_KEY = "HKLM\\SYSTEM\\CurrentControlSet\\Services\\" + NAME
@@ -94,6 +94,8 @@ def sha1_of(path):
 
 
 def uninstall_quietly():
+    """Remove the service if it is there (this test's, or a leftover of a
+    run that was killed)."""
     if sc_state(NAME) is not None:
         shim("uninstall")
 
@@ -103,6 +105,7 @@ def test_install_start_serve_drain_stop_uninstall():
     with Emu(ROOT, "--http10", "--no-range", "--close-delimit",
              "--rate", str(2 * MIB)) as up, Session():
         conf = write_conf(port, up.port)
+        uninstall_quietly()
         try:
             p = shim("install", "-c", conf)
             check(p.returncode == 0, "install rc %d: %s %s"
@@ -131,7 +134,8 @@ def test_install_start_serve_drain_stop_uninstall():
             p = shim("start")
             check(p.returncode == 0 and "is running" in p.stdout,
                   "start rc %d: %s %s" % (p.returncode, p.stdout, p.stderr))
-            check(sc_state(NAME) == "RUNNING", "state %s" % sc_state(NAME))
+            st = sc_state(NAME)
+            check(st == "RUNNING", "state %s right after start" % st)
             check("listening on 127.0.0.1:%d" % port in log_text(),
                   "log: %r" % log_text())
 
@@ -211,6 +215,7 @@ def test_a_conf_broken_after_install_ends_in_stopped_with_its_code():
     port = free_port()
     with Emu(ROOT) as up, Session():
         conf = write_conf(port, up.port)
+        uninstall_quietly()
         try:
             p = shim("install", "-c", conf)
             check(p.returncode == 0, "install: %s" % p.stderr)
@@ -232,6 +237,7 @@ def test_service_logs_default_to_programdata():
     shutil.rmtree(os.path.dirname(logs), ignore_errors=True)
     with Emu(ROOT) as up, Session():
         conf = write_conf(port, up.port, logs=False)
+        uninstall_quietly()
         try:
             check(shim("install", "-c", conf).returncode == 0, "install")
             p = shim("start")
@@ -250,6 +256,26 @@ def test_service_logs_default_to_programdata():
         finally:
             uninstall_quietly()
             shutil.rmtree(os.path.dirname(logs), ignore_errors=True)
+
+
+def test_a_session_begins_on_a_wineserver_of_its_own():
+    # When the last Windows program of a session exits, its wineserver
+    # ends services.exe and then itself. A Session opened in that window
+    # must not join it: a service started there was once found stopped,
+    # then running again, right after start.
+    with Session(fresh=False) as keeper:
+        old = server_pid()
+        check(old is not None, "no wineserver while a program runs")
+        keeper.end()  # the last program exits: the session ends
+        with Session() as s:
+            new = server_pid()
+            check(new is not None and new != old,
+                  "the session joined the ending wineserver %r" % old)
+            time.sleep(3)
+            check(s.alive() and server_pid() == new and
+                  wine(["sc", "query", "eventlog"],
+                       timeout=30).returncode == 0,
+                  "the session did not hold its wineserver and services")
 
 
 def test_install_checks_the_conf_first():
@@ -339,7 +365,8 @@ def main():
         print("WSUS_SHIM_EXE unset")
         return 1
     try:
-        return run([test_install_checks_the_conf_first,
+        return run([test_a_session_begins_on_a_wineserver_of_its_own,
+                    test_install_checks_the_conf_first,
                     test_verbs_take_no_options_and_unknown_words_are_refused,
                     test_install_start_serve_drain_stop_uninstall,
                     test_a_conf_broken_after_install_ends_in_stopped_with_its_code,

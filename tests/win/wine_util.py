@@ -7,6 +7,8 @@ one); WINEDEBUG=-all unless the caller asks for a channel.
     wine_env()                      the environment for a Wine process
     win_path("/tmp/x")              "Z:\\tmp\\x" (Wine maps / as drive Z:)
     Session()                       keeps the prefix's Wine session alive
+    server_pid()                    the prefix's wineserver, or None
+    prefix_processes()              [(pid, name)] running in the prefix
     sc_state("name")                "RUNNING", "STOPPED", ... or None
     reg_query(key, value)           a registry value as text, or None
 
@@ -47,25 +49,75 @@ def win_path(path):
     return "Z:" + os.path.abspath(path).replace("/", "\\")
 
 
+def prefix_processes():
+    """(pid, name) of each running process of this prefix: the Windows
+    programs, wineserver, and the scripts that set WINEPREFIX."""
+    want = ("WINEPREFIX=%s" % os.path.abspath(os.environ.get("WINEPREFIX",
+                                                            ""))).encode()
+    procs = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/environ" % pid, "rb") as f:
+                if want not in f.read().split(b"\0"):
+                    continue
+            with open("/proc/%s/comm" % pid) as f:
+                procs.append((int(pid), f.read().strip()))
+        except OSError:
+            continue
+    return procs
+
+
+def server_pid():
+    """The pid of this prefix's running wineserver, or None."""
+    for pid, name in prefix_processes():
+        if name.startswith("wineserver"):
+            return pid
+    return None
+
+
 class Session:
     """A Windows console process (cmd.exe waiting on its stdin) that keeps
-    the Wine session, and so its services, alive until closed."""
+    the Wine session, and so its services, alive until closed.
 
-    def __init__(self):
+    Once the last Windows program of a session exits, its wineserver tells
+    services.exe and the other system processes to end, and soon stops
+    taking new programs, which then start a wineserver of their own. A
+    Session that joined the ending one would see its services end, or
+    started again by the next services.exe, under the test. So a Session
+    first waits for the previous wineserver to be gone (fresh=False skips
+    that wait)."""
+
+    def __init__(self, fresh=True):
+        self.fresh = fresh
         self.proc = None
 
     def __enter__(self):
+        if self.fresh:
+            try:
+                subprocess.run(["wineserver", "-w"], env=wine_env(),
+                               timeout=60, check=False)
+            except subprocess.TimeoutExpired:
+                # Something still runs in the prefix (a leftover service,
+                # a hung program): join that session.
+                pass
         self.proc = subprocess.Popen(
             ["wine", "cmd.exe", "/k"], env=wine_env(),
             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL)
-        # services.exe is up once a service query answers. A session that
-        # is shutting down as this one starts can stall a query: retry.
+        # services.exe is up once a service query answers. A query asked
+        # before services.exe runs can stall for good (it answers in well
+        # under a second otherwise): wait for the process, and give up on
+        # a query after a few seconds.
         deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not any(
+                name == "services.exe" for _, name in prefix_processes()):
+            time.sleep(0.05)
         while True:
             try:
                 if wine(["sc", "query", "eventlog"],
-                        timeout=10).returncode == 0:
+                        timeout=3).returncode == 0:
                     return self
             except subprocess.TimeoutExpired:
                 pass
@@ -74,12 +126,24 @@ class Session:
                 raise RuntimeError("Wine's service manager did not answer")
             time.sleep(0.2)
 
-    def __exit__(self, *exc):
+    def alive(self):
+        """Whether the keeper process still runs (the session held)."""
+        return self.proc is not None and self.proc.poll() is None
+
+    def end(self):
+        """Let the keeper's cmd.exe exit, without waiting for it."""
         if self.proc is not None:
             try:
                 self.proc.stdin.close()
+            except OSError:
+                pass
+
+    def __exit__(self, *exc):
+        if self.proc is not None:
+            self.end()
+            try:
                 self.proc.wait(10)
-            except (OSError, subprocess.TimeoutExpired):
+            except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
         return False
