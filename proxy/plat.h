@@ -39,6 +39,12 @@ int plat_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
 /* Read up to len bytes at offset; returns bytes read, 0 at EOF, -1. */
 int64_t plat_pread(int fd, void *buf, size_t len, uint64_t off);
 int plat_fsync(int fd);
+/* Start writing len bytes at off of a file being written back to disk,
+ * without waiting for it (sync_file_range on Linux), so that a later
+ * plat_fsync has little left to do. A hint: 0, or -1 with errno set; a
+ * no-op returning 0 where the OS has no such call, as on Windows, whose
+ * lazy writer already writes dirty pages back by itself. */
+int plat_writeback(int fd, uint64_t off, uint64_t len);
 int plat_fsize(int fd, uint64_t *size);
 /* Atomic replace of to by from (rename / MoveFileEx REPLACE_EXISTING). */
 int plat_rename(const char *from, const char *to);

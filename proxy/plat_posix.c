@@ -1,6 +1,9 @@
 /*
  * plat_posix.c - the platform layer on POSIX systems (Linux, BSD).
  */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#define _GNU_SOURCE /* sync_file_range */
+#endif
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -134,6 +137,20 @@ int
 plat_fsync(int fd)
 {
     return fsync(fd);
+}
+
+int
+plat_writeback(int fd, uint64_t off, uint64_t len)
+{
+#if defined(__linux__)
+    return sync_file_range(fd, (off_t)off, (off_t)len,
+                           SYNC_FILE_RANGE_WRITE);
+#else
+    (void)fd;
+    (void)off;
+    (void)len;
+    return 0;
+#endif
 }
 
 int

@@ -362,6 +362,15 @@ plat_fsync(int fd)
 }
 
 int
+plat_writeback(int fd, uint64_t off, uint64_t len)
+{
+    (void)fd;
+    (void)off;
+    (void)len;
+    return 0;
+}
+
+int
 plat_fsize(int fd, uint64_t *size)
 {
     HANDLE h = plat_handle(fd);

@@ -613,6 +613,32 @@ test_roundtrip(void **state)
     cache_close(c);
 }
 
+/* A fill longer than two write-back chunks (8 MiB each), written in odd
+ * pieces so the chunk edges fall inside writes: every byte committed. */
+static void
+test_fill_across_writeback_chunks(void **state)
+{
+    const char *dir = dir_of(state);
+    struct cache *c = open_cache(dir, 64u << 20, 1);
+    const size_t n = (17u << 20) + 5;
+    unsigned char *body = malloc(n);
+    struct cache_meta stored;
+    char err[256] = "", want[41];
+    const char *url = "http://h/c/msdownload/update/chunks.cab";
+
+    assert_non_null(body);
+    fill_pattern(body, n, 7);
+    sha1_hex(body, n, want);
+    assert_int_equal(fill_commit(c, url, body, n, 65537, n, "\"w\"", &stored,
+                                 err, sizeof(err)),
+                     0);
+    assert_int_equal(stored.cm_length, n);
+    assert_string_equal(stored.cm_sha1, want);
+    assert_hit(c, url, body, n, NULL);
+    free(body);
+    cache_close(c);
+}
+
 /* While filling, cache_fill_fd reads back what was written so far; the
  * entry is not visible until the commit. */
 static void
@@ -1334,6 +1360,7 @@ main(void)
         cmocka_unit_test(test_meta_check_line),
         cmocka_unit_test(test_meta_format_rejects),
         T(test_roundtrip),
+        T(test_fill_across_writeback_chunks),
         T(test_fill_fd_and_invisible_until_commit),
         T(test_sha1_named_match),
         T(test_sha1_named_mismatch),

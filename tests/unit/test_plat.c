@@ -401,6 +401,41 @@ test_offsets_above_4gib(void **state)
     assert_int_equal(plat_unlink(path), 0);
 }
 
+/* plat_writeback is a hint: it succeeds on a file being written and
+ * changes no byte, whole or in part, before or after the end. */
+static void
+test_writeback_keeps_bytes(void **state)
+{
+    const size_t n = (3u << 20) + 11;
+    unsigned char *buf = malloc(n), *back = malloc(n);
+    char path[1100];
+    int fd;
+
+    (void)state;
+    assert_non_null(buf);
+    assert_non_null(back);
+    for (size_t i = 0; i < n; i++)
+        buf[i] = (unsigned char)(i * 7 + (i >> 12));
+    path_in("wb.bin", path, sizeof(path));
+    fd = plat_open_create(path);
+    assert_true(fd != -1);
+    assert_int_equal(plat_pwrite_all(fd, buf, n / 2, 0), 0);
+    assert_int_equal(plat_writeback(fd, 0, n / 2), 0);
+    assert_int_equal(plat_pwrite_all(fd, buf + n / 2, n - n / 2, n / 2), 0);
+    assert_int_equal(plat_writeback(fd, n / 2, n - n / 2), 0);
+    assert_int_equal(plat_writeback(fd, 0, 2 * (uint64_t)n), 0);
+    assert_int_equal(plat_fsync(fd), 0);
+    for (size_t got = 0; got < n;) {
+        int64_t r = plat_pread(fd, back + got, n - got, got);
+        assert_true(r > 0);
+        got += (size_t)r;
+    }
+    assert_memory_equal(back, buf, n);
+    assert_int_equal(plat_close(fd), 0);
+    free(buf);
+    free(back);
+}
+
 int
 main(void)
 {
@@ -414,6 +449,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_replace_and_unlink_mapped_file,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_writeback_keeps_bytes, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_offsets_above_4gib, setup,
                                         teardown),
     };
