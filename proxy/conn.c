@@ -494,6 +494,7 @@ conn_new(struct server *sv, evutil_socket_t fd, const struct sockaddr *sa,
     c->c_lim.hl_max_body = c->c_cfg->sc_max_body;
 
     evutil_make_socket_nonblocking(fd);
+    (void)plat_sock_nodelay(fd);
     c->c_bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
     c->c_tmo = evtimer_new(base, conn_timeout_cb, c);
     c->c_kick = event_new(base, -1, 0, conn_kick_cb, c);

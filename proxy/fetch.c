@@ -410,6 +410,7 @@ fetch_event_cb(struct bufferevent *bev, short what, void *arg)
     if (f->f_state == FETCH_FINISHED)
         return;
     if (what & BEV_EVENT_CONNECTED) {
+        (void)plat_sock_nodelay(bufferevent_getfd(bev));
         f->f_connected = 1;
         f->f_state = FETCH_WAITING;
         if (f->f_direct && f->f_req.fr_req->hm_is_connect) {

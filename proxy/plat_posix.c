@@ -13,6 +13,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -359,6 +360,14 @@ plat_socket_abort(evutil_socket_t fd)
 
     if (fd != -1)
         setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+}
+
+int
+plat_sock_nodelay(evutil_socket_t fd)
+{
+    int on = 1;
+
+    return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
 }
 
 int

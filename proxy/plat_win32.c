@@ -849,6 +849,19 @@ plat_socket_abort(evutil_socket_t fd)
 }
 
 int
+plat_sock_nodelay(evutil_socket_t fd)
+{
+    BOOL on = TRUE;
+
+    if (setsockopt((SOCKET)fd, IPPROTO_TCP, TCP_NODELAY, (const char *)&on,
+                   (int)sizeof(on)) == SOCKET_ERROR) {
+        plat_set_errno(WSAGetLastError());
+        return -1;
+    }
+    return 0;
+}
+
+int
 plat_sock_local_str(evutil_socket_t fd, char *buf, size_t len)
 {
     struct sockaddr_storage ss;

@@ -202,6 +202,27 @@ test_sockets_work_without_setup(void **state)
     evutil_closesocket(sv[1]);
 }
 
+/* TCP_NODELAY is accepted on a connected TCP socket, on both ends (a
+ * wrong level or option fails with an error), and refused on a socket
+ * that is closed. */
+static void
+test_sock_nodelay(void **state)
+{
+    evutil_socket_t sv[2];
+    char buf[4];
+
+    (void)state;
+    tcp_pair(sv);
+    assert_int_equal(plat_sock_nodelay(sv[0]), 0);
+    assert_int_equal(plat_sock_nodelay(sv[1]), 0);
+    assert_int_equal(send(sv[0], "ok", 2, 0), 2);
+    recv_all(sv[1], buf, 2);
+    assert_memory_equal(buf, "ok", 2);
+    evutil_closesocket(sv[0]);
+    evutil_closesocket(sv[1]);
+    assert_int_equal(plat_sock_nodelay(sv[0]), -1);
+}
+
 /* Temporary folders: unique, usable, and removed with what they hold,
  * subfolders included; removing a missing path is fine. */
 static void
@@ -441,6 +462,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sockets_work_without_setup),
+        cmocka_unit_test(test_sock_nodelay),
         cmocka_unit_test_setup_teardown(test_mkdtemp_and_rmtree, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_unlink_open_file, setup,
