@@ -23,6 +23,7 @@ struct fx {
     char x_why[FX_ERR_MAX];       /* the failure that decided the outcome */
     char x_manual[FX_MANUAL_MAX]; /* what to run by hand (exit 3) */
     char x_conn[FX_CONN_MAX];     /* masked connection string */
+    int x_bits_left_disabled;     /* disabled, and no --enable-bits */
 };
 
 static uint64_t
@@ -179,6 +180,18 @@ fx_ensure_bits(struct fx *x)
     } else if (!disabled) {
         report_step(x->x_rep, "bits-enable", REP_OK, fx_since(x, t0),
                     "%s is not disabled", bits);
+    } else if (!x->x_o->fo_enable_bits) {
+        /* A disabled BITS may be an administrator's choice: it is changed
+         * only on request. WSUS downloads nothing until it runs. */
+        report_step(x->x_rep, "bits-enable", REP_FAIL, fx_since(x, t0),
+                    "%s is disabled, so WSUS cannot download; it was left "
+                    "disabled (run again with --enable-bits to have it "
+                    "set to start automatically)",
+                    bits);
+        fx_manual(x, SVC_ACT_ENABLE, bits);
+        fx_manual(x, SVC_ACT_START, bits);
+        x->x_bits_left_disabled = 1;
+        return -1;
     } else if (svc->so_enable(svc->so_ctx, bits, x->x_err, sizeof(x->x_err)) ==
                -1) {
         report_step(x->x_rep, "bits-enable", REP_FAIL, fx_since(x, t0),
@@ -328,7 +341,12 @@ fx_plan(struct fx *x, int64_t cur, int64_t target)
                 "], require 1 row, read back, commit",
                 db_sql_update(), target);
     report_step(x->x_rep, "plan", REP_INFO, 0,
-                "would make sure %s is not disabled and is running",
+                o->fo_enable_bits
+                    ? "would make sure %s is not disabled (enabling it if "
+                      "it is) and is running"
+                    : "would make sure %s is running; a disabled one is "
+                      "reported and left disabled (--enable-bits enables "
+                      "it)",
                 o->fo_bits);
     if (st == SVC_RUNNING)
         report_step(x->x_rep, "plan", REP_INFO, 0,
@@ -542,10 +560,15 @@ finish:
         report_finish(rep, rc,
                       "ACTION REQUIRED: %s; BitsDownloadPriorityForeground "
                       "is %" PRId64 " (%s). Run by hand: %s",
-                      changed ? "the value was changed but the services "
-                                "were not restored"
-                              : "the change failed and the services were "
-                                "not restored",
+                      x.x_bits_left_disabled
+                          ? (changed ? "the value was changed, but BITS is "
+                                       "disabled and was left so"
+                                     : "the change failed, and BITS is "
+                                       "disabled and was left so")
+                      : changed ? "the value was changed but the services "
+                                  "were not restored"
+                                : "the change failed and the services were "
+                                  "not restored",
                       changed ? target : cur, changed ? "changed" : "unchanged",
                       x.x_manual);
     else if (changed)

@@ -48,6 +48,7 @@ struct fixer_opts {
     const char *fo_connection; /* holds secrets: shown only masked */
     const char *fo_service;    /* WSUSService */
     const char *fo_bits;       /* BITS */
+    int fo_enable_bits; /* --enable-bits: a disabled BITS may be enabled */
     uint32_t fo_stop_timeout_ms;
     uint32_t fo_start_timeout_ms;
     uint32_t fo_poll_ms; /* between state queries while waiting */
@@ -66,8 +67,10 @@ void fixer_clock_system(struct fixer_clock *clk);
  *     sure it runs again and exit 1, database untouched;
  *  4. autocommit off; UPDATE (bound value); 1 row; read back; commit; on
  *     failure roll back and go on to 5, exit 1;
- *  5. BITS enabled and running; start WSUSService if it ran before, wait
- *     for RUNNING; on failure exit 3 with the manual command.
+ *  5. BITS enabled (a disabled one is enabled only with fo_enable_bits;
+ *     otherwise it is reported with the manual commands) and running;
+ *     start WSUSService if it ran before, wait for RUNNING; on failure
+ *     exit 3 with the manual command.
  * With fo_dry_run only step 1's reads run and the plan is reported.
  * Returns an enum fixer_exit value.
  */

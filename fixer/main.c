@@ -34,6 +34,7 @@ struct main_args {
     enum main_cmd ma_cmd;
     const char *ma_cmd_name;
     int ma_dry_run;
+    int ma_enable_bits;
     int ma_value_set;
     int64_t ma_value;
 };
@@ -52,14 +53,19 @@ main_usage(FILE *f)
         "\n"
         "commands:\n"
         "  status                      WSUSService and BITS states, the value\n"
-        "  apply [--dry-run] [--value N]\n"
+        "  apply [--dry-run] [--value N] [--enable-bits]\n"
         "                              set the value (default 1; N is 0 or "
         "1);\n"
         "                              --dry-run prints the plan, changes "
         "nothing\n"
-        "  revert                      put back the value recorded by the "
+        "  revert [--enable-bits]      put back the value recorded by the "
         "last\n"
         "                              successful apply, or 0 if none\n"
+        "                              --enable-bits: a disabled BITS is set "
+        "to\n"
+        "                              start automatically (without it, it "
+        "is\n"
+        "                              reported and left alone: exit 3)\n"
         "  doctor                      WSUS download troubleshooting checks\n"
         "\n"
         "options:\n"
@@ -103,6 +109,8 @@ main_parse(int argc, char **argv, struct main_args *a, char *err, size_t errlen)
             a->ma_version = 1;
         } else if (strcmp(s, "--dry-run") == 0) {
             a->ma_dry_run = 1;
+        } else if (strcmp(s, "--enable-bits") == 0) {
+            a->ma_enable_bits = 1;
         } else if (strcmp(s, "--value") == 0 ||
                    strncmp(s, "--value=", 8) == 0) {
             const char *v = s[7] == '=' ? s + 8 : NULL;
@@ -157,6 +165,11 @@ main_parse(int argc, char **argv, struct main_args *a, char *err, size_t errlen)
     }
     if ((a->ma_dry_run || a->ma_value_set) && a->ma_cmd != MAIN_APPLY) {
         snprintf(err, errlen, "--dry-run and --value go with apply only");
+        return -1;
+    }
+    if (a->ma_enable_bits && a->ma_cmd != MAIN_APPLY &&
+        a->ma_cmd != MAIN_REVERT) {
+        snprintf(err, errlen, "--enable-bits goes with apply and revert only");
         return -1;
     }
     return 0;
@@ -311,6 +324,7 @@ main(int argc, char **argv)
     o.fo_connection = conn;
     o.fo_service = cf.fc_name;
     o.fo_bits = cf.fc_bits_name;
+    o.fo_enable_bits = a.ma_enable_bits;
     o.fo_stop_timeout_ms = cf.fc_stop_timeout_ms;
     o.fo_start_timeout_ms = cf.fc_start_timeout_ms;
     o.fo_poll_ms = cf.fc_poll_ms;

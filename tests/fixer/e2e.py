@@ -300,11 +300,25 @@ def case_sqlite_bits_disabled(tmp):
     expect_rc(p, 1)
     check("fix: %s" % os.path.join(SRC, "tests", "fixer", "fakesvc.sh")
           in p.stdout and "enable BITS" in p.stdout, "doctor fix", p.all)
+    # Without --enable-bits: applied, WSUSService running, BITS reported
+    # and left disabled, exit 3 with the commands that enable it.
     p = env.run("apply")
+    expect_rc(p, 3)
+    check(env.svc_type("BITS") == "disabled", "BITS was changed", p.all)
+    check(env.svc_state("BITS") == "stopped", "BITS was started", p.all)
+    check(env.svc_state("WSUSService") == "running", "WSUSService", p.all)
+    check(db.value() == 1, "value", p.all)
+    check("run again with --enable-bits" in p.stdout and
+          "BITS is disabled and was left so" in p.stderr and
+          "enable BITS; then " in p.stderr, "no manual step", p.all)
+    # --enable-bits on another run: it is set to start automatically
+    p = env.run("revert", "--enable-bits")
     expect_rc(p, 0)
     check(env.svc_type("BITS") == "auto", "BITS still disabled", p.all)
     check(env.svc_state("BITS") == "running", "BITS not running", p.all)
-    check(db.value() == 1, "value")
+    check(db.value() == 0, "value after revert", p.all)
+    p = env.run("status", "--enable-bits")
+    expect_rc(p, 2)
 
 
 def case_sqlite_service_stopped_before(tmp):

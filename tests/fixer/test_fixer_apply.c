@@ -531,10 +531,46 @@ test_apply_bits_disabled_and_stopped(void **state)
     h_init(&h);
     h.h_f.f_svc[BITS].fs_disabled = 1;
     h.h_f.f_svc[BITS].fs_state = SVC_STOPPED;
+    h.h_o.fo_enable_bits = 1;
     assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_OK);
     h_expect(&h, want);
     assert_int_equal(h.h_f.f_svc[BITS].fs_disabled, 0);
     assert_int_equal(h.h_f.f_svc[BITS].fs_state, SVC_RUNNING);
+}
+
+/* Without --enable-bits a disabled BITS is reported, never changed: the
+ * value is applied and WSUSService restarted, and the run ends in exit 3
+ * with the commands that enable and start BITS. */
+static void
+test_apply_bits_disabled_left_without_enable_bits(void **state)
+{
+    static const char *const want[] = {PRELUDE,
+                                       RECORD,
+                                       STOP_OK,
+                                       TXN_OK,
+                                       "db.disconnect",
+                                       "svc.disabled BITS",
+                                       START_OK,
+                                       "state.save not-restored",
+                                       "state.unlock",
+                                       NULL};
+    struct harness h;
+
+    (void)state;
+    h_init(&h);
+    h.h_f.f_svc[BITS].fs_disabled = 1;
+    h.h_f.f_svc[BITS].fs_state = SVC_STOPPED;
+    assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_NOT_RESTORED);
+    h_expect(&h, want); /* no svc.enable, no svc.start BITS */
+    assert_int_equal(h.h_f.f_svc[BITS].fs_disabled, 1);
+    assert_int_equal(h.h_f.f_svc[BITS].fs_state, SVC_STOPPED);
+    assert_int_equal(h.h_f.f_svc[WSUS].fs_state, SVC_RUNNING);
+    assert_int_equal(h.h_f.f_value, 1);
+    h_contains(&h, "\"step\":\"bits-enable\",\"result\":\"fail\"");
+    h_contains(&h, "run again with --enable-bits");
+    h_contains(&h, "the value was changed, but BITS is disabled and was "
+                   "left so");
+    h_contains(&h, "enable-by-hand BITS; then start-by-hand BITS");
 }
 
 static void
@@ -1017,6 +1053,7 @@ test_apply_bits_enable_fails(void **state)
     h.h_f.f_svc[BITS].fs_disabled = 1;
     h.h_f.f_svc[BITS].fs_state = SVC_STOPPED;
     h.h_f.f_svc[BITS].fs_enable_fail = 1;
+    h.h_o.fo_enable_bits = 1;
     assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_NOT_RESTORED);
     h_expect(&h, want); /* WSUSService is still started */
     assert_int_equal(h.h_f.f_svc[WSUS].fs_state, SVC_RUNNING);
@@ -1238,6 +1275,7 @@ main(void)
         cmocka_unit_test(test_apply_already),
         cmocka_unit_test(test_apply_service_was_stopped),
         cmocka_unit_test(test_apply_bits_disabled_and_stopped),
+        cmocka_unit_test(test_apply_bits_disabled_left_without_enable_bits),
         cmocka_unit_test(test_apply_bits_type_unknown),
         cmocka_unit_test(test_apply_lock_fails),
         cmocka_unit_test(test_apply_state_load_fails),

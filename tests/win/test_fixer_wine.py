@@ -624,8 +624,9 @@ def g_dependents(env):
 
 
 def g_bits_disabled(env):
-    """A disabled BITS: status, doctor and --dry-run report it and leave
-    it disabled; apply, which the user asked for, sets it back to
+    """A disabled BITS: status, doctor, --dry-run and a plain apply report
+    it and leave it disabled (apply: exit 3, value changed, WSUSService
+    running); apply --enable-bits, which asks for it, sets it back to
     automatic (delayed start) and starts it."""
     env.create(SVC)
     env.create(BITS, start="disabled")
@@ -658,8 +659,21 @@ def g_bits_disabled(env):
     check(env.events(BITS) == [], "BITS ran", env.log_text())
 
     p = env.fixer("--json", "apply")
-    expect_rc(p, 0)
+    expect_rc(p, 3)
     env.expect_value(1)
+    step(p, "bits-enable", "fail",
+         "%s is disabled, so WSUS cannot download; it was left disabled "
+         "(run again with --enable-bits to have it set to start "
+         "automatically)" % BITS)
+    check(env.start_type(BITS) == "0x4" and sc_state(BITS) == "STOPPED" and
+          sc_state(SVC) == "RUNNING", "apply without --enable-bits: %r %s %s"
+          % (env.start_type(BITS), sc_state(BITS), sc_state(SVC)))
+    check("sc config %s start= delayed-auto" % BITS in p.stdout,
+          "no manual command", p.all)
+
+    p = env.fixer("--json", "apply", "--value", "0", "--enable-bits")
+    expect_rc(p, 0)
+    env.expect_value(0)
     step(p, "bits-enable", "ok",
          "%s was disabled; set to start automatically" % BITS)
     step(p, "bits-start", "ok", "%s started" % BITS)
