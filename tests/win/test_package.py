@@ -15,8 +15,10 @@ tools/win/package.sh makes from the build:
 - the Windows conf has no POSIX paths and the same sections and keys as
   conf/wsus-shim.conf, so the two cannot drift apart;
 - each licence file names its library and holds its licence text;
-- unzipped, both .exe import only Windows system DLLs, carry no DWARF,
-  and under Wine: wsus-shim.exe --version and -t -c conf\\wsus-shim.conf
+- unzipped, both .exe import only Windows system DLLs, carry no DWARF;
+  wsus-shim.exe carries the Event Log message table (ids 1-4, English,
+  each its one insertion string, as plat_syslog reports events); and
+  under Wine: wsus-shim.exe --version and -t -c conf\\wsus-shim.conf
   pass, wsus-fixer.exe --help works and loads conf\\wsus-fixer.conf.
 
 Wine runs in $WINEPREFIX (tools/win/build.sh exports one; else the build
@@ -27,6 +29,7 @@ import argparse
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import tempfile
@@ -253,6 +256,73 @@ def check_exe(tool, path):
           "%s has no .gnu_debuglink" % base, sections)
 
 
+def message_table(path):
+    """{(language, message id): text} of a PE file's RT_MESSAGETABLE
+    resources (the PE/COFF resource tree, then MESSAGE_RESOURCE_DATA)."""
+    with open(path, "rb") as f:
+        b = f.read()
+    pe = struct.unpack_from("<I", b, 0x3c)[0]
+    if b[pe:pe + 4] != b"PE\0\0":
+        raise ValueError("%s: not a PE file" % path)
+    nsec = struct.unpack_from("<H", b, pe + 6)[0]
+    optsize = struct.unpack_from("<H", b, pe + 20)[0]
+    opt = pe + 24
+    pe32plus = struct.unpack_from("<H", b, opt)[0] == 0x20b
+    rsrc_rva = struct.unpack_from("<I", b, opt + (112 if pe32plus else 96)
+                                  + 2 * 8)[0]
+    secs = []
+    for i in range(nsec):
+        vsize, va, rawsize, rawptr = struct.unpack_from(
+            "<IIII", b, opt + optsize + 40 * i + 8)
+        secs.append((va, max(vsize, rawsize), rawptr))
+
+    def off(rva):
+        for va, size, raw in secs:
+            if va <= rva < va + size:
+                return raw + rva - va
+        raise ValueError("%s: RVA %#x outside its sections" % (path, rva))
+
+    if rsrc_rva == 0:
+        return {}  # no resources at all
+    base = off(rsrc_rva)
+
+    def entries(d):
+        named, ids = struct.unpack_from("<HH", b, base + d + 12)
+        for i in range(named + ids):
+            yield struct.unpack_from("<II", b, base + d + 16 + 8 * i)
+
+    out = {}
+    for typ, to1 in entries(0):
+        if typ != 11 or not to1 & 0x80000000:  # RT_MESSAGETABLE
+            continue
+        for _, to2 in entries(to1 & 0x7fffffff):
+            for lang, to3 in entries(to2 & 0x7fffffff):
+                d = off(struct.unpack_from("<I", b, base + to3)[0])
+                for k in range(struct.unpack_from("<I", b, d)[0]):
+                    lo, hi, eoff = struct.unpack_from("<III", b,
+                                                      d + 4 + 12 * k)
+                    p = d + eoff
+                    for mid in range(lo, hi + 1):
+                        ln, flags = struct.unpack_from("<HH", b, p)
+                        raw = b[p + 4:p + ln]
+                        out[(lang, mid)] = raw.decode(
+                            "utf-16-le" if flags & 1 else "latin-1") \
+                            .rstrip("\0")
+                        p += ln
+    return out
+
+
+def check_message_table(path):
+    """Event ids 1-4 are error, warning, information and debug lines
+    (plat_syslog: 1 + level); the Event Viewer shows an event's text by
+    its id, so each must be the insertion string %1 and nothing else."""
+    table = message_table(path)
+    want = {(0x409, i): "%1" for i in range(1, 5)}
+    got = {k: v.rstrip("\r\n") for k, v in table.items()}
+    check(got == want, "%s: message table %r, want ids 1-4 in English "
+          "(0x409), each %%1" % (os.path.basename(path), table))
+
+
 def check_run(root, version):
     rc, out, err = wine(root, "wsus-shim.exe", "--version")
     check(rc == 0 and out.strip() == "wsus-shim " + version,
@@ -324,6 +394,9 @@ def main():
                 p = os.path.join(root, exe)
                 if check(os.path.isfile(p), "%s not unzipped" % exe):
                     check_exe(a.objdump, p)
+            p = os.path.join(root, "wsus-shim.exe")
+            if os.path.isfile(p):
+                check_message_table(p)
             if os.path.isdir(root):
                 check_run(root, a.version)
         finally:
