@@ -20,10 +20,9 @@
  * driver is the ODBC driver name without braces; with ODBC Driver 18 or
  * later, the local WID and SSEE pipes get TrustServerCertificate=yes (the
  * driver encrypts by default and they present a self-signed certificate).
- * Returns 0, or -1 with a
- * reason in err for an empty name, a name or driver holding a character
- * that would break the string (; { } = or a control character), or no
- * room in out.
+ * Returns 0, or -1 with a reason in err for an empty name, a name or
+ * driver holding a character that would break the string (; { } = or a
+ * control character), or no room in out.
  */
 int connstr_from_sqlserver_name(const char *name, const char *driver, char *out,
                                 size_t outlen, char *err, size_t errlen);

@@ -855,7 +855,7 @@ def tcp_sockets(pid):
     Skip where the system does not allow it."""
     import ctypes
     libc = ctypes.CDLL(None, use_errno=True)
-    sys_pidfd_getfd = 438  # the same number on every Linux architecture
+    sys_pidfd_getfd = 438  # x86-64 and arm64 alike (the common table)
     try:
         pidfd = os.pidfd_open(pid)
     except (AttributeError, OSError) as e:
