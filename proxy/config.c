@@ -154,6 +154,10 @@ static const struct conf_key conf_keys[] = {
     {"log", "file", CK_LOGDEST, 0, 0, 0, NULL, OFF(sc_log_file), 0},
     {"log", "access_log", CK_ACCESSDEST, 0, 0, 0, "-",
      OFF(sc_access_log), 0},
+    {"log", "rotate_size", CK_SIZE64, 0, TIB, 0, NULL,
+     OFF(sc_log_rotate_size), 0},
+    {"log", "rotate_keep", CK_U32, 1, 99, 5, NULL, OFF(sc_log_rotate_keep),
+     0},
 
     {"range", "mode", CK_RANGEMODE, 0, 0, 0, "cache",
      OFF(sc_range_mode), 0},
@@ -1056,6 +1060,11 @@ config_validate(const struct shim_config *c, struct load_state *st)
         if (line == 0)
             line = key_line(st, "limits", "max_body");
         st_fail(st, line, "body_memory: must not exceed max_body");
+        return -1;
+    }
+    if (c->sc_log_rotate_size > 0 && c->sc_log_rotate_size < LOG_ROTATE_MIN) {
+        st_fail(st, key_line(st, "log", "rotate_size"),
+                "rotate_size: at least 16K, or 0 for never");
         return -1;
     }
     if (c->sc_range_mode == RANGE_MODE_CACHE && c->sc_cache_max == 0) {

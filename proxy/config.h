@@ -71,6 +71,8 @@ struct shim_config {
     char *sc_log_file;   /* NULL = stderr, "syslog" = system log */
     int sc_log_level;    /* enum log_level; default info */
     char *sc_access_log; /* NULL = off, "-" = stdout */
+    uint64_t sc_log_rotate_size; /* 0 = never */
+    uint32_t sc_log_rotate_keep;
 
     /* [range] */
     enum range_mode sc_range_mode;

@@ -14,12 +14,112 @@
 #include "log.h"
 #include "plat.h"
 
-static FILE *log_fp;          /* NULL: stderr */
+/* A log written to a file, rotated by size when log_set_rotation asks. */
+struct log_file {
+    FILE *lf_fp;      /* NULL: not a file */
+    char *lf_path;
+    uint64_t lf_size; /* bytes in the file, as far as this process knows */
+    int lf_lbf;       /* line-buffered */
+};
+
+static struct log_file log_f;  /* lf_fp NULL: stderr */
 static int log_to_syslog;
 static int log_mirror = -1;  /* levels <= this also go to the system log */
 static enum log_level log_lvl = LOG_LVL_INFO;
-static FILE *acc_fp;          /* NULL: access log off */
+static struct log_file acc_f;  /* lf_fp NULL and !acc_is_stdout: off */
 static int acc_is_stdout;
+static uint64_t rot_size;      /* 0: never rotate */
+static unsigned rot_keep = 5;
+
+static int
+lf_open(struct log_file *lf, const char *path, int lbf)
+{
+    uint64_t size = 0;
+    int fd;
+
+    lf->lf_path = strdup(path);
+    if (lf->lf_path == NULL)
+        return -1;
+    lf->lf_fp = fopen(path, "a");
+    if (lf->lf_fp == NULL) {
+        free(lf->lf_path);
+        lf->lf_path = NULL;
+        return -1;
+    }
+    if (lbf)
+        setvbuf(lf->lf_fp, NULL, _IOLBF, 0);
+    lf->lf_lbf = lbf;
+    /* A file that grows across restarts is rotated by its whole size. */
+    if ((fd = plat_open_read(path)) != -1) {
+        if (plat_fsize(fd, &size) == -1)
+            size = 0;
+        plat_close(fd);
+    }
+    lf->lf_size = size;
+    return 0;
+}
+
+static void
+lf_close(struct log_file *lf)
+{
+    if (lf->lf_fp != NULL)
+        fclose(lf->lf_fp);
+    free(lf->lf_path);
+    memset(lf, 0, sizeof(*lf));
+}
+
+/*
+ * PATH.N-1 -> PATH.N ... PATH -> PATH.1, with the file closed (Windows
+ * renames no open file), then a fresh PATH. When PATH cannot be renamed
+ * (on Windows, another program holding it open), writing goes on in it
+ * and the next try comes after another rot_size bytes.
+ */
+static void
+lf_rotate(struct log_file *lf)
+{
+    size_t plen = strlen(lf->lf_path) + 8;
+    char *from = malloc(plen), *to = malloc(plen);
+
+    fclose(lf->lf_fp);
+    lf->lf_fp = NULL;
+    if (from != NULL && to != NULL) {
+        for (unsigned k = rot_keep; k > 1; k--) {
+            snprintf(from, plen, "%s.%u", lf->lf_path, k - 1);
+            snprintf(to, plen, "%s.%u", lf->lf_path, k);
+            (void)plat_rename(from, to); /* a missing one is fine */
+        }
+        snprintf(to, plen, "%s.1", lf->lf_path);
+        (void)plat_rename(lf->lf_path, to);
+    }
+    free(from);
+    free(to);
+    lf->lf_fp = fopen(lf->lf_path, "a");
+    if (lf->lf_fp != NULL && lf->lf_lbf)
+        setvbuf(lf->lf_fp, NULL, _IOLBF, 0);
+    lf->lf_size = 0;
+}
+
+/* One whole line to the file; rotates after it when the file is full. */
+static void
+lf_write(struct log_file *lf, const char *line, size_t n)
+{
+    if (lf->lf_fp == NULL && lf->lf_path != NULL) /* a reopen failed */
+        lf->lf_fp = fopen(lf->lf_path, "a");
+    if (lf->lf_fp == NULL)
+        return;
+    fwrite(line, 1, n, lf->lf_fp);
+    fflush(lf->lf_fp);
+    lf->lf_size += n;
+    if (rot_size > 0 && lf->lf_size >= rot_size)
+        lf_rotate(lf);
+}
+
+void
+log_set_rotation(uint64_t size, unsigned keep)
+{
+    rot_size = size;
+    rot_keep = keep == 0 ? 1 : keep;
+}
 
 static const char *const lvl_names[] = {"error", "warn", "info", "debug"};
 
@@ -51,11 +151,7 @@ log_open(const char *path, enum log_level level)
         log_to_syslog = 1;
         return 0;
     }
-    log_fp = fopen(path, "a");
-    if (log_fp == NULL)
-        return -1;
-    setvbuf(log_fp, NULL, _IOLBF, 0);
-    return 0;
+    return lf_open(&log_f, path, 1);
 }
 
 void
@@ -79,9 +175,7 @@ log_get_level(void)
 void
 log_close(void)
 {
-    if (log_fp != NULL)
-        fclose(log_fp);
-    log_fp = NULL;
+    lf_close(&log_f);
     if (log_to_syslog)
         plat_syslog_close();
     log_to_syslog = 0;
@@ -130,9 +224,12 @@ log_vemit(enum log_level lvl, const char *errtext, const char *fmt,
         n = (int)sizeof(line) - 1;
         line[n - 1] = '\n';
     }
-    FILE *fp = log_fp ? log_fp : stderr;
-    fwrite(line, 1, (size_t)n, fp);
-    fflush(fp);
+    if (log_f.lf_path != NULL) {
+        lf_write(&log_f, line, (size_t)n);
+        return;
+    }
+    fwrite(line, 1, (size_t)n, stderr);
+    fflush(stderr);
 }
 
 #define LOG_BODY(lvl, errtext)                                              \
@@ -183,20 +280,16 @@ access_log_open(const char *path)
     if (path == NULL || *path == '\0')
         return 0;
     if (strcmp(path, "-") == 0) {
-        acc_fp = stdout;
         acc_is_stdout = 1;
         return 0;
     }
-    acc_fp = fopen(path, "a");
-    return acc_fp == NULL ? -1 : 0;
+    return lf_open(&acc_f, path, 0);
 }
 
 void
 access_log_close(void)
 {
-    if (acc_fp != NULL && !acc_is_stdout)
-        fclose(acc_fp);
-    acc_fp = NULL;
+    lf_close(&acc_f);
     acc_is_stdout = 0;
 }
 
@@ -212,7 +305,7 @@ access_log_write(const struct access_rec *r)
     struct timespec ts;
     char line[2400];
 
-    if (acc_fp == NULL)
+    if (acc_f.lf_path == NULL && !acc_is_stdout)
         return;
     plat_clock_real(&ts);
     int n = snprintf(line, sizeof(line),
@@ -228,6 +321,10 @@ access_log_write(const struct access_rec *r)
         return;
     if ((size_t)n >= sizeof(line))
         n = (int)sizeof(line) - 1;
-    fwrite(line, 1, (size_t)n, acc_fp);
-    fflush(acc_fp);
+    if (acc_is_stdout) {
+        fwrite(line, 1, (size_t)n, stdout);
+        fflush(stdout);
+        return;
+    }
+    lf_write(&acc_f, line, (size_t)n);
 }

@@ -42,6 +42,11 @@ void log_err(const char *fmt, ...) LOG_PRINTF(1, 2);
 void log_info(const char *fmt, ...) LOG_PRINTF(1, 2);
 void log_debug(const char *fmt, ...) LOG_PRINTF(1, 2);
 
+/* Rotate the log file and the access log (when they are files) once one
+ * reaches size bytes: PATH becomes PATH.1, PATH.1 PATH.2, ..., and PATH.keep
+ * is dropped. size 0: never. Takes effect at the next write. */
+void log_set_rotation(uint64_t size, unsigned keep);
+
 /* The access log: one line per request. path NULL or "" disables it, "-"
  * means stdout. Returns 0 or -1 with errno set. */
 int access_log_open(const char *path);

@@ -160,6 +160,7 @@ open_logs(const struct shim_config *cfg, int verbose)
     enum log_level lvl = verbose ? LOG_LVL_DEBUG
                                  : (enum log_level)cfg->sc_log_level;
 
+    log_set_rotation(cfg->sc_log_rotate_size, cfg->sc_log_rotate_keep);
     if (log_open(cfg->sc_log_file, lvl) == -1) {
         log_warn("cannot open log file %s", cfg->sc_log_file);
         return -1;

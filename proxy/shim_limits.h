@@ -20,6 +20,8 @@
 #define DEF_DRAIN_TIMEOUT_MS   30000u
 #define DEF_HOLD_DOWN_MS       30000u
 #define DEF_MAX_CONNECTIONS    1024u
+/* [log] rotate_size: the smallest size a log file is rotated at. */
+#define LOG_ROTATE_MIN         (16u * 1024)
 
 /* Upstream response head, which we do not let an administrator raise. */
 #define MAX_RESP_HEADER_BYTES  (64u * 1024)

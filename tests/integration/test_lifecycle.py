@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """The process: conf check (-t), startup banner, SIGTERM drain, SIGHUP
-reload."""
+reload, log rotation."""
 
+import glob
 import os
+import re
 import signal
 import subprocess
 import tempfile
@@ -26,6 +28,70 @@ def run_t(text):
     p = subprocess.run([shim_path(), "-t", "-c", path], capture_output=True,
                        text=True, timeout=10)
     return p, path
+
+
+def log_files(path):
+    """path, path.1, path.2, ... that exist, newest first."""
+    names = [p for p in glob.glob(path + "*")
+             if p == path or p[len(path) + 1:].isdigit()]
+    return sorted(names, key=lambda p: 0 if p == path
+                  else int(p[len(path) + 1:]))
+
+
+def many_requests(up, log_dir, n, keep):
+    """n keep-alive GETs through a shim whose logs rotate at 16K; returns
+    the access log's path."""
+    extra = {"log": {"file": os.path.join(log_dir, "shim.log"),
+                     "access_log": os.path.join(log_dir, "access.log"),
+                     "rotate_size": "16K", "rotate_keep": str(keep)}}
+    with Shim(conf([up.port], extra=extra)) as s, HttpConn(s.port) as c:
+        for i in range(n):
+            r = get(c, wu_url("/f.bin?n=%d" % i))
+            check(r.status == 200 and len(r.body) == 1000,
+                  "request %d: %d" % (i, r.status))
+    return os.path.join(log_dir, "access.log")
+
+
+def test_logs_rotate_by_size_and_keep_every_line():
+    # Windows has no logrotate: the service's logs would grow for ever.
+    # 400 requests of ~170-byte lines fill four 16K files and a fifth in
+    # part; with rotate_keep = 5 no line is dropped, and each line is
+    # whole in one file.
+    d = tempfile.mkdtemp(prefix="rot-")
+    with Emu(ROOT, "--http10") as up:
+        acc = many_requests(up, d, 400, 5)
+    files = log_files(acc)
+    check(len(files) >= 4 and len(files) <= 6, "files %r" % files)
+    seen = []
+    for p in reversed(files):  # oldest first
+        with open(p, "rb") as f:
+            data = f.read()
+        check(data.endswith(b"\n"), "%s ends inside a line" % p)
+        if p != acc:
+            check(16384 <= len(data) < 16384 + 2400,
+                  "%s: %d bytes, rotated at 16K" % (p, len(data)))
+        seen += [int(m) for m in re.findall(rb"f\.bin\?n=(\d+)", data)]
+    check(seen == list(range(400)), "lines lost or out of order: %d, "
+          "first gap near %r" % (len(seen), next(
+              (i for i, v in enumerate(seen) if v != i), None)))
+    shim_logs = log_files(os.path.join(d, "shim.log"))
+    check(len(shim_logs) >= 2, "the diagnostics log did not rotate: %r"
+          % shim_logs)
+
+
+def test_log_rotation_drops_the_oldest_beyond_keep():
+    d = tempfile.mkdtemp(prefix="rot-")
+    with Emu(ROOT, "--http10") as up:
+        acc = many_requests(up, d, 400, 1)
+    files = log_files(acc)
+    check(files == [acc, acc + ".1"], "files %r" % files)
+    with open(acc + ".1", "rb") as f:
+        old = [int(m) for m in re.findall(rb"f\.bin\?n=(\d+)", f.read())]
+    with open(acc, "rb") as f:
+        new = [int(m) for m in re.findall(rb"f\.bin\?n=(\d+)", f.read())]
+    check(old and new and old[-1] + 1 == new[0] and new[-1] == 399,
+          "the newest lines are not the two files' %r..%r, %r..%r"
+          % (old[:1], old[-1:], new[:1], new[-1:]))
 
 
 def test_check_mode_accepts_a_valid_conf():

@@ -184,6 +184,8 @@ test_defaults(void **state)
     assert_null(c.sc_log_file);
     assert_int_equal(c.sc_log_level, LOG_LVL_INFO);
     assert_string_equal(c.sc_access_log, "-");
+    assert_true(c.sc_log_rotate_size == 0);
+    assert_int_equal(c.sc_log_rotate_keep, 5);
 
     assert_int_equal(c.sc_range_mode, RANGE_MODE_CACHE);
     assert_true(c.sc_slice_max_discard == 64ull << 20);
@@ -264,6 +266,8 @@ test_every_key(void **state)
         "level = debug\n"
         "file = logs/shim.log\n"
         "access_log = /var/log/wsus-shim/access.log\n"
+        "rotate_size = 64M\n"
+        "rotate_keep = 9\n"
         "\n"
         "[range]\n"
         "mode = slice\n"
@@ -329,6 +333,8 @@ test_every_key(void **state)
     snprintf(want, sizeof(want), "%s/logs/shim.log", tdir);
     assert_string_equal(c.sc_log_file, want);
     assert_string_equal(c.sc_access_log, "/var/log/wsus-shim/access.log");
+    assert_true(c.sc_log_rotate_size == 64ull << 20);
+    assert_int_equal(c.sc_log_rotate_keep, 9);
 
     assert_int_equal(c.sc_range_mode, RANGE_MODE_SLICE);
     assert_true(c.sc_slice_max_discard == 128ull << 20);
@@ -435,6 +441,10 @@ test_errors(void **state)
         {"[limits]\nmax_uri = 4G\n",
          ":2: max_uri: '4G' is not a size from 256 to 1M (bytes, or with a "
          "K, M, G or T suffix)"},
+        {"[log]\nfile = x.log\nrotate_size = 1K\n",
+         ":3: rotate_size: at least 16K, or 0 for never"},
+        {"[log]\nrotate_keep = 0\n",
+         ":2: rotate_keep: '0' is not a number from 1 to 99"},
         {"[limits]\nidle_timeout = 5x\n",
          ":2: idle_timeout: '5x' is not a duration from 100ms to 24h (like "
          "250ms, 30s, 5m, 1h)"},

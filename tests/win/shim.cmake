@@ -7,6 +7,6 @@ if(NOT WSUS_NATIVE_EMU)
 endif()
 
 foreach(group curl_download cache_ranges_restart bits_walk tunnel malformed
-        spool cut_fill evict_open replace_open large_pass large)
+        spool cut_fill evict_open replace_open large_pass large log_rotation)
   wsus_wine_test(wine_shim_${group} test_shim_wine.py ${group})
 endforeach()

@@ -867,6 +867,40 @@ def test_ranges_above_4gib_pass_and_slice():
         stopped_cleanly(s)
 
 
+def test_logs_rotate_by_size():
+    """[log] rotate_size on Windows, which has no logrotate: the log and
+    the access log are closed, renamed to .1, .2 (MoveFileEx) and opened
+    afresh, while the shim serves; no access line is lost."""
+    n = 300
+    extra = {"log": {"file": "{tmp}\\shim.log", "rotate_size": "16K",
+                     "rotate_keep": "9"}}
+    with Emu(ROOT, *LEGACY) as up, \
+            WineShim(shim_conf(up.port, mode="pass", extra=extra)) as s, \
+            HttpConn(s.port, timeout=60) as c:
+        for i in range(n):
+            c.request("GET", "http://127.0.0.1:%d/missing-%d" % (up.port, i),
+                      host="127.0.0.1:%d" % up.port)
+            r = c.read_response()
+            check(r.status == 404, "request %d: %d" % (i, r.status))
+        acc = s.access_path
+        files = [acc] + ["%s.%d" % (acc, k) for k in range(1, 10)
+                         if os.path.exists("%s.%d" % (acc, k))]
+        check(len(files) >= 3, "access log files %r" % files)
+        seen = []
+        for p in reversed(files):
+            with open(p, "rb") as f:
+                data = f.read()
+            if p != acc:
+                check(16384 <= len(data) < 16384 + 2400,
+                      "%s: %d bytes" % (p, len(data)))
+            seen += [int(x) for x in re.findall(rb"/missing-(\d+) ", data)]
+        check(seen == list(range(n)), "access lines lost or out of order: "
+              "%d of %d" % (len(seen), n))
+        check(os.path.exists(os.path.join(s.tmp, "shim.log.1")),
+              "the diagnostics log did not rotate")
+        stopped_cleanly(s)
+
+
 GROUPS = {
     "curl_download": test_curl_download_through_legacy_parent,
     "cache_ranges_restart": test_curl_ranges_from_cache_and_after_restart,
@@ -879,6 +913,7 @@ GROUPS = {
     "replace_open": test_replacing_a_stale_entry_a_client_still_reads,
     "large_pass": test_ranges_above_4gib_pass_and_slice,
     "large": test_file_above_4gib_served_from_the_cache,
+    "log_rotation": test_logs_rotate_by_size,
 }
 
 if __name__ == "__main__":
