@@ -896,9 +896,13 @@ def test_logs_rotate_by_size():
             seen += [int(x) for x in re.findall(rb"/missing-(\d+) ", data)]
         check(seen == list(range(n)), "access lines lost or out of order: "
               "%d of %d" % (len(seen), n))
-        check(os.path.exists(os.path.join(s.tmp, "shim.log.1")),
-              "the diagnostics log did not rotate")
-        stopped_cleanly(s)
+        log = os.path.join(s.tmp, "shim.log")
+        check(os.path.exists(log + ".1"), "the diagnostics log did not rotate")
+        rc = s.stop()
+        with open(log, errors="replace") as f:
+            text = f.read()
+        check(rc == 0 and "wsus-shim stopped" in text,
+              "exit %r; no drain at the end of %s: %r" % (rc, log, text[-600:]))
 
 
 GROUPS = {
