@@ -16,17 +16,17 @@
 
 /* A log written to a file, rotated by size when log_set_rotation asks. */
 struct log_file {
-    FILE *lf_fp;      /* NULL: not a file */
-    char *lf_path;
+    FILE *lf_fp;      /* NULL after a failed reopen: tried again */
+    char *lf_path;    /* NULL: not a file */
     uint64_t lf_size; /* bytes in the file, as far as this process knows */
     int lf_lbf;       /* line-buffered */
 };
 
-static struct log_file log_f;  /* lf_fp NULL: stderr */
+static struct log_file log_f;  /* lf_path NULL: stderr */
 static int log_to_syslog;
 static int log_mirror = -1;  /* levels <= this also go to the system log */
 static enum log_level log_lvl = LOG_LVL_INFO;
-static struct log_file acc_f;  /* lf_fp NULL and !acc_is_stdout: off */
+static struct log_file acc_f;  /* lf_path NULL and !acc_is_stdout: off */
 static int acc_is_stdout;
 static uint64_t rot_size;      /* 0: never rotate */
 static unsigned rot_keep = 5;
