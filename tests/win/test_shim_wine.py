@@ -72,13 +72,14 @@ def wine_env():
     return wine_util.wine_env()
 
 
-class WineShim:
+class WineShim(harness.Shim):
     """wsus-shim.exe -f -c CONF under Wine, with its own temp folder.
 
     conf: {section: {key: value}}; "{tmp}" in a value is replaced by the
     Windows path of the temp folder. [listen] port = 0, the access log and
     a debug level are added unless given. cache_dir: a Linux folder for
     [cache] dir (kept across instances for restart tests), else {tmp}/cache.
+    The log readers, cleanup and the context manager are harness.Shim's.
     """
 
     def __init__(self, conf, cache_dir=None):
@@ -138,21 +139,6 @@ class WineShim:
         self.port = int(m.group(1))
         return self
 
-    def stderr_text(self):
-        return harness._read(self.err_path) if self.tmp else ""
-
-    def access_lines(self):
-        return [ln for ln in harness._read(self.access_path).splitlines()
-                if ln.strip()]
-
-    def wait_access_lines(self, n, timeout=10):
-        deadline = time.monotonic() + timeout
-        while True:
-            lines = self.access_lines()
-            if len(lines) >= n or time.monotonic() > deadline:
-                return lines
-            time.sleep(0.05)
-
     def plans(self, n, timeout=10):
         """(plan, status) of the first n access-log lines (bounded wait)."""
         out = []
@@ -182,20 +168,6 @@ class WineShim:
         self.returncode = p.returncode
         self.proc = None
         return self.returncode
-
-    def cleanup(self):
-        if self.tmp:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-            self.tmp = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
-        self.cleanup()
-        return False
-
 
 def shim_conf(parent_port=None, mode="cache", extra=None):
     """A conf dict: the emulator as an HTTP/1.0 parent (or direct)."""
@@ -453,7 +425,7 @@ def test_malformed_requests_get_400():
             check(m is not None and int(m.group(1)) == len(body),
                   "%s: Content-Length %r for %d body bytes" %
                   (what, m and m.group(1), len(body)))
-            lines = s.wait_access_lines(i + 1)
+            lines = s.wait_access_lines(i + 1, 10)
             check(len(lines) == i + 1, "%s: no access-log line" % what)
             f = lines[i].split()
             check(f[3] == "rejected/400", "%s: access line %s" %
@@ -519,7 +491,7 @@ def test_cut_fill_is_never_complete_nor_committed():
                 c.close()
             check(complete is None or complete.status >= 500,
                   "a cut body answered as complete: %r" % (complete,))
-            lines = s.wait_access_lines(1)
+            lines = s.wait_access_lines(1, 10)
             check(len(lines) == 1, "access log %r" % lines)
             # A fill keeps its plan in the access log when it is cut; the
             # bytes sent tell the cut, and the diagnostics say "aborted".
