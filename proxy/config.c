@@ -28,6 +28,7 @@
 #include <ini.h>
 
 #include "config.h"
+#include "strutil.h"
 #include "shim_limits.h"
 #include "strparse.h"
 #include "log.h"
@@ -193,39 +194,13 @@ struct load_state {
     int ls_seen[NKEYS]; /* line where each key was set; 0 = default */
 };
 
-static int
-ascii_lower(int c)
-{
-    return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
-}
 
-static int
-ieq(const char *a, const char *b)
-{
-    for (; *a != '\0' && *b != '\0'; a++, b++) {
-        if (ascii_lower((unsigned char)*a) != ascii_lower((unsigned char)*b))
-            return 0;
-    }
-    return *a == *b;
-}
 
-/* malloc'ed copy of s[0..n), or NULL. */
-static char *
-str_ndup(const char *s, size_t n)
-{
-    char *p = malloc(n + 1);
-
-    if (p == NULL)
-        return NULL;
-    memcpy(p, s, n);
-    p[n] = '\0';
-    return p;
-}
 
 static char *
 str_dup(const char *s)
 {
-    return str_ndup(s, strlen(s));
+    return str_dupn(s, strlen(s));
 }
 
 /* Overwrite and free a string that held a secret. */
@@ -298,7 +273,7 @@ path_dir(const char *path, int *oom)
     }
     if (sep == NULL)
         return NULL;
-    char *d = str_ndup(path, (size_t)(sep - path));
+    char *d = str_dupn(path, (size_t)(sep - path));
     if (d == NULL)
         *oom = 1;
     return d;
@@ -371,7 +346,7 @@ proxy_parse(const char *s, struct upstream_addr *out)
     }
     if (parse_u64_max(port, 65535, &pv) == -1 || pv == 0)
         return -1;
-    h = str_ndup(host, (size_t)(hend - host));
+    h = str_dupn(host, (size_t)(hend - host));
     if (h == NULL) {
         errno = ENOMEM;
         return -1;
@@ -615,7 +590,7 @@ secret_read(const char *path, char **out, const char *name, char *m,
         errfmt(m, mlen, "%s: '%s' must hold the password on one line", name, path);
         goto done;
     }
-    *out = str_ndup(buf, n);
+    *out = str_dupn(buf, n);
     if (*out == NULL) {
         errfmt(m, mlen, "%s: out of memory", name);
         goto done;
@@ -716,11 +691,11 @@ key_set(struct shim_config *cfg, const char *dir, const struct conf_key *k,
     case CK_RANGEMODE: {
         enum range_mode rm;
 
-        if (ieq(val, "cache"))
+        if (str_ieq(val, "cache"))
             rm = RANGE_MODE_CACHE;
-        else if (ieq(val, "slice"))
+        else if (str_ieq(val, "slice"))
             rm = RANGE_MODE_SLICE;
-        else if (ieq(val, "pass"))
+        else if (str_ieq(val, "pass"))
             rm = RANGE_MODE_PASS;
         else {
             errfmt(m, mlen, "%s: '%s' is not one of cache, slice, pass", k->k_name,
@@ -769,14 +744,14 @@ key_set(struct shim_config *cfg, const char *dir, const struct conf_key *k,
         *sp = path_resolve(dir, val);
         break;
     case CK_LOGDEST:
-        if (*val == '\0' || ieq(val, "stderr"))
+        if (*val == '\0' || str_ieq(val, "stderr"))
             return 0;
-        *sp = ieq(val, "syslog") ? str_dup("syslog") : path_resolve(dir, val);
+        *sp = str_ieq(val, "syslog") ? str_dup("syslog") : path_resolve(dir, val);
         break;
     case CK_ACCESSDEST:
-        if (*val == '\0' || ieq(val, "off"))
+        if (*val == '\0' || str_ieq(val, "off"))
             return 0;
-        if (strcmp(val, "-") == 0 || ieq(val, "stdout"))
+        if (strcmp(val, "-") == 0 || str_ieq(val, "stdout"))
             *sp = str_dup("-");
         else
             *sp = path_resolve(dir, val);
@@ -813,8 +788,8 @@ static int
 key_find(const char *section, const char *name)
 {
     for (size_t i = 0; i < NKEYS; i++) {
-        if (ieq(conf_keys[i].k_section, section) &&
-            ieq(conf_keys[i].k_name, name))
+        if (str_ieq(conf_keys[i].k_section, section) &&
+            str_ieq(conf_keys[i].k_name, name))
             return (int)i;
     }
     return -1;
@@ -831,7 +806,7 @@ section_known(const char *s, size_t n)
         if (strlen(c) != n)
             continue;
         for (j = 0; j < n; j++) {
-            if (ascii_lower((unsigned char)s[j]) != c[j])
+            if (str_lc((unsigned char)s[j]) != c[j])
                 break;
         }
         if (j == n)

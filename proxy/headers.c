@@ -13,14 +13,10 @@
 #include <string.h>
 
 #include "headers.h"
+#include "strutil.h"
 
 #define HDR_MIN_CAP 16
 
-static int
-lc(int c)
-{
-    return (c >= 'A' && c <= 'Z') ? c + 32 : c;
-}
 
 static int
 is_ows(int c)
@@ -29,37 +25,8 @@ is_ows(int c)
 }
 
 /* Case-insensitive comparison of a NUL-terminated a with b[0..blen). */
-static int
-ieqn(const char *a, const char *b, size_t blen)
-{
-    size_t i;
 
-    for (i = 0; i < blen; i++) {
-        if (a[i] == '\0' ||
-            lc((unsigned char)a[i]) != lc((unsigned char)b[i]))
-            return 0;
-    }
-    return a[i] == '\0';
-}
 
-static int
-ieq(const char *a, const char *b)
-{
-    return ieqn(a, b, strlen(b));
-}
-
-static char *
-dupn(const char *s, size_t n)
-{
-    char *d = malloc(n + 1);
-
-    if (d == NULL)
-        return NULL;
-    if (n > 0)
-        memcpy(d, s, n);
-    d[n] = '\0';
-    return d;
-}
 
 /* Trim OWS from both ends of s[0..*n); returns the new start. */
 static const char *
@@ -124,9 +91,9 @@ hdr_addn(struct hdr_list *l, const char *name, size_t nlen,
     value = trim_ows(value, &vlen);
     if (hdr_grow(l) == -1)
         goto fail;
-    if ((n = dupn(name, nlen)) == NULL)
+    if ((n = str_dupn(name, nlen)) == NULL)
         goto fail;
-    if ((v = dupn(value, vlen)) == NULL)
+    if ((v = str_dupn(value, vlen)) == NULL)
         goto fail;
     l->hl_v[l->hl_n].h_name = n;
     l->hl_v[l->hl_n].h_value = v;
@@ -163,18 +130,18 @@ hdr_set(struct hdr_list *l, const char *name, const char *value)
     char *v;
 
     for (i = 0; i < l->hl_n; i++) {
-        if (ieq(l->hl_v[i].h_name, name))
+        if (str_ieq(l->hl_v[i].h_name, name))
             break;
     }
     if (i == l->hl_n)
         return hdr_addn(l, name, strlen(name), value, strlen(value));
     /* Replace the first in place (it keeps its position), drop the rest. */
-    if ((v = dupn(tv, vlen)) == NULL)
+    if ((v = str_dupn(tv, vlen)) == NULL)
         return -1;
     free(l->hl_v[i].h_value);
     l->hl_v[i].h_value = v;
     for (size_t j = l->hl_n; j > i + 1; j--) {
-        if (ieq(l->hl_v[j - 1].h_name, name))
+        if (str_ieq(l->hl_v[j - 1].h_name, name))
             hdr_remove_at(l, j - 1);
     }
     return 0;
@@ -184,7 +151,7 @@ const char *
 hdr_get(const struct hdr_list *l, const char *name)
 {
     for (size_t i = 0; i < l->hl_n; i++) {
-        if (ieq(l->hl_v[i].h_name, name))
+        if (str_ieq(l->hl_v[i].h_name, name))
             return l->hl_v[i].h_value;
     }
     return NULL;
@@ -196,7 +163,7 @@ hdr_count(const struct hdr_list *l, const char *name)
     size_t n = 0;
 
     for (size_t i = 0; i < l->hl_n; i++) {
-        if (ieq(l->hl_v[i].h_name, name))
+        if (str_ieq(l->hl_v[i].h_name, name))
             n++;
     }
     return n;
@@ -208,7 +175,7 @@ hdr_del(struct hdr_list *l, const char *name)
     size_t gone = 0;
 
     for (size_t i = l->hl_n; i > 0; i--) {
-        if (ieq(l->hl_v[i - 1].h_name, name)) {
+        if (str_ieq(l->hl_v[i - 1].h_name, name)) {
             hdr_remove_at(l, i - 1);
             gone++;
         }
@@ -267,7 +234,7 @@ list_has(const char *value, const char *token, size_t toklen)
         if (n != toklen)
             continue;
         for (i = 0; i < n; i++) {
-            if (lc((unsigned char)t[i]) != lc((unsigned char)token[i]))
+            if (str_lc((unsigned char)t[i]) != str_lc((unsigned char)token[i]))
                 break;
         }
         if (i == n)
@@ -282,7 +249,7 @@ hdr_has_token(const struct hdr_list *l, const char *name, const char *token)
     size_t toklen = strlen(token);
 
     for (size_t i = 0; i < l->hl_n; i++) {
-        if (ieq(l->hl_v[i].h_name, name) &&
+        if (str_ieq(l->hl_v[i].h_name, name) &&
             list_has(l->hl_v[i].h_value, token, toklen))
             return 1;
     }
@@ -309,11 +276,11 @@ is_fixed_hop(const char *name, int keep_proxy_auth)
     };
 
     for (size_t i = 0; i < sizeof(hop) / sizeof(hop[0]); i++) {
-        if (ieq(name, hop[i]))
+        if (str_ieq(name, hop[i]))
             return 1;
     }
     if (!keep_proxy_auth &&
-        (ieq(name, "Proxy-Authorization") || ieq(name, "Proxy-Authenticate")))
+        (str_ieq(name, "Proxy-Authorization") || str_ieq(name, "Proxy-Authenticate")))
         return 1;
     return 0;
 }
@@ -335,12 +302,12 @@ hdr_strip_hop_by_hop(struct hdr_list *l, int keep_proxy_auth)
         const char *name = l->hl_v[i - 1].h_name;
         int drop;
 
-        if (ieq(name, "Connection"))
+        if (str_ieq(name, "Connection"))
             continue;
         drop = is_fixed_hop(name, keep_proxy_auth);
-        if (!drop && !ieq(name, "Content-Length") && !ieq(name, "Host") &&
-            !(keep_proxy_auth && (ieq(name, "Proxy-Authorization") ||
-                                  ieq(name, "Proxy-Authenticate"))))
+        if (!drop && !str_ieq(name, "Content-Length") && !str_ieq(name, "Host") &&
+            !(keep_proxy_auth && (str_ieq(name, "Proxy-Authorization") ||
+                                  str_ieq(name, "Proxy-Authenticate"))))
             drop = hdr_has_token(l, "Connection", name);
         if (drop)
             hdr_remove_at(l, i - 1);

@@ -33,6 +33,7 @@
 #include <llhttp.h>
 
 #include "http_msg.h"
+#include "strutil.h"
 #include "strparse.h"
 
 /* A growable NUL-terminated byte string. */
@@ -125,33 +126,8 @@ struct http_parser {
 
 /* --- small helpers ------------------------------------------------------ */
 
-static int
-lc(int c)
-{
-    return (c >= 'A' && c <= 'Z') ? c + 32 : c;
-}
 
-static int
-ieq(const char *a, const char *b)
-{
-    for (; *a != '\0' && *b != '\0'; a++, b++) {
-        if (lc((unsigned char)*a) != lc((unsigned char)*b))
-            return 0;
-    }
-    return *a == *b;
-}
 
-static int
-ieqn(const char *a, size_t n, const char *b)
-{
-    size_t i;
-
-    for (i = 0; i < n; i++) {
-        if (b[i] == '\0' || lc((unsigned char)a[i]) != lc((unsigned char)b[i]))
-            return 0;
-    }
-    return b[i] == '\0';
-}
 
 /* RFC 9110 §5.6.2 tchar. */
 static int
@@ -582,12 +558,12 @@ te_read(const struct hdr_list *l, struct te_info *ti)
         const char *s, *t;
         size_t n;
 
-        if (!ieq(l->hl_v[i].h_name, "Transfer-Encoding"))
+        if (!str_ieq(l->hl_v[i].h_name, "Transfer-Encoding"))
             continue;
         ti->ti_fields++;
         s = l->hl_v[i].h_value;
         while (hdr_list_next(&s, &t, &n)) {
-            int ch = ieqn(t, n, "chunked");
+            int ch = str_ieqn(t, n, "chunked");
 
             ti->ti_codings++;
             ti->ti_chunked += ch;
@@ -606,7 +582,7 @@ cl_read(const struct hdr_list *l, size_t *n, uint64_t *len)
 
     *n = 0;
     for (size_t i = 0; i < l->hl_n; i++) {
-        if (!ieq(l->hl_v[i].h_name, "Content-Length"))
+        if (!str_ieq(l->hl_v[i].h_name, "Content-Length"))
             continue;
         /* values are trimmed; "5, 5", "", "+5", "-1", "0x5", and anything
          * past UINT64_MAX fail here */
@@ -715,13 +691,13 @@ head_request(struct http_parser *p)
             const char *s, *t;
             size_t n;
 
-            if (!ieq(l->hl_v[i].h_name, "Expect"))
+            if (!str_ieq(l->hl_v[i].h_name, "Expect"))
                 continue;
             s = l->hl_v[i].h_value;
             if (*s == '\0')
                 m->hm_expect_other = 1;
             while (hdr_list_next(&s, &t, &n)) {
-                if (ieqn(t, n, "100-continue"))
+                if (str_ieqn(t, n, "100-continue"))
                     m->hm_expect_continue = 1;
                 else
                     m->hm_expect_other = 1;
@@ -886,7 +862,7 @@ cb_header_field_complete(llhttp_t *ll)
      * value is the same and framing_agrees() that llhttp read it alike.
      */
     if (p->hp_kind == HTTP_KIND_RESPONSE &&
-        ieqn(sb_str(&p->hp_name), p->hp_name.sb_n, "Content-Length") &&
+        str_ieqn(sb_str(&p->hp_name), p->hp_name.sb_n, "Content-Length") &&
         (ll->flags & F_CONTENT_LENGTH) != 0) {
         ll->flags &= (uint16_t)~F_CONTENT_LENGTH;
         ll->content_length = 0;

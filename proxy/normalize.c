@@ -22,39 +22,13 @@
 #include <openssl/crypto.h>
 
 #include "normalize.h"
+#include "strutil.h"
 #include "strparse.h"
 
 #define HOST_MAX 253 /* a DNS name; also bounds authority buffers */
 
-static int
-lc(int c)
-{
-    return (c >= 'A' && c <= 'Z') ? c + 32 : c;
-}
 
-static int
-ieqn(const char *a, size_t n, const char *b)
-{
-    size_t i;
 
-    for (i = 0; i < n; i++) {
-        if (b[i] == '\0' || lc((unsigned char)a[i]) != lc((unsigned char)b[i]))
-            return 0;
-    }
-    return b[i] == '\0';
-}
-
-static char *
-dupn(const char *s, size_t n)
-{
-    char *d = malloc(n + 1);
-
-    if (d == NULL)
-        return NULL;
-    memcpy(d, s, n);
-    d[n] = '\0';
-    return d;
-}
 
 void
 req_target_free(struct req_target *t)
@@ -118,7 +92,7 @@ parse_authority(const char *a, size_t n, int need_port, uint16_t def_port,
         return -1;
     }
     for (size_t i = 0; i < hlen; i++) {
-        int c = lc((unsigned char)host[i]);
+        int c = str_lc((unsigned char)host[i]);
         int ok = v6 ? ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
                        c == ':' || c == '.')
                     : ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
@@ -149,12 +123,12 @@ parse_authority(const char *a, size_t n, int need_port, uint16_t def_port,
         *why = "CONNECT needs host:port";
         return -1;
     }
-    if ((t->rt_host = dupn(host, hlen)) == NULL) {
+    if ((t->rt_host = str_dupn(host, hlen)) == NULL) {
         *why = "out of memory";
         return -1;
     }
     for (char *p = t->rt_host; *p != '\0'; p++)
-        *p = (char)lc((unsigned char)*p);
+        *p = (char)str_lc((unsigned char)*p);
     t->rt_port = (uint16_t)port;
     return 0;
 }
@@ -179,7 +153,7 @@ req_target_parse(const char *target, int is_connect, const char *host_hdr,
     if (is_connect) {
         if (parse_authority(target, strlen(target), 1, 0, out, why) == -1)
             goto fail;
-        if ((out->rt_path = dupn("/", 1)) == NULL) {
+        if ((out->rt_path = str_dupn("/", 1)) == NULL) {
             *why = "out of memory";
             goto fail;
         }
@@ -193,13 +167,13 @@ req_target_parse(const char *target, int is_connect, const char *host_hdr,
                                 why) == -1)
                 goto fail;
         } else {
-            if ((out->rt_host = dupn("", 0)) == NULL) {
+            if ((out->rt_host = str_dupn("", 0)) == NULL) {
                 *why = "out of memory";
                 goto fail;
             }
             out->rt_port = 80;
         }
-        if ((out->rt_path = dupn(target, strlen(target))) == NULL) {
+        if ((out->rt_path = str_dupn(target, strlen(target))) == NULL) {
             *why = "out of memory";
             goto fail;
         }
@@ -212,11 +186,11 @@ req_target_parse(const char *target, int is_connect, const char *host_hdr,
         goto fail;
     }
     slen = (size_t)(p - target);
-    if (ieqn(target, slen, "https")) {
+    if (str_ieqn(target, slen, "https")) {
         *why = "use CONNECT for https";
         goto fail;
     }
-    if (!ieqn(target, slen, "http")) {
+    if (!str_ieqn(target, slen, "http")) {
         *why = "unsupported URL scheme";
         goto fail;
     }
@@ -229,7 +203,7 @@ req_target_parse(const char *target, int is_connect, const char *host_hdr,
     /* The Host header, whatever it says, is ignored: RFC 9112 §3.2.2
      * (normalize_request replaces it with this authority). */
     if (*rest == '\0') {
-        out->rt_path = dupn("/", 1);
+        out->rt_path = str_dupn("/", 1);
     } else if (*rest == '?') {
         size_t n = strlen(rest);
 
@@ -238,7 +212,7 @@ req_target_parse(const char *target, int is_connect, const char *host_hdr,
             memcpy(out->rt_path + 1, rest, n + 1);
         }
     } else {
-        out->rt_path = dupn(rest, strlen(rest));
+        out->rt_path = str_dupn(rest, strlen(rest));
     }
     if (out->rt_path == NULL) {
         *why = "out of memory";
@@ -307,7 +281,7 @@ add_via(struct hdr_list *l, const char *entry)
         struct hdr *h = &l->hl_v[i - 1];
         char *v;
 
-        if (!ieqn(h->h_name, strlen(h->h_name), "Via"))
+        if (!str_ieqn(h->h_name, strlen(h->h_name), "Via"))
             continue;
         if (h->h_value[0] == '\0')
             break; /* an empty Via: replace it below */

@@ -19,6 +19,7 @@
 #include <event2/util.h>
 
 #include "policy.h"
+#include "strutil.h"
 #include "strparse.h"
 
 /* Longest textual IPv6 address ("ffff:...:255.255.255.255"). */
@@ -253,11 +254,6 @@ cidr_list_match_str(const struct cidr_list *l, const char *ip)
     return cidr_list_match(l, family, addr);
 }
 
-static int
-ascii_lower(int c)
-{
-    return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
-}
 
 /* Is s[0..n) a DNS name: labels of 1..63 letters, digits, '-' or '_'
  * (the latter appears in real service names), not starting or ending with
@@ -329,7 +325,7 @@ pattern_list_add(struct pattern_list *l, const char *pat)
     if (copy == NULL)
         return -1;
     for (size_t i = 0; i < n; i++)
-        copy[i] = (char)ascii_lower((unsigned char)pat[i]);
+        copy[i] = (char)str_lc((unsigned char)pat[i]);
     copy[n] = '\0';
     v = realloc(l->pl_v, (l->pl_n + 1) * sizeof(*v));
     if (v == NULL) {
@@ -356,7 +352,7 @@ static int
 tail_eq(const char *a, const char *b, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (ascii_lower((unsigned char)a[i]) != (unsigned char)b[i])
+        if (str_lc((unsigned char)a[i]) != (unsigned char)b[i])
             return 0;
     }
     return 1;

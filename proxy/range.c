@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "range.h"
+#include "strutil.h"
 
 static int
 is_ows(char c)
@@ -31,11 +32,6 @@ skip_ows(const char *p)
     return p;
 }
 
-static int
-lower(char c)
-{
-    return (c >= 'A' && c <= 'Z') ? c + ('a' - 'A') : c;
-}
 
 /* Does p start with the unit "bytes" (any case)? Returns the character
  * after it, or NULL. The caller checks that the token ends there. */
@@ -46,7 +42,7 @@ match_bytes(const char *p)
     size_t i;
 
     for (i = 0; unit[i] != '\0'; i++) {
-        if (lower(p[i]) != unit[i])
+        if (str_lc(p[i]) != unit[i])
             return NULL;
     }
     return p + i;

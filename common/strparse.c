@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "strparse.h"
+#include "strutil.h"
 
 void
 errfmt(char *err, size_t errlen, const char *fmt, ...)
@@ -64,21 +65,7 @@ parse_u64_max(const char *s, uint64_t max, uint64_t *out)
     return 0;
 }
 
-static int
-lower(int c)
-{
-    return (c >= 'A' && c <= 'Z') ? c + 32 : c;
-}
 
-static int
-ieq(const char *a, const char *b)
-{
-    for (; *a != '\0' && *b != '\0'; a++, b++) {
-        if (lower((unsigned char)*a) != lower((unsigned char)*b))
-            return 0;
-    }
-    return *a == *b;
-}
 
 int
 parse_size(const char *s, uint64_t *out)
@@ -89,7 +76,7 @@ parse_size(const char *s, uint64_t *out)
     if (s == NULL || parse_digits(s, &v, &end) == -1)
         return -1;
     if (*end != '\0') {
-        switch (lower((unsigned char)*end)) {
+        switch (str_lc((unsigned char)*end)) {
         case 'k': mul = 1ull << 10; break;
         case 'm': mul = 1ull << 20; break;
         case 'g': mul = 1ull << 30; break;
@@ -98,7 +85,7 @@ parse_size(const char *s, uint64_t *out)
         default: return -1;
         }
         end++;
-        if (*end != '\0' && !ieq(end, "b") && !ieq(end, "ib"))
+        if (*end != '\0' && !str_ieq(end, "b") && !str_ieq(end, "ib"))
             return -1;
     }
     if (v > UINT64_MAX / mul)
@@ -115,13 +102,13 @@ parse_duration_ms(const char *s, uint32_t *out)
 
     if (s == NULL || parse_digits(s, &v, &end) == -1)
         return -1;
-    if (*end == '\0' || ieq(end, "s"))
+    if (*end == '\0' || str_ieq(end, "s"))
         mul = 1000;
-    else if (ieq(end, "ms"))
+    else if (str_ieq(end, "ms"))
         mul = 1;
-    else if (ieq(end, "m"))
+    else if (str_ieq(end, "m"))
         mul = 60000;
-    else if (ieq(end, "h"))
+    else if (str_ieq(end, "h"))
         mul = 3600000;
     else
         return -1;
@@ -140,11 +127,11 @@ parse_bool(const char *s, int *out)
     if (s == NULL)
         return -1;
     for (size_t i = 0; i < 4; i++) {
-        if (ieq(s, yes[i])) {
+        if (str_ieq(s, yes[i])) {
             *out = 1;
             return 0;
         }
-        if (ieq(s, no[i])) {
+        if (str_ieq(s, no[i])) {
             *out = 0;
             return 0;
         }
