@@ -22,6 +22,7 @@
 #include <openssl/crypto.h>
 
 #include "normalize.h"
+#include "base64.h"
 #include "strutil.h"
 #include "strparse.h"
 
@@ -375,40 +376,6 @@ fail:
     return -1;
 }
 
-static const char b64[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/* Standard base64 (RFC 4648 §4) of in[0..n) into out, NUL-terminated; out
- * holds 4 * ((n + 2) / 3) + 1 bytes. */
-static void
-base64_encode(const unsigned char *in, size_t n, char *out)
-{
-    size_t i = 0;
-
-    for (; i + 3 <= n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
-                     in[i + 2];
-        *out++ = b64[v >> 18];
-        *out++ = b64[(v >> 12) & 63];
-        *out++ = b64[(v >> 6) & 63];
-        *out++ = b64[v & 63];
-    }
-    if (n - i == 1) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        *out++ = b64[v >> 18];
-        *out++ = b64[(v >> 12) & 63];
-        *out++ = '=';
-        *out++ = '=';
-    } else if (n - i == 2) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-        *out++ = b64[v >> 18];
-        *out++ = b64[(v >> 12) & 63];
-        *out++ = b64[(v >> 6) & 63];
-        *out++ = '=';
-    }
-    *out = '\0';
-}
-
 /* NULL user or password count as empty. The plain "user:password" buffer
  * is wiped before it is freed; the result is the caller's to wipe and
  * free. (A ':' inside user cannot be represented, RFC 7617 §2: config
@@ -431,7 +398,7 @@ normalize_basic_auth(const char *user, const char *password)
     memcpy(plain, user, nu);
     plain[nu] = ':';
     memcpy(plain + nu + 1, password, np + 1);
-    if ((res = malloc(6 + 4 * ((n + 2) / 3) + 1)) == NULL)
+    if ((res = malloc(6 + BASE64_LEN(n) + 1)) == NULL)
         goto done;
     memcpy(res, "Basic ", 6);
     base64_encode((const unsigned char *)plain, n, res + 6);
