@@ -27,6 +27,7 @@
 
 #include <ini.h>
 
+#include "auth.h"
 #include "config.h"
 #include "strutil.h"
 #include "shim_limits.h"
@@ -43,6 +44,7 @@ enum ck_type {
     CK_ADDR = 0,   /* an IP literal (checked after parsing) */
     CK_STR,        /* a string; empty = NULL */
     CK_PATH,       /* a path relative to the conf folder; not empty */
+    CK_OPTPATH,    /* the same, or empty = NULL */
     CK_U16,        /* uint16_t in [min, max] */
     CK_U32,        /* uint32_t in [min, max] */
     CK_SIZE32,     /* parse_size into uint32_t */
@@ -54,6 +56,8 @@ enum ck_type {
     CK_HTTPVER,    /* 1.0|1.1 into int (the minor version) */
     CK_LOGDEST,    /* "stderr"/"" = NULL, "syslog", or a path */
     CK_ACCESSDEST, /* "off"/"" = NULL, "-"/"stdout" = "-", or a path */
+    CK_AUTH,       /* auto|none|basic|ntlm|negotiate into enum auth_want */
+    CK_NTHASH,     /* an NT hash, 32 hex digits, kept as a secret string */
     CK_SECRET,     /* the password itself; empty = NULL */
     CK_SECRETFILE, /* a file holding the password (off2: the password) */
     CK_CIDRS,      /* list: struct cidr_list */
@@ -82,6 +86,12 @@ struct conf_key {
 #define MIB (1024ull * KIB)
 #define GIB (1024ull * MIB)
 #define TIB (1024ull * GIB)
+
+/* [upstream] auth, indexed by enum auth_want. */
+static const char *const auth_want_names[] = {
+    "auto", "none", "basic", "ntlm", "negotiate",
+};
+#define NAUTH_NAMES (sizeof(auth_want_names) / sizeof(auth_want_names[0]))
 
 static const char *const conf_sections[] = {
     "listen", "upstream", "policy", "limits", "log", "range", "cache",
@@ -116,6 +126,17 @@ static const struct conf_key conf_keys[] = {
      OFF(sc_up_password), 0},
     {"upstream", "password_file", CK_SECRETFILE, 0, 0, 0, NULL,
      OFF(sc_up_password_file), OFF(sc_up_password)},
+    {"upstream", "password_hash", CK_NTHASH, 0, 0, 0, NULL,
+     OFF(sc_up_password_hash), 0},
+    {"upstream", "auth", CK_AUTH, 0, 0, 0, "auto", OFF(sc_up_auth), 0},
+    {"upstream", "keytab", CK_OPTPATH, 0, 0, 0, NULL, OFF(sc_up_keytab), 0},
+    {"upstream", "principal", CK_STR, 0, 0, 0, NULL, OFF(sc_up_principal),
+     0},
+    {"upstream", "spn", CK_STR, 0, 0, 0, NULL, OFF(sc_up_spn), 0},
+    {"upstream", "idle_timeout", CK_MS, 100, HOUR_MS, DEF_UP_IDLE_MS, NULL,
+     OFF(sc_up_idle_ms), 0},
+    {"upstream", "max_idle", CK_U32, 0, 1000, DEF_UP_MAX_IDLE, NULL,
+     OFF(sc_up_max_idle), 0},
     {"upstream", "no_proxy", CK_NOPROXY, 0, 0, 0, "",
      OFF(sc_no_proxy_hosts), OFF(sc_no_proxy_nets)},
     {"upstream", "pass_client_auth", CK_BOOL, 0, 1, 0, NULL,
@@ -705,6 +726,18 @@ key_set(struct shim_config *cfg, const char *dir, const struct conf_key *k,
         *(enum range_mode *)field(cfg, k->k_off) = rm;
         return 0;
     }
+    case CK_AUTH:
+        for (iv = 0; iv < (int)NAUTH_NAMES; iv++)
+            if (str_ieq(val, auth_want_names[iv]))
+                break;
+        if (iv == (int)NAUTH_NAMES) {
+            errfmt(m, mlen,
+                "%s: '%s' is not one of auto, none, basic, ntlm, negotiate",
+                k->k_name, val);
+            return -1;
+        }
+        *(int *)field(cfg, k->k_off) = iv;
+        return 0;
     case CK_HTTPVER:
         if (strcmp(val, "1.0") == 0)
             iv = 0;
@@ -722,7 +755,7 @@ key_set(struct shim_config *cfg, const char *dir, const struct conf_key *k,
 
     /* The string types. */
     sp = field(cfg, k->k_off);
-    if (k->k_type == CK_SECRET)
+    if (k->k_type == CK_SECRET || k->k_type == CK_NTHASH)
         secret_free(sp);
     else {
         free(*sp);
@@ -736,8 +769,24 @@ key_set(struct shim_config *cfg, const char *dir, const struct conf_key *k,
             return 0;
         *sp = str_dup(val);
         break;
+    case CK_NTHASH:
+        if (*val == '\0')
+            return 0;
+        if (strlen(val) != 32 || strspn(val, "0123456789abcdefABCDEF") != 32) {
+            /* The value is a secret: not echoed. */
+            errfmt(m, mlen,
+                "%s: not an NT hash (32 hex digits, as wsus-shim "
+                "hash-password prints it)",
+                k->k_name);
+            return -1;
+        }
+        *sp = str_dup(val);
+        break;
     case CK_PATH:
+    case CK_OPTPATH:
         if (*val == '\0') {
+            if (k->k_type == CK_OPTPATH)
+                return 0;
             errfmt(m, mlen, "%s: must not be empty", k->k_name);
             return -1;
         }
@@ -983,6 +1032,61 @@ key_line(const struct load_state *st, const char *section, const char *name)
     return ki >= 0 ? st->ls_seen[ki] : 0;
 }
 
+/* The rules of [upstream] credentials and auth. Returns 0 or -1. */
+static int
+config_validate_auth(const struct shim_config *c, struct load_state *st)
+{
+    int pw_line = key_line(st, "upstream", "password");
+    int auth_line = key_line(st, "upstream", "auth");
+    int have_secret = c->sc_up_password != NULL ||
+                      c->sc_up_password_hash != NULL;
+
+    if (pw_line == 0)
+        pw_line = key_line(st, "upstream", "password_file");
+    if (c->sc_up_password != NULL && c->sc_up_password_hash != NULL) {
+        st_fail(st, key_line(st, "upstream", "password_hash"),
+                "password_hash: password is already set on line %d; use "
+                "only one of them",
+                pw_line);
+        return -1;
+    }
+    if (c->sc_up_user == NULL && have_secret) {
+        st_fail(st, pw_line != 0 ? pw_line
+                                 : key_line(st, "upstream", "password_hash"),
+                "password: set without user");
+        return -1;
+    }
+    /* Negotiate may use the ticket cache or a keytab: no secret needed. */
+    if (c->sc_up_user != NULL && !have_secret &&
+        c->sc_up_auth != AUTH_WANT_NEGOTIATE) {
+        st_fail(st, key_line(st, "upstream", "user"),
+                "user: set without password, password_file or "
+                "password_hash");
+        return -1;
+    }
+    if ((c->sc_up_auth == AUTH_WANT_BASIC ||
+         c->sc_up_auth == AUTH_WANT_NTLM) &&
+        c->sc_up_user == NULL) {
+        st_fail(st, auth_line, "auth: %s needs user and a password",
+                auth_want_names[c->sc_up_auth]);
+        return -1;
+    }
+    if (c->sc_up_auth == AUTH_WANT_BASIC && c->sc_up_password == NULL) {
+        st_fail(st, auth_line,
+                "auth: basic sends the password itself: set password or "
+                "password_file, not password_hash");
+        return -1;
+    }
+    if ((c->sc_up_keytab == NULL) != (c->sc_up_principal == NULL)) {
+        st_fail(st, key_line(st, "upstream",
+                             c->sc_up_keytab ? "keytab" : "principal"),
+                "%s: keytab and principal go together",
+                c->sc_up_keytab ? "keytab" : "principal");
+        return -1;
+    }
+    return 0;
+}
+
 /* Whole-config rules. Returns 0 or -1 with the message in st. */
 static int
 config_validate(const struct shim_config *c, struct load_state *st)
@@ -1010,19 +1114,8 @@ config_validate(const struct shim_config *c, struct load_state *st)
                 "user: must not contain ':' (Basic authentication)");
         return -1;
     }
-    if (c->sc_up_user != NULL && c->sc_up_password == NULL) {
-        st_fail(st, key_line(st, "upstream", "user"),
-                "user: set without password or password_file");
+    if (config_validate_auth(c, st) == -1)
         return -1;
-    }
-    if (c->sc_up_user == NULL && c->sc_up_password != NULL) {
-        int line = key_line(st, "upstream", "password");
-
-        if (line == 0)
-            line = key_line(st, "upstream", "password_file");
-        st_fail(st, line, "password: set without user");
-        return -1;
-    }
     if (c->sc_up_user != NULL && c->sc_pass_client_auth) {
         st_fail(st, key_line(st, "upstream", "pass_client_auth"),
                 "pass_client_auth: cannot forward the client's "
@@ -1065,10 +1158,11 @@ config_free(struct shim_config *cfg)
 
         if (is_list(k->k_type))
             list_clear(cfg, k);
-        else if (k->k_type == CK_SECRET)
+        else if (k->k_type == CK_SECRET || k->k_type == CK_NTHASH)
             secret_free(field(cfg, k->k_off));
         else if (k->k_type == CK_ADDR || k->k_type == CK_STR ||
-                 k->k_type == CK_PATH || k->k_type == CK_LOGDEST ||
+                 k->k_type == CK_PATH || k->k_type == CK_OPTPATH ||
+                 k->k_type == CK_LOGDEST ||
                  k->k_type == CK_ACCESSDEST || k->k_type == CK_SECRETFILE) {
             char **sp = field(cfg, k->k_off);
 
@@ -1277,6 +1371,17 @@ key_print(const struct shim_config *cfg, const struct conf_key *k, FILE *out)
     case CK_HTTPVER:
         fprintf(out, " 1.%d", *(const int *)cfield(cfg, k->k_off));
         break;
+    case CK_AUTH: {
+        int a = *(const int *)cfield(cfg, k->k_off);
+
+        fprintf(out, " %s",
+                a >= 0 && a < (int)NAUTH_NAMES ? auth_want_names[a] : "?");
+        break;
+    }
+    case CK_NTHASH:
+        if (*(char *const *)cfield(cfg, k->k_off) != NULL)
+            fprintf(out, " (set)");
+        break;
     case CK_SECRET:
         /* Never the password itself; nothing when it came from a file. */
         if (*(char *const *)cfield(cfg, k->k_off) != NULL &&
@@ -1286,6 +1391,7 @@ key_print(const struct shim_config *cfg, const struct conf_key *k, FILE *out)
     case CK_ADDR:
     case CK_STR:
     case CK_PATH:
+    case CK_OPTPATH:
     case CK_SECRETFILE: {
         const char *s = *(char *const *)cfield(cfg, k->k_off);
 

@@ -44,6 +44,13 @@ struct shim_config {
     char *sc_up_user;         /* NULL = no Basic auth */
     char *sc_up_password;     /* from password or password_file; never logged */
     char *sc_up_password_file; /* where sc_up_password came from, or NULL */
+    char *sc_up_password_hash; /* NT hash, 32 hex digits; never logged */
+    int sc_up_auth;           /* enum auth_want; default auto */
+    char *sc_up_keytab;       /* Negotiate: client keytab, or NULL */
+    char *sc_up_principal;    /* Negotiate: its principal, or NULL */
+    char *sc_up_spn;          /* Negotiate: SPN override, or NULL */
+    uint32_t sc_up_idle_ms;   /* pooled connection idle timeout */
+    uint32_t sc_up_max_idle;  /* pooled connections per destination */
     struct pattern_list sc_no_proxy_hosts;
     struct cidr_list sc_no_proxy_nets;
     int sc_pass_client_auth;  /* forward the client's Proxy-Authorization */

@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "auth.h"
 #include "config.h"
 #include "shim_limits.h"
 #include "log.h"
@@ -243,6 +244,12 @@ test_every_key(void **state)
         "no_proxy = *.corp.example, 10.0.0.0/8, intranet, ::1\n"
         "pass_client_auth = no\n"
         "hold_down = 45s\n"
+        "auth = ntlm\n"
+        "keytab = krb/client.keytab\n"
+        "principal = svc-wsus@CORP.EXAMPLE\n"
+        "spn = HTTP@proxy.corp.example\n"
+        "idle_timeout = 10s\n"
+        "max_idle = 4\n"
         "\n"
         "[policy]\n"
         "allow_hosts = *.example.com,\n"
@@ -309,6 +316,13 @@ test_every_key(void **state)
     assert_int_equal(cidr_list_match_str(&c.sc_no_proxy_nets, "::1"), 1);
     assert_int_equal(c.sc_pass_client_auth, 0);
     assert_int_equal(c.sc_hold_down_ms, 45000);
+    assert_int_equal(c.sc_up_auth, AUTH_WANT_NTLM);
+    assert_non_null(strstr(c.sc_up_keytab, "/krb/client.keytab"));
+    assert_string_equal(c.sc_up_principal, "svc-wsus@CORP.EXAMPLE");
+    assert_string_equal(c.sc_up_spn, "HTTP@proxy.corp.example");
+    assert_int_equal(c.sc_up_idle_ms, 10000);
+    assert_int_equal(c.sc_up_max_idle, 4);
+    assert_null(c.sc_up_password_hash);
 
     assert_int_equal(c.sc_allow_hosts.pl_n, 2);
     assert_string_equal(c.sc_allow_hosts.pl_v[0], "*.example.com");
@@ -548,7 +562,7 @@ test_errors(void **state)
          ":2: allow_hosts: the list is empty, so every request would be "
          "refused"},
         {"[upstream]\nproxy = p.example:8080\nuser = u\n",
-         ":3: user: set without password or password_file"},
+         ":3: user: set without password, password_file or password_hash"},
         {"[upstream]\nuser = a:b\npassword = x\n",
          ":2: user: must not contain ':' (Basic authentication)"},
         {"[upstream]\nuser = u\npassword = x\npass_client_auth = yes\n",
@@ -557,6 +571,27 @@ test_errors(void **state)
         {"[upstream]\nuser = u\npassword = p\npassword_file = pw\n",
          ":4: password_file: password is already set on line 3; use only "
          "one of them"},
+        {"[upstream]\nuser = u\npassword = p\n"
+         "password_hash = 8846f7eaee8fb117ad06bdd830b7586c\n",
+         ":4: password_hash: password is already set on line 3; use only "
+         "one of them"},
+        {"[upstream]\nuser = u\npassword_hash = 8846f7eaee8fb117ad06bdd8\n",
+         ":3: password_hash: not an NT hash (32 hex digits, as wsus-shim "
+         "hash-password prints it)"},
+        {"[upstream]\npassword_hash = 8846f7eaee8fb117ad06bdd830b7586c\n",
+         ":2: password: set without user"},
+        {"[upstream]\nauth = ntlm\n", ":2: auth: ntlm needs user and a password"},
+        {"[upstream]\nauth = kerberos\n",
+         ":2: auth: 'kerberos' is not one of auto, none, basic, ntlm, "
+         "negotiate"},
+        {"[upstream]\nauth = basic\nuser = u\n"
+         "password_hash = 8846f7eaee8fb117ad06bdd830b7586c\n",
+         ":2: auth: basic sends the password itself: set password or "
+         "password_file, not password_hash"},
+        {"[upstream]\nkeytab = /k.keytab\n",
+         ":2: keytab: keytab and principal go together"},
+        {"[upstream]\nmax_idle = 1001\n",
+         ":2: max_idle: '1001' is not a number from 0 to 1000"},
         {"[limits]\nmax_body = 1M\nbody_memory = 2M\n",
          ":3: body_memory: must not exceed max_body"},
         {"[limits]\nmax_body = 1K\n",
