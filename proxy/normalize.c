@@ -365,7 +365,13 @@ normalize_request(const struct http_msg *req, const struct req_target *t,
     /* HTTP/1.0 has no persistent connections unless negotiated; say so
      * explicitly. For 1.1 keep-alive is the default and the caller may add
      * "Connection: close" itself. */
-    if (minor == 0 && hdr_add(out, "Connection", "close") == -1)
+    if (minor == 0 && !o->no_keep_alive &&
+        hdr_add(out, "Connection", "close") == -1)
+        goto fail;
+    if (minor == 0 && o->no_keep_alive &&
+        (hdr_add(out, "Connection", "keep-alive") == -1 ||
+         (o->no_to_proxy &&
+          hdr_add(out, "Proxy-Connection", "keep-alive") == -1)))
         goto fail;
     free(urlbuf);
     *line = l;

@@ -57,6 +57,8 @@ struct norm_opts {
     int no_identity;          /* force Accept-Encoding: identity */
     int no_has_body;          /* a body of no_body_len bytes follows */
     uint64_t no_body_len;
+    int no_keep_alive;        /* ask a 1.0 upstream to keep the connection
+                               * (for the pool) instead of closing it */
 };
 
 /* Build the upstream request head from the client's request:
@@ -66,7 +68,9 @@ struct norm_opts {
  *     Host set from t, Content-Length set to no_body_len when there is a
  *     body (Transfer-Encoding never sent), Via appended, identity
  *     encoding forced when asked, Proxy-Authorization per opts, and
- *     "Connection: close" for 1.0 (or keep-alive semantics left to 1.1).
+ *     "Connection: close" for 1.0 (or keep-alive semantics left to 1.1);
+ *     with no_keep_alive, 1.0 asks "Connection: keep-alive" instead (and
+ *     "Proxy-Connection: keep-alive" to a proxy, which old proxies read).
  * out must be initialized (normally empty): fields are appended, and the
  * caller frees it whatever the result. *line is NULL on failure.
  * Details: Host goes first when the client sent none, else it replaces

@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
+#include "auth_conf.h"
 #include "normalize.h"
 #include "upstream.h"
 
@@ -19,6 +22,8 @@ struct parent {
     char p_label[300];
     uint64_t p_down_until; /* monotonic ms; 0 = healthy */
     uint64_t p_failed_at;
+    enum auth_scheme p_scheme; /* learnt from its last 407 */
+    int p_refused;             /* refused our credentials; logged once */
 };
 
 struct upstream_set {
@@ -28,6 +33,9 @@ struct upstream_set {
     struct pattern_list us_no_hosts; /* borrowed from the config */
     struct cidr_list us_no_nets;     /* borrowed from the config */
     char *us_auth;                   /* "Basic ..." or NULL */
+    struct auth_cred us_cred;        /* strings borrowed from the config */
+    uint8_t us_nt_hash[16];
+    enum auth_want us_want;
 };
 
 struct upstream_set *
@@ -60,7 +68,11 @@ upstream_set_new(const struct shim_config *cfg)
                      (unsigned)a->ua_port);
         us->us_n++;
     }
-    if (cfg->sc_up_user != NULL && cfg->sc_nproxies > 0) {
+    us->us_want = (enum auth_want)cfg->sc_up_auth;
+    if (auth_cred_from_config(cfg, &us->us_cred, us->us_nt_hash) == -1)
+        goto fail;
+    if (cfg->sc_up_user != NULL && cfg->sc_up_password != NULL &&
+        cfg->sc_nproxies > 0) {
         us->us_auth = normalize_basic_auth(
             cfg->sc_up_user,
             cfg->sc_up_password ? cfg->sc_up_password : "");
@@ -86,6 +98,7 @@ upstream_set_free(struct upstream_set *us)
         memset(us->us_auth, 0, strlen(us->us_auth));
         free(us->us_auth);
     }
+    OPENSSL_cleanse(us->us_nt_hash, sizeof(us->us_nt_hash));
     free(us);
 }
 
@@ -165,4 +178,47 @@ const char *
 upstream_auth(const struct upstream_set *us)
 {
     return us->us_auth;
+}
+
+const struct auth_cred *
+upstream_cred(const struct upstream_set *us)
+{
+    return &us->us_cred;
+}
+
+enum auth_want
+upstream_auth_want(const struct upstream_set *us)
+{
+    return us->us_want;
+}
+
+enum auth_scheme
+upstream_scheme(const struct upstream_set *us, int i)
+{
+    if (i < 0 || (size_t)i >= us->us_n)
+        return AUTH_NONE;
+    return us->us_v[i].p_scheme;
+}
+
+void
+upstream_set_scheme(struct upstream_set *us, int i, enum auth_scheme s)
+{
+    if (i >= 0 && (size_t)i < us->us_n)
+        us->us_v[i].p_scheme = s;
+}
+
+int
+upstream_auth_refused(struct upstream_set *us, int i)
+{
+    if (i < 0 || (size_t)i >= us->us_n || us->us_v[i].p_refused)
+        return 0;
+    us->us_v[i].p_refused = 1;
+    return 1;
+}
+
+void
+upstream_auth_accepted(struct upstream_set *us, int i)
+{
+    if (i >= 0 && (size_t)i < us->us_n)
+        us->us_v[i].p_refused = 0;
 }

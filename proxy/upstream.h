@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "auth.h"
 #include "config.h"
 
 struct upstream_set;
@@ -45,7 +46,24 @@ const char *upstream_label(const struct upstream_set *us, int i);
 
 size_t upstream_count(const struct upstream_set *us);
 
-/* The Proxy-Authorization value to send to parents, or NULL. */
+/* The Basic Proxy-Authorization value for parents (user and clear-text
+ * password configured), or NULL. */
 const char *upstream_auth(const struct upstream_set *us);
+
+/* The configured credentials and scheme for parents. */
+const struct auth_cred *upstream_cred(const struct upstream_set *us);
+enum auth_want upstream_auth_want(const struct upstream_set *us);
+
+/* The scheme parent i asked for in its last 407 (AUTH_NONE before any):
+ * later connections to it start that handshake with their first request,
+ * which saves the 407 round trip. */
+enum auth_scheme upstream_scheme(const struct upstream_set *us, int i);
+void upstream_set_scheme(struct upstream_set *us, int i, enum auth_scheme s);
+
+/* Parent i refused the credentials: 1 the first time since it last took
+ * them (log it), else 0. A refusal is no failure of the parent: it causes
+ * no hold-down. */
+int upstream_auth_refused(struct upstream_set *us, int i);
+void upstream_auth_accepted(struct upstream_set *us, int i);
 
 #endif
