@@ -9,6 +9,28 @@
  * arrived, and after a connect failure always, after a close without an
  * answer only for GET and HEAD (safe to repeat). A body cut short is
  * reported with head_seen set, so the owner never presents it as complete.
+ *
+ * Connections come from the pool (pool.c) when one is parked for the same
+ * destination and identity, and go back to it after a complete,
+ * length-delimited response the upstream said it keeps open. Only GET and
+ * HEAD ride a parked connection: one that turns out stale (closed or reset
+ * before the first response byte) is replaced by a fresh connection once,
+ * without counting as a failure of the parent. Requests with a body always
+ * open a fresh connection, so a stale one can never make us send a POST
+ * twice.
+ *
+ * Authentication to a parent runs here, on the connection (auth.h):
+ *
+ *   request ──► 407 + challenge ──► (body swallowed) same request again
+ *   with the next token on the same connection ──► ... ──► the answer
+ *
+ * NTLM and Negotiate authenticate the connection, which then carries
+ * further requests without credentials; Basic goes with every request. A
+ * 407 after the mechanism's last message means the parent refused the
+ * credentials: a 502 naming the scheme and the account, and no hold-down.
+ * A 407 on a connection that was authenticated starts a new handshake.
+ * The scheme a parent asked for is remembered (upstream.c), so the next
+ * new connection to it starts the handshake with its first request.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +42,9 @@
 #include <event2/event.h>
 #include <event2/util.h>
 
+#include "auth.h"
 #include "fetch.h"
+#include "pool.h"
 #include "shim_limits.h"
 #include "log.h"
 #include "plat.h"
@@ -36,6 +60,18 @@ enum fetch_state {
     FETCH_FINISHED,   /* fc_done or fc_fail called */
 };
 
+/* Most legs one request may spend on authentication (NTLM needs two,
+ * Negotiate usually one; a restart on a new connection counts again). */
+#define FETCH_AUTH_MAX_LEGS 6
+
+/* What a 407 leads to. */
+enum fetch_auth_rc {
+    FAUTH_PASS = 0, /* no scheme of ours applies: the owner gets the 407 */
+    FAUTH_RESEND,   /* swallow this 407, send again with f_auth_value */
+    FAUTH_REFUSED,  /* the parent refused our credentials */
+    FAUTH_ERROR,    /* the handshake cannot go on (f_err says why) */
+};
+
 struct fetch {
     struct server *f_srv;
     struct cfg_ref *f_cfgr;
@@ -46,6 +82,7 @@ struct fetch {
     enum fetch_state f_state;
     struct event *f_kick;
     struct event *f_tmo;
+    struct upconn *f_uc;  /* the connection in use; owns f_bev */
     struct bufferevent *f_bev;
     struct http_parser *f_parser;
     struct http_msg *f_resp;
@@ -64,12 +101,29 @@ struct fetch {
     unsigned f_gen;      /* bumped by every connect attempt */
     char *f_head;        /* serialized request head of the current hop */
     size_t f_head_len;
+    const char *f_host;  /* where the current hop connects */
+    uint16_t f_port;
+    char f_key[400];     /* pool key of the current hop */
+    int f_nopool;        /* never from or back to the pool */
+    int f_reused;        /* f_uc came from the pool */
+    int f_stale_retry;   /* a stale parked connection was replaced */
+    struct auth_sess *f_auth;  /* handshake under way on f_uc */
+    char *f_auth_value;        /* Proxy-Authorization for the next send */
+    int f_auth_pending;        /* swallowing a 407 before sending again */
+    int f_auth_legs;
+    unsigned f_auth_failed;    /* schemes whose mechanism failed here */
+    int f_abort_status;        /* a parser callback's verdict: 502 */
+    char f_err[256];           /* a reason built at run time */
 };
 
 static void fetch_connect_next(struct fetch *f);
 static void fetch_read_cb(struct bufferevent *bev, void *arg);
 static int fetch_feed(struct fetch *f, struct evbuffer *in);
 static void fetch_event_cb(struct bufferevent *bev, short what, void *arg);
+static int fetch_complete(struct fetch *f);
+static enum fetch_auth_rc fetch_on_407(struct fetch *f,
+                                       const struct http_msg *m);
+static void fetch_auth_done(struct fetch *f);
 static int fp_head(void *arg, struct http_msg *m);
 static int fp_body(void *arg, const char *p, size_t n);
 static int fp_done(void *arg);
@@ -93,10 +147,20 @@ fetch_arm(struct fetch *f, uint32_t ms)
 static void
 fetch_drop_conn(struct fetch *f)
 {
-    if (f->f_bev != NULL) {
-        bufferevent_free(f->f_bev);
-        f->f_bev = NULL;
-    }
+    upconn_free(f->f_uc);
+    f->f_uc = NULL;
+    f->f_bev = NULL;
+    auth_sess_free(f->f_auth);
+    f->f_auth = NULL;
+    auth_value_free(f->f_auth_value);
+    f->f_auth_value = NULL;
+    f->f_auth_pending = 0;
+    f->f_reused = 0;
+}
+
+static void
+fetch_drop_parser(struct fetch *f)
+{
     if (f->f_parser != NULL) {
         http_parser_free(f->f_parser);
         f->f_parser = NULL;
@@ -117,6 +181,45 @@ fetch_fail(struct fetch *f, int status, const char *reason)
     f->f_cb.fc_fail(f->f_arg, status, reason, head_seen);
 }
 
+/* Did the upstream say it keeps the connection after this response, and
+ * does the response end without a close? */
+static int
+fetch_resp_reusable(const struct fetch *f)
+{
+    const struct http_msg *m = f->f_resp;
+
+    if (m == NULL || !f->f_done || m->hm_close_delimited ||
+        f->f_req.fr_req->hm_is_connect)
+        return 0;
+    if (m->hm_keep_alive)
+        return 1;
+    /* An HTTP/1.0 proxy may say so with Proxy-Connection only. */
+    return m->hm_minor == 0 &&
+           hdr_has_token(&m->hm_hdrs, "Proxy-Connection", "keep-alive") &&
+           !hdr_has_token(&m->hm_hdrs, "Connection", "close");
+}
+
+/* After a complete response: park the connection when it can serve
+ * again, else close it. */
+static void
+fetch_release_conn(struct fetch *f)
+{
+    struct upconn *uc = f->f_uc;
+
+    if (uc == NULL)
+        return;
+    uc->uc_responses++;
+    if (f->f_nopool || !fetch_resp_reusable(f)) {
+        fetch_drop_conn(f);
+        return;
+    }
+    f->f_uc = NULL;
+    f->f_bev = NULL;
+    fetch_drop_conn(f);
+    pool_park(f->f_srv->sv_pool, uc, f->f_cfg->sc_up_idle_ms,
+              f->f_cfg->sc_up_max_idle);
+}
+
 static void
 fetch_finish(struct fetch *f)
 {
@@ -124,6 +227,9 @@ fetch_finish(struct fetch *f)
         return;
     f->f_state = FETCH_FINISHED;
     event_del(f->f_tmo);
+    /* A CONNECT's connection is the tunnel's (fetch_take_bev). */
+    if (!f->f_req.fr_req->hm_is_connect)
+        fetch_release_conn(f);
     f->f_cb.fc_done(f->f_arg);
 }
 
@@ -217,6 +323,7 @@ fetch_free(struct fetch *f)
     if (f == NULL)
         return;
     fetch_drop_conn(f);
+    fetch_drop_parser(f);
     if (f->f_kick != NULL)
         event_free(f->f_kick);
     if (f->f_tmo != NULL)
@@ -248,10 +355,29 @@ fetch_take_bev(struct fetch *f)
 {
     struct bufferevent *b = f->f_bev;
 
-    f->f_bev = NULL;
+    if (f->f_uc != NULL)
+        f->f_uc->uc_bev = NULL;
+    fetch_drop_conn(f);
     if (b != NULL)
         bufferevent_setcb(b, NULL, NULL, NULL, NULL);
     return b;
+}
+
+/* The Proxy-Authorization to send with the next request on this hop:
+ * a handshake leg, the Basic value, or none. */
+static const char *
+fetch_auth_header(const struct fetch *f)
+{
+    struct upstream_set *us = f->f_cfgr->cr_up;
+
+    if (f->f_direct)
+        return NULL;
+    if (f->f_auth_value != NULL)
+        return f->f_auth_value;
+    if (upstream_auth_want(us) == AUTH_WANT_BASIC ||
+        upstream_scheme(us, f->f_hop) == AUTH_BASIC)
+        return upstream_auth(us);
+    return NULL;
 }
 
 /* Serialize the request for the current hop into f_head. */
@@ -261,7 +387,7 @@ fetch_build_head(struct fetch *f)
     const struct shim_config *cfg = f->f_cfg;
     const struct http_msg *m = f->f_req.fr_req;
     const struct req_target *t = f->f_req.fr_tgt;
-    const char *auth = f->f_direct ? NULL : upstream_auth(f->f_cfgr->cr_up);
+    const char *auth = fetch_auth_header(f);
     struct hdr_list h;
     char *line = NULL;
 
@@ -289,6 +415,11 @@ fetch_build_head(struct fetch *f)
         v = hdr_get(&m->hm_hdrs, "User-Agent");
         if (v != NULL && hdr_add(&h, "User-Agent", v) == -1)
             goto fail;
+        /* The tunnel's connection must stay open through a handshake. */
+        if (cfg->sc_up_minor == 0 &&
+            (hdr_add(&h, "Connection", "keep-alive") == -1 ||
+             hdr_add(&h, "Proxy-Connection", "keep-alive") == -1))
+            goto fail;
         f->f_head = relay_request_serialize(lbuf, &h, &f->f_head_len);
     } else {
         struct norm_opts o;
@@ -302,6 +433,10 @@ fetch_build_head(struct fetch *f)
         o.no_has_body = f->f_req.fr_body_len > 0 || m->hm_chunked ||
                         m->hm_has_length;
         o.no_body_len = f->f_req.fr_body_len;
+        /* Keep-alive is worth asking for when the connection can be
+         * parked, and needed while a handshake runs on it. */
+        o.no_keep_alive = (!f->f_nopool && cfg->sc_up_max_idle > 0) ||
+                          f->f_auth != NULL;
         if (normalize_request(m, t, &o, &line, &h) == -1)
             goto fail;
         f->f_head = relay_request_serialize(line, &h, &f->f_head_len);
@@ -314,14 +449,209 @@ fail:
     return -1;
 }
 
+/* Start a handshake of scheme s on the current connection and make its
+ * first leg the next Proxy-Authorization. Returns 0 or -1 (f_err set). */
+static int
+fetch_auth_start(struct fetch *f, enum auth_scheme s)
+{
+    struct upstream_set *us = f->f_cfgr->cr_up;
+    char err[200];
+
+    auth_sess_free(f->f_auth);
+    auth_value_free(f->f_auth_value);
+    f->f_auth_value = NULL;
+    f->f_auth = NULL;
+    if (s == AUTH_BASIC)
+        return 0; /* upstream_auth() goes with every request */
+    f->f_auth = auth_sess_new(s, upstream_cred(us), f->f_host, err,
+                              sizeof(err));
+    if (f->f_auth == NULL ||
+        auth_sess_step(f->f_auth, NULL, &f->f_auth_value, err,
+                       sizeof(err)) == -1) {
+        snprintf(f->f_err, sizeof(f->f_err), "%s to %s: %s",
+                 auth_scheme_name(s), fetch_upstream(f), err);
+        auth_sess_free(f->f_auth);
+        f->f_auth = NULL;
+        return -1;
+    }
+    f->f_auth_legs++;
+    return 0;
+}
+
+/* A new connection to a parent that asked for a connection-oriented
+ * scheme before, or is configured for one: its first request carries the
+ * handshake's first leg. A failure here is not fatal: the request goes
+ * without, and the 407 decides. */
+static void
+fetch_auth_preempt(struct fetch *f)
+{
+    struct upstream_set *us = f->f_cfgr->cr_up;
+    enum auth_scheme s = upstream_scheme(us, f->f_hop);
+
+    switch (upstream_auth_want(us)) {
+    case AUTH_WANT_NTLM:
+        s = AUTH_NTLM;
+        break;
+    case AUTH_WANT_NEGOTIATE:
+        s = AUTH_NEGOTIATE;
+        break;
+    case AUTH_WANT_NONE:
+        return;
+    default:
+        break;
+    }
+    if (s != AUTH_NTLM && s != AUTH_NEGOTIATE)
+        return;
+    if ((f->f_auth_failed & AUTH_BIT(s)) ||
+        !(auth_usable(upstream_cred(us)) & AUTH_BIT(s)))
+        return;
+    if (fetch_auth_start(f, s) == -1) {
+        log_warnx("req %s: %s", f->f_req.fr_reqid, f->f_err);
+        f->f_auth_failed |= AUTH_BIT(s);
+    }
+}
+
+/* Send the request (head and body) on the current connection. */
+static int
+fetch_send(struct fetch *f)
+{
+    struct evbuffer *out = bufferevent_get_output(f->f_bev);
+
+    if (fetch_build_head(f) == -1)
+        return -1;
+    /* A direct CONNECT sends nothing of its own: the tunnel starts once
+     * the TCP connection is up. */
+    if (!(f->f_direct && f->f_req.fr_req->hm_is_connect))
+        evbuffer_add(out, f->f_head, f->f_head_len);
+    if (f->f_req.fr_body_seg != NULL)
+        evbuffer_add_file_segment(out, f->f_req.fr_body_seg, 0,
+                                  (ev_off_t)f->f_req.fr_body_len);
+    else if (f->f_req.fr_body != NULL && f->f_req.fr_body_len > 0)
+        evbuffer_add_buffer_reference(out, f->f_req.fr_body);
+    auth_value_free(f->f_auth_value);
+    f->f_auth_value = NULL;
+    return 0;
+}
+
+/* A fresh response parser for the request. */
+static int
+fetch_new_parser(struct fetch *f)
+{
+    fetch_drop_parser(f);
+    f->f_parser = http_parser_new(HTTP_KIND_RESPONSE, &fetch_resp_limits,
+                                  &fetch_parser_cb, f);
+    if (f->f_parser == NULL)
+        return -1;
+    if (f->f_req.fr_req->hm_is_head)
+        http_parser_set_no_body(f->f_parser);
+    else if (f->f_req.fr_req->hm_is_connect)
+        http_parser_set_connect(f->f_parser);
+    f->f_resp_bytes = f->f_done = f->f_interim = 0;
+    return 0;
+}
+
+static void
+fetch_setup_bev(struct fetch *f)
+{
+    bufferevent_setcb(f->f_bev, fetch_read_cb, NULL, fetch_event_cb, f);
+    bufferevent_setwatermark(f->f_bev, EV_READ, 0, RELAY_HIGH_MARK);
+    /* libevent reads 16 KiB per call by default; bulk transfers want
+     * fewer, larger system calls. */
+    bufferevent_set_max_single_read(f->f_bev, RELAY_IO_CHUNK);
+    f->f_paused = f->f_peer_eof = f->f_peer_err = 0;
+}
+
+/* The request on a parked connection of the current hop, if one is
+ * there. Returns 1 when sent, 0 when there was none (or it cannot be
+ * used), -1 on failure (f is finished). */
+static int
+fetch_reuse(struct fetch *f)
+{
+    struct upconn *uc;
+
+    if (f->f_nopool || f->f_stale_retry || !fetch_repeatable(f) ||
+        f->f_req.fr_req->hm_is_connect ||
+        (uc = pool_take(f->f_srv->sv_pool, f->f_key)) == NULL)
+        return 0;
+    f->f_uc = uc;
+    f->f_bev = uc->uc_bev;
+    f->f_reused = 1;
+    f->f_connected = 1;
+    fetch_setup_bev(f);
+    if (fetch_new_parser(f) == -1 || fetch_send(f) == -1) {
+        fetch_drop_conn(f);
+        fetch_fail(f, 502, "out of memory");
+        return -1;
+    }
+    bufferevent_enable(f->f_bev, EV_READ | EV_WRITE);
+    f->f_state = FETCH_WAITING;
+    fetch_arm(f, f->f_cfg->sc_first_byte_ms);
+    log_debug("req %s: %s %s via %s (reused connection)", f->f_req.fr_reqid,
+              f->f_req.fr_req->hm_method, f->f_req.fr_req->hm_target,
+              fetch_upstream(f));
+    return 1;
+}
+
+/* Send the request to the current hop (f_host, f_port): on a parked
+ * connection when one fits, else on a new one. */
+static void
+fetch_open(struct fetch *f)
+{
+    struct upstream_set *us = f->f_cfgr->cr_up;
+    const struct auth_cred *cr = upstream_cred(us);
+    struct bufferevent *bev;
+    int r;
+
+    snprintf(f->f_key, sizeof(f->f_key), "%s|%s|%u|%s",
+             f->f_direct ? "origin" : "parent", f->f_host,
+             (unsigned)f->f_port,
+             !f->f_direct && cr->ac_user != NULL ? cr->ac_user : "-");
+    if ((r = fetch_reuse(f)) != 0)
+        return;
+    bev = bufferevent_socket_new(f->f_srv->sv_base, -1,
+                                 BEV_OPT_CLOSE_ON_FREE);
+    if (bev == NULL || (f->f_uc = upconn_new(bev, f->f_key)) == NULL) {
+        fetch_fail(f, 502, "out of memory");
+        return;
+    }
+    f->f_bev = bev;
+    f->f_connected = 0;
+    pool_stats(f->f_srv->sv_pool)->ps_opened++;
+    fetch_setup_bev(f);
+    if (!f->f_direct && f->f_auth == NULL && f->f_auth_value == NULL)
+        fetch_auth_preempt(f);
+    if (fetch_new_parser(f) == -1 || fetch_send(f) == -1) {
+        fetch_drop_conn(f);
+        fetch_fail(f, 502, "out of memory");
+        return;
+    }
+    bufferevent_enable(f->f_bev, EV_READ | EV_WRITE);
+    f->f_state = FETCH_CONNECTING;
+    fetch_arm(f, f->f_cfg->sc_connect_timeout_ms);
+    log_debug("req %s: %s %s via %s", f->f_req.fr_reqid,
+              f->f_req.fr_req->hm_method, f->f_req.fr_req->hm_target,
+              fetch_upstream(f));
+    unsigned gen = ++f->f_gen;
+    /* Numeric hosts resolve at once; names go through evdns. */
+    if (bufferevent_socket_connect_hostname(f->f_bev, f->f_srv->sv_dns,
+                                            AF_UNSPEC, f->f_host,
+                                            f->f_port) == -1) {
+        /* The event callback may already have moved on. */
+        if (gen == f->f_gen && f->f_state == FETCH_CONNECTING &&
+            !f->f_connected) {
+            upstream_failed(us, f->f_hop, plat_monotonic_ms());
+            fetch_drop_conn(f);
+            fetch_connect_next(f);
+        }
+    }
+}
+
 /* Connect to the next hop: the origin when direct (once), else the next
  * parent. Fails with 502/504 when none is left. */
 static void
 fetch_connect_next(struct fetch *f)
 {
     struct upstream_set *us = f->f_cfgr->cr_up;
-    const char *host;
-    uint16_t port;
 
     if (f->f_direct) {
         if (f->f_tried_direct) {
@@ -332,8 +662,8 @@ fetch_connect_next(struct fetch *f)
         }
         f->f_tried_direct = 1;
         f->f_hop = -1;
-        host = f->f_req.fr_tgt->rt_host;
-        port = f->f_req.fr_tgt->rt_port;
+        f->f_host = f->f_req.fr_tgt->rt_host;
+        f->f_port = f->f_req.fr_tgt->rt_port;
     } else {
         struct upstream_hop hop;
         int next = upstream_next(us, f->f_hop, plat_monotonic_ms());
@@ -345,60 +675,206 @@ fetch_connect_next(struct fetch *f)
         }
         f->f_hop = next;
         upstream_hop_parent(us, next, &hop);
-        host = hop.uh_host;
-        port = hop.uh_port;
+        f->f_host = hop.uh_host;
+        f->f_port = hop.uh_port;
     }
-    if (fetch_build_head(f) == -1) {
-        fetch_fail(f, 502, "out of memory");
-        return;
+    f->f_auth_legs = 0;
+    f->f_auth_failed = 0;
+    fetch_open(f);
+}
+
+/* A parked connection that died before answering: it had gone stale
+ * while idle, which is no fault of the parent. Once per request, the same
+ * hop again on a new connection. Returns 1 when retried. */
+static int
+fetch_retry_stale(struct fetch *f)
+{
+    if (!f->f_reused || f->f_resp_bytes || f->f_stale_retry)
+        return 0;
+    log_debug("req %s: parked connection to %s was stale; reconnecting",
+              f->f_req.fr_reqid, fetch_upstream(f));
+    pool_stats(f->f_srv->sv_pool)->ps_retried++;
+    f->f_stale_retry = 1;
+    fetch_drop_conn(f);
+    fetch_open(f);
+    return 1;
+}
+
+/* The parent refused our credentials for scheme s. */
+static enum fetch_auth_rc
+fetch_refused(struct fetch *f, enum auth_scheme s)
+{
+    struct upstream_set *us = f->f_cfgr->cr_up;
+    const char *user = upstream_cred(us)->ac_user;
+
+    snprintf(f->f_err, sizeof(f->f_err),
+             "the upstream proxy %s refused the %s credentials of %s",
+             fetch_upstream(f), auth_scheme_name(s),
+             user != NULL ? user : "the ticket cache");
+    if (upstream_auth_refused(us, f->f_hop))
+        log_warnx("req %s: %s", f->f_req.fr_reqid, f->f_err);
+    return FAUTH_REFUSED;
+}
+
+/* A final answer (not a 407): a handshake on this connection is done, and
+ * NTLM or Negotiate leave the connection authenticated. */
+static void
+fetch_auth_done(struct fetch *f)
+{
+    struct upstream_set *us = f->f_cfgr->cr_up;
+
+    if (f->f_auth != NULL) {
+        if (f->f_uc != NULL)
+            f->f_uc->uc_authed = auth_sess_scheme(f->f_auth);
+        auth_sess_free(f->f_auth);
+        f->f_auth = NULL;
+        upstream_auth_accepted(us, f->f_hop);
+    } else if (f->f_sent_auth) {
+        upstream_auth_accepted(us, f->f_hop);
     }
-    f->f_parser = http_parser_new(HTTP_KIND_RESPONSE, &fetch_resp_limits,
-                                  &fetch_parser_cb, f);
-    f->f_bev = bufferevent_socket_new(f->f_srv->sv_base, -1,
-                                      BEV_OPT_CLOSE_ON_FREE);
-    if (f->f_parser == NULL || f->f_bev == NULL) {
-        fetch_drop_conn(f);
-        fetch_fail(f, 502, "out of memory");
-        return;
-    }
-    if (f->f_req.fr_req->hm_is_head)
-        http_parser_set_no_body(f->f_parser);
-    else if (f->f_req.fr_req->hm_is_connect)
-        http_parser_set_connect(f->f_parser);
-    f->f_resp_bytes = f->f_connected = f->f_paused = 0;
-    bufferevent_setcb(f->f_bev, fetch_read_cb, NULL, fetch_event_cb, f);
-    bufferevent_setwatermark(f->f_bev, EV_READ, 0, RELAY_HIGH_MARK);
-    /* libevent reads 16 KiB per call by default; bulk transfers want
-     * fewer, larger system calls. */
-    bufferevent_set_max_single_read(f->f_bev, RELAY_IO_CHUNK);
-    struct evbuffer *out = bufferevent_get_output(f->f_bev);
-    /* A direct CONNECT sends nothing of its own: the tunnel starts once
-     * the TCP connection is up. */
-    if (!(f->f_direct && f->f_req.fr_req->hm_is_connect))
-        evbuffer_add(out, f->f_head, f->f_head_len);
-    if (f->f_req.fr_body_seg != NULL)
-        evbuffer_add_file_segment(out, f->f_req.fr_body_seg, 0,
-                                  (ev_off_t)f->f_req.fr_body_len);
-    else if (f->f_req.fr_body != NULL && f->f_req.fr_body_len > 0)
-        evbuffer_add_buffer_reference(out, f->f_req.fr_body);
-    bufferevent_enable(f->f_bev, EV_READ | EV_WRITE);
-    f->f_state = FETCH_CONNECTING;
-    fetch_arm(f, f->f_cfg->sc_connect_timeout_ms);
-    log_debug("req %s: %s %s via %s", f->f_req.fr_reqid,
-              f->f_req.fr_req->hm_method, f->f_req.fr_req->hm_target,
-              fetch_upstream(f));
-    unsigned gen = ++f->f_gen;
-    /* Numeric hosts resolve at once; names go through evdns. */
-    if (bufferevent_socket_connect_hostname(f->f_bev, f->f_srv->sv_dns,
-                                            AF_UNSPEC, host, port) == -1) {
-        /* The event callback may already have moved on. */
-        if (gen == f->f_gen && f->f_state == FETCH_CONNECTING &&
-            !f->f_connected) {
-            upstream_failed(us, f->f_hop, plat_monotonic_ms());
-            fetch_drop_conn(f);
-            fetch_connect_next(f);
+}
+
+/* Choose a scheme from what the 407 offers and start it; a mechanism that
+ * fails locally (no Kerberos ticket, say) gives way to the next one the
+ * parent offers, with the reason logged. */
+static enum fetch_auth_rc
+fetch_auth_choose(struct fetch *f, unsigned offered)
+{
+    struct upstream_set *us = f->f_cfgr->cr_up;
+    unsigned usable = auth_usable(upstream_cred(us));
+
+    for (int tries = 0; tries < AUTH_NSCHEMES; tries++) {
+        enum auth_scheme s = auth_choose(offered & ~f->f_auth_failed,
+                                         upstream_auth_want(us), usable);
+        if (s == AUTH_NONE)
+            break;
+        upstream_set_scheme(us, f->f_hop, s);
+        if (s == AUTH_BASIC) {
+            if (upstream_auth(us) == NULL)
+                break;
+            f->f_auth_legs++;
+            return FAUTH_RESEND;
         }
+        if (fetch_auth_start(f, s) == 0)
+            return FAUTH_RESEND;
+        log_warnx("req %s: %s", f->f_req.fr_reqid, f->f_err);
+        f->f_auth_failed |= AUTH_BIT(s);
     }
+    if (f->f_auth_failed != 0)
+        return FAUTH_ERROR; /* f_err says why the last one failed */
+    if (usable == 0)
+        return FAUTH_PASS; /* no credentials of ours: the client's turn */
+    snprintf(f->f_err, sizeof(f->f_err),
+             "the upstream proxy %s asks for%s%s%s, which the configured "
+             "credentials cannot answer",
+             fetch_upstream(f),
+             offered & AUTH_BIT(AUTH_NEGOTIATE) ? " Negotiate" : "",
+             offered & AUTH_BIT(AUTH_NTLM) ? " NTLM" : "",
+             offered & AUTH_BIT(AUTH_BASIC) ? " Basic"
+             : offered == 0                 ? " an unknown scheme"
+                                            : "");
+    return FAUTH_ERROR;
+}
+
+/* What to do with a 407 from a parent. */
+static enum fetch_auth_rc
+fetch_on_407(struct fetch *f, const struct http_msg *m)
+{
+    struct upstream_set *us = f->f_cfgr->cr_up;
+    char err[200];
+
+    if (upstream_auth_want(us) == AUTH_WANT_NONE ||
+        f->f_cfg->sc_pass_client_auth)
+        return FAUTH_PASS;
+    if (f->f_auth_legs >= FETCH_AUTH_MAX_LEGS) {
+        snprintf(f->f_err, sizeof(f->f_err),
+                 "authentication with the upstream proxy %s did not "
+                 "complete in %d steps",
+                 fetch_upstream(f), FETCH_AUTH_MAX_LEGS);
+        return FAUTH_ERROR;
+    }
+    if (f->f_auth != NULL) {
+        enum auth_scheme s = auth_sess_scheme(f->f_auth);
+        const char *ch = auth_challenge(&m->hm_hdrs, s);
+        if (auth_sess_sent_last(f->f_auth) || ch == NULL || *ch == '\0')
+            return fetch_refused(f, s);
+        if (auth_sess_step(f->f_auth, ch, &f->f_auth_value, err,
+                           sizeof(err)) == 0) {
+            f->f_auth_legs++;
+            return FAUTH_RESEND;
+        }
+        snprintf(f->f_err, sizeof(f->f_err), "%s to %s: %s",
+                 auth_scheme_name(s), fetch_upstream(f), err);
+        log_warnx("req %s: %s", f->f_req.fr_reqid, f->f_err);
+        f->f_auth_failed |= AUTH_BIT(s);
+        auth_sess_free(f->f_auth);
+        f->f_auth = NULL;
+    } else if (f->f_sent_auth) {
+        return fetch_refused(f, AUTH_BASIC);
+    }
+    /* A connection authenticated before: the parent wants it again. */
+    if (f->f_uc != NULL)
+        f->f_uc->uc_authed = AUTH_NONE;
+    return fetch_auth_choose(f, auth_offered(&m->hm_hdrs));
+}
+
+/* A 407 was swallowed: send the request again with the next leg, on the
+ * same connection when the parent keeps it, else on a new one, where a
+ * connection-oriented handshake that was past its first leg starts over.
+ * Returns 1 when the exchange ended (f may be gone), 0 when it goes on. */
+static int
+fetch_auth_resend(struct fetch *f)
+{
+    struct auth_sess *a;
+    char *v;
+
+    f->f_auth_pending = 0;
+    if (fetch_resp_reusable(f) &&
+        evbuffer_get_length(bufferevent_get_input(f->f_bev)) == 0) {
+        if (fetch_new_parser(f) == -1 || fetch_send(f) == -1) {
+            fetch_drop_conn(f);
+            fetch_fail(f, 502, "out of memory");
+            return 1;
+        }
+        f->f_state = FETCH_WAITING;
+        fetch_arm(f, f->f_cfg->sc_first_byte_ms);
+        return 0;
+    }
+    a = f->f_auth;
+    v = f->f_auth_value;
+    f->f_auth = NULL;
+    f->f_auth_value = NULL;
+    fetch_drop_conn(f);
+    f->f_stale_retry = 1; /* a new connection, not a parked one */
+    if (a != NULL && f->f_auth_legs > 1) {
+        /* The token answered a challenge bound to the closed
+         * connection: begin again. */
+        enum auth_scheme s = auth_sess_scheme(a);
+        auth_sess_free(a);
+        auth_value_free(v);
+        f->f_state = FETCH_WAITING;
+        fetch_open(f);
+        if (f->f_auth == NULL && f->f_state != FETCH_FINISHED)
+            log_debug("req %s: %s restarts on a new connection",
+                      f->f_req.fr_reqid, auth_scheme_name(s));
+        return f->f_state == FETCH_FINISHED;
+    }
+    f->f_auth = a;
+    f->f_auth_value = v;
+    f->f_state = FETCH_WAITING;
+    fetch_open(f);
+    return f->f_state == FETCH_FINISHED;
+}
+
+/* The parser completed a message. Returns 1 when the exchange ended
+ * (fc_done or fc_fail ran; f may be gone), 0 when it goes on. */
+static int
+fetch_complete(struct fetch *f)
+{
+    if (f->f_auth_pending)
+        return fetch_auth_resend(f);
+    fetch_finish(f);
+    return 1;
 }
 
 static void
@@ -451,9 +927,11 @@ fetch_event_cb(struct bufferevent *bev, short what, void *arg)
         if (f->f_state == FETCH_FINISHED)
             return;
         if (rc == HTTP_DONE && f->f_done) {
-            fetch_finish(f);
+            (void)fetch_complete(f);
             return;
         }
+        if (rc == HTTP_MORE && !f->f_resp_bytes && fetch_retry_stale(f))
+            return;
         if (rc == HTTP_MORE && !f->f_resp_bytes) {
             /* Closed before answering: a dead or overloaded parent. */
             upstream_failed(us, f->f_hop, plat_monotonic_ms());
@@ -476,6 +954,8 @@ fetch_event_cb(struct bufferevent *bev, short what, void *arg)
         return;
     }
     /* An error after connect: reset by the upstream. */
+    if (!f->f_resp_bytes && fetch_retry_stale(f))
+        return;
     if (f->f_state != FETCH_BODY && !f->f_resp_bytes && !f->f_direct &&
         fetch_repeatable(f)) {
         upstream_failed(us, f->f_hop, plat_monotonic_ms());
@@ -541,9 +1021,11 @@ fetch_feed(struct fetch *f, struct evbuffer *in)
         if (rc == HTTP_MORE)
             continue;
         if (rc == HTTP_ABORTED) {
-            /* The owner stopped it from a callback. */
+            /* The owner stopped it from a callback, or the handshake
+             * with the parent cannot go on (f_abort_status). */
             fetch_drop_conn(f);
-            fetch_fail(f, 0, NULL);
+            fetch_fail(f, f->f_abort_status,
+                       f->f_abort_status != 0 ? f->f_err : NULL);
             return 1;
         }
         if (rc == HTTP_BAD) {
@@ -567,8 +1049,8 @@ fetch_feed(struct fetch *f, struct evbuffer *in)
         }
         /* Complete. Bytes after a CONNECT 200 stay in the input for the
          * tunnel. */
-        fetch_finish(f);
-        return 1;
+        if (fetch_complete(f))
+            return 1;
     }
     return f->f_state == FETCH_FINISHED;
 }
@@ -604,9 +1086,24 @@ fp_head(void *arg, struct http_msg *m)
     }
     f->f_resp = m;
     upstream_succeeded(f->f_cfgr->cr_up, f->f_hop);
-    if (m->hm_status == 407 && f->f_sent_auth)
-        log_warnx("req %s: %s refused the configured credentials (407)",
-                  f->f_req.fr_reqid, fetch_upstream(f));
+    if (m->hm_status == 407 && !f->f_direct) {
+        switch (fetch_on_407(f, m)) {
+        case FAUTH_RESEND:
+            /* The 407's body is dropped; the request goes again. */
+            f->f_auth_pending = 1;
+            if (!f->f_paused)
+                fetch_arm(f, f->f_cfg->sc_body_timeout_ms);
+            return 0;
+        case FAUTH_REFUSED:
+        case FAUTH_ERROR:
+            f->f_abort_status = 502;
+            return -1;
+        case FAUTH_PASS:
+            break;
+        }
+    } else {
+        fetch_auth_done(f);
+    }
     f->f_state = FETCH_BODY;
     if (!f->f_paused)
         fetch_arm(f, f->f_cfg->sc_body_timeout_ms);
@@ -618,7 +1115,7 @@ fp_body(void *arg, const char *p, size_t n)
 {
     struct fetch *f = arg;
 
-    if (n == 0)
+    if (n == 0 || f->f_auth_pending)
         return 0;
     f->f_srv->sv_stats.st_bytes_up += n;
     if (!f->f_paused)

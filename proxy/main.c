@@ -26,6 +26,7 @@
 #include "listener.h"
 #include "log.h"
 #include "plat.h"
+#include "pool.h"
 #include "server.h"
 #include "svc.h"
 #include "tunnel.h"
@@ -243,6 +244,8 @@ shim_reload(struct sigctx *sc)
     open_logs(&r->cr_cfg, sc->sc_verbose);
     cfg_ref_drop(sv->sv_cfg);
     sv->sv_cfg = r;
+    /* Parked connections may be authenticated with the old credentials. */
+    pool_clear(sv->sv_pool);
     log_info("reloaded %s; new connections use it", sc->sc_path);
 }
 
@@ -400,6 +403,10 @@ shim_serve(void *arg)
         log_warnx("no DNS configuration found; only numeric hosts resolve");
         sv.sv_dns = evdns_base_new(sv.sv_base, 0);
     }
+    if ((sv.sv_pool = pool_new(sv.sv_base)) == NULL) {
+        log_err("out of memory");
+        goto out;
+    }
     if (sv.sv_cfg->cr_cfg.sc_range_mode == RANGE_MODE_CACHE) {
         const struct shim_config *cfg = &sv.sv_cfg->cr_cfg;
         sv.sv_cache = cache_open(cfg->sc_cache_dir, cfg->sc_cache_max,
@@ -475,6 +482,7 @@ out:
     svc_control_close();
     if (sv.sv_drain_ev != NULL)
         event_free(sv.sv_drain_ev);
+    pool_free(sv.sv_pool);
     if (sv.sv_dns != NULL)
         evdns_base_free(sv.sv_dns, 0);
     if (sv.sv_base != NULL)

@@ -21,6 +21,7 @@ struct tunnel;
 struct upstream_set;
 struct cache;
 struct fill;
+struct pool;
 
 /* A configuration shared by the connections accepted under it. */
 struct cfg_ref {
@@ -47,6 +48,7 @@ struct server {
     struct cfg_ref *sv_cfg;          /* for new connections */
     struct evconnlistener *sv_lis;
     struct cache *sv_cache;          /* NULL when the cache is off */
+    struct pool *sv_pool;            /* idle upstream connections */
     struct conn *sv_conns;           /* every live client connection */
     struct tunnel *sv_tunnels;       /* every live tunnel */
     struct fill *sv_fills;           /* cache fills under way, by URL */

@@ -77,9 +77,15 @@ def test_request_is_normalized_for_a_legacy_proxy():
         check(j["target"] == "http://%s/echo/x?y=1" % WU_HOST,
               "target %s" % j["target"])
         check(j["version"] == "HTTP/1.0", "version %s" % j["version"])
-        for gone in ("X-Hop", "Keep-Alive", "Proxy-Connection", "TE",
-                     "Upgrade", "Proxy-Authorization"):
+        for gone in ("X-Hop", "Keep-Alive", "TE", "Upgrade",
+                     "Proxy-Authorization"):
             check(hdr(j, gone) == [], "%s forwarded" % gone)
+        # The client's connection fields never pass; the shim asks the
+        # 1.0 parent for keep-alive itself (its connections are pooled).
+        check(hdr(j, "Proxy-Connection") == ["keep-alive"],
+              "Proxy-Connection %s" % hdr(j, "Proxy-Connection"))
+        check(hdr(j, "Connection") == ["keep-alive"],
+              "Connection %s" % hdr(j, "Connection"))
         check(hdr(j, "Host") == [WU_HOST], "Host %s" % hdr(j, "Host"))
         check(hdr(j, "Accept-Encoding") == ["identity"],
               "Accept-Encoding %s" % hdr(j, "Accept-Encoding"))
