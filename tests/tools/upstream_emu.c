@@ -90,6 +90,7 @@ struct emu_opts {
     uint64_t o_slow_ms;
     uint64_t o_rate; /* bytes per second, 0: unlimited */
     uint64_t o_drop;
+    uint64_t o_conn_requests; /* answered per connection; 0: no limit */
 };
 
 struct path_stat {
@@ -151,6 +152,7 @@ struct conn {
     int c_nh;
     const char *c_range;
     int c_keepalive;
+    uint64_t c_answered; /* requests answered on this connection */
     enum body_mode c_bmode;
     enum chunk_state c_chs;
     uint64_t c_bleft, c_blen;
@@ -1236,6 +1238,12 @@ conn_respond(struct conn *c)
         resp_stats(c);
         return conn_send(c);
     }
+    if (o->o_conn_requests != 0 && c->c_answered++ >= o->o_conn_requests) {
+        /* A keep-alive timer that fired as the request arrived: the
+         * connection closes without an answer, and it is no request. */
+        conn_free(c, "conn-requests reached");
+        return STEP_FREED;
+    }
     e->e_requests++;
     if ((c->c_ps = emu_path_stat(e, c->c_path)) != NULL) {
         if (is_get(c))
@@ -1543,6 +1551,8 @@ usage(FILE *f)
         "  --require-absolute     400 for origin-form targets\n"
         "  --connect              CONNECT to 127.0.0.1 / ::1 / localhost only\n"
         "  --drop-connections N   close the first N connections at once\n"
+        "  --conn-requests N      answer N requests per connection; close at\n"
+        "                         the next one without an answer\n"
         "Special paths: /__stats (JSON counters; exempt from every flag and "
         "not\n"
         "counted) and /echo* (JSON of the request line, headers as received, "
@@ -1622,6 +1632,8 @@ parse_args(int argc, char **argv, struct emu_opts *o)
             o->o_rate = n;
         else if (strcmp(a, "--drop-connections") == 0)
             o->o_drop = n;
+        else if (strcmp(a, "--conn-requests") == 0)
+            o->o_conn_requests = n;
         else
             goto bad;
         i++;
