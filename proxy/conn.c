@@ -1345,6 +1345,13 @@ static void
 pass_on_fail(void *arg, int status, const char *reason, int head_seen)
 {
     struct conn *c = arg;
+    char why[256];
+
+    /* reason may live in the fetch, which the answer below frees. */
+    if (reason != NULL) {
+        snprintf(why, sizeof(why), "%s", reason);
+        reason = why;
+    }
 
     switch (c->c_stop) {
     case STOP_SLICE:

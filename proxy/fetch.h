@@ -34,8 +34,9 @@ struct fetch_cb {
     /* The response is complete. For CONNECT: the tunnel can start. */
     void (*fc_done)(void *arg);
     /* The exchange failed. status: what to answer when no head was seen
-     * (502 or 504), or 0 after the owner stopped it. reason: static text
-     * or NULL. head_seen: fc_head ran (the body was cut short). */
+     * (502 or 504), or 0 after the owner stopped it. reason: text or
+     * NULL, valid until the fetch is freed (copy it before fetch_free).
+     * head_seen: fc_head ran (the body was cut short). */
     void (*fc_fail)(void *arg, int status, const char *reason,
                     int head_seen);
 };

@@ -297,8 +297,12 @@ static void
 fl_fail(void *arg, int status, const char *reason, int head_seen)
 {
     struct fill *f = arg;
+    char why[sizeof(f->fl_err)];
 
     (void)head_seen;
+    /* reason may live in the fetch: copied before it goes. */
+    snprintf(why, sizeof(why), "%s", reason ? reason : "upstream failed");
+    reason = why;
     fetch_free(f->fl_fetch);
     f->fl_fetch = NULL;
     if (!fill_finished(f))
