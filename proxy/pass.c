@@ -146,7 +146,6 @@ static int
 pass_on_body(void *arg, const char *p, size_t n)
 {
     struct pass *ps = arg;
-    char hdr[32];
 
     if (ps->ps_skip > 0) {
         size_t d = ps->ps_skip < n ? (size_t)ps->ps_skip : n;
@@ -164,6 +163,7 @@ pass_on_body(void *arg, const char *p, size_t n)
     case OUT_NONE:
         return 0;
     case OUT_CHUNKED: {
+        char hdr[32];
         int k = snprintf(hdr, sizeof(hdr), "%zx\r\n", n);
         pass_out(ps, hdr, (size_t)k);
         pass_out(ps, p, n);

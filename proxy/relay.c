@@ -203,7 +203,7 @@ relay_plan_entity(const struct http_msg *req, const struct cache_meta *meta,
                   struct hdr_list *out)
 {
     struct range_set set;
-    struct byte_range br;
+    struct byte_range br = {0, 0};
     char num[32], cr[RANGE_CONTENT_RANGE_LEN];
     const char *rv = hdr_get(&req->hm_hdrs, "Range");
     enum range_resolve_rc rc = RESOLVE_FULL;
