@@ -18,6 +18,11 @@
  * from a deferred event, never from inside a callback that still uses it.
  * Decisions reached inside a parser callback are recorded as a verdict
  * and acted on once the parser has returned.
+ *
+ * The answers themselves live elsewhere and report back through callback
+ * tables: serve.c (cache and fill), pass.c (pass, slice, HEAD synthesis,
+ * the start of a CONNECT), status.c (the status page); spool.c keeps the
+ * request body.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,18 +35,19 @@
 
 #include "cache.h"
 #include "conn.h"
-#include "fetch.h"
 #include "fill.h"
 #include "http_msg.h"
-#include "shim_limits.h"
 #include "log.h"
 #include "normalize.h"
+#include "pass.h"
 #include "plat.h"
-#include "range.h"
 #include "relay.h"
+#include "serve.h"
 #include "server.h"
+#include "shim_limits.h"
+#include "spool.h"
+#include "status.h"
 #include "tunnel.h"
-#include "upstream.h"
 
 enum conn_state {
     CONN_READ_HEAD = 0, /* waiting for or parsing a request head */
@@ -52,17 +58,6 @@ enum conn_state {
     CONN_CLOSING,       /* flushing the last bytes, then free */
     CONN_DEAD,          /* freed from the reaper event */
 };
-
-/* Why a fetch callback stopped the exchange. */
-enum conn_stop {
-    STOP_NONE = 0,
-    STOP_VERDICT,   /* answer with c_err_status */
-    STOP_SLICE,     /* the wanted range is complete */
-    STOP_SYNTH,     /* HEAD without a length: learn it through a fill */
-};
-
-#define SHIM_STATUS_HOST "wsus-shim.local"
-#define PUMP_CHUNK (256u * 1024)
 
 struct conn {
     struct conn *c_next;
@@ -98,30 +93,14 @@ struct conn {
     int c_req_done;  /* the whole request (head and body) has been read */
     int c_local;     /* answered by the shim itself */
     int c_no_cache;  /* the range engine declined: plain pass-through */
-    int c_err_status;
+    int c_err_status; /* a recorded verdict, 0: none */
     char c_err_buf[160];
     char *c_err_auth; /* Proxy-Authenticate to pass with a 407 */
 
-    /* Request body, spooled: memory up to body_memory, then a file. */
-    struct evbuffer *c_body;
-    int c_body_fd;
-    uint64_t c_body_len;
-    struct evbuffer_file_segment *c_body_seg;
-
-    /* Pass/slice through a fetch. */
-    struct fetch *c_fetch;
-    char c_fetch_up[300];
-    enum conn_stop c_stop;
-    uint64_t c_skip;      /* body bytes to discard before sending */
-    uint64_t c_take;      /* body bytes still to send; UINT64_MAX: all */
-    int c_paused;
-
-    /* Serving an entity from the cache or a fill. */
-    struct fill *c_fill;
-    struct fill_watch c_watch;
-    int c_watching;
-    uint64_t c_pos;       /* next entity byte to queue */
-    uint64_t c_end;       /* one past the last byte to queue */
+    struct spool c_body;   /* the request body */
+    struct pass c_pass;    /* answering through a fetch */
+    struct serve c_serve;  /* answering from the cache or a fill */
+    char c_fetch_up[300];  /* the last answer's upstream, for the log */
 
     struct resp_plan c_plan_out;
     int c_head_sent;
@@ -137,7 +116,6 @@ static void conn_process_input(struct conn *c);
 static void conn_dispatch(struct conn *c);
 static void conn_start_pass(struct conn *c);
 static void conn_join_fill(struct conn *c, const char *plan);
-static void conn_pump(struct conn *c);
 static void conn_request_finish(struct conn *c);
 static void conn_close(struct conn *c, const char *reason);
 static void conn_abort(struct conn *c, const char *reason);
@@ -191,25 +169,26 @@ conn_out(struct conn *c, const void *p, size_t n)
 
 /* ---- per-request state ---- */
 
+/* Keep an answer's upstream for the log line. */
+static void
+conn_note_upstream(struct conn *c, const char *up)
+{
+    if (up != NULL && up[0] != '\0')
+        snprintf(c->c_fetch_up, sizeof(c->c_fetch_up), "%s", up);
+}
+
 static void
 conn_unfill(struct conn *c)
 {
-    if (c->c_fill != NULL && c->c_watching)
-        fill_unwatch(c->c_fill, &c->c_watch);
-    c->c_fill = NULL;
-    c->c_watching = 0;
+    conn_note_upstream(c, serve_upstream(&c->c_serve));
+    serve_stop(&c->c_serve);
 }
 
 static void
 conn_unfetch(struct conn *c)
 {
-    if (c->c_fetch != NULL) {
-        snprintf(c->c_fetch_up, sizeof(c->c_fetch_up), "%s",
-                 fetch_upstream(c->c_fetch));
-        fetch_free(c->c_fetch);
-        c->c_fetch = NULL;
-    }
-    c->c_paused = 0;
+    conn_note_upstream(c, pass_upstream(&c->c_pass));
+    pass_stop(&c->c_pass);
 }
 
 static void
@@ -222,18 +201,9 @@ request_reset(struct conn *c)
     c->c_have_tgt = 0;
     free(c->c_url);
     c->c_url = NULL;
-    if (c->c_body_seg != NULL) {
-        evbuffer_file_segment_free(c->c_body_seg);
-        c->c_body_seg = NULL;
-        c->c_body_fd = -1;
-    }
-    if (c->c_body_fd != -1) {
-        plat_close(c->c_body_fd);
-        c->c_body_fd = -1;
-    }
-    if (c->c_body != NULL)
-        evbuffer_drain(c->c_body, evbuffer_get_length(c->c_body));
-    c->c_body_len = 0;
+    spool_reset(&c->c_body);
+    pass_init(&c->c_pass);
+    serve_init(&c->c_serve);
     c->c_req = NULL;
     c->c_in_bytes = c->c_out_bytes = 0;
     c->c_status = 0;
@@ -241,10 +211,6 @@ request_reset(struct conn *c)
     c->c_upstream = NULL;
     c->c_fetch_up[0] = '\0';
     c->c_req_done = c->c_local = c->c_no_cache = 0;
-    c->c_stop = STOP_NONE;
-    c->c_skip = 0;
-    c->c_take = UINT64_MAX;
-    c->c_pos = c->c_end = 0;
     c->c_head_sent = 0;
     c->c_err_status = 0;
     free(c->c_err_auth);
@@ -271,8 +237,8 @@ access_log(struct conn *c)
     r.ar_bytes_out = c->c_out_bytes;
     if (c->c_upstream != NULL)
         r.ar_upstream = c->c_upstream;
-    else if (c->c_fetch != NULL)
-        r.ar_upstream = fetch_upstream(c->c_fetch);
+    else if (pass_upstream(&c->c_pass)[0] != '\0')
+        r.ar_upstream = pass_upstream(&c->c_pass);
     else if (c->c_fetch_up[0] != '\0')
         r.ar_upstream = c->c_fetch_up;
     else
@@ -312,8 +278,7 @@ conn_free(struct conn *c)
         bufferevent_free(c->c_bev);
     if (c->c_reqp != NULL)
         http_parser_free(c->c_reqp);
-    if (c->c_body != NULL)
-        evbuffer_free(c->c_body);
+    spool_free(&c->c_body);
     if (c->c_tmo != NULL)
         event_free(c->c_tmo);
     if (c->c_kick != NULL)
@@ -449,7 +414,6 @@ conn_verdict(struct conn *c, int status, const char *reason)
     if (c->c_err_status != 0)
         return;
     c->c_err_status = status;
-    c->c_stop = STOP_VERDICT;
     snprintf(c->c_err_buf, sizeof(c->c_err_buf), "%s", reason);
 }
 
@@ -483,7 +447,9 @@ conn_new(struct server *sv, evutil_socket_t fd, const struct sockaddr *sa,
     c->c_srv = sv;
     c->c_cfgr = cfg_ref_hold(sv->sv_cfg);
     c->c_cfg = &c->c_cfgr->cr_cfg;
-    c->c_body_fd = -1;
+    c->c_body.sp_fd = -1;
+    pass_init(&c->c_pass);
+    serve_init(&c->c_serve);
     c->c_plan = "pass";
     c->c_id = ++sv->sv_next_id;
     if (plat_sockaddr_str(sa, c->c_peer, sizeof(c->c_peer)) == -1)
@@ -499,7 +465,7 @@ conn_new(struct server *sv, evutil_socket_t fd, const struct sockaddr *sa,
     c->c_tmo = evtimer_new(base, conn_timeout_cb, c);
     c->c_kick = event_new(base, -1, 0, conn_kick_cb, c);
     c->c_reaper = event_new(base, -1, 0, conn_reaper_cb, c);
-    c->c_body = evbuffer_new();
+    int body_ok = spool_init(&c->c_body);
     c->c_reqp = http_parser_new(HTTP_KIND_REQUEST, &c->c_lim, &req_cb, c);
     /* Link first: conn_free unlinks and counts the connection as gone. */
     c->c_next = sv->sv_conns;
@@ -508,7 +474,7 @@ conn_new(struct server *sv, evutil_socket_t fd, const struct sockaddr *sa,
     sv->sv_conns = c;
     sv->sv_nconns++;
     if (c->c_bev == NULL || c->c_tmo == NULL || c->c_kick == NULL ||
-        c->c_reaper == NULL || c->c_body == NULL || c->c_reqp == NULL) {
+        c->c_reaper == NULL || body_ok == -1 || c->c_reqp == NULL) {
         log_warnx("conn: out of memory");
         if (c->c_bev == NULL)
             evutil_closesocket(fd);
@@ -568,12 +534,9 @@ conn_write_cb(struct bufferevent *bev, void *arg)
     if (left > RELAY_LOW_MARK)
         return;
     /* Backpressure: the client drained below the low mark. */
-    if (c->c_paused && c->c_fetch != NULL) {
-        c->c_paused = 0;
-        fetch_pause(c->c_fetch, 0);
-    }
-    if (c->c_state == CONN_SERVE && c->c_head_sent)
-        conn_pump(c);
+    pass_resume(&c->c_pass);
+    if (c->c_state == CONN_SERVE)
+        serve_resume(&c->c_serve);
 }
 
 static void
@@ -764,13 +727,13 @@ req_on_head(void *arg, struct http_msg *m)
         return req_deny(c, m, 417, "unsupported Expect");
     /* Requests addressed to the shim itself. */
     if (!c->c_tgt.rt_absolute && !m->hm_is_connect) {
-        if (strcmp(c->c_tgt.rt_path, "/status") != 0) {
+        if (strcmp(c->c_tgt.rt_path, STATUS_PATH) != 0) {
             c->c_keep = 0;
             return req_deny(c, m, 400,
                             "not a proxy request (absolute URL expected)");
         }
         c->c_local = 1;
-    } else if (strcmp(c->c_tgt.rt_host, SHIM_STATUS_HOST) == 0) {
+    } else if (strcmp(c->c_tgt.rt_host, STATUS_HOST) == 0) {
         c->c_local = 1;
     }
     if (!c->c_local) {
@@ -802,28 +765,8 @@ req_on_body(void *arg, const char *p, size_t n)
     struct conn *c = arg;
 
     conn_arm(c, c->c_cfg->sc_body_timeout_ms);
-    if (c->c_body_fd == -1 &&
-        c->c_body_len + n <= c->c_cfg->sc_body_memory) {
-        if (evbuffer_add(c->c_body, p, n) == -1)
-            goto fail;
-    } else {
-        if (c->c_body_fd == -1) {
-            /* Above the memory threshold: move to a spool file. */
-            c->c_body_fd = plat_tmpfile(NULL);
-            if (c->c_body_fd == -1)
-                goto fail;
-            size_t have = evbuffer_get_length(c->c_body);
-            const void *mem = evbuffer_pullup(c->c_body, (ev_ssize_t)have);
-            if (have > 0 && plat_pwrite_all(c->c_body_fd, mem, have, 0) == -1)
-                goto fail;
-            evbuffer_drain(c->c_body, have);
-        }
-        if (plat_pwrite_all(c->c_body_fd, p, n, c->c_body_len) == -1)
-            goto fail;
-    }
-    c->c_body_len += n;
-    return 0;
-fail:
+    if (spool_add(&c->c_body, p, n, c->c_cfg->sc_body_memory) == 0)
+        return 0;
     log_warn("req %s: cannot spool request body", c->c_reqid);
     c->c_keep = 0;
     conn_verdict(c, 500, "cannot store the request body");
@@ -842,455 +785,142 @@ req_on_done(void *arg)
 static void
 conn_serve_status(struct conn *c)
 {
-    struct hdr_list h;
-    char body[2048], num[32];
-    const struct server_stats *st = &c->c_srv->sv_stats;
-    struct cache_stats cs;
-    size_t hlen;
+    size_t len;
+    char *resp = status_response(c->c_srv, c->c_keep, c->c_req->hm_is_head,
+                                 &len);
 
-    memset(&cs, 0, sizeof(cs));
-    if (c->c_srv->sv_cache != NULL)
-        cache_get_stats(c->c_srv->sv_cache, &cs);
-    int n = snprintf(
-        body, sizeof(body),
-        "{\"version\":\"%s\",\"connections\":%u,\"requests\":%llu,"
-        "\"errors\":%llu,\"tunnels\":%llu,\"bytes_out\":%llu,"
-        "\"bytes_upstream\":%llu,\"refused\":%llu,"
-        "\"cache\":{\"enabled\":%s,\"entries\":%llu,\"bytes\":%llu,"
-        "\"hits\":%llu,\"misses\":%llu,\"fills\":%llu,"
-        "\"rejected\":%llu,\"evictions\":%llu,\"corrupt\":%llu}}\n",
-        WSUS_SHIM_VERSION, (unsigned)c->c_srv->sv_nconns,
-        (unsigned long long)st->st_requests,
-        (unsigned long long)st->st_errors,
-        (unsigned long long)st->st_tunnels,
-        (unsigned long long)st->st_bytes_out,
-        (unsigned long long)st->st_bytes_up,
-        (unsigned long long)st->st_refused,
-        c->c_srv->sv_cache != NULL ? "true" : "false",
-        (unsigned long long)cs.cs_entries, (unsigned long long)cs.cs_bytes,
-        (unsigned long long)cs.cs_hits, (unsigned long long)cs.cs_misses,
-        (unsigned long long)cs.cs_fills, (unsigned long long)cs.cs_rejected,
-        (unsigned long long)cs.cs_evictions,
-        (unsigned long long)cs.cs_corrupt);
-    if (n < 0 || (size_t)n >= sizeof(body))
-        n = 0;
-    hdr_init(&h);
-    snprintf(num, sizeof(num), "%d", n);
-    hdr_add(&h, "Content-Type", "application/json");
-    hdr_add(&h, "Content-Length", num);
-    hdr_add(&h, "Cache-Control", "no-store");
-    if (!c->c_keep)
-        hdr_add(&h, "Connection", "close");
-    char *head = relay_head_serialize(1, 200, NULL, &h, &hlen);
-    hdr_free(&h);
-    if (head != NULL) {
-        conn_out(c, head, hlen);
-        free(head);
+    if (resp != NULL) {
+        conn_out(c, resp, len);
+        free(resp);
     }
-    if (!c->c_req->hm_is_head)
-        conn_out(c, body, (size_t)n);
     c->c_status = 200;
     c->c_plan = "status";
     c->c_head_sent = 1;
     conn_request_finish(c);
 }
 
-/* ---- serving an entity from the cache or a fill ---- */
+/* ---- what serve.c and pass.c see of the connection ---- */
 
-/* Send the head for an entity of known length and set the byte window.
- * Returns 0, or -1 after answering an error. */
-static int
-conn_entity_head(struct conn *c, const struct cache_meta *meta, uint64_t total)
-{
-    struct hdr_list out;
-    int status;
-    uint64_t first, len;
-    size_t hlen;
-    int keep_ok = c->c_keep && !c->c_srv->sv_draining && !c->c_client_eof;
-
-    hdr_init(&out);
-    if (relay_plan_entity(c->c_req, meta, total, keep_ok, &status, &first,
-                          &len, &c->c_plan_out, &out) == -1) {
-        hdr_free(&out);
-        conn_error(c, 500, "out of memory");
-        return -1;
-    }
-    char *head = relay_head_serialize(1, status, NULL, &out, &hlen);
-    hdr_free(&out);
-    if (head == NULL) {
-        conn_error(c, 500, "out of memory");
-        return -1;
-    }
-    conn_out(c, head, hlen);
-    free(head);
-    c->c_keep = c->c_plan_out.rp_keep_alive;
-    c->c_head_sent = 1;
-    c->c_status = status;
-    c->c_pos = first;
-    c->c_end = c->c_req->hm_is_head ? first : first + len;
-    return 0;
-}
-
-/* Queue entity bytes while the client keeps up; finish at the end. */
-static void
-conn_pump(struct conn *c)
-{
-    struct evbuffer *out = bufferevent_get_output(c->c_bev);
-
-    while (c->c_pos < c->c_end &&
-           evbuffer_get_length(out) < RELAY_HIGH_MARK) {
-        uint64_t avail = fill_available(c->c_fill);
-        int fd = fill_fd(c->c_fill);
-        if (fd == -1 || avail <= c->c_pos)
-            return; /* more comes with FILL_EV_DATA/DONE */
-        uint64_t stop = avail < c->c_end ? avail : c->c_end;
-        size_t n = stop - c->c_pos > PUMP_CHUNK ? PUMP_CHUNK
-                                                : (size_t)(stop - c->c_pos);
-        struct evbuffer_iovec v;
-        if (evbuffer_reserve_space(out, (ev_ssize_t)n, &v, 1) < 1) {
-            conn_abort(c, "out of memory");
-            return;
-        }
-        if (v.iov_len < n)
-            n = v.iov_len;
-        int64_t got = plat_pread(fd, v.iov_base, n, c->c_pos);
-        if (got <= 0) {
-            log_warn("req %s: reading the cache file", c->c_reqid);
-            conn_abort(c, "cache read failed");
-            return;
-        }
-        v.iov_len = (size_t)got;
-        evbuffer_commit_space(out, &v, 1);
-        c->c_pos += (uint64_t)got;
-        c->c_out_bytes += (uint64_t)got;
-    }
-    if (c->c_pos >= c->c_end) {
-        conn_unfill(c);
-        conn_request_finish(c);
-    }
-}
-
-static void
-conn_fill_cb(void *arg, enum fill_event ev)
+static struct evbuffer *
+answer_output(void *arg)
 {
     struct conn *c = arg;
-    struct fill *f = c->c_fill;
-    uint64_t total;
 
-    if (conn_gone(c) || f == NULL)
-        return;
-    if (ev == FILL_EV_FAIL) {
-        const char *why;
-        int use_pass;
-        int status = fill_error(f, &why, &use_pass);
-        char reason[160];
-        snprintf(reason, sizeof(reason), "%s", why);
-        c->c_upstream = NULL;
-        snprintf(c->c_fetch_up, sizeof(c->c_fetch_up), "%s",
-                 fill_upstream(f));
-        conn_unfill(c);
-        if (c->c_head_sent) {
-            conn_abort(c, reason);
-        } else if (use_pass) {
-            /* Not a cacheable answer (a 404, a redirect...): let the
-             * client have the upstream's own answer. */
-            c->c_no_cache = 1;
-            c->c_plan = "pass";
-            conn_start_pass(c);
-        } else {
-            conn_error(c, status, reason);
-        }
-        return;
+    return bufferevent_get_output(c->c_bev);
+}
+
+static void
+answer_sent(void *arg, uint64_t n)
+{
+    struct conn *c = arg;
+
+    c->c_out_bytes += n;
+}
+
+static int
+answer_keep_ok(void *arg)
+{
+    const struct conn *c = arg;
+
+    return c->c_keep && !c->c_srv->sv_draining && !c->c_client_eof;
+}
+
+/* A response head is queued: the connection follows its plan. */
+static void
+answer_head(struct conn *c, int status, const struct resp_plan *plan)
+{
+    c->c_plan_out = *plan;
+    c->c_keep = plan->rp_keep_alive;
+    c->c_head_sent = 1;
+    c->c_status = status;
+}
+
+static void
+serve_head_cb(void *arg, int status, const struct resp_plan *plan)
+{
+    answer_head(arg, status, plan);
+}
+
+static void
+serve_end_cb(void *arg, enum serve_outcome oc, int status,
+             const char *reason)
+{
+    struct conn *c = arg;
+
+    conn_unfill(c);
+    switch (oc) {
+    case SERVE_DONE:
+        conn_request_finish(c);
+        break;
+    case SERVE_ERROR:
+        conn_error(c, status, reason);
+        break;
+    case SERVE_CUT:
+        conn_abort(c, reason);
+        break;
+    case SERVE_USE_PASS:
+        /* Not a cacheable answer (a 404, a redirect...): let the client
+         * have the upstream's own answer. */
+        c->c_no_cache = 1;
+        c->c_plan = "pass";
+        conn_start_pass(c);
+        break;
     }
-    if (!c->c_head_sent) {
-        /* A length is needed for the head: with an upstream that gave
-         * none, wait for the end of the fill. */
-        if (!fill_has_head(f) || !fill_total(f, &total))
-            return;
-        snprintf(c->c_fetch_up, sizeof(c->c_fetch_up), "%s",
-                 fill_upstream(f));
-        if (conn_entity_head(c, fill_meta(f), total) == -1)
-            return;
-    }
-    conn_pump(c);
+}
+
+static const struct serve_cb conn_serve_cb = {answer_output, answer_sent,
+                                              answer_keep_ok, serve_head_cb,
+                                              serve_end_cb};
+
+static void
+conn_serve_req(const struct conn *c, struct serve_req *sr)
+{
+    sr->sr_srv = c->c_srv;
+    sr->sr_cfgr = c->c_cfgr;
+    sr->sr_req = c->c_req;
+    sr->sr_tgt = &c->c_tgt;
+    sr->sr_url = c->c_url;
+    sr->sr_reqid = c->c_reqid;
 }
 
 /* Wait on the fill for this URL (starting one if none is under way). */
 static void
 conn_join_fill(struct conn *c, const char *plan)
 {
-    struct fill *f = fill_get(c->c_srv, c->c_cfgr, c->c_url, c->c_req,
-                              &c->c_tgt, c->c_reqid);
+    struct serve_req sr;
 
-    if (f == NULL) {
+    conn_serve_req(c, &sr);
+    if (serve_fill(&c->c_serve, &sr, &conn_serve_cb, c) == -1) {
         conn_error(c, 500, "cannot start the cache fill");
         return;
     }
     c->c_plan = plan;
-    c->c_fill = f;
-    c->c_watch.fw_cb = conn_fill_cb;
-    c->c_watch.fw_arg = c;
-    c->c_watching = 1;
     c->c_state = CONN_SERVE;
-    fill_watch(f, &c->c_watch);
 }
 
-/* Serve a committed cache entry (fd is owned by the caller's lookup). */
+/* Serve a committed cache entry (fd from the lookup, taken). */
 static void
 conn_serve_hit(struct conn *c, const struct cache_meta *meta, int fd)
 {
+    struct serve_req sr;
+
     c->c_plan = "cache-hit";
     c->c_upstream = "cache";
     c->c_state = CONN_SERVE;
-    if (conn_entity_head(c, meta, meta->cm_length) == -1) {
-        plat_close(fd);
-        return;
-    }
-    if (c->c_end > c->c_pos) {
-        /* sendfile straight from the cache file: no copy, no memory. */
-        struct evbuffer_file_segment *seg = evbuffer_file_segment_new(
-            fd, 0, (ev_off_t)meta->cm_length, EVBUF_FS_CLOSE_ON_FREE);
-        if (seg == NULL) {
-            plat_close(fd);
-            conn_abort(c, "cannot map the cache file");
-            return;
-        }
-        int r = evbuffer_add_file_segment(bufferevent_get_output(c->c_bev),
-                                          seg, (ev_off_t)c->c_pos,
-                                          (ev_off_t)(c->c_end - c->c_pos));
-        /* The buffer holds its own reference; on failure it took none. */
-        evbuffer_file_segment_free(seg);
-        if (r == -1) {
-            /* The head promised these bytes: a cut, never a short body
-             * that looks complete. */
-            conn_abort(c, "cannot queue the cache file");
-            return;
-        }
-        c->c_out_bytes += c->c_end - c->c_pos;
-        c->c_pos = c->c_end;
-    } else {
-        plat_close(fd);
-    }
-    conn_request_finish(c);
+    conn_serve_req(c, &sr);
+    serve_hit(&c->c_serve, &sr, meta, fd, &conn_serve_cb, c);
 }
 
-/* ---- pass and slice through a fetch ---- */
-
-/* Turn the response head toward the client into a 206 for [first, last]
- * of total. */
-static int
-head_as_partial(struct hdr_list *out, struct resp_plan *plan, uint64_t first,
-                uint64_t last, uint64_t total)
-{
-    struct byte_range br = {first, last};
-    char cr[RANGE_CONTENT_RANGE_LEN], num[32];
-
-    if (range_content_range(&br, total, cr, sizeof(cr)) == -1)
-        return -1;
-    snprintf(num, sizeof(num), "%llu", (unsigned long long)(last - first + 1));
-    hdr_del(out, "Transfer-Encoding");
-    if (hdr_set(out, "Content-Range", cr) == -1 ||
-        hdr_set(out, "Content-Length", num) == -1 ||
-        hdr_set(out, "Accept-Ranges", "bytes") == -1)
-        return -1;
-    plan->rp_framing = OUT_LENGTH;
-    plan->rp_length = last - first + 1;
-    return 0;
-}
-
-/* The client's Range resolved against total: 1 with *br when one range
- * applies, 0 when the whole entity applies, -1 when unsatisfiable. */
-static int
-client_range(const struct conn *c, uint64_t total, struct byte_range *br)
-{
-    struct range_set set;
-    const char *rv = hdr_get(&c->c_req->hm_hdrs, "Range");
-
-    if (rv == NULL || c->c_req->hm_is_head ||
-        strcmp(c->c_req->hm_method, "GET") != 0 ||
-        hdr_count(&c->c_req->hm_hdrs, "Range") != 1 ||
-        range_parse(rv, &set) != RANGE_OK)
-        return 0;
-    switch (range_resolve(&set, total, br)) {
-    case RESOLVE_PARTIAL:
-        return 1;
-    case RESOLVE_UNSATISFIABLE:
-        return -1;
-    default:
-        return 0;
-    }
-}
-
-static int
-pass_on_head(void *arg, struct http_msg *m)
+static void
+pass_head_cb(void *arg, int status, const struct resp_plan *plan,
+             const char *plan_name)
 {
     struct conn *c = arg;
-    struct hdr_list out;
-    struct byte_range br;
-    int status = m->hm_status;
-    size_t hlen;
 
-    if (c->c_req->hm_is_connect) {
-        if (status / 100 == 2)
-            return 0;
-        c->c_keep = 0;
-        if (status == 407 && !fetch_sent_auth(c->c_fetch)) {
-            /* No credentials of ours: the client may authenticate. */
-            const char *ch = hdr_get(&m->hm_hdrs, "Proxy-Authenticate");
-            if (ch != NULL)
-                c->c_err_auth = strdup(ch);
-            conn_verdict(c, 407, "the upstream proxy wants credentials");
-        } else {
-            char why[96];
-            snprintf(why, sizeof(why), "upstream refused CONNECT: %d",
-                     status);
-            conn_verdict(c, 502, why);
-        }
-        return -1;
-    }
-    if (status == 407 && fetch_sent_auth(c->c_fetch)) {
-        conn_verdict(c, 502, "the upstream proxy refused the configured "
-                             "credentials (407)");
-        return -1;
-    }
-    if (c->c_req->hm_is_head && status == 200 && !m->hm_has_length &&
-        c->c_cfg->sc_range_mode == RANGE_MODE_CACHE && c->c_srv->sv_cache) {
-        c->c_stop = STOP_SYNTH;
-        return -1;
-    }
-
-    hdr_init(&out);
-    int keep_ok = c->c_keep && !c->c_srv->sv_draining && !c->c_client_eof;
-    if (relay_plan(c->c_req, m, keep_ok, status == 407, &c->c_plan_out,
-                   &out) == -1)
-        goto nomem;
-
-    if (status == 206 && hdr_get(&c->c_req->hm_hdrs, "Range") != NULL) {
-        /* An upstream 206 passes only if it holds what was asked. */
-        struct byte_range up;
-        uint64_t total;
-        int known;
-        const char *cr = hdr_get(&m->hm_hdrs, "Content-Range");
-        if (cr == NULL ||
-            range_parse_content_range(cr, &up, &total, &known) == -1 ||
-            !known || !m->hm_has_length ||
-            m->hm_length != up.br_last - up.br_first + 1) {
-            hdr_free(&out);
-            conn_verdict(c, 502, "upstream sent a 206 without a valid "
-                                 "Content-Range");
-            return -1;
-        }
-        if (client_range(c, total, &br) != 1 || br.br_first < up.br_first ||
-            br.br_last > up.br_last) {
-            hdr_free(&out);
-            conn_verdict(c, 502, "upstream sent a different range than "
-                                 "asked");
-            return -1;
-        }
-        c->c_skip = br.br_first - up.br_first;
-        c->c_take = br.br_last - br.br_first + 1;
-        if (head_as_partial(&out, &c->c_plan_out, br.br_first, br.br_last,
-                            total) == -1)
-            goto nomem;
-    } else if (status == 200 && m->hm_has_length &&
-               c->c_cfg->sc_range_mode == RANGE_MODE_SLICE) {
-        int r = client_range(c, m->hm_length, &br);
-        if (r == 1) {
-            if (br.br_first > c->c_cfg->sc_slice_max_discard) {
-                hdr_free(&out);
-                conn_verdict(c, 502, "range starts beyond "
-                                     "slice_max_discard");
-                return -1;
-            }
-            c->c_plan = "slice";
-            c->c_skip = br.br_first;
-            c->c_take = br.br_last - br.br_first + 1;
-            status = 206;
-            if (head_as_partial(&out, &c->c_plan_out, br.br_first,
-                                br.br_last, m->hm_length) == -1)
-                goto nomem;
-        } else if (r == -1) {
-            char cr[RANGE_CONTENT_RANGE_LEN];
-            c->c_plan = "slice";
-            status = 416;
-            c->c_take = 0;
-            range_content_range_unsat(m->hm_length, cr, sizeof(cr));
-            if (hdr_set(&out, "Content-Range", cr) == -1 ||
-                hdr_set(&out, "Content-Length", "0") == -1)
-                goto nomem;
-            c->c_plan_out.rp_framing = OUT_LENGTH;
-            c->c_plan_out.rp_length = 0;
-        }
-    }
-    c->c_keep = c->c_plan_out.rp_keep_alive;
-    /* Our own version, whatever the client's (RFC 9110 6.2). */
-    char *head = relay_head_serialize(
-        1, status, status == m->hm_status ? m->hm_reason : NULL, &out, &hlen);
-    hdr_free(&out);
-    if (head == NULL) {
-        conn_verdict(c, 500, "out of memory");
-        return -1;
-    }
-    conn_out(c, head, hlen);
-    free(head);
-    c->c_head_sent = 1;
-    c->c_status = status;
+    if (plan_name != NULL)
+        c->c_plan = plan_name;
+    answer_head(c, status, plan);
     c->c_state = CONN_RELAY;
-    if (c->c_take == 0) {
-        c->c_stop = STOP_SLICE;
-        return -1;
-    }
-    return 0;
-nomem:
-    hdr_free(&out);
-    conn_verdict(c, 500, "out of memory");
-    return -1;
-}
-
-static int
-pass_on_body(void *arg, const char *p, size_t n)
-{
-    struct conn *c = arg;
-    struct evbuffer *out = bufferevent_get_output(c->c_bev);
-    char hdr[32];
-
-    if (c->c_skip > 0) {
-        size_t d = c->c_skip < n ? (size_t)c->c_skip : n;
-        p += d;
-        n -= d;
-        c->c_skip -= d;
-    }
-    if (c->c_take != UINT64_MAX && n > c->c_take)
-        n = (size_t)c->c_take;
-    if (n == 0)
-        return 0;
-    if (c->c_take != UINT64_MAX)
-        c->c_take -= n;
-    switch (c->c_plan_out.rp_framing) {
-    case OUT_NONE:
-        return 0;
-    case OUT_CHUNKED: {
-        int k = snprintf(hdr, sizeof(hdr), "%zx\r\n", n);
-        conn_out(c, hdr, (size_t)k);
-        conn_out(c, p, n);
-        conn_out(c, "\r\n", 2);
-        break;
-    }
-    case OUT_LENGTH:
-    case OUT_CLOSE:
-        conn_out(c, p, n);
-        break;
-    }
-    if (c->c_take == 0) {
-        /* The wanted range is complete: drop the rest of the body. */
-        c->c_stop = STOP_SLICE;
-        return -1;
-    }
-    if (!c->c_paused && evbuffer_get_length(out) > RELAY_HIGH_MARK) {
-        c->c_paused = 1;
-        fetch_pause(c->c_fetch, 1);
-    }
-    return 0;
 }
 
 static void
@@ -1298,14 +928,14 @@ conn_start_tunnel(struct conn *c)
 {
     struct tunnel_info ti;
     struct bufferevent *cb = c->c_bev;
-    struct bufferevent *ub = fetch_take_bev(c->c_fetch);
+    struct bufferevent *ub = pass_take_bev(&c->c_pass);
     static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
 
     conn_out(c, ok, sizeof(ok) - 1);
     memset(&ti, 0, sizeof(ti));
     ti.ti_client = c->c_peer;
     ti.ti_target = c->c_url ? c->c_url : "-";
-    ti.ti_upstream = fetch_upstream(c->c_fetch);
+    ti.ti_upstream = pass_upstream(&c->c_pass);
     ti.ti_reqid = c->c_reqid;
     ti.ti_t0_ms = c->c_t0;
     ti.ti_bytes_in = c->c_in_bytes;
@@ -1324,78 +954,60 @@ conn_start_tunnel(struct conn *c)
 }
 
 static void
-pass_on_done(void *arg)
+pass_end_cb(void *arg, enum pass_outcome oc, int status, const char *reason)
 {
     struct conn *c = arg;
 
-    if (c->c_req->hm_is_connect) {
+    switch (oc) {
+    case PASS_TUNNEL:
         conn_start_tunnel(c);
         return;
-    }
-    if (c->c_take != UINT64_MAX && c->c_take > 0) {
-        conn_abort(c, "upstream body shorter than the range");
-        return;
-    }
-    if (c->c_plan_out.rp_framing == OUT_CHUNKED)
-        conn_out(c, "0\r\n\r\n", 5);
-    conn_request_finish(c);
-}
-
-static void
-pass_on_fail(void *arg, int status, const char *reason, int head_seen)
-{
-    struct conn *c = arg;
-    char why[256];
-
-    /* reason may live in the fetch, which the answer below frees. */
-    if (reason != NULL) {
-        snprintf(why, sizeof(why), "%s", reason);
-        reason = why;
-    }
-
-    switch (c->c_stop) {
-    case STOP_SLICE:
+    case PASS_DONE:
+    case PASS_SLICE_DONE:
         conn_unfetch(c);
         conn_request_finish(c);
         return;
-    case STOP_SYNTH:
+    case PASS_NEEDS_SYNTH:
         /* The upstream's HEAD had no length: learn it with a fill. */
         conn_unfetch(c);
-        c->c_stop = STOP_NONE;
         conn_join_fill(c, "head-synth");
         return;
-    case STOP_VERDICT:
+    case PASS_VERDICT:
+        if (c->c_req->hm_is_connect) {
+            c->c_keep = 0;
+            if (pass_challenge(&c->c_pass) != NULL)
+                c->c_err_auth = strdup(pass_challenge(&c->c_pass));
+        }
+        conn_verdict(c, status, reason);
         conn_verdict_apply(c);
         return;
-    case STOP_NONE:
-        break;
+    case PASS_FAILED:
+        conn_error(c, status, reason);
+        return;
+    case PASS_CUT:
+        conn_abort(c, reason);
+        return;
     }
-    if (head_seen || c->c_head_sent)
-        conn_abort(c, reason ? reason : "upstream failed mid-body");
-    else
-        conn_error(c, status ? status : 502,
-                   reason ? reason : "upstream failed");
 }
 
-static const struct fetch_cb pass_cb = {pass_on_head, pass_on_body,
-                                        pass_on_done, pass_on_fail};
+static const struct pass_cb conn_pass_cb = {answer_output, answer_sent,
+                                            answer_keep_ok, pass_head_cb,
+                                            pass_end_cb};
 
 static void
 conn_start_pass(struct conn *c)
 {
-    struct fetch_req fr;
+    struct pass_req pr;
 
-    memset(&fr, 0, sizeof(fr));
-    fr.fr_req = c->c_req;
-    fr.fr_tgt = &c->c_tgt;
-    fr.fr_reqid = c->c_reqid;
-    fr.fr_body = c->c_body_len > 0 && c->c_body_seg == NULL ? c->c_body : NULL;
-    fr.fr_body_seg = c->c_body_seg;
-    fr.fr_body_len = c->c_body_len;
+    pr.pr_srv = c->c_srv;
+    pr.pr_cfgr = c->c_cfgr;
+    pr.pr_req = c->c_req;
+    pr.pr_tgt = &c->c_tgt;
+    pr.pr_reqid = c->c_reqid;
+    pr.pr_body = &c->c_body;
     c->c_state = CONN_UPSTREAM;
     conn_arm(c, 0);
-    c->c_fetch = fetch_start(c->c_srv, c->c_cfgr, &fr, &pass_cb, c);
-    if (c->c_fetch == NULL)
+    if (pass_start(&c->c_pass, &pr, &conn_pass_cb, c) == -1)
         conn_error(c, 500, "out of memory");
 }
 
@@ -1414,7 +1026,7 @@ wants_cache(const struct conn *c)
 
     if (c->c_no_cache || c->c_srv->sv_cache == NULL ||
         c->c_cfg->sc_range_mode != RANGE_MODE_CACHE ||
-        strcmp(m->hm_method, "GET") != 0 || c->c_body_len > 0)
+        strcmp(m->hm_method, "GET") != 0 || c->c_body.sp_len > 0)
         return 0;
     return cache_url_sha1(c->c_url, sha) ||
            hdr_get(&m->hm_hdrs, "Range") != NULL ||
@@ -1452,14 +1064,9 @@ conn_dispatch(struct conn *c)
     }
     if (m->hm_is_connect)
         c->c_plan = "tunnel";
-    if (c->c_body_fd != -1) {
-        c->c_body_seg = evbuffer_file_segment_new(
-            c->c_body_fd, 0, (ev_off_t)c->c_body_len,
-            EVBUF_FS_CLOSE_ON_FREE);
-        if (c->c_body_seg == NULL) {
-            conn_error(c, 500, "cannot read the spooled request body");
-            return;
-        }
+    if (spool_seal(&c->c_body) == -1) {
+        conn_error(c, 500, "cannot read the spooled request body");
+        return;
     }
     if (c->c_srv->sv_cache != NULL && c->c_url != NULL &&
         c->c_cfg->sc_range_mode == RANGE_MODE_CACHE &&

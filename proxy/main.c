@@ -15,102 +15,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/dns.h>
 #include <event2/event.h>
-#include <event2/listener.h>
 
 #include "config.h"
-#include "cache.h"
-#include "conn.h"
-#include "fill.h"
-#include "listener.h"
+#include "daemon.h"
 #include "log.h"
 #include "plat.h"
-#include "pool.h"
 #include "server.h"
 #include "svc.h"
-#include "tunnel.h"
 #include "upstream.h"
-
-struct cfg_ref *
-cfg_ref_hold(struct cfg_ref *r)
-{
-    r->cr_refs++;
-    return r;
-}
-
-void
-cfg_ref_drop(struct cfg_ref *r)
-{
-    if (r == NULL || --r->cr_refs > 0)
-        return;
-    upstream_set_free(r->cr_up);
-    config_free(&r->cr_cfg);
-    free(r);
-}
-
-/* A service has no console: diagnostics and the access log default to
- * files in the platform's log folder (%ProgramData%\wsus-shim\logs). */
-static int
-service_log_defaults(struct shim_config *cfg, char *err, size_t errlen)
-{
-    char path[1024];
-
-    if (cfg->sc_log_file == NULL &&
-        svc_log_path("wsus-shim.log", path, sizeof(path)) == 0) {
-        if ((cfg->sc_log_file = strdup(path)) == NULL)
-            goto oom;
-    }
-    if (cfg->sc_access_log != NULL && strcmp(cfg->sc_access_log, "-") == 0 &&
-        svc_log_path("access.log", path, sizeof(path)) == 0) {
-        free(cfg->sc_access_log);
-        if ((cfg->sc_access_log = strdup(path)) == NULL)
-            goto oom;
-    }
-    return 0;
-oom:
-    snprintf(err, errlen, "out of memory");
-    return -1;
-}
-
-/* Load path into a fresh reference (refs = 1). Returns NULL with err. */
-static struct cfg_ref *
-cfg_ref_load(const char *path, char *err, size_t errlen)
-{
-    struct cfg_ref *r = calloc(1, sizeof(*r));
-
-    if (r == NULL) {
-        snprintf(err, errlen, "out of memory");
-        return NULL;
-    }
-    if (config_load(path, &r->cr_cfg, err, errlen) == -1) {
-        free(r);
-        return NULL;
-    }
-    if (service_log_defaults(&r->cr_cfg, err, errlen) == -1) {
-        config_free(&r->cr_cfg);
-        free(r);
-        return NULL;
-    }
-    r->cr_up = upstream_set_new(&r->cr_cfg);
-    if (r->cr_up == NULL) {
-        snprintf(err, errlen, "out of memory");
-        config_free(&r->cr_cfg);
-        free(r);
-        return NULL;
-    }
-    r->cr_refs = 1;
-    return r;
-}
-
-void
-server_conn_gone(struct server *sv)
-{
-    if (sv->sv_nconns > 0)
-        sv->sv_nconns--;
-    if (sv->sv_draining && sv->sv_nconns == 0)
-        event_base_loopexit(sv->sv_base, NULL);
-}
 
 /* Where an installed wsus-shim looks for its conf. */
 static const char *
@@ -155,128 +68,31 @@ default_conf(void)
     return installed_conf();
 }
 
-static int
-open_logs(const struct shim_config *cfg, int verbose)
-{
-    enum log_level lvl = verbose ? LOG_LVL_DEBUG
-                                 : (enum log_level)cfg->sc_log_level;
-
-    log_set_rotation(cfg->sc_log_rotate_size, cfg->sc_log_rotate_keep);
-    if (log_open(cfg->sc_log_file, lvl) == -1) {
-        log_warn("cannot open log file %s", cfg->sc_log_file);
-        return -1;
-    }
-    if (access_log_open(cfg->sc_access_log) == -1) {
-        log_warn("cannot open access log %s", cfg->sc_access_log);
-        return -1;
-    }
-    return 0;
-}
-
 struct sigctx {
     struct server *sc_srv;
     const char *sc_path;
     int sc_verbose;
 };
 
-static void
-drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
-{
-    struct server *sv = arg;
-
-    (void)fd;
-    (void)what;
-    log_warnx("drain timeout: closing %u remaining connections",
-              (unsigned)sv->sv_nconns);
-    conn_close_all(sv);
-    tunnel_close_all(sv);
-    event_base_loopexit(sv->sv_base, NULL);
-}
-
-/* Stop accepting and finish the requests in flight, at most
- * [limits] drain_timeout; a second request stops at once. */
+/* Stop accepting and finish the requests in flight (daemon_drain). */
 static void
 shim_stop(struct sigctx *sc, const char *why)
 {
-    struct server *sv = sc->sc_srv;
-    uint32_t ms = sv->sv_cfg->cr_cfg.sc_drain_timeout_ms;
-    struct timeval tv = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000};
-
     svc_report_stopping();
-    if (sv->sv_draining) {
-        log_info("%s again: stopping now", why);
-        drain_timeout_cb(-1, 0, sv);
-        return;
-    }
-    log_info("%s: draining %u connections (at most %u ms)", why,
-             (unsigned)sv->sv_nconns, (unsigned)ms);
-    sv->sv_draining = 1;
-    listener_stop(sv);
-    /* Tunnels carry no request boundary to wait for: close them. */
-    tunnel_close_all(sv);
-    conn_drain_all(sv);
-    if (sv->sv_nconns == 0) {
-        event_base_loopexit(sv->sv_base, NULL);
-        return;
-    }
-    sv->sv_drain_ev = evtimer_new(sv->sv_base, drain_timeout_cb, sv);
-    if (sv->sv_drain_ev != NULL)
-        evtimer_add(sv->sv_drain_ev, &tv);
+    daemon_drain(sc->sc_srv, why);
 }
 
 /* Read the conf again; new connections use it, a bad one is ignored. */
 static void
 shim_reload(struct sigctx *sc)
 {
-    struct server *sv = sc->sc_srv;
-    char err[512];
-
-    struct cfg_ref *r = cfg_ref_load(sc->sc_path, err, sizeof(err));
-    if (r == NULL) {
-        log_warnx("reload failed, keeping the running configuration: %s",
-                  err);
-        return;
-    }
-    const struct shim_config *old = &sv->sv_cfg->cr_cfg;
-    if (strcmp(old->sc_listen_addr, r->cr_cfg.sc_listen_addr) != 0 ||
-        old->sc_listen_port != r->cr_cfg.sc_listen_port)
-        log_warnx("reload: [listen] address/port changes need a restart");
-    open_logs(&r->cr_cfg, sc->sc_verbose);
-    cfg_ref_drop(sv->sv_cfg);
-    sv->sv_cfg = r;
-    /* Parked connections may be authenticated with the old credentials. */
-    pool_clear(sv->sv_pool);
-    log_info("reloaded %s; new connections use it", sc->sc_path);
+    daemon_reload(sc->sc_srv, sc->sc_path, sc->sc_verbose);
 }
 
 static void
 shim_log_stats(struct sigctx *sc)
 {
-    const struct server_stats *st = &sc->sc_srv->sv_stats;
-
-    log_info("stats: connections=%u requests=%llu errors=%llu tunnels=%llu "
-             "bytes_out=%llu bytes_up=%llu refused=%llu",
-             (unsigned)sc->sc_srv->sv_nconns,
-             (unsigned long long)st->st_requests,
-             (unsigned long long)st->st_errors,
-             (unsigned long long)st->st_tunnels,
-             (unsigned long long)st->st_bytes_out,
-             (unsigned long long)st->st_bytes_up,
-             (unsigned long long)st->st_refused);
-    if (sc->sc_srv->sv_cache != NULL) {
-        struct cache_stats cs;
-        cache_get_stats(sc->sc_srv->sv_cache, &cs);
-        log_info("cache: entries=%llu bytes=%llu hits=%llu misses=%llu "
-                 "fills=%llu rejected=%llu evictions=%llu corrupt=%llu",
-                 (unsigned long long)cs.cs_entries,
-                 (unsigned long long)cs.cs_bytes,
-                 (unsigned long long)cs.cs_hits,
-                 (unsigned long long)cs.cs_misses,
-                 (unsigned long long)cs.cs_fills,
-                 (unsigned long long)cs.cs_rejected,
-                 (unsigned long long)cs.cs_evictions,
-                 (unsigned long long)cs.cs_corrupt);
-    }
+    server_log_stats(sc->sc_srv);
 }
 
 static void
@@ -387,39 +203,12 @@ shim_serve(void *arg)
             fprintf(stderr, "wsus-shim: %s\n", err);
         return 2;
     }
-    if (open_logs(&sv.sv_cfg->cr_cfg, o->o_verbose) == -1)
+    if (daemon_open_logs(&sv.sv_cfg->cr_cfg, o->o_verbose) == -1)
         goto out;
     plat_ignore_sigpipe();
     plat_tune_allocator();
-
-    sv.sv_base = event_base_new();
-    if (sv.sv_base == NULL) {
-        log_err("cannot create the event base");
+    if (daemon_start(&sv, bound, sizeof(bound)) == -1)
         goto out;
-    }
-    sv.sv_dns = evdns_base_new(sv.sv_base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
-    if (sv.sv_dns == NULL) {
-        /* No resolver configuration: numeric hosts still work. */
-        log_warnx("no DNS configuration found; only numeric hosts resolve");
-        sv.sv_dns = evdns_base_new(sv.sv_base, 0);
-    }
-    if ((sv.sv_pool = pool_new(sv.sv_base)) == NULL) {
-        log_err("out of memory");
-        goto out;
-    }
-    if (sv.sv_cfg->cr_cfg.sc_range_mode == RANGE_MODE_CACHE) {
-        const struct shim_config *cfg = &sv.sv_cfg->cr_cfg;
-        sv.sv_cache = cache_open(cfg->sc_cache_dir, cfg->sc_cache_max,
-                                 cfg->sc_verify_sha1, err, sizeof(err));
-        if (sv.sv_cache == NULL) {
-            log_err("cache %s: %s", cfg->sc_cache_dir, err);
-            goto out;
-        }
-    }
-    if (listener_start(&sv, bound, sizeof(bound), err, sizeof(err)) == -1) {
-        log_err("%s", err);
-        goto out;
-    }
 
     sc.sc_srv = &sv;
     sc.sc_path = o->o_path;
@@ -461,14 +250,7 @@ shim_serve(void *arg)
     log_info("wsus-shim stopped");
     rc = 0;
 out:
-    listener_stop(&sv);
-    conn_close_all(&sv);
-    tunnel_close_all(&sv);
-    fill_abort_all(&sv);
-    if (sv.sv_base != NULL) {
-        /* Run the deferred frees of closed connections. */
-        event_base_loop(sv.sv_base, EVLOOP_NONBLOCK);
-    }
+    daemon_close(&sv);
     if (ev_term != NULL)
         event_free(ev_term);
     if (ev_int != NULL)
@@ -480,16 +262,7 @@ out:
     if (ev_ctl != NULL)
         event_free(ev_ctl);
     svc_control_close();
-    if (sv.sv_drain_ev != NULL)
-        event_free(sv.sv_drain_ev);
-    pool_free(sv.sv_pool);
-    if (sv.sv_dns != NULL)
-        evdns_base_free(sv.sv_dns, 0);
-    if (sv.sv_base != NULL)
-        event_base_free(sv.sv_base);
-    if (sv.sv_cache != NULL)
-        cache_close(sv.sv_cache);
-    cfg_ref_drop(sv.sv_cfg);
+    daemon_free(&sv);
     access_log_close();
     log_close();
     return rc;

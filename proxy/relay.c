@@ -93,19 +93,107 @@ relay_plan(const struct http_msg *req, const struct http_msg *resp,
     return 0;
 }
 
-/* Does If-Range (absent, an ETag or a date) allow a partial answer? */
-static int
-if_range_ok(const struct http_msg *req, const struct cache_meta *meta)
+int
+relay_if_range_ok(const struct http_msg *req, const char *etag,
+                  const char *last_modified)
 {
     const char *ir = hdr_get(&req->hm_hdrs, "If-Range");
 
     if (ir == NULL)
         return 1;
     if (ir[0] == '"' || (ir[0] == 'W' && ir[1] == '/'))
-        return meta->cm_etag[0] != '\0' && strcmp(ir, meta->cm_etag) == 0 &&
+        return etag != NULL && etag[0] != '\0' && strcmp(ir, etag) == 0 &&
                ir[0] != 'W';
-    return meta->cm_last_modified[0] != '\0' &&
-           strcmp(ir, meta->cm_last_modified) == 0;
+    return last_modified != NULL && last_modified[0] != '\0' &&
+           strcmp(ir, last_modified) == 0;
+}
+
+/* The single Range of a GET resolved against total: RESOLVE_FULL when
+ * there is none (or it is invalid, or several Range headers came). */
+static enum range_resolve_rc
+client_range(const struct http_msg *req, uint64_t total, struct byte_range *br)
+{
+    struct range_set set;
+    const char *rv = hdr_get(&req->hm_hdrs, "Range");
+
+    if (rv == NULL || req->hm_is_head || req->hm_method == NULL ||
+        strcmp(req->hm_method, "GET") != 0 ||
+        hdr_count(&req->hm_hdrs, "Range") != 1 ||
+        range_parse(rv, &set) != RANGE_OK)
+        return RESOLVE_FULL;
+    return range_resolve(&set, total, br);
+}
+
+enum relay_window_rc
+relay_pass_window(const struct http_msg *req, const struct http_msg *resp,
+                  int slice, uint64_t max_discard, struct relay_window *w)
+{
+    struct byte_range br, up;
+    uint64_t total;
+    int known;
+
+    memset(w, 0, sizeof(*w));
+    if (resp->hm_status == 206 && hdr_get(&req->hm_hdrs, "Range") != NULL) {
+        const char *cr = hdr_get(&resp->hm_hdrs, "Content-Range");
+        if (cr == NULL ||
+            range_parse_content_range(cr, &up, &total, &known) == -1 ||
+            !known || !resp->hm_has_length ||
+            resp->hm_length != up.br_last - up.br_first + 1)
+            return WINDOW_BAD_206;
+        if (client_range(req, total, &br) != RESOLVE_PARTIAL ||
+            br.br_first < up.br_first || br.br_last > up.br_last)
+            return WINDOW_WRONG_206;
+        w->rw_first = br.br_first;
+        w->rw_last = br.br_last;
+        w->rw_total = total;
+        w->rw_skip = br.br_first - up.br_first;
+        return WINDOW_PARTIAL;
+    }
+    if (!slice || resp->hm_status != 200 || !resp->hm_has_length ||
+        !relay_if_range_ok(req, hdr_get(&resp->hm_hdrs, "ETag"),
+                           hdr_get(&resp->hm_hdrs, "Last-Modified")))
+        return WINDOW_WHOLE;
+    w->rw_total = resp->hm_length;
+    switch (client_range(req, resp->hm_length, &br)) {
+    case RESOLVE_PARTIAL:
+        if (br.br_first > max_discard)
+            return WINDOW_TOO_FAR;
+        w->rw_first = br.br_first;
+        w->rw_last = br.br_last;
+        w->rw_skip = br.br_first;
+        return WINDOW_PARTIAL;
+    case RESOLVE_UNSATISFIABLE:
+        return WINDOW_UNSAT;
+    default:
+        return WINDOW_WHOLE;
+    }
+}
+
+int
+relay_plan_window(enum relay_window_rc rc, const struct relay_window *w,
+                  struct resp_plan *plan, struct hdr_list *out)
+{
+    struct byte_range br = {w->rw_first, w->rw_last};
+    char cr[RANGE_CONTENT_RANGE_LEN], num[32];
+    uint64_t len = 0;
+
+    if (rc == WINDOW_PARTIAL) {
+        len = w->rw_last - w->rw_first + 1;
+        if (range_content_range(&br, w->rw_total, cr, sizeof(cr)) == -1)
+            return -1;
+    } else if (range_content_range_unsat(w->rw_total, cr, sizeof(cr)) == -1) {
+        return -1;
+    }
+    snprintf(num, sizeof(num), "%llu", (unsigned long long)len);
+    hdr_del(out, "Transfer-Encoding");
+    if (hdr_set(out, "Content-Range", cr) == -1 ||
+        hdr_set(out, "Content-Length", num) == -1)
+        return -1;
+    if (rc == WINDOW_PARTIAL && hdr_set(out, "Accept-Ranges", "bytes") == -1)
+        return -1;
+    plan->rp_framing = OUT_LENGTH;
+    plan->rp_length = len;
+    return rc == WINDOW_PARTIAL ? 206 : 416;
 }
 
 int
@@ -115,7 +203,7 @@ relay_plan_entity(const struct http_msg *req, const struct cache_meta *meta,
                   struct hdr_list *out)
 {
     struct range_set set;
-    struct byte_range br;
+    struct byte_range br = {0, 0};
     char num[32], cr[RANGE_CONTENT_RANGE_LEN];
     const char *rv = hdr_get(&req->hm_hdrs, "Range");
     enum range_resolve_rc rc = RESOLVE_FULL;
@@ -123,7 +211,8 @@ relay_plan_entity(const struct http_msg *req, const struct cache_meta *meta,
 
     memset(plan, 0, sizeof(*plan));
     if (rv != NULL && !req->hm_is_head && hdr_count(&req->hm_hdrs, "Range") == 1 &&
-        if_range_ok(req, meta) && range_parse(rv, &set) == RANGE_OK)
+        relay_if_range_ok(req, meta->cm_etag, meta->cm_last_modified) &&
+        range_parse(rv, &set) == RANGE_OK)
         rc = range_resolve(&set, total, &br);
 
     *first = 0;

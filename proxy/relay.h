@@ -49,6 +49,49 @@ int relay_plan_entity(const struct http_msg *req, const struct cache_meta *meta,
                       uint64_t *first, uint64_t *len, struct resp_plan *plan,
                       struct hdr_list *out);
 
+/* Does the request's If-Range (absent, an entity tag or a date) allow a
+ * partial answer for an entity with these validators (NULL or "" when
+ * unknown)? A weak tag never matches (RFC 9110 13.1.5); a date must equal
+ * Last-Modified exactly. Returns 1 or 0. */
+int relay_if_range_ok(const struct http_msg *req, const char *etag,
+                      const char *last_modified);
+
+/* What a response fetched for req (pass and slice modes) becomes. */
+enum relay_window_rc {
+    WINDOW_WHOLE = 0, /* relay the upstream answer as it is */
+    WINDOW_PARTIAL,   /* 206 for [rw_first, rw_last] of rw_total: drop
+                       * rw_skip body bytes, then send rw_last-rw_first+1 */
+    WINDOW_UNSAT,     /* 416 for rw_total, no body */
+    WINDOW_BAD_206,   /* upstream 206 without a valid Content-Range: 502 */
+    WINDOW_WRONG_206, /* upstream 206 not holding what was asked: 502 */
+    WINDOW_TOO_FAR,   /* slice start beyond max_discard: 502 */
+};
+
+struct relay_window {
+    uint64_t rw_first;
+    uint64_t rw_last;
+    uint64_t rw_total;
+    uint64_t rw_skip;
+};
+
+/* Decide the byte window of a fetched answer. An upstream 206 to a ranged
+ * request passes only when it holds the client's single range (the
+ * upstream saw Range and If-Range and judged them). With slice set, a 200
+ * of known length is cut to the client's range (GET, one Range header,
+ * If-Range matching the response's ETag or Last-Modified) when the range
+ * starts at or before max_discard. Fills *w for PARTIAL and UNSAT. */
+enum relay_window_rc relay_pass_window(const struct http_msg *req,
+                                       const struct http_msg *resp,
+                                       int slice, uint64_t max_discard,
+                                       struct relay_window *w);
+
+/* Turn the head being planned (out, *plan from relay_plan) into the
+ * answer of a PARTIAL or UNSAT window: Content-Range, Content-Length,
+ * Accept-Ranges, no Transfer-Encoding, length framing. Returns the status
+ * to send (206 or 416), or -1 (ENOMEM). */
+int relay_plan_window(enum relay_window_rc rc, const struct relay_window *w,
+                      struct resp_plan *plan, struct hdr_list *out);
+
 /* Serialize a response head "HTTP/1.x status reason" + headers + CRLF into
  * a malloc'd buffer (*len bytes). Control characters in the reason are
  * replaced. Returns NULL on ENOMEM. */

@@ -4,10 +4,15 @@
  * never pulls a config from under a live connection), parent proxy state
  * and counters. There are no mutable globals; everything hangs off one
  * struct server.
+ *
+ * server.c implements the functions below; it is the bottom of the
+ * daemon's layers and calls nothing above it. daemon.h starts, reloads,
+ * drains and stops the whole.
  */
 #ifndef WSUS_SERVER_H
 #define WSUS_SERVER_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -30,7 +35,12 @@ struct cfg_ref {
     unsigned cr_refs;
 };
 
+/* Load path into a fresh reference (refs = 1), with a service's log
+ * defaults applied. Returns NULL with err. */
+struct cfg_ref *cfg_ref_load(const char *path, char *err, size_t errlen);
 struct cfg_ref *cfg_ref_hold(struct cfg_ref *r);
+/* Drop one reference; the last frees the config and its parents. NULL is
+ * allowed. */
 void cfg_ref_drop(struct cfg_ref *r);
 
 struct server_stats {
@@ -61,5 +71,8 @@ struct server {
 
 /* Called by conn/tunnel teardown; finishes a drain when the last one goes. */
 void server_conn_gone(struct server *sv);
+
+/* Log the counters (and the cache's) at info level. */
+void server_log_stats(const struct server *sv);
 
 #endif

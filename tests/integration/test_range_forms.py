@@ -156,6 +156,41 @@ def test_slice_mode_serves_exact_ranges_from_a_200():
         check(got == ["slice"] * 4, "plans %s" % got)
 
 
+def test_slice_mode_honours_if_range():
+    # RFC 9110 13.1.5: a Range with an If-Range that does not match the
+    # entity's validators gets the whole entity (200); a matching one, by
+    # strong ETag or by Last-Modified date, gets the 206. The parent
+    # ignores Range, so the shim decides (before, slice mode cut the 200
+    # whatever If-Range said).
+    a, b = 100, 4974
+    with Emu(ROOT, "--http10", "--no-range") as up, \
+            Shim(conf([up.port], mode="slice")) as s, HttpConn(s.port) as c:
+        r = ranged(c, PLAIN_URL, "bytes=0-0")
+        expect_206(r, 0, 0, PLAIN_SIZE, PLAIN, "probe")
+        etag, lm = r.header("ETag"), r.header("Last-Modified")
+        check(etag is not None and etag.startswith('"'), "ETag %r" % etag)
+        check(lm is not None, "no Last-Modified")
+        rng = "bytes=%d-%d" % (a, b)
+        for ir in ('"not-the-entity"', "W/" + etag,
+                   "Thu, 01 Jan 1970 00:00:00 GMT"):
+            r = ranged(c, PLAIN_URL, rng, headers=[("If-Range", ir)])
+            check(r.status == 200, "If-Range %s: status %d, want 200" %
+                  (ir, r.status))
+            check(not r.has("Content-Range"), "If-Range %s: Content-Range "
+                  "%r on a 200" % (ir, r.header("Content-Range")))
+            check(r.header("Content-Length") == str(PLAIN_SIZE),
+                  "If-Range %s: Content-Length %r" %
+                  (ir, r.header("Content-Length")))
+            check(r.body_sha1 == PLAIN_SHA, "If-Range %s: a 200 that is "
+                  "not the entity" % ir)
+        for ir in (etag, lm):
+            r = ranged(c, PLAIN_URL, rng, headers=[("If-Range", ir)])
+            expect_206(r, a, b, PLAIN_SIZE, PLAIN, "If-Range %s" % ir)
+        got = [p for p, _ in plans(s, 6)]
+        check(got == ["slice", "pass", "pass", "pass", "slice", "slice"],
+              "plans %s" % got)
+
+
 def test_slice_mode_with_close_delimited_upstream_never_gives_a_wrong_206():
     # No length from the parent: the total for Content-Range is known only
     # at the end of the body. Whatever the shim does, never a wrong 206.

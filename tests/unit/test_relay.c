@@ -1,7 +1,9 @@
 /*
  * test_relay.c - response plans: framing, keep-alive and the head toward
  * the client for every kind of upstream answer, and entity heads (200,
- * 206, 416) for stored entities, above 4 GiB included.
+ * 206, 416) for stored entities, above 4 GiB included, and the byte
+ * window of fetched answers (pass and slice: trimming an upstream 206,
+ * slice bounds, If-Range against the response's validators).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -218,6 +220,153 @@ test_entity_table(void **state)
     }
 }
 
+struct window_case {
+    const char *name;
+    const char *method;
+    const char *range;    /* NULL: none */
+    const char *if_range; /* NULL: none */
+    int status;           /* the upstream's */
+    int has_length;
+    uint64_t length;
+    const char *content_range; /* the upstream's, NULL: none */
+    int slice;
+    uint64_t max_discard;
+    enum relay_window_rc want;
+    uint64_t want_first, want_last, want_total, want_skip;
+    int want_status;      /* of relay_plan_window; 0: not applied */
+    const char *want_cr;
+};
+
+#define GiB5 5368709120ull
+static const struct window_case window_cases[] = {
+    {"no range passes", "GET", NULL, NULL, 200, 1, 1000, NULL, 1, 1000,
+     WINDOW_WHOLE, 0, 0, 0, 0, 0, NULL},
+    {"pass mode leaves a 200 whole", "GET", "bytes=0-9", NULL, 200, 1, 1000,
+     NULL, 0, 1000, WINDOW_WHOLE, 0, 0, 0, 0, 0, NULL},
+    {"slice a 200", "GET", "bytes=100-199", NULL, 200, 1, 1000, NULL, 1,
+     1000, WINDOW_PARTIAL, 100, 199, 1000, 100, 206, "bytes 100-199/1000"},
+    {"slice a suffix", "GET", "bytes=-10", NULL, 200, 1, 1000, NULL, 1,
+     1000, WINDOW_PARTIAL, 990, 999, 1000, 990, 206, "bytes 990-999/1000"},
+    {"slice past the end is 416", "GET", "bytes=1000-", NULL, 200, 1, 1000,
+     NULL, 1, 1000, WINDOW_UNSAT, 0, 0, 1000, 0, 416, "bytes */1000"},
+    {"slice start beyond the discard cap", "GET", "bytes=500-", NULL, 200,
+     1, 1000, NULL, 1, 499, WINDOW_TOO_FAR, 0, 0, 1000, 0, 0, NULL},
+    {"slice start at the discard cap", "GET", "bytes=499-500", NULL, 200, 1,
+     1000, NULL, 1, 499, WINDOW_PARTIAL, 499, 500, 1000, 499, 206,
+     "bytes 499-500/1000"},
+    {"slice needs a length", "GET", "bytes=0-9", NULL, 200, 0, 0, NULL, 1,
+     1000, WINDOW_WHOLE, 0, 0, 0, 0, 0, NULL},
+    {"slice ignores HEAD", "HEAD", "bytes=0-9", NULL, 200, 1, 1000, NULL, 1,
+     1000, WINDOW_WHOLE, 0, 0, 0, 0, 0, NULL},
+    {"slice ignores an invalid range", "GET", "bytes=x", NULL, 200, 1, 1000,
+     NULL, 1, 1000, WINDOW_WHOLE, 0, 0, 0, 0, 0, NULL},
+    {"slice: If-Range tag matches", "GET", "bytes=10-19", "\"e1\"", 200, 1,
+     1000, NULL, 1, 1000, WINDOW_PARTIAL, 10, 19, 1000, 10, 206,
+     "bytes 10-19/1000"},
+    {"slice: If-Range tag differs", "GET", "bytes=10-19", "\"old\"", 200,
+     1, 1000, NULL, 1, 1000, WINDOW_WHOLE, 0, 0, 0, 0, 0, NULL},
+    {"slice: If-Range weak tag never matches", "GET", "bytes=10-19",
+     "W/\"e1\"", 200, 1, 1000, NULL, 1, 1000, WINDOW_WHOLE, 0, 0, 0, 0, 0,
+     NULL},
+    {"slice: If-Range date matches", "GET", "bytes=10-19",
+     "Tue, 15 Oct 2013 10:00:00 GMT", 200, 1, 1000, NULL, 1, 1000,
+     WINDOW_PARTIAL, 10, 19, 1000, 10, 206, "bytes 10-19/1000"},
+    {"slice: If-Range date differs", "GET", "bytes=10-19",
+     "Wed, 16 Oct 2013 10:00:00 GMT", 200, 1, 1000, NULL, 1, 1000,
+     WINDOW_WHOLE, 0, 0, 0, 0, 0, NULL},
+    {"slice: If-Range mismatch with an unsatisfiable range", "GET",
+     "bytes=2000-", "\"old\"", 200, 1, 1000, NULL, 1, 1000, WINDOW_WHOLE, 0,
+     0, 0, 0, 0, NULL},
+    {"upstream 206 exact", "GET", "bytes=10-19", NULL, 206, 1, 10,
+     "bytes 10-19/1000", 0, 0, WINDOW_PARTIAL, 10, 19, 1000, 0, 206,
+     "bytes 10-19/1000"},
+    {"upstream 206 wider is trimmed", "GET", "bytes=10-19", NULL, 206, 1, 100,
+     "bytes 0-99/1000", 0, 0, WINDOW_PARTIAL, 10, 19, 1000, 10, 206,
+     "bytes 10-19/1000"},
+    {"upstream 206 narrower", "GET", "bytes=10-19", NULL, 206, 1, 5,
+     "bytes 10-14/1000", 0, 0, WINDOW_WRONG_206, 0, 0, 0, 0, 0, NULL},
+    {"upstream 206 elsewhere", "GET", "bytes=10-19", NULL, 206, 1, 10,
+     "bytes 20-29/1000", 1, 1000, WINDOW_WRONG_206, 0, 0, 0, 0, 0, NULL},
+    {"upstream 206 without Content-Range", "GET", "bytes=10-19", NULL, 206, 1,
+     10, NULL, 0, 0, WINDOW_BAD_206, 0, 0, 0, 0, 0, NULL},
+    {"upstream 206 of unknown total", "GET", "bytes=10-19", NULL, 206, 1, 10,
+     "bytes 10-19/*", 0, 0, WINDOW_BAD_206, 0, 0, 0, 0, 0, NULL},
+    {"upstream 206 length disagrees", "GET", "bytes=10-19", NULL, 206, 1, 11,
+     "bytes 10-19/1000", 0, 0, WINDOW_BAD_206, 0, 0, 0, 0, 0, NULL},
+    {"upstream 206 without a length", "GET", "bytes=10-19", NULL, 206, 0, 0,
+     "bytes 10-19/1000", 0, 0, WINDOW_BAD_206, 0, 0, 0, 0, 0, NULL},
+    {"upstream 206 without a Range passes", "GET", NULL, NULL, 206, 1, 10,
+     "bytes 10-19/1000", 1, 1000, WINDOW_WHOLE, 0, 0, 0, 0, 0, NULL},
+    {"slice near the end of 5 GiB", "GET", "bytes=5368709000-5368709119",
+     NULL, 200, 1, GiB5, NULL, 1, GiB5, WINDOW_PARTIAL, 5368709000ull,
+     5368709119ull, GiB5, 5368709000ull, 206,
+     "bytes 5368709000-5368709119/5368709120"},
+};
+
+static void
+test_window_table(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(window_cases) / sizeof(window_cases[0]);
+         i++) {
+        const struct window_case *wc = &window_cases[i];
+        struct http_msg req, resp;
+        struct relay_window w;
+        struct resp_plan plan;
+        struct hdr_list out;
+
+        msg(&req, HTTP_KIND_REQUEST, 1);
+        req.hm_method = strdup(wc->method);
+        req.hm_is_head = strcmp(wc->method, "HEAD") == 0;
+        if (wc->range)
+            hdr_add(&req.hm_hdrs, "Range", wc->range);
+        if (wc->if_range)
+            hdr_add(&req.hm_hdrs, "If-Range", wc->if_range);
+        msg(&resp, HTTP_KIND_RESPONSE, 0);
+        resp.hm_status = wc->status;
+        resp.hm_has_length = wc->has_length;
+        resp.hm_length = wc->length;
+        hdr_add(&resp.hm_hdrs, "ETag", "\"e1\"");
+        hdr_add(&resp.hm_hdrs, "Last-Modified",
+                "Tue, 15 Oct 2013 10:00:00 GMT");
+        if (wc->content_range)
+            hdr_add(&resp.hm_hdrs, "Content-Range", wc->content_range);
+        enum relay_window_rc rc = relay_pass_window(&req, &resp, wc->slice,
+                                                    wc->max_discard, &w);
+        if (rc != wc->want)
+            fail_msg("%s: rc %d, want %d", wc->name, (int)rc, (int)wc->want);
+        if (rc == WINDOW_PARTIAL || rc == WINDOW_UNSAT) {
+            if (w.rw_first != wc->want_first || w.rw_last != wc->want_last ||
+                w.rw_total != wc->want_total || w.rw_skip != wc->want_skip)
+                fail_msg("%s: window %llu-%llu/%llu skip %llu", wc->name,
+                         (unsigned long long)w.rw_first,
+                         (unsigned long long)w.rw_last,
+                         (unsigned long long)w.rw_total,
+                         (unsigned long long)w.rw_skip);
+            hdr_init(&out);
+            assert_int_equal(relay_plan(&req, &resp, 1, 0, &plan, &out), 0);
+            int st = relay_plan_window(rc, &w, &plan, &out);
+            if (st != wc->want_status)
+                fail_msg("%s: status %d", wc->name, st);
+            assert_string_equal(hdr_get(&out, "Content-Range"), wc->want_cr);
+            char num[32];
+            uint64_t len = rc == WINDOW_PARTIAL
+                               ? wc->want_last - wc->want_first + 1
+                               : 0;
+            snprintf(num, sizeof(num), "%llu", (unsigned long long)len);
+            assert_string_equal(hdr_get(&out, "Content-Length"), num);
+            assert_null(hdr_get(&out, "Transfer-Encoding"));
+            assert_int_equal(plan.rp_framing, OUT_LENGTH);
+            assert_true(plan.rp_length == len);
+            hdr_free(&out);
+        } else if (wc->want_status != 0) {
+            fail_msg("%s: bad row", wc->name);
+        }
+        http_msg_free(&req);
+        http_msg_free(&resp);
+    }
+}
+
 static void
 test_head_serialize(void **state)
 {
@@ -243,6 +392,7 @@ main(void)
         cmocka_unit_test(test_plan_table),
         cmocka_unit_test(test_plan_407_keeps_challenge_only_when_passed),
         cmocka_unit_test(test_entity_table),
+        cmocka_unit_test(test_window_table),
         cmocka_unit_test(test_head_serialize),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,175 @@
+/*
+ * daemon.c - start, reload, drain and stop the server (daemon.h).
+ *
+ * The layer between main.c (command line, signals, service entry) and the
+ * modules that hold connections: listener.c, conn.c, tunnel.c, fill.c.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <event2/dns.h>
+#include <event2/event.h>
+
+#include "cache.h"
+#include "conn.h"
+#include "daemon.h"
+#include "fill.h"
+#include "listener.h"
+#include "log.h"
+#include "pool.h"
+#include "server.h"
+#include "svc.h"
+#include "tunnel.h"
+
+int
+daemon_open_logs(const struct shim_config *cfg, int verbose)
+{
+    enum log_level lvl = verbose ? LOG_LVL_DEBUG
+                                 : (enum log_level)cfg->sc_log_level;
+
+    log_set_rotation(cfg->sc_log_rotate_size, cfg->sc_log_rotate_keep);
+    if (log_open(cfg->sc_log_file, lvl) == -1) {
+        log_warn("cannot open log file %s", cfg->sc_log_file);
+        return -1;
+    }
+    if (access_log_open(cfg->sc_access_log) == -1) {
+        log_warn("cannot open access log %s", cfg->sc_access_log);
+        return -1;
+    }
+    return 0;
+}
+
+int
+daemon_start(struct server *sv, char *bound, size_t boundlen)
+{
+    char err[512];
+
+    sv->sv_base = event_base_new();
+    if (sv->sv_base == NULL) {
+        log_err("cannot create the event base");
+        return -1;
+    }
+    sv->sv_dns = evdns_base_new(sv->sv_base,
+                                EVDNS_BASE_INITIALIZE_NAMESERVERS);
+    if (sv->sv_dns == NULL) {
+        /* No resolver configuration: numeric hosts still work. */
+        log_warnx("no DNS configuration found; only numeric hosts resolve");
+        sv->sv_dns = evdns_base_new(sv->sv_base, 0);
+    }
+    if ((sv->sv_pool = pool_new(sv->sv_base)) == NULL) {
+        log_err("out of memory");
+        return -1;
+    }
+    if (sv->sv_cfg->cr_cfg.sc_range_mode == RANGE_MODE_CACHE) {
+        const struct shim_config *cfg = &sv->sv_cfg->cr_cfg;
+        sv->sv_cache = cache_open(cfg->sc_cache_dir, cfg->sc_cache_max,
+                                  cfg->sc_verify_sha1, err, sizeof(err));
+        if (sv->sv_cache == NULL) {
+            log_err("cache %s: %s", cfg->sc_cache_dir, err);
+            return -1;
+        }
+    }
+    if (listener_start(sv, bound, boundlen, err, sizeof(err)) == -1) {
+        log_err("%s", err);
+        return -1;
+    }
+    return 0;
+}
+
+static void
+drain_timeout_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *sv = arg;
+
+    (void)fd;
+    (void)what;
+    log_warnx("drain timeout: closing %u remaining connections",
+              (unsigned)sv->sv_nconns);
+    conn_close_all(sv);
+    tunnel_close_all(sv);
+    event_base_loopexit(sv->sv_base, NULL);
+}
+
+void
+daemon_drain(struct server *sv, const char *why)
+{
+    uint32_t ms = sv->sv_cfg->cr_cfg.sc_drain_timeout_ms;
+    struct timeval tv = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000};
+
+    if (sv->sv_draining) {
+        log_info("%s again: stopping now", why);
+        drain_timeout_cb(-1, 0, sv);
+        return;
+    }
+    log_info("%s: draining %u connections (at most %u ms)", why,
+             (unsigned)sv->sv_nconns, (unsigned)ms);
+    sv->sv_draining = 1;
+    listener_stop(sv);
+    /* Tunnels carry no request boundary to wait for: close them. */
+    tunnel_close_all(sv);
+    conn_drain_all(sv);
+    if (sv->sv_nconns == 0) {
+        event_base_loopexit(sv->sv_base, NULL);
+        return;
+    }
+    sv->sv_drain_ev = evtimer_new(sv->sv_base, drain_timeout_cb, sv);
+    if (sv->sv_drain_ev != NULL)
+        evtimer_add(sv->sv_drain_ev, &tv);
+}
+
+void
+daemon_reload(struct server *sv, const char *path, int verbose)
+{
+    char err[512];
+
+    struct cfg_ref *r = cfg_ref_load(path, err, sizeof(err));
+    if (r == NULL) {
+        log_warnx("reload failed, keeping the running configuration: %s",
+                  err);
+        return;
+    }
+    const struct shim_config *old = &sv->sv_cfg->cr_cfg;
+    if (strcmp(old->sc_listen_addr, r->cr_cfg.sc_listen_addr) != 0 ||
+        old->sc_listen_port != r->cr_cfg.sc_listen_port)
+        log_warnx("reload: [listen] address/port changes need a restart");
+    daemon_open_logs(&r->cr_cfg, verbose);
+    cfg_ref_drop(sv->sv_cfg);
+    sv->sv_cfg = r;
+    /* Parked connections may be authenticated with the old credentials. */
+    pool_clear(sv->sv_pool);
+    log_info("reloaded %s; new connections use it", path);
+}
+
+void
+daemon_close(struct server *sv)
+{
+    listener_stop(sv);
+    conn_close_all(sv);
+    tunnel_close_all(sv);
+    fill_abort_all(sv);
+    if (sv->sv_base != NULL) {
+        /* Run the deferred frees of closed connections. */
+        event_base_loop(sv->sv_base, EVLOOP_NONBLOCK);
+    }
+}
+
+void
+daemon_free(struct server *sv)
+{
+    if (sv->sv_drain_ev != NULL)
+        event_free(sv->sv_drain_ev);
+    sv->sv_drain_ev = NULL;
+    pool_free(sv->sv_pool);
+    sv->sv_pool = NULL;
+    if (sv->sv_dns != NULL)
+        evdns_base_free(sv->sv_dns, 0);
+    sv->sv_dns = NULL;
+    if (sv->sv_base != NULL)
+        event_base_free(sv->sv_base);
+    sv->sv_base = NULL;
+    if (sv->sv_cache != NULL)
+        cache_close(sv->sv_cache);
+    sv->sv_cache = NULL;
+    cfg_ref_drop(sv->sv_cfg);
+    sv->sv_cfg = NULL;
+}
