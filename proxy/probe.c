@@ -723,6 +723,16 @@ verdict_text(enum probe_verdict v)
     return v <= PV_FAILS ? n[v] : "?";
 }
 
+/* Was f[i]'s missing conf line already listed by an earlier finding? */
+static int
+conf_listed(const struct probe_finding *f, int i)
+{
+    for (int j = 0; j < i; j++)
+        if (!f[j].pf_conf_set && strcmp(f[j].pf_conf, f[i].pf_conf) == 0)
+            return 1;
+    return 0;
+}
+
 static void
 print_human(FILE *out, const struct probe *p, int idx, size_t n,
             const struct probe_obs *o, const struct probe_finding *f,
@@ -761,6 +771,10 @@ print_human(FILE *out, const struct probe *p, int idx, size_t n,
                         o->po_auth[s] == PAR_FAILED ? o->po_auth_err[s] : "");
             }
     }
+    for (int i = 0; i < PC_NCHECKS; i++)
+        if (!f[i].pf_conf_set && f[i].pf_conf[0] != '\0' &&
+            !conf_listed(f, i))
+            fprintf(out, "  %-13s %s\n", "conf change", f[i].pf_conf);
     fprintf(out, "  %-13s %s\n", "verdict", verdict_text(v));
 }
 
@@ -866,7 +880,8 @@ print_json_parent(FILE *out, const struct probe *p, int idx,
     fputs("},\n      \"conf_changes\": [", out);
     first = 1;
     for (int i = 0; i < PC_NCHECKS; i++) {
-        if (f[i].pf_conf_set || f[i].pf_conf[0] == '\0')
+        if (f[i].pf_conf_set || f[i].pf_conf[0] == '\0' ||
+            conf_listed(f, i))
             continue;
         fputs(first ? "" : ", ", out);
         json_str(out, f[i].pf_conf);
