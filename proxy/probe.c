@@ -44,12 +44,12 @@
 #include "shim_limits.h"
 #include "strparse.h"
 
-/* A small real content file: Windows Update names content after its
- * SHA-1. Tests always give their own URL. */
+/* A small real content file (a driver cab from the Microsoft Update
+ * Catalog, 2017); Windows Update names content after its SHA-1. Tests
+ * always give their own URL. */
 #define PROBE_DEFAULT_URL                                                     \
-    "http://download.windowsupdate.com/c/msdownload/update/software/secu/"   \
-    "2013/10/windows6.1-kb2862330-v2-x64_"                                    \
-    "a4e8a2e3b3edc8e0d1e9f81bb8e96fcc0a3e9b7d.cab"
+    "http://download.windowsupdate.com/c/msdownload/update/driver/drvs/"     \
+    "2017/11/netaapl_7503681835e08ce761c52858949731761e1fa5a1.cab"
 #define PROBE_STEP_MAX_MS 10000u      /* one connect, or one wait for bytes */
 #define PROBE_BODY_CAP (64u * 1024)   /* body bytes read per answer */
 #define PROBE_MAX_LEGS 6              /* auth legs on one connection */
