@@ -1,12 +1,15 @@
 /*
- * auth_conf.c - struct shim_config's [upstream] keys to struct auth_cred.
+ * auth_conf.c - struct shim_config's credentials to struct auth_cred.
  */
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "auth_conf.h"
+#include "config.h"
 
 static int
-hexval(int c)
+hex_nibble(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -32,14 +35,17 @@ auth_cred_from_config(const struct shim_config *cfg, struct auth_cred *out,
     if (h == NULL)
         return 0;
     if (strlen(h) != 32)
-        return -1;
+        goto bad;
     for (size_t i = 0; i < 16; i++) {
-        int hi = hexval((unsigned char)h[2 * i]);
-        int lo = hexval((unsigned char)h[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return -1;
+        int hi = hex_nibble(h[2 * i]), lo = hex_nibble(h[2 * i + 1]);
+        if (hi == -1 || lo == -1)
+            goto bad;
         nt_hash[i] = (uint8_t)(hi << 4 | lo);
     }
     out->ac_nt_hash = nt_hash;
     return 0;
+bad:
+    OPENSSL_cleanse(nt_hash, 16);
+    memset(out, 0, sizeof(*out));
+    return -1;
 }

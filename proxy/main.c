@@ -21,6 +21,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "plat.h"
+#include "probe.h"
 #include "server.h"
 #include "svc.h"
 #include "upstream.h"
@@ -43,7 +44,9 @@ usage(FILE *out)
             "             always does on POSIX)\n"
             "  -t         check the configuration, print a summary, exit\n"
             "  -v         verbose: log at debug level\n"
-            "  --version  print the version and exit\n",
+            "  --version  print the version and exit\n"
+            "       wsus-shim probe [-c FILE] [--json] [URL]\n"
+            "             test each parent for what BITS needs (probe --help)\n",
             installed_conf());
     svc_usage(out);
     if (plat_sig_reload() != -1)
@@ -276,6 +279,8 @@ main(int argc, char **argv)
     int check = 0, console = 0;
     char err[512];
 
+    if (argc >= 2 && strcmp(argv[1], "probe") == 0)
+        return probe_main(argc - 1, argv + 1, default_conf());
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
             o.o_path = argv[++i];

@@ -121,6 +121,21 @@ int plat_sig_stats(void);
  * -2 when nothing is available now. */
 int64_t plat_recv(evutil_socket_t fd, void *buf, size_t len);
 
+/* Step-by-step socket I/O for one-shot commands (`wsus-shim probe`) that
+ * drive a non-blocking socket without an event loop:
+ *   plat_connect_start: 0 connected, 1 in progress (wait for writable,
+ *     then ask plat_sock_error), -1 failed (plat_errno() says why);
+ *   plat_sock_wait: wait until fd is readable (for_write 0) or writable
+ *     (1), at most ms: 1 ready (a failed connect counts as ready), 0 timed
+ *     out, -1 error;
+ *   plat_sock_error: the pending error of a socket (SO_ERROR), 0 if none;
+ *   plat_send: bytes sent, -1 on error, -2 when nothing fits now. */
+int plat_connect_start(evutil_socket_t fd, const struct sockaddr *sa,
+                       int salen);
+int plat_sock_wait(evutil_socket_t fd, int for_write, uint32_t ms);
+int plat_sock_error(evutil_socket_t fd);
+int64_t plat_send(evutil_socket_t fd, const void *buf, size_t len);
+
 /* Keep freed relay buffers in the allocator instead of handing them back
  * to the kernel after every chunk (glibc trims and then page-faults them
  * back in). A no-op where the allocator has no such knob. */

@@ -14,6 +14,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -398,6 +399,61 @@ plat_recv(evutil_socket_t fd, void *buf, size_t len)
 {
     for (;;) {
         ssize_t n = recv(fd, buf, len, 0);
+        if (n >= 0)
+            return (int64_t)n;
+        if (errno == EINTR)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return -2;
+        return -1;
+    }
+}
+
+int
+plat_connect_start(evutil_socket_t fd, const struct sockaddr *sa, int salen)
+{
+    if (connect(fd, sa, (socklen_t)salen) == 0)
+        return 0;
+    return errno == EINPROGRESS || errno == EINTR ? 1 : -1;
+}
+
+int
+plat_sock_wait(evutil_socket_t fd, int for_write, uint32_t ms)
+{
+    struct pollfd pfd;
+    uint64_t end = plat_monotonic_ms() + ms, now;
+
+    pfd.fd = fd;
+    pfd.events = for_write ? POLLOUT : POLLIN;
+    for (;;) {
+        pfd.revents = 0;
+        now = plat_monotonic_ms();
+        int left = now >= end ? 0 : (int)(end - now);
+        int n = poll(&pfd, 1, left);
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n == -1)
+            return -1;
+        return n > 0 ? 1 : 0;
+    }
+}
+
+int
+plat_sock_error(evutil_socket_t fd)
+{
+    int e = 0;
+    socklen_t len = sizeof(e);
+
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &len) == -1)
+        return errno;
+    return e;
+}
+
+int64_t
+plat_send(evutil_socket_t fd, const void *buf, size_t len)
+{
+    for (;;) {
+        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
         if (n >= 0)
             return (int64_t)n;
         if (errno == EINTR)

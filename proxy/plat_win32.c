@@ -892,6 +892,66 @@ plat_recv(evutil_socket_t fd, void *buf, size_t len)
     }
 }
 
+int
+plat_connect_start(evutil_socket_t fd, const struct sockaddr *sa, int salen)
+{
+    if (connect((SOCKET)fd, sa, salen) == 0)
+        return 0;
+    return WSAGetLastError() == WSAEWOULDBLOCK ? 1 : -1;
+}
+
+/* select() on one socket: WSAPoll does not report a refused connect on
+ * older Windows, select() does so in the exception set. */
+int
+plat_sock_wait(evutil_socket_t fd, int for_write, uint32_t ms)
+{
+    fd_set rw, ex;
+    struct timeval tv;
+    int n;
+
+    FD_ZERO(&rw);
+    FD_ZERO(&ex);
+    FD_SET((SOCKET)fd, &rw);
+    FD_SET((SOCKET)fd, &ex);
+    tv.tv_sec = (long)(ms / 1000);
+    tv.tv_usec = (long)(ms % 1000) * 1000;
+    n = select(0, for_write ? NULL : &rw, for_write ? &rw : NULL, &ex, &tv);
+    if (n == SOCKET_ERROR)
+        return -1;
+    return n > 0 ? 1 : 0;
+}
+
+int
+plat_sock_error(evutil_socket_t fd)
+{
+    int e = 0, len = sizeof(e);
+
+    if (getsockopt((SOCKET)fd, SOL_SOCKET, SO_ERROR, (char *)&e, &len) ==
+        SOCKET_ERROR)
+        return WSAGetLastError();
+    return e;
+}
+
+int64_t
+plat_send(evutil_socket_t fd, const void *buf, size_t len)
+{
+    int want = len > 0x7fffffff ? 0x7fffffff : (int)len;
+
+    for (;;) {
+        int n = send((SOCKET)fd, buf, want, 0);
+        if (n != SOCKET_ERROR)
+            return (int64_t)n;
+        switch (WSAGetLastError()) {
+        case WSAEINTR:
+            continue;
+        case WSAEWOULDBLOCK:
+            return -2;
+        default:
+            return -1;
+        }
+    }
+}
+
 /* Reload and statistics arrive as service controls (svc_win32). */
 int
 plat_sig_reload(void)
