@@ -12,7 +12,7 @@
 #include "db.h"
 #include "report.h"
 #include "state.h"
-#include "svc.h"
+#include "svcctl.h"
 
 /* Exit codes of wsus-fixer, documented in --help and docs/wsus-fixer.md. */
 enum fixer_exit {

@@ -1,5 +1,5 @@
 /*
- * svc_scm.c - the Windows Service Control Manager backend of svc.h:
+ * svc_scm.c - the Windows Service Control Manager backend of svcctl.h:
  * OpenSCManager/OpenService, ControlService(STOP), StartService,
  * QueryServiceStatusEx (the wait hint and check point pace every wait),
  * and ChangeServiceConfig for a disabled service. Everything is behind
@@ -24,7 +24,7 @@
  */
 #include <stdio.h>
 
-#include "svc.h"
+#include "svcctl.h"
 
 #ifdef _WIN32
 #include <windows.h>
