@@ -105,10 +105,10 @@ static void
 fplat_drain(int fd, char *out, size_t outlen, size_t *used, int *eof)
 {
     char buf[4096];
-    ssize_t n;
 
     for (int i = 0; i < 64; i++) {
-        n = read(fd, buf, sizeof(buf));
+        ssize_t n = read(fd, buf, sizeof(buf));
+
         if (n > 0) {
             fplat_append(out, outlen, used, buf, (size_t)n);
             continue;
