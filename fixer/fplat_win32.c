@@ -106,6 +106,9 @@ fplat_winerr(char *err, size_t errlen, const char *what, DWORD code)
     errfmt(err, errlen, "%s: %s (%lu)", what, msg, (unsigned long)code);
 }
 
+/* fplat.h. One child's whole life (start, pump its output, kill it at
+ * the deadline, reap it) under one cleanup label, which is why it runs
+ * past 80 lines: split up, the handles would travel between functions. */
 int
 fplat_exec(const char *cmd, const char *cwd, uint32_t timeout_ms, char *out,
            size_t outlen, int *status, char *err, size_t errlen)
