@@ -62,7 +62,7 @@ doc_service(struct doc *d, const char *prefix, const char *name, int bits)
     char step[32], detail[DOC_ERR_MAX + 128], fix[512];
     uint64_t t0 = doc_now(d);
     enum svc_state st = SVC_UNKNOWN;
-    int disabled = 0, r;
+    int disabled = 0;
 
     snprintf(step, sizeof(step), "%s-present", prefix);
     if (svc->so_query(svc->so_ctx, name, &st, d->d_err, sizeof(d->d_err)) ==
@@ -81,6 +81,8 @@ doc_service(struct doc *d, const char *prefix, const char *name, int bits)
     report_step(d->d_rep, step, REP_OK, doc_since(d, t0), "%s is installed",
                 name);
     if (bits) {
+        int r;
+
         t0 = doc_now(d);
         snprintf(step, sizeof(step), "%s-enabled", prefix);
         r = svc->so_disabled(svc->so_ctx, name, &disabled, d->d_err,
@@ -114,13 +116,15 @@ static void
 doc_database(struct doc *d, const struct fixer_opts *o)
 {
     const struct db_ops *db = d->d_env->fe_db;
-    char masked[1024], detail[DOC_ERR_MAX + 1100];
+    char masked[1024];
     uint64_t t0 = doc_now(d);
     int64_t value = 0;
 
     connstr_mask(o->fo_connection, masked, sizeof(masked));
     if (db->do_connect(db->do_ctx, o->fo_connection, d->d_err,
                        sizeof(d->d_err)) == -1) {
+        char detail[DOC_ERR_MAX + 1100];
+
         snprintf(detail, sizeof(detail), "%s: %s", masked, d->d_err);
         doc_fail(d, "susdb", doc_since(d, t0), detail,
                  "check [database] connection and that this account may "

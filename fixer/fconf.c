@@ -14,7 +14,7 @@
 #include "fconf.h"
 #include "fplat.h"
 #include "strparse.h"
-#include "svc.h"
+#include "svcctl.h"
 
 #define FCONF_ERR_MAX 512
 

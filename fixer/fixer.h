@@ -12,7 +12,7 @@
 #include "db.h"
 #include "report.h"
 #include "state.h"
-#include "svc.h"
+#include "svcctl.h"
 
 /* Exit codes of wsus-fixer, documented in --help and docs/wsus-fixer.md. */
 enum fixer_exit {
@@ -58,20 +58,21 @@ struct fixer_opts {
 void fixer_clock_system(struct fixer_clock *clk);
 
 /*
- * apply or revert (o->fo_cmd), the whole procedure:
+ * apply or revert (o->fo_cmd), the whole procedure (the steps of
+ * docs/wsus-fixer.md, one function each in fixer.c):
  *  1. lock; load the state file (revert's target: last apply's previous
- *     value, or 0); connect; read the value (one row); already the
- *     target: exit 0, service untouched;
- *  2. query WSUSService; record service state and value (state file);
- *  3. stop WSUSService, wait for STOPPED (stop_timeout); on failure make
+ *     value, or 0); connect; read the value (one row);
+ *  2. already the target: exit 0, service untouched;
+ *  3. query WSUSService; record service state and value (state file);
+ *  4. stop WSUSService, wait for STOPPED (stop_timeout); on failure make
  *     sure it runs again and exit 1, database untouched;
- *  4. autocommit off; UPDATE (bound value); 1 row; read back; commit; on
- *     failure roll back and go on to 5, exit 1;
- *  5. BITS enabled (a disabled one is enabled only with fo_enable_bits;
+ *  5. autocommit off; UPDATE (bound value); 1 row; read back; commit; on
+ *     failure roll back and go on to 6, exit 1;
+ *  6. BITS enabled (a disabled one is enabled only with fo_enable_bits;
  *     otherwise it is reported with the manual commands) and running;
  *     start WSUSService if it ran before, wait for RUNNING; on failure
  *     exit 3 with the manual command.
- * With fo_dry_run only step 1's reads run and the plan is reported.
+ * With fo_dry_run only steps 1 and 2 run (no lock) and the plan is reported.
  * Returns an enum fixer_exit value.
  */
 int fixer_apply(const struct fixer_env *env, const struct fixer_opts *o,

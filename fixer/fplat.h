@@ -3,8 +3,9 @@
  * the operating system that differs between POSIX and Windows sits behind
  * these calls: clocks, running a command with a time limit, the run lock,
  * atomic file replacement, a TCP probe, directory checks and the Windows
- * registry. fplat.c is the only fixer file besides svc_scm.c that tests
- * _WIN32. Every call that can fail returns 0 or -1 and fills err.
+ * registry. fplat_posix.c and fplat_win32.c implement them, one of which
+ * the build picks; fplat.c holds what is the same on both. Every call that
+ * can fail returns 0 or -1 and fills err.
  */
 #ifndef WSUS_FPLAT_H
 #define WSUS_FPLAT_H

@@ -85,7 +85,9 @@ main_usage(FILE *f)
         fplat_default_conf());
 }
 
-/* Parse argv. Returns 0, or -1 with a reason in err. */
+/* Parse argv. Returns 0, or -1 with a reason in err. One flat loop with
+ * a branch per option (it runs past 80 lines): splitting it would only
+ * scatter the table of options. */
 static int
 main_parse(int argc, char **argv, struct main_args *a, char *err, size_t errlen)
 {
@@ -208,6 +210,121 @@ main_conf_exists(const char *path)
     return 1;
 }
 
+/* The connection string: [database] connection, or for "auto" the one
+ * built from the registry's SqlServerName. Returns 0, or -1 with the
+ * final message (exit 2) reported. conn holds secrets: the caller wipes
+ * it. */
+static int
+main_conn(struct report *rep, const struct fixer_conf *cf, char *conn,
+          size_t connlen)
+{
+    char err[MAIN_ERR_MAX];
+
+    if (strcmp(cf->fc_connection, "auto") == 0) {
+        char name[256];
+
+        if (fplat_sqlserver_name(name, sizeof(name), err, sizeof(err)) == -1 ||
+            connstr_from_sqlserver_name(name, cf->fc_auto_driver, conn, connlen,
+                                        err, sizeof(err)) == -1) {
+            report_finish(rep, FIXER_EXIT_USAGE, "%s: connection = auto: %s",
+                          cf->fc_path, err);
+            return -1;
+        }
+        report_debug(rep, "SqlServerName \"%s\" -> %s", name, conn);
+    } else if (snprintf(conn, connlen, "%s", cf->fc_connection) >=
+               (int)connlen) {
+        report_finish(rep, FIXER_EXIT_USAGE,
+                      "%s: [database] connection is "
+                      "longer than %lu characters",
+                      cf->fc_path, (unsigned long)(connlen - 1));
+        return -1;
+    }
+
+    return 0;
+}
+
+/* The service backend named by [service] backend. Returns 0 or -1. */
+static int
+main_svc_open(struct svc_ops *svc, const struct fixer_conf *cf, char *err,
+              size_t errlen)
+{
+    if (cf->fc_backend == FCONF_BACKEND_SCM) {
+        if (svc_scm_open(svc, err, errlen) == -1)
+            return -1;
+    } else {
+        struct svc_exec_conf sx = {
+            .sx_stop = cf->fc_stop_cmd,
+            .sx_start = cf->fc_start_cmd,
+            .sx_status = cf->fc_status_cmd,
+            .sx_starttype = cf->fc_starttype_cmd,
+            .sx_enable = cf->fc_enable_cmd,
+            .sx_running = cf->fc_running_match,
+            .sx_stopped = cf->fc_stopped_match,
+            .sx_absent = cf->fc_absent_match,
+            .sx_disabled = cf->fc_disabled_match,
+            .sx_cwd = cf->fc_dir,
+            .sx_query_timeout_ms = cf->fc_query_timeout_ms,
+        };
+
+        if (svc_exec_open(svc, &sx, err, errlen) == -1)
+            return -1;
+    }
+    return 0;
+}
+
+/* The procedure's options from the command line and the conf. */
+static void
+main_opts(struct fixer_opts *o, const struct main_args *a,
+          const struct fixer_conf *cf, const char *conn)
+{
+    memset(o, 0, sizeof(*o));
+    o->fo_cmd = a->ma_cmd == MAIN_REVERT ? FIXER_CMD_REVERT : FIXER_CMD_APPLY;
+    o->fo_value = a->ma_value_set ? a->ma_value : 1;
+    o->fo_dry_run = a->ma_dry_run;
+    o->fo_connection = conn;
+    o->fo_service = cf->fc_name;
+    o->fo_bits = cf->fc_bits_name;
+    o->fo_enable_bits = a->ma_enable_bits;
+    o->fo_stop_timeout_ms = cf->fc_stop_timeout_ms;
+    o->fo_start_timeout_ms = cf->fc_start_timeout_ms;
+    o->fo_poll_ms = cf->fc_poll_ms;
+}
+
+/* Run the command. Returns its exit code. */
+static int
+main_run(const struct fixer_env *env, const struct fixer_opts *o,
+         const struct main_args *a, const struct fixer_conf *cf,
+         struct report *rep)
+{
+    int rc = FIXER_EXIT_FAILED;
+
+    switch (a->ma_cmd) {
+    case MAIN_STATUS:
+        rc = fixer_status(env, o, rep);
+        break;
+    case MAIN_APPLY:
+    case MAIN_REVERT:
+        rc = fixer_apply(env, o, rep);
+        break;
+    case MAIN_DOCTOR: {
+        struct doctor_opts d = {
+            .do_content_dir = cf->fc_content_dir,
+            .do_shim_conf = cf->fc_shim_conf,
+            .do_probe_timeout_ms = cf->fc_probe_timeout_ms,
+        };
+
+        rc = doctor_run(env, o, &d, rep);
+        break;
+    }
+    case MAIN_NONE:
+        break;
+    }
+    return rc;
+}
+
+/* Longer than 80 lines on purpose: it takes the conf, the report and the
+ * three operation tables in order and gives them back under one cleanup
+ * label in reverse, which reads best when every acquisition is in view. */
 int
 main(int argc, char **argv)
 {
@@ -253,52 +370,14 @@ main(int argc, char **argv)
     if (a.ma_verbose)
         fconf_dump(&cf, main_dump_line, &rep);
 
-    if (strcmp(cf.fc_connection, "auto") == 0) {
-        char name[256];
-
-        if (fplat_sqlserver_name(name, sizeof(name), err, sizeof(err)) == -1 ||
-            connstr_from_sqlserver_name(name, cf.fc_auto_driver, conn,
-                                        sizeof(conn), err, sizeof(err)) == -1) {
-            report_finish(&rep, FIXER_EXIT_USAGE, "%s: connection = auto: %s",
-                          cf.fc_path, err);
-            goto out;
-        }
-        report_debug(&rep, "SqlServerName \"%s\" -> %s", name, conn);
-    } else if (snprintf(conn, sizeof(conn), "%s", cf.fc_connection) >=
-               (int)sizeof(conn)) {
-        report_finish(&rep, FIXER_EXIT_USAGE,
-                      "%s: [database] connection is "
-                      "longer than %lu characters",
-                      cf.fc_path, (unsigned long)(sizeof(conn) - 1));
+    if (main_conn(&rep, &cf, conn, sizeof(conn)) == -1)
         goto out;
-    }
 
     /* operations */
     rc = FIXER_EXIT_FAILED;
-    if (cf.fc_backend == FCONF_BACKEND_SCM) {
-        if (svc_scm_open(&svc, err, sizeof(err)) == -1) {
-            report_finish(&rep, rc, "%s", err);
-            goto out;
-        }
-    } else {
-        struct svc_exec_conf sx = {
-            .sx_stop = cf.fc_stop_cmd,
-            .sx_start = cf.fc_start_cmd,
-            .sx_status = cf.fc_status_cmd,
-            .sx_starttype = cf.fc_starttype_cmd,
-            .sx_enable = cf.fc_enable_cmd,
-            .sx_running = cf.fc_running_match,
-            .sx_stopped = cf.fc_stopped_match,
-            .sx_absent = cf.fc_absent_match,
-            .sx_disabled = cf.fc_disabled_match,
-            .sx_cwd = cf.fc_dir,
-            .sx_query_timeout_ms = cf.fc_query_timeout_ms,
-        };
-
-        if (svc_exec_open(&svc, &sx, err, sizeof(err)) == -1) {
-            report_finish(&rep, rc, "%s", err);
-            goto out;
-        }
+    if (main_svc_open(&svc, &cf, err, sizeof(err)) == -1) {
+        report_finish(&rep, rc, "%s", err);
+        goto out;
     }
     have_svc = 1;
     if (db_odbc_open(&db, err, sizeof(err)) == -1) {
@@ -317,42 +396,12 @@ main(int argc, char **argv)
     env.fe_state = &sto;
     env.fe_clock = &clk;
 
-    memset(&o, 0, sizeof(o));
-    o.fo_cmd = a.ma_cmd == MAIN_REVERT ? FIXER_CMD_REVERT : FIXER_CMD_APPLY;
-    o.fo_value = a.ma_value_set ? a.ma_value : 1;
-    o.fo_dry_run = a.ma_dry_run;
-    o.fo_connection = conn;
-    o.fo_service = cf.fc_name;
-    o.fo_bits = cf.fc_bits_name;
-    o.fo_enable_bits = a.ma_enable_bits;
-    o.fo_stop_timeout_ms = cf.fc_stop_timeout_ms;
-    o.fo_start_timeout_ms = cf.fc_start_timeout_ms;
-    o.fo_poll_ms = cf.fc_poll_ms;
+    main_opts(&o, &a, &cf, conn);
     report_debug(&rep, "read statement: %s", db_sql_read());
     report_debug(&rep, "update statement: %s", db_sql_update());
     report_debug(&rep, "state file: %s", cf.fc_state_file);
 
-    switch (a.ma_cmd) {
-    case MAIN_STATUS:
-        rc = fixer_status(&env, &o, &rep);
-        break;
-    case MAIN_APPLY:
-    case MAIN_REVERT:
-        rc = fixer_apply(&env, &o, &rep);
-        break;
-    case MAIN_DOCTOR: {
-        struct doctor_opts d = {
-            .do_content_dir = cf.fc_content_dir,
-            .do_shim_conf = cf.fc_shim_conf,
-            .do_probe_timeout_ms = cf.fc_probe_timeout_ms,
-        };
-
-        rc = doctor_run(&env, &o, &d, &rep);
-        break;
-    }
-    case MAIN_NONE:
-        break;
-    }
+    rc = main_run(&env, &o, &a, &cf, &rep);
 out:
     memset(conn, 0, sizeof(conn));
     if (have_state)

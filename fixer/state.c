@@ -32,7 +32,7 @@ struct state_parse_ctx {
 int
 state_format(const struct fixer_state *st, char *buf, size_t len)
 {
-    int n, m = 0;
+    int n, m;
 
     n = snprintf(buf, len,
                  "# wsus-fixer state, written by wsus-fixer. `wsus-fixer "

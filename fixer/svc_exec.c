@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "fplat.h"
-#include "svc.h"
+#include "svcctl.h"
 
 /* Captured output kept per command; the rest is dropped. */
 #define SVC_EXEC_OUT_MAX 4096

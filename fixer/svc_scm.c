@@ -1,5 +1,5 @@
 /*
- * svc_scm.c - the Windows Service Control Manager backend of svc.h:
+ * svc_scm.c - the Windows Service Control Manager backend of svcctl.h:
  * OpenSCManager/OpenService, ControlService(STOP), StartService,
  * QueryServiceStatusEx (the wait hint and check point pace every wait),
  * and ChangeServiceConfig for a disabled service. Everything is behind
@@ -24,7 +24,7 @@
  */
 #include <stdio.h>
 
-#include "svc.h"
+#include "svcctl.h"
 
 #ifdef _WIN32
 #include <windows.h>
@@ -307,7 +307,9 @@ svc_scm_listed(char (*list)[SCM_NAME_MAX], size_t n, const char *name)
 /*
  * Append to list (n entries of max) the active services that depend on
  * name, each after its own dependents (the order to stop them in); ones
- * already listed are skipped. Returns 0, or -1 with err.
+ * already listed are skipped. Returns 0, or -1 with err. Past 80 lines
+ * because EnumServicesStatusEx's grow-and-retry buffer, the filter and the
+ * recursion share two allocations and one cleanup label.
  */
 static int
 svc_scm_collect(struct svc_scm *sm, const char *name, int depth,

@@ -1,10 +1,12 @@
 /*
  * test_fixer_apply.c - the apply/revert procedure, status and doctor run
  * against fake service, database and state operations (function-pointer
- * tables, no linker tricks) and a fake clock. Every failure path of
- * DESIGN.md section 4 is injected here, and each test asserts the exact
- * sequence of operations called, the exit code, the database value, the
- * service states and what was saved to the state file.
+ * tables, no linker tricks) and a fake clock. Every failure path of the
+ * procedure (docs/wsus-fixer.md) is one row of apply_cases: the faults
+ * the fakes are scripted with, the command line, and what must come out:
+ * the exact sequence of operations called, the exit code, the database
+ * value, the service states, what was saved to the state file and
+ * fragments of the output. test_apply_case runs one row.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,47 +23,60 @@
 
 #define LOG_MAX 128
 #define LINE_MAX_ 96
+#define OUT_MAX 6 /* output fragments per row */
 
 enum { WSUS = 0, BITS = 1 };
 
+/* One fake service: its faults, and its state as the run changes it. */
 struct fake_svc {
-    const char *fs_name;
-    enum svc_state fs_state;
-    int fs_disabled;
-    int fs_type_unknown; /* so_disabled returns 1 */
-    int fs_query_fail;
-    int fs_stop_fail; /* 1: fails; 2: fails after stopping it */
-    int fs_stop_noop; /* stop "succeeds"; 1: still running, 2: stays
+    const char *ks_name;
+    enum svc_state ks_state; /* in a script, 0 (SVC_UNKNOWN) = running */
+    int ks_disabled;
+    int ks_type_unknown; /* so_disabled returns 1 */
+    int ks_query_fail;
+    int ks_stop_fail; /* 1: fails; 2: fails after stopping it */
+    int ks_stop_noop; /* stop "succeeds"; 1: still running, 2: stays
                          stop-pending */
-    int fs_start_fail;
-    int fs_start_noop;
-    int fs_enable_fail;
+    int ks_start_fail;
+    int ks_start_noop;
+    int ks_enable_fail;
+};
+
+/* What the fakes start from and which operations fail. Zero is the
+ * default everywhere: both services running, value 0, nothing fails. */
+struct fault {
+    struct fake_svc ft_wsus;
+    struct fake_svc ft_bits;
+    /* database */
+    int64_t ft_value; /* committed before the run */
+    int ft_connect_fail;
+    int ft_read_fail_nth; /* 1-based read call that fails; 0 = none */
+    int ft_begin_fail;
+    int ft_update_fail;
+    int64_t ft_extra_rows; /* the UPDATE reports 1 + this many rows */
+    int ft_readback_off;   /* verify read returns value + 1 */
+    int ft_commit_fail;
+    int ft_rollback_fail;
+    /* state */
+    int ft_lock_fail;
+    int ft_load_fail;
+    int ft_save_fail_nth; /* 1-based save that fails; 0 = none */
+    struct fixer_state ft_loaded;
 };
 
 struct fake {
     char f_log[LOG_MAX][LINE_MAX_];
     int f_nlog;
+    struct fault f_ft;
     struct fake_svc f_svc[2];
     /* database */
     int64_t f_value;   /* committed */
     int64_t f_pending; /* inside the transaction */
     int f_in_txn;
     int f_updated;
-    int f_connect_fail;
-    int f_read_fail_nth; /* 1-based read call that fails; 0 = none */
     int f_nreads;
-    int f_begin_fail;
-    int f_update_fail;
-    int64_t f_update_rows; /* rows reported */
-    int f_readback_off;    /* verify read returns value + 1 */
-    int f_commit_fail;
-    int f_rollback_fail;
     /* state */
-    int f_lock_fail;
-    int f_load_fail;
-    int f_save_fail_nth; /* 1-based save that fails; 0 = none */
     int f_nsaves;
-    struct fixer_state f_loaded;
     struct fixer_state f_saved;
     /* clock */
     uint64_t f_now;
@@ -82,7 +97,7 @@ static struct fake_svc *
 fsvc(struct fake *f, const char *name)
 {
     for (int i = 0; i < 2; i++)
-        if (strcmp(f->f_svc[i].fs_name, name) == 0)
+        if (strcmp(f->f_svc[i].ks_name, name) == 0)
             return &f->f_svc[i];
     fail_msg("unknown service %s", name);
     return NULL;
@@ -98,11 +113,11 @@ fk_query(void *ctx, const char *name, enum svc_state *st, char *err,
     struct fake_svc *s = fsvc(f, name);
 
     flog(f, "svc.query %s", name);
-    if (s->fs_query_fail) {
+    if (s->ks_query_fail) {
         snprintf(err, errlen, "query failed");
         return -1;
     }
-    *st = s->fs_state;
+    *st = s->ks_state;
     return 0;
 }
 
@@ -115,16 +130,16 @@ fk_stop(void *ctx, const char *name, uint32_t timeout_ms, char *err,
 
     (void)timeout_ms;
     flog(f, "svc.stop %s", name);
-    if (s->fs_stop_fail) {
-        if (s->fs_stop_fail == 2)
-            s->fs_state = SVC_STOPPED;
+    if (s->ks_stop_fail) {
+        if (s->ks_stop_fail == 2)
+            s->ks_state = SVC_STOPPED;
         snprintf(err, errlen, "stop failed");
         return -1;
     }
-    if (s->fs_stop_noop == 2)
-        s->fs_state = SVC_STOP_PENDING;
-    else if (!s->fs_stop_noop)
-        s->fs_state = SVC_STOPPED;
+    if (s->ks_stop_noop == 2)
+        s->ks_state = SVC_STOP_PENDING;
+    else if (!s->ks_stop_noop)
+        s->ks_state = SVC_STOPPED;
     return 0;
 }
 
@@ -137,12 +152,12 @@ fk_start(void *ctx, const char *name, uint32_t timeout_ms, char *err,
 
     (void)timeout_ms;
     flog(f, "svc.start %s", name);
-    if (s->fs_start_fail || s->fs_disabled) {
+    if (s->ks_start_fail || s->ks_disabled) {
         snprintf(err, errlen, "start failed");
         return -1;
     }
-    if (!s->fs_start_noop)
-        s->fs_state = SVC_RUNNING;
+    if (!s->ks_start_noop)
+        s->ks_state = SVC_RUNNING;
     return 0;
 }
 
@@ -156,9 +171,9 @@ fk_disabled(void *ctx, const char *name, int *disabled, char *err,
     (void)err;
     (void)errlen;
     flog(f, "svc.disabled %s", name);
-    if (s->fs_type_unknown)
+    if (s->ks_type_unknown)
         return 1;
-    *disabled = s->fs_disabled;
+    *disabled = s->ks_disabled;
     return 0;
 }
 
@@ -169,11 +184,11 @@ fk_enable(void *ctx, const char *name, char *err, size_t errlen)
     struct fake_svc *s = fsvc(f, name);
 
     flog(f, "svc.enable %s", name);
-    if (s->fs_enable_fail) {
+    if (s->ks_enable_fail) {
         snprintf(err, errlen, "enable failed");
         return -1;
     }
-    s->fs_disabled = 0;
+    s->ks_disabled = 0;
     return 0;
 }
 
@@ -195,7 +210,7 @@ fk_connect(void *ctx, const char *connstr, char *err, size_t errlen)
 
     flog(f, "db.connect");
     assert_non_null(strstr(connstr, "PWD=hunter2"));
-    if (f->f_connect_fail) {
+    if (f->f_ft.ft_connect_fail) {
         snprintf(err, errlen, "cannot connect");
         return -1;
     }
@@ -208,12 +223,12 @@ fk_read(void *ctx, int64_t *value, char *err, size_t errlen)
     struct fake *f = ctx;
 
     flog(f, "db.read");
-    if (++f->f_nreads == f->f_read_fail_nth) {
+    if (++f->f_nreads == f->f_ft.ft_read_fail_nth) {
         snprintf(err, errlen, "read failed");
         return -1;
     }
     *value = f->f_in_txn && f->f_updated
-                 ? f->f_pending + (f->f_readback_off ? 1 : 0)
+                 ? f->f_pending + (f->f_ft.ft_readback_off ? 1 : 0)
                  : f->f_value;
     return 0;
 }
@@ -224,7 +239,7 @@ fk_begin(void *ctx, char *err, size_t errlen)
     struct fake *f = ctx;
 
     flog(f, "db.begin");
-    if (f->f_begin_fail) {
+    if (f->f_ft.ft_begin_fail) {
         snprintf(err, errlen, "begin failed");
         return -1;
     }
@@ -239,13 +254,13 @@ fk_update(void *ctx, int64_t value, int64_t *rows, char *err, size_t errlen)
 
     flog(f, "db.update %lld", (long long)value);
     assert_true(f->f_in_txn);
-    if (f->f_update_fail) {
+    if (f->f_ft.ft_update_fail) {
         snprintf(err, errlen, "trigger raised");
         return -1;
     }
     f->f_pending = value;
     f->f_updated = 1;
-    *rows = f->f_update_rows;
+    *rows = 1 + f->f_ft.ft_extra_rows;
     return 0;
 }
 
@@ -255,7 +270,7 @@ fk_commit(void *ctx, char *err, size_t errlen)
     struct fake *f = ctx;
 
     flog(f, "db.commit");
-    if (f->f_commit_fail) {
+    if (f->f_ft.ft_commit_fail) {
         snprintf(err, errlen, "commit failed");
         return -1;
     }
@@ -272,7 +287,7 @@ fk_rollback(void *ctx, char *err, size_t errlen)
 
     flog(f, "db.rollback");
     f->f_in_txn = f->f_updated = 0;
-    if (f->f_rollback_fail) {
+    if (f->f_ft.ft_rollback_fail) {
         snprintf(err, errlen, "rollback failed");
         return -1;
     }
@@ -296,7 +311,7 @@ fk_lock(void *ctx, char *err, size_t errlen)
     struct fake *f = ctx;
 
     flog(f, "state.lock");
-    if (f->f_lock_fail) {
+    if (f->f_ft.ft_lock_fail) {
         snprintf(err, errlen, "held by another run");
         return -1;
     }
@@ -315,11 +330,11 @@ fk_load(void *ctx, struct fixer_state *st, char *err, size_t errlen)
     struct fake *f = ctx;
 
     flog(f, "state.load");
-    if (f->f_load_fail) {
+    if (f->f_ft.ft_load_fail) {
         snprintf(err, errlen, "state:3: bad value");
         return -1;
     }
-    *st = f->f_loaded;
+    *st = f->f_ft.ft_loaded;
     return 0;
 }
 
@@ -329,7 +344,7 @@ fk_save(void *ctx, const struct fixer_state *st, char *err, size_t errlen)
     struct fake *f = ctx;
 
     flog(f, "state.save %s", st->fs_run_result);
-    if (++f->f_nsaves == f->f_save_fail_nth) {
+    if (++f->f_nsaves == f->f_ft.ft_save_fail_nth) {
         snprintf(err, errlen, "disk full");
         return -1;
     }
@@ -365,17 +380,23 @@ struct harness {
     char h_text[16384];
 };
 
+/* Set up the fakes from ft (NULL: no faults) and apply's options. */
 static void
-h_init(struct harness *h)
+h_init(struct harness *h, const struct fault *ft)
 {
     struct fake *f = &h->h_f;
 
     memset(h, 0, sizeof(*h));
-    f->f_svc[WSUS].fs_name = "WSUSService";
-    f->f_svc[WSUS].fs_state = SVC_RUNNING;
-    f->f_svc[BITS].fs_name = "BITS";
-    f->f_svc[BITS].fs_state = SVC_RUNNING;
-    f->f_update_rows = 1;
+    if (ft != NULL)
+        f->f_ft = *ft;
+    f->f_svc[WSUS] = f->f_ft.ft_wsus;
+    f->f_svc[BITS] = f->f_ft.ft_bits;
+    f->f_svc[WSUS].ks_name = "WSUSService";
+    f->f_svc[BITS].ks_name = "BITS";
+    for (int i = 0; i < 2; i++)
+        if (f->f_svc[i].ks_state == SVC_UNKNOWN)
+            f->f_svc[i].ks_state = SVC_RUNNING;
+    f->f_value = f->f_ft.ft_value;
     f->f_now = 1000000;
     h->h_svc = (struct svc_ops){f,           fk_query,  fk_stop,   fk_start,
                                 fk_disabled, fk_enable, fk_manual, NULL};
@@ -393,6 +414,23 @@ h_init(struct harness *h)
     h->h_o.fo_stop_timeout_ms = 2000;
     h->h_o.fo_start_timeout_ms = 2000;
     h->h_o.fo_poll_ms = 1000;
+}
+
+/* Set the options from a command line as wsus-fixer takes it: "apply"
+ * or "revert", then any of --dry-run, --enable-bits and --value N. */
+static void
+h_args(struct harness *h, const char *args)
+{
+    const char *v = strstr(args, " --value ");
+
+    if (strncmp(args, "revert", 6) == 0)
+        h->h_o.fo_cmd = FIXER_CMD_REVERT;
+    else
+        assert_int_equal(strncmp(args, "apply", 5), 0);
+    h->h_o.fo_dry_run = strstr(args, " --dry-run") != NULL;
+    h->h_o.fo_enable_bits = strstr(args, " --enable-bits") != NULL;
+    if (v != NULL)
+        h->h_o.fo_value = strtoll(v + strlen(" --value "), NULL, 10);
 }
 
 enum h_cmd { H_APPLY = 0, H_STATUS, H_DOCTOR };
@@ -457,722 +495,424 @@ h_contains(const struct harness *h, const char *s)
 #define START_OK                                                               \
     "svc.query WSUSService", "svc.start WSUSService", "svc.query WSUSService"
 
-/* ---- apply: success paths */
-
-static void
-test_apply_ok(void **state)
-{
-    static const char *const want[] = {
-        PRELUDE, RECORD,   STOP_OK,           TXN_OK,         "db.disconnect",
-        BITS_OK, START_OK, "state.save done", "state.unlock", NULL};
-    struct harness h;
-
-    (void)state;
-    h_init(&h);
-    assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_OK);
-    h_expect(&h, want);
-    assert_int_equal(h.h_f.f_value, 1);
-    assert_int_equal(h.h_f.f_svc[WSUS].fs_state, SVC_RUNNING);
-    assert_true(h.h_f.f_saved.fs_has_apply);
-    assert_int_equal(h.h_f.f_saved.fs_apply_previous, 0);
-    assert_int_equal(h.h_f.f_saved.fs_apply_value, 1);
-    assert_string_equal(h.h_f.f_saved.fs_run_service, "running");
-    h_contains(&h, "\"exit_code\":0");
-    h_contains(&h, "\"step\":\"service-stop\",\"result\":\"ok\"");
-    h_contains(&h, "PWD=***");
-}
-
-static void
-test_apply_already(void **state)
-{
-    static const char *const want[] = {PRELUDE, "db.disconnect", "state.unlock",
-                                       NULL};
-    struct harness h;
-
-    (void)state;
-    h_init(&h);
-    h.h_f.f_value = 1;
-    assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_OK);
-    h_expect(&h, want); /* no service call, no save */
-    h_contains(&h, "already 1");
-}
-
-static void
-test_apply_service_was_stopped(void **state)
-{
-    static const char *const want[] = {
-        PRELUDE,           RECORD,         TXN_OK, "db.disconnect", BITS_OK,
-        "state.save done", "state.unlock", NULL};
-    struct harness h;
-
-    (void)state;
-    h_init(&h);
-    h.h_f.f_svc[WSUS].fs_state = SVC_STOPPED;
-    assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_OK);
-    h_expect(&h, want); /* neither stopped nor started */
-    assert_int_equal(h.h_f.f_value, 1);
-    assert_int_equal(h.h_f.f_svc[WSUS].fs_state, SVC_STOPPED);
-    assert_string_equal(h.h_f.f_saved.fs_run_service, "stopped");
-}
-
-static void
-test_apply_bits_disabled_and_stopped(void **state)
-{
-    static const char *const want[] = {PRELUDE,           RECORD,
-                                       STOP_OK,           TXN_OK,
-                                       "db.disconnect",   "svc.disabled BITS",
-                                       "svc.enable BITS", "svc.query BITS",
-                                       "svc.start BITS",  "svc.query BITS",
-                                       START_OK,          "state.save done",
-                                       "state.unlock",    NULL};
-    struct harness h;
-
-    (void)state;
-    h_init(&h);
-    h.h_f.f_svc[BITS].fs_disabled = 1;
-    h.h_f.f_svc[BITS].fs_state = SVC_STOPPED;
-    h.h_o.fo_enable_bits = 1;
-    assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_OK);
-    h_expect(&h, want);
-    assert_int_equal(h.h_f.f_svc[BITS].fs_disabled, 0);
-    assert_int_equal(h.h_f.f_svc[BITS].fs_state, SVC_RUNNING);
-}
-
-/* Without --enable-bits a disabled BITS is reported, never changed: the
- * value is applied and WSUSService restarted, and the run ends in exit 3
- * with the commands that enable and start BITS. */
-static void
-test_apply_bits_disabled_left_without_enable_bits(void **state)
-{
-    static const char *const want[] = {PRELUDE,
-                                       RECORD,
-                                       STOP_OK,
-                                       TXN_OK,
-                                       "db.disconnect",
-                                       "svc.disabled BITS",
-                                       START_OK,
-                                       "state.save not-restored",
-                                       "state.unlock",
-                                       NULL};
-    struct harness h;
-
-    (void)state;
-    h_init(&h);
-    h.h_f.f_svc[BITS].fs_disabled = 1;
-    h.h_f.f_svc[BITS].fs_state = SVC_STOPPED;
-    assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_NOT_RESTORED);
-    h_expect(&h, want); /* no svc.enable, no svc.start BITS */
-    assert_int_equal(h.h_f.f_svc[BITS].fs_disabled, 1);
-    assert_int_equal(h.h_f.f_svc[BITS].fs_state, SVC_STOPPED);
-    assert_int_equal(h.h_f.f_svc[WSUS].fs_state, SVC_RUNNING);
-    assert_int_equal(h.h_f.f_value, 1);
-    h_contains(&h, "\"step\":\"bits-enable\",\"result\":\"fail\"");
-    h_contains(&h, "run again with --enable-bits");
-    h_contains(&h, "the value was changed, but BITS is disabled and was "
-                   "left so");
-    h_contains(&h, "enable-by-hand BITS; then start-by-hand BITS");
-}
-
-static void
-test_apply_bits_type_unknown(void **state)
-{
-    struct harness h;
-
-    (void)state;
-    h_init(&h);
-    h.h_f.f_svc[BITS].fs_type_unknown = 1;
-    assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_OK);
-    h_contains(&h, "\"step\":\"bits-enable\",\"result\":\"skip\"");
-}
-
-/* ---- apply: failures before anything changes */
-
-static void
-test_apply_lock_fails(void **state)
-{
-    static const char *const want[] = {"state.lock", NULL};
-    struct harness h;
-
-    (void)state;
-    h_init(&h);
-    h.h_f.f_lock_fail = 1;
-    assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_FAILED);
-    h_expect(&h, want);
-    h_contains(&h, "held by another run");
-}
-
-static void
-test_apply_state_load_fails(void **state)
-{
-    static const char *const want[] = {"state.lock", "state.load",
-                                       "state.unlock", NULL};
-    struct harness h;
-
-    (void)state;
-    h_init(&h);
-    h.h_f.f_load_fail = 1;
-    assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_FAILED);
-    h_expect(&h, want);
-}
-
-static void
-test_apply_connect_fails(void **state)
-{
-    static const char *const want[] = {"state.lock",   "state.load",
-                                       "db.connect",   "db.disconnect",
-                                       "state.unlock", NULL};
-    struct harness h;
-
-    (void)state;
-    h_init(&h);
-    h.h_f.f_connect_fail = 1;
-    assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_FAILED);
-    h_expect(&h, want);
-    h_contains(&h, "cannot connect");
-}
-
-static void
-test_apply_read_fails(void **state)
-{
-    static const char *const want[] = {PRELUDE, "db.disconnect", "state.unlock",
-                                       NULL};
-    struct harness h;
-
-    (void)state;
-    h_init(&h);
-    h.h_f.f_read_fail_nth = 1;
-    assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_FAILED);
-    h_expect(&h, want);
-}
-
-static void
-test_apply_query_fails(void **state)
-{
-    static const char *const want[] = {PRELUDE, "svc.query WSUSService",
-                                       "db.disconnect", "state.unlock", NULL};
-    struct harness h;
-
-    (void)state;
-    h_init(&h);
-    h.h_f.f_svc[WSUS].fs_query_fail = 1;
-    assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_FAILED);
-    h_expect(&h, want);
-    assert_int_equal(h.h_f.f_nsaves, 0);
-}
-
-static void
-test_apply_service_pending(void **state)
-{
-    static const char *const want[] = {PRELUDE, "svc.query WSUSService",
-                                       "db.disconnect", "state.unlock", NULL};
-    struct harness h;
-
-    (void)state;
-    h_init(&h);
-    h.h_f.f_svc[WSUS].fs_state = SVC_STOP_PENDING;
-    assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_FAILED);
-    h_expect(&h, want);
-    h_contains(&h, "stop-pending");
-}
-
-static void
-test_apply_service_absent(void **state)
-{
-    struct harness h;
-
-    (void)state;
-    h_init(&h);
-    h.h_f.f_svc[WSUS].fs_state = SVC_ABSENT;
-    assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_FAILED);
-    h_contains(&h, "WSUSService is not installed");
-    assert_int_equal(h.h_f.f_nsaves, 0);
-}
-
-static void
-test_apply_state_save_fails(void **state)
-{
-    static const char *const want[] = {PRELUDE, RECORD, "db.disconnect",
-                                       "state.unlock", NULL};
-    struct harness h;
-
-    (void)state;
-    h_init(&h);
-    h.h_f.f_save_fail_nth = 1;
-    assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_FAILED);
-    h_expect(&h, want); /* never stopped */
-    assert_int_equal(h.h_f.f_svc[WSUS].fs_state, SVC_RUNNING);
-}
-
-/* ---- apply: stop fails: the database is never written */
-
-static void
-test_apply_stop_fails(void **state)
-{
-    static const char *const want[] = {PRELUDE,
-                                       RECORD,
-                                       "svc.stop WSUSService",
-                                       "svc.query WSUSService",
-                                       "state.save failed",
-                                       "db.disconnect",
-                                       "state.unlock",
-                                       NULL};
-    struct harness h;
-
-    (void)state;
-    h_init(&h);
-    h.h_f.f_svc[WSUS].fs_stop_fail = 1;
-    assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_FAILED);
-    h_expect(&h, want); /* still running: no start needed, no db.begin */
-    assert_int_equal(h.h_f.f_value, 0);
-    assert_int_equal(h.h_f.f_svc[WSUS].fs_state, SVC_RUNNING);
-    assert_false(h.h_f.f_saved.fs_has_apply);
-    h_contains(&h, "\"message\":\"apply failed: stop failed; nothing "
-                   "changed");
-}
-
-static void
-test_apply_stop_times_out(void **state)
-{
-    /* 2000 ms timeout, 1000 ms polls: queries at 0, 1000, 2000 */
-    static const char *const want[] = {PRELUDE,
-                                       RECORD,
-                                       "svc.stop WSUSService",
-                                       "svc.query WSUSService",
-                                       "svc.query WSUSService",
-                                       "svc.query WSUSService",
-                                       "svc.query WSUSService",
-                                       "state.save failed",
-                                       "db.disconnect",
-                                       "state.unlock",
-                                       NULL};
-    struct harness h;
-
-    (void)state;
-    h_init(&h);
-    h.h_f.f_svc[WSUS].fs_stop_noop = 1;
-    assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_FAILED);
-    h_expect(&h, want);
-    assert_int_equal(h.h_f.f_value, 0);
-    h_contains(&h, "still running after 2 s");
-}
-
-static void
-test_apply_stop_stuck_pending(void **state)
-{
-    /* the service sits in stop-pending: compensation starts it again */
-    static const char *const want[] = {PRELUDE,
-                                       RECORD,
-                                       "svc.stop WSUSService",
-                                       "svc.query WSUSService",
-                                       "svc.query WSUSService",
-                                       "svc.query WSUSService",
-                                       START_OK,
-                                       "state.save failed",
-                                       "db.disconnect",
-                                       "state.unlock",
-                                       NULL};
-    struct harness h;
-
-    (void)state;
-    h_init(&h);
-    h.h_f.f_svc[WSUS].fs_stop_noop = 2;
-    assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_FAILED);
-    h_expect(&h, want);
-    assert_int_equal(h.h_f.f_value, 0);
-    assert_int_equal(h.h_f.f_svc[WSUS].fs_state, SVC_RUNNING);
-    h_contains(&h, "still stop-pending after 2 s");
-}
-
-static void
-test_apply_stop_and_restart_fail(void **state)
-{
-    /* the stop command fails after taking the service down, and the
-     * service will not come back */
-    static const char *const want[] = {PRELUDE,
-                                       RECORD,
-                                       "svc.stop WSUSService",
-                                       "svc.query WSUSService",
-                                       "svc.start WSUSService",
-                                       "state.save not-restored",
-                                       "db.disconnect",
-                                       "state.unlock",
-                                       NULL};
-    struct harness h;
-
-    (void)state;
-    h_init(&h);
-    h.h_f.f_svc[WSUS].fs_stop_fail = 2;
-    h.h_f.f_svc[WSUS].fs_start_fail = 1;
-    assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_NOT_RESTORED);
-    h_expect(&h, want);
-    assert_int_equal(h.h_f.f_value, 0);
-    h_contains(&h, "ACTION REQUIRED");
-    h_contains(&h, "Run by hand: start-by-hand WSUSService");
-    assert_string_equal(h.h_f.f_saved.fs_run_result, "not-restored");
-}
-
-/* ---- apply: the transaction fails: rollback, then restore */
-
 #define AFTER_TXN_FAIL                                                         \
     "db.rollback", "db.disconnect", BITS_OK, START_OK, "state.save failed",    \
         "state.unlock", NULL
 
-static void
-test_apply_begin_fails(void **state)
-{
-    static const char *const want[] = {PRELUDE, RECORD, STOP_OK, "db.begin",
-                                       AFTER_TXN_FAIL};
-    struct harness h;
+/* ---- apply and revert: one row per path */
 
-    (void)state;
-    h_init(&h);
-    h.h_f.f_begin_fail = 1;
-    assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_FAILED);
-    h_expect(&h, want);
-    assert_int_equal(h.h_f.f_value, 0);
-    assert_int_equal(h.h_f.f_svc[WSUS].fs_state, SVC_RUNNING);
+/* An expected number; unset (IS not used) means "not checked". */
+struct want_int {
+    int wi_set;
+    int64_t wi_v;
+};
+#define IS(v)                                                                  \
+    {                                                                          \
+        1, (v)                                                                 \
+    }
+
+/* The calls, as a NULL-terminated list. */
+#define CALLS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+struct apply_case {
+    const char *ap_name;
+    struct fault ap_fault; /* the fakes' script */
+    const char *ap_args;   /* "apply", "revert", "apply --enable-bits"... */
+    int ap_exit;
+    const char *const *ap_calls; /* exactly these calls; NULL: unchecked */
+    struct want_int ap_value;    /* the database value afterwards */
+    struct want_int ap_wsus;     /* WSUSService's state afterwards */
+    struct want_int ap_bits;     /* BITS's state afterwards */
+    struct want_int ap_bits_disabled;
+    struct want_int ap_nsaves;      /* state saves that happened */
+    struct want_int ap_has_apply;   /* of the state last saved */
+    struct want_int ap_apply_prev;  /* its [last_apply] previous */
+    struct want_int ap_apply_value; /* its [last_apply] value */
+    const char *ap_run_service;     /* its [last_run]; NULL: unchecked */
+    const char *ap_run_result;
+    const char *ap_run_command;
+    const char *ap_out[OUT_MAX]; /* fragments the JSON output holds */
+};
+
+static struct apply_case apply_cases[] = {
+    /* -- success paths */
+    {.ap_name = "apply_ok",
+     .ap_args = "apply",
+     .ap_exit = FIXER_EXIT_OK,
+     .ap_calls = CALLS(PRELUDE, RECORD, STOP_OK, TXN_OK, "db.disconnect",
+                       BITS_OK, START_OK, "state.save done", "state.unlock"),
+     .ap_value = IS(1),
+     .ap_wsus = IS(SVC_RUNNING),
+     .ap_has_apply = IS(1),
+     .ap_apply_prev = IS(0),
+     .ap_apply_value = IS(1),
+     .ap_run_service = "running",
+     .ap_out = {"\"exit_code\":0",
+                "\"step\":\"service-stop\",\"result\":\"ok\"", "PWD=***"}},
+    {.ap_name = "apply_already",
+     .ap_fault = {.ft_value = 1},
+     .ap_args = "apply",
+     .ap_exit = FIXER_EXIT_OK,
+     /* no service call, no save */
+     .ap_calls = CALLS(PRELUDE, "db.disconnect", "state.unlock"),
+     .ap_out = {"already 1"}},
+    {.ap_name = "apply_service_was_stopped",
+     .ap_fault = {.ft_wsus = {.ks_state = SVC_STOPPED}},
+     .ap_args = "apply",
+     .ap_exit = FIXER_EXIT_OK,
+     /* neither stopped nor started */
+     .ap_calls = CALLS(PRELUDE, RECORD, TXN_OK, "db.disconnect", BITS_OK,
+                       "state.save done", "state.unlock"),
+     .ap_value = IS(1),
+     .ap_wsus = IS(SVC_STOPPED),
+     .ap_run_service = "stopped"},
+    {.ap_name = "apply_bits_disabled_and_stopped",
+     .ap_fault = {.ft_bits = {.ks_state = SVC_STOPPED, .ks_disabled = 1}},
+     .ap_args = "apply --enable-bits",
+     .ap_exit = FIXER_EXIT_OK,
+     .ap_calls = CALLS(PRELUDE, RECORD, STOP_OK, TXN_OK, "db.disconnect",
+                       "svc.disabled BITS", "svc.enable BITS", "svc.query BITS",
+                       "svc.start BITS", "svc.query BITS", START_OK,
+                       "state.save done", "state.unlock"),
+     .ap_bits_disabled = IS(0),
+     .ap_bits = IS(SVC_RUNNING)},
+    /* Without --enable-bits a disabled BITS is reported, never changed:
+     * the value is applied and WSUSService restarted, and the run ends
+     * in exit 3 with the commands that enable and start BITS. */
+    {.ap_name = "apply_bits_disabled_left_without_enable_bits",
+     .ap_fault = {.ft_bits = {.ks_state = SVC_STOPPED, .ks_disabled = 1}},
+     .ap_args = "apply",
+     .ap_exit = FIXER_EXIT_NOT_RESTORED,
+     /* no svc.enable, no svc.start BITS */
+     .ap_calls = CALLS(PRELUDE, RECORD, STOP_OK, TXN_OK, "db.disconnect",
+                       "svc.disabled BITS", START_OK, "state.save not-restored",
+                       "state.unlock"),
+     .ap_bits_disabled = IS(1),
+     .ap_bits = IS(SVC_STOPPED),
+     .ap_wsus = IS(SVC_RUNNING),
+     .ap_value = IS(1),
+     .ap_out = {"\"step\":\"bits-enable\",\"result\":\"fail\"",
+                "run again with --enable-bits",
+                "the value was changed, but BITS is disabled and was "
+                "left so",
+                "enable-by-hand BITS; then start-by-hand BITS"}},
+    {.ap_name = "apply_bits_type_unknown",
+     .ap_fault = {.ft_bits = {.ks_type_unknown = 1}},
+     .ap_args = "apply",
+     .ap_exit = FIXER_EXIT_OK,
+     .ap_out = {"\"step\":\"bits-enable\",\"result\":\"skip\""}},
+
+    /* -- failures before anything changes */
+    {.ap_name = "apply_lock_fails",
+     .ap_fault = {.ft_lock_fail = 1},
+     .ap_args = "apply",
+     .ap_exit = FIXER_EXIT_FAILED,
+     .ap_calls = CALLS("state.lock"),
+     .ap_out = {"held by another run"}},
+    {.ap_name = "apply_state_load_fails",
+     .ap_fault = {.ft_load_fail = 1},
+     .ap_args = "apply",
+     .ap_exit = FIXER_EXIT_FAILED,
+     .ap_calls = CALLS("state.lock", "state.load", "state.unlock")},
+    {.ap_name = "apply_connect_fails",
+     .ap_fault = {.ft_connect_fail = 1},
+     .ap_args = "apply",
+     .ap_exit = FIXER_EXIT_FAILED,
+     .ap_calls = CALLS("state.lock", "state.load", "db.connect",
+                       "db.disconnect", "state.unlock"),
+     .ap_out = {"cannot connect"}},
+    {.ap_name = "apply_read_fails",
+     .ap_fault = {.ft_read_fail_nth = 1},
+     .ap_args = "apply",
+     .ap_exit = FIXER_EXIT_FAILED,
+     .ap_calls = CALLS(PRELUDE, "db.disconnect", "state.unlock")},
+    {.ap_name = "apply_query_fails",
+     .ap_fault = {.ft_wsus = {.ks_query_fail = 1}},
+     .ap_args = "apply",
+     .ap_exit = FIXER_EXIT_FAILED,
+     .ap_calls = CALLS(PRELUDE, "svc.query WSUSService", "db.disconnect",
+                       "state.unlock"),
+     .ap_nsaves = IS(0)},
+    {.ap_name = "apply_service_pending",
+     .ap_fault = {.ft_wsus = {.ks_state = SVC_STOP_PENDING}},
+     .ap_args = "apply",
+     .ap_exit = FIXER_EXIT_FAILED,
+     .ap_calls = CALLS(PRELUDE, "svc.query WSUSService", "db.disconnect",
+                       "state.unlock"),
+     .ap_out = {"stop-pending"}},
+    {.ap_name = "apply_service_absent",
+     .ap_fault = {.ft_wsus = {.ks_state = SVC_ABSENT}},
+     .ap_args = "apply",
+     .ap_exit = FIXER_EXIT_FAILED,
+     .ap_out = {"WSUSService is not installed"},
+     .ap_nsaves = IS(0)},
+    {.ap_name = "apply_state_save_fails",
+     .ap_fault = {.ft_save_fail_nth = 1},
+     .ap_args = "apply",
+     .ap_exit = FIXER_EXIT_FAILED,
+     /* never stopped */
+     .ap_calls = CALLS(PRELUDE, RECORD, "db.disconnect", "state.unlock"),
+     .ap_wsus = IS(SVC_RUNNING)},
+
+    /* -- stop fails: the database is never written */
+    {.ap_name = "apply_stop_fails",
+     .ap_fault = {.ft_wsus = {.ks_stop_fail = 1}},
+     .ap_args = "apply",
+     .ap_exit = FIXER_EXIT_FAILED,
+     /* still running: no start needed, no db.begin */
+     .ap_calls =
+         CALLS(PRELUDE, RECORD, "svc.stop WSUSService", "svc.query WSUSService",
+               "state.save failed", "db.disconnect", "state.unlock"),
+     .ap_value = IS(0),
+     .ap_wsus = IS(SVC_RUNNING),
+     .ap_has_apply = IS(0),
+     .ap_out = {"\"message\":\"apply failed: stop failed; nothing "
+                "changed"}},
+    /* 2000 ms timeout, 1000 ms polls: queries at 0, 1000, 2000 */
+    {.ap_name = "apply_stop_times_out",
+     .ap_fault = {.ft_wsus = {.ks_stop_noop = 1}},
+     .ap_args = "apply",
+     .ap_exit = FIXER_EXIT_FAILED,
+     .ap_calls = CALLS(PRELUDE, RECORD, "svc.stop WSUSService",
+                       "svc.query WSUSService", "svc.query WSUSService",
+                       "svc.query WSUSService", "svc.query WSUSService",
+                       "state.save failed", "db.disconnect", "state.unlock"),
+     .ap_value = IS(0),
+     .ap_out = {"still running after 2 s"}},
+    /* the service sits in stop-pending: compensation starts it again */
+    {.ap_name = "apply_stop_stuck_pending",
+     .ap_fault = {.ft_wsus = {.ks_stop_noop = 2}},
+     .ap_args = "apply",
+     .ap_exit = FIXER_EXIT_FAILED,
+     .ap_calls =
+         CALLS(PRELUDE, RECORD, "svc.stop WSUSService", "svc.query WSUSService",
+               "svc.query WSUSService", "svc.query WSUSService", START_OK,
+               "state.save failed", "db.disconnect", "state.unlock"),
+     .ap_value = IS(0),
+     .ap_wsus = IS(SVC_RUNNING),
+     .ap_out = {"still stop-pending after 2 s"}},
+    /* the stop command fails after taking the service down, and the
+     * service will not come back */
+    {.ap_name = "apply_stop_and_restart_fail",
+     .ap_fault = {.ft_wsus = {.ks_stop_fail = 2, .ks_start_fail = 1}},
+     .ap_args = "apply",
+     .ap_exit = FIXER_EXIT_NOT_RESTORED,
+     .ap_calls =
+         CALLS(PRELUDE, RECORD, "svc.stop WSUSService", "svc.query WSUSService",
+               "svc.start WSUSService", "state.save not-restored",
+               "db.disconnect", "state.unlock"),
+     .ap_value = IS(0),
+     .ap_out = {"ACTION REQUIRED", "Run by hand: start-by-hand WSUSService"},
+     .ap_run_result = "not-restored"},
+
+    /* -- the transaction fails: rollback, then restore */
+    {.ap_name = "apply_begin_fails",
+     .ap_fault = {.ft_begin_fail = 1},
+     .ap_args = "apply",
+     .ap_exit = FIXER_EXIT_FAILED,
+     .ap_calls = CALLS(PRELUDE, RECORD, STOP_OK, "db.begin", AFTER_TXN_FAIL),
+     .ap_value = IS(0),
+     .ap_wsus = IS(SVC_RUNNING)},
+    {.ap_name = "apply_update_fails",
+     .ap_fault = {.ft_update_fail = 1},
+     .ap_args = "apply",
+     .ap_exit = FIXER_EXIT_FAILED,
+     .ap_calls = CALLS(PRELUDE, RECORD, STOP_OK, "db.begin", "db.update 1",
+                       AFTER_TXN_FAIL),
+     .ap_value = IS(0),
+     .ap_wsus = IS(SVC_RUNNING),
+     .ap_has_apply = IS(0),
+     .ap_out = {"\"message\":\"apply failed: trigger raised; nothing "
+                "changed, WSUSService is running as before\""}},
+    {.ap_name = "apply_update_two_rows",
+     .ap_fault = {.ft_extra_rows = 1},
+     .ap_args = "apply",
+     .ap_exit = FIXER_EXIT_FAILED,
+     .ap_calls = CALLS(PRELUDE, RECORD, STOP_OK, "db.begin", "db.update 1",
+                       AFTER_TXN_FAIL),
+     .ap_value = IS(0),
+     .ap_out = {"changed 2 rows"}},
+    {.ap_name = "apply_update_zero_rows",
+     .ap_fault = {.ft_extra_rows = -1},
+     .ap_args = "apply",
+     .ap_exit = FIXER_EXIT_FAILED,
+     .ap_out = {"changed 0 rows"},
+     .ap_value = IS(0)},
+    {.ap_name = "apply_verify_read_fails",
+     .ap_fault = {.ft_read_fail_nth = 2},
+     .ap_args = "apply",
+     .ap_exit = FIXER_EXIT_FAILED,
+     .ap_calls = CALLS(PRELUDE, RECORD, STOP_OK, "db.begin", "db.update 1",
+                       "db.read", AFTER_TXN_FAIL),
+     .ap_value = IS(0)},
+    {.ap_name = "apply_readback_differs",
+     .ap_fault = {.ft_readback_off = 1},
+     .ap_args = "apply",
+     .ap_exit = FIXER_EXIT_FAILED,
+     .ap_calls = CALLS(PRELUDE, RECORD, STOP_OK, "db.begin", "db.update 1",
+                       "db.read", AFTER_TXN_FAIL),
+     .ap_value = IS(0),
+     .ap_out = {"read back 2 after setting 1"}},
+    {.ap_name = "apply_commit_fails",
+     .ap_fault = {.ft_commit_fail = 1},
+     .ap_args = "apply",
+     .ap_exit = FIXER_EXIT_FAILED,
+     .ap_calls = CALLS(PRELUDE, RECORD, STOP_OK, TXN_OK, AFTER_TXN_FAIL),
+     .ap_value = IS(0),
+     .ap_wsus = IS(SVC_RUNNING)},
+    {.ap_name = "apply_rollback_fails_too",
+     .ap_fault = {.ft_update_fail = 1, .ft_rollback_fail = 1},
+     .ap_args = "apply",
+     .ap_exit = FIXER_EXIT_FAILED,
+     .ap_value = IS(0),
+     .ap_out = {"\"step\":\"db-rollback\",\"result\":\"warn\""},
+     .ap_wsus = IS(SVC_RUNNING)},
+    {.ap_name = "apply_update_fails_restart_fails",
+     .ap_fault = {.ft_update_fail = 1, .ft_wsus = {.ks_start_fail = 1}},
+     .ap_args = "apply",
+     .ap_exit = FIXER_EXIT_NOT_RESTORED,
+     .ap_calls = CALLS(PRELUDE, RECORD, STOP_OK, "db.begin", "db.update 1",
+                       "db.rollback", "db.disconnect", BITS_OK,
+                       "svc.query WSUSService", "svc.start WSUSService",
+                       "state.save not-restored", "state.unlock"),
+     .ap_value = IS(0),
+     .ap_wsus = IS(SVC_STOPPED),
+     .ap_out = {"is 0 (unchanged)", "Run by hand: start-by-hand WSUSService"}},
+
+    /* -- restore fails after a successful change */
+    {.ap_name = "apply_start_fails_after_commit",
+     .ap_fault = {.ft_wsus = {.ks_start_fail = 1}},
+     .ap_args = "apply",
+     .ap_exit = FIXER_EXIT_NOT_RESTORED,
+     .ap_calls =
+         CALLS(PRELUDE, RECORD, STOP_OK, TXN_OK, "db.disconnect", BITS_OK,
+               "svc.query WSUSService", "svc.start WSUSService",
+               "state.save not-restored", "state.unlock"),
+     .ap_value = IS(1),
+     /* the change happened: revert must know the old value */
+     .ap_has_apply = IS(1),
+     .ap_apply_prev = IS(0),
+     .ap_out = {"is 1 (changed)"}},
+    {.ap_name = "apply_start_times_out",
+     .ap_fault = {.ft_wsus = {.ks_start_noop = 1}},
+     .ap_args = "apply",
+     .ap_exit = FIXER_EXIT_NOT_RESTORED,
+     .ap_calls = CALLS(PRELUDE, RECORD, STOP_OK, TXN_OK, "db.disconnect",
+                       BITS_OK, "svc.query WSUSService",
+                       "svc.start WSUSService", "svc.query WSUSService",
+                       "svc.query WSUSService", "svc.query WSUSService",
+                       "state.save not-restored", "state.unlock"),
+     .ap_out = {"still stopped after 2 s"}},
+    {.ap_name = "apply_bits_enable_fails",
+     .ap_fault = {.ft_bits = {.ks_state = SVC_STOPPED,
+                              .ks_disabled = 1,
+                              .ks_enable_fail = 1}},
+     .ap_args = "apply --enable-bits",
+     .ap_exit = FIXER_EXIT_NOT_RESTORED,
+     /* WSUSService is still started */
+     .ap_calls = CALLS(PRELUDE, RECORD, STOP_OK, TXN_OK, "db.disconnect",
+                       "svc.disabled BITS", "svc.enable BITS", START_OK,
+                       "state.save not-restored", "state.unlock"),
+     .ap_wsus = IS(SVC_RUNNING),
+     .ap_out = {"enable-by-hand BITS; then start-by-hand BITS"}},
+    {.ap_name = "apply_bits_start_fails",
+     .ap_fault = {.ft_bits = {.ks_state = SVC_STOPPED, .ks_start_fail = 1}},
+     .ap_args = "apply",
+     .ap_exit = FIXER_EXIT_NOT_RESTORED,
+     .ap_wsus = IS(SVC_RUNNING),
+     .ap_out = {"Run by hand: start-by-hand BITS"}},
+    {.ap_name = "apply_final_save_fails",
+     .ap_fault = {.ft_save_fail_nth = 2},
+     .ap_args = "apply",
+     .ap_exit = FIXER_EXIT_OK,
+     .ap_value = IS(1),
+     .ap_out = {"note the previous value 0"}},
+
+    /* -- revert, dry run, another value */
+    {.ap_name = "revert_uses_recorded_value",
+     .ap_fault = {.ft_value = 1,
+                  .ft_loaded = {.fs_has_apply = 1,
+                                .fs_apply_previous = 0,
+                                .fs_apply_value = 1}},
+     .ap_args = "revert",
+     .ap_exit = FIXER_EXIT_OK,
+     .ap_calls = CALLS(PRELUDE, RECORD, STOP_OK, "db.begin", "db.update 0",
+                       "db.read", "db.commit", "db.disconnect", BITS_OK,
+                       START_OK, "state.save done", "state.unlock"),
+     .ap_value = IS(0),
+     /* the apply record stays: a second revert is a no-op */
+     .ap_has_apply = IS(1),
+     .ap_run_command = "revert"},
+    {.ap_name = "revert_without_record_goes_to_zero",
+     .ap_fault = {.ft_value = 1},
+     .ap_args = "revert",
+     .ap_exit = FIXER_EXIT_OK,
+     .ap_value = IS(0),
+     .ap_has_apply = IS(0)},
+    {.ap_name = "revert_to_recorded_one",
+     .ap_fault = {.ft_value = 0,
+                  .ft_loaded = {.fs_has_apply = 1, .fs_apply_previous = 1}},
+     .ap_args = "revert",
+     .ap_exit = FIXER_EXIT_OK,
+     .ap_value = IS(1)},
+    {.ap_name = "apply_dry_run",
+     .ap_args = "apply --dry-run",
+     .ap_exit = FIXER_EXIT_OK,
+     /* no lock, no save, no stop, no transaction */
+     .ap_calls = CALLS("state.load", "db.connect", "db.read",
+                       "svc.query WSUSService", "db.disconnect"),
+     .ap_value = IS(0),
+     .ap_out = {"would stop WSUSService", "\"command\":\"apply --dry-run\""}},
+    {.ap_name = "apply_value_zero",
+     .ap_fault = {.ft_value = 1},
+     .ap_args = "apply --value 0",
+     .ap_exit = FIXER_EXIT_OK,
+     .ap_value = IS(0),
+     .ap_apply_prev = IS(1)},
+};
+
+static void
+check_int(struct want_int w, int64_t got, const char *what)
+{
+    if (w.wi_set && got != w.wi_v)
+        fail_msg("%s: got %lld, want %lld", what, (long long)got,
+                 (long long)w.wi_v);
 }
 
 static void
-test_apply_update_fails(void **state)
+check_str(const char *w, const char *got, const char *what)
 {
-    static const char *const want[] = {
-        PRELUDE, RECORD, STOP_OK, "db.begin", "db.update 1", AFTER_TXN_FAIL};
-    struct harness h;
-
-    (void)state;
-    h_init(&h);
-    h.h_f.f_update_fail = 1;
-    assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_FAILED);
-    h_expect(&h, want);
-    assert_int_equal(h.h_f.f_value, 0);
-    assert_int_equal(h.h_f.f_svc[WSUS].fs_state, SVC_RUNNING);
-    assert_false(h.h_f.f_saved.fs_has_apply);
-    h_contains(&h, "\"message\":\"apply failed: trigger raised; nothing "
-                   "changed, WSUSService is running as before\"");
+    if (w != NULL && strcmp(got, w) != 0)
+        fail_msg("%s: got \"%s\", want \"%s\"", what, got, w);
 }
 
+/* Run one row of apply_cases (the state cmocka was given). */
 static void
-test_apply_update_two_rows(void **state)
+test_apply_case(void **state)
 {
-    static const char *const want[] = {
-        PRELUDE, RECORD, STOP_OK, "db.begin", "db.update 1", AFTER_TXN_FAIL};
+    const struct apply_case *c = *state;
+    const struct fake *f;
     struct harness h;
 
-    (void)state;
-    h_init(&h);
-    h.h_f.f_update_rows = 2;
-    assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_FAILED);
-    h_expect(&h, want);
-    assert_int_equal(h.h_f.f_value, 0);
-    h_contains(&h, "changed 2 rows");
-}
-
-static void
-test_apply_update_zero_rows(void **state)
-{
-    struct harness h;
-
-    (void)state;
-    h_init(&h);
-    h.h_f.f_update_rows = 0;
-    assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_FAILED);
-    h_contains(&h, "changed 0 rows");
-    assert_int_equal(h.h_f.f_value, 0);
-}
-
-static void
-test_apply_verify_read_fails(void **state)
-{
-    static const char *const want[] = {PRELUDE,       RECORD,        STOP_OK,
-                                       "db.begin",    "db.update 1", "db.read",
-                                       AFTER_TXN_FAIL};
-    struct harness h;
-
-    (void)state;
-    h_init(&h);
-    h.h_f.f_read_fail_nth = 2;
-    assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_FAILED);
-    h_expect(&h, want);
-    assert_int_equal(h.h_f.f_value, 0);
-}
-
-static void
-test_apply_readback_differs(void **state)
-{
-    static const char *const want[] = {PRELUDE,       RECORD,        STOP_OK,
-                                       "db.begin",    "db.update 1", "db.read",
-                                       AFTER_TXN_FAIL};
-    struct harness h;
-
-    (void)state;
-    h_init(&h);
-    h.h_f.f_readback_off = 1;
-    assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_FAILED);
-    h_expect(&h, want);
-    assert_int_equal(h.h_f.f_value, 0);
-    h_contains(&h, "read back 2 after setting 1");
-}
-
-static void
-test_apply_commit_fails(void **state)
-{
-    static const char *const want[] = {PRELUDE, RECORD, STOP_OK, TXN_OK,
-                                       AFTER_TXN_FAIL};
-    struct harness h;
-
-    (void)state;
-    h_init(&h);
-    h.h_f.f_commit_fail = 1;
-    assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_FAILED);
-    h_expect(&h, want);
-    assert_int_equal(h.h_f.f_value, 0);
-    assert_int_equal(h.h_f.f_svc[WSUS].fs_state, SVC_RUNNING);
-}
-
-static void
-test_apply_rollback_fails_too(void **state)
-{
-    struct harness h;
-
-    (void)state;
-    h_init(&h);
-    h.h_f.f_update_fail = 1;
-    h.h_f.f_rollback_fail = 1;
-    assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_FAILED);
-    assert_int_equal(h.h_f.f_value, 0);
-    h_contains(&h, "\"step\":\"db-rollback\",\"result\":\"warn\"");
-    assert_int_equal(h.h_f.f_svc[WSUS].fs_state, SVC_RUNNING);
-}
-
-static void
-test_apply_update_fails_restart_fails(void **state)
-{
-    static const char *const want[] = {PRELUDE,
-                                       RECORD,
-                                       STOP_OK,
-                                       "db.begin",
-                                       "db.update 1",
-                                       "db.rollback",
-                                       "db.disconnect",
-                                       BITS_OK,
-                                       "svc.query WSUSService",
-                                       "svc.start WSUSService",
-                                       "state.save not-restored",
-                                       "state.unlock",
-                                       NULL};
-    struct harness h;
-
-    (void)state;
-    h_init(&h);
-    h.h_f.f_update_fail = 1;
-    h.h_f.f_svc[WSUS].fs_start_fail = 1;
-    assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_NOT_RESTORED);
-    h_expect(&h, want);
-    assert_int_equal(h.h_f.f_value, 0);
-    assert_int_equal(h.h_f.f_svc[WSUS].fs_state, SVC_STOPPED);
-    h_contains(&h, "is 0 (unchanged)");
-    h_contains(&h, "Run by hand: start-by-hand WSUSService");
-}
-
-/* ---- apply: restore fails after a successful change */
-
-static void
-test_apply_start_fails_after_commit(void **state)
-{
-    static const char *const want[] = {PRELUDE,
-                                       RECORD,
-                                       STOP_OK,
-                                       TXN_OK,
-                                       "db.disconnect",
-                                       BITS_OK,
-                                       "svc.query WSUSService",
-                                       "svc.start WSUSService",
-                                       "state.save not-restored",
-                                       "state.unlock",
-                                       NULL};
-    struct harness h;
-
-    (void)state;
-    h_init(&h);
-    h.h_f.f_svc[WSUS].fs_start_fail = 1;
-    assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_NOT_RESTORED);
-    h_expect(&h, want);
-    assert_int_equal(h.h_f.f_value, 1);
-    /* the change happened: revert must know the old value */
-    assert_true(h.h_f.f_saved.fs_has_apply);
-    assert_int_equal(h.h_f.f_saved.fs_apply_previous, 0);
-    h_contains(&h, "is 1 (changed)");
-}
-
-static void
-test_apply_start_times_out(void **state)
-{
-    static const char *const want[] = {PRELUDE,
-                                       RECORD,
-                                       STOP_OK,
-                                       TXN_OK,
-                                       "db.disconnect",
-                                       BITS_OK,
-                                       "svc.query WSUSService",
-                                       "svc.start WSUSService",
-                                       "svc.query WSUSService",
-                                       "svc.query WSUSService",
-                                       "svc.query WSUSService",
-                                       "state.save not-restored",
-                                       "state.unlock",
-                                       NULL};
-    struct harness h;
-
-    (void)state;
-    h_init(&h);
-    h.h_f.f_svc[WSUS].fs_start_noop = 1;
-    assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_NOT_RESTORED);
-    h_expect(&h, want);
-    h_contains(&h, "still stopped after 2 s");
-}
-
-static void
-test_apply_bits_enable_fails(void **state)
-{
-    static const char *const want[] = {PRELUDE,
-                                       RECORD,
-                                       STOP_OK,
-                                       TXN_OK,
-                                       "db.disconnect",
-                                       "svc.disabled BITS",
-                                       "svc.enable BITS",
-                                       START_OK,
-                                       "state.save not-restored",
-                                       "state.unlock",
-                                       NULL};
-    struct harness h;
-
-    (void)state;
-    h_init(&h);
-    h.h_f.f_svc[BITS].fs_disabled = 1;
-    h.h_f.f_svc[BITS].fs_state = SVC_STOPPED;
-    h.h_f.f_svc[BITS].fs_enable_fail = 1;
-    h.h_o.fo_enable_bits = 1;
-    assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_NOT_RESTORED);
-    h_expect(&h, want); /* WSUSService is still started */
-    assert_int_equal(h.h_f.f_svc[WSUS].fs_state, SVC_RUNNING);
-    h_contains(&h, "enable-by-hand BITS; then start-by-hand BITS");
-}
-
-static void
-test_apply_bits_start_fails(void **state)
-{
-    struct harness h;
-
-    (void)state;
-    h_init(&h);
-    h.h_f.f_svc[BITS].fs_state = SVC_STOPPED;
-    h.h_f.f_svc[BITS].fs_start_fail = 1;
-    assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_NOT_RESTORED);
-    assert_int_equal(h.h_f.f_svc[WSUS].fs_state, SVC_RUNNING);
-    h_contains(&h, "Run by hand: start-by-hand BITS");
-}
-
-static void
-test_apply_final_save_fails(void **state)
-{
-    struct harness h;
-
-    (void)state;
-    h_init(&h);
-    h.h_f.f_save_fail_nth = 2;
-    assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_OK);
-    assert_int_equal(h.h_f.f_value, 1);
-    h_contains(&h, "note the previous value 0");
-}
-
-/* ---- revert and dry run */
-
-static void
-test_revert_uses_recorded_value(void **state)
-{
-    static const char *const want[] = {
-        PRELUDE,       RECORD,    STOP_OK,           "db.begin",
-        "db.update 0", "db.read", "db.commit",       "db.disconnect",
-        BITS_OK,       START_OK,  "state.save done", "state.unlock",
-        NULL};
-    struct harness h;
-
-    (void)state;
-    h_init(&h);
-    h.h_o.fo_cmd = FIXER_CMD_REVERT;
-    h.h_f.f_value = 1;
-    h.h_f.f_loaded.fs_has_apply = 1;
-    h.h_f.f_loaded.fs_apply_previous = 0;
-    h.h_f.f_loaded.fs_apply_value = 1;
-    assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_OK);
-    h_expect(&h, want);
-    assert_int_equal(h.h_f.f_value, 0);
-    /* the apply record stays: a second revert is a no-op */
-    assert_true(h.h_f.f_saved.fs_has_apply);
-    assert_string_equal(h.h_f.f_saved.fs_run_command, "revert");
-}
-
-static void
-test_revert_without_record_goes_to_zero(void **state)
-{
-    struct harness h;
-
-    (void)state;
-    h_init(&h);
-    h.h_o.fo_cmd = FIXER_CMD_REVERT;
-    h.h_f.f_value = 1;
-    assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_OK);
-    assert_int_equal(h.h_f.f_value, 0);
-    assert_false(h.h_f.f_saved.fs_has_apply);
-}
-
-static void
-test_revert_to_recorded_one(void **state)
-{
-    struct harness h;
-
-    (void)state;
-    h_init(&h);
-    h.h_o.fo_cmd = FIXER_CMD_REVERT;
-    h.h_f.f_value = 0;
-    h.h_f.f_loaded.fs_has_apply = 1;
-    h.h_f.f_loaded.fs_apply_previous = 1;
-    assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_OK);
-    assert_int_equal(h.h_f.f_value, 1);
-}
-
-static void
-test_apply_dry_run(void **state)
-{
-    static const char *const want[] = {"state.load",    "db.connect",
-                                       "db.read",       "svc.query WSUSService",
-                                       "db.disconnect", NULL};
-    struct harness h;
-
-    (void)state;
-    h_init(&h);
-    h.h_o.fo_dry_run = 1;
-    assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_OK);
-    h_expect(&h, want); /* no lock, no save, no stop, no transaction */
-    assert_int_equal(h.h_f.f_value, 0);
-    h_contains(&h, "would stop WSUSService");
-    h_contains(&h, "\"command\":\"apply --dry-run\"");
-}
-
-static void
-test_apply_value_zero(void **state)
-{
-    struct harness h;
-
-    (void)state;
-    h_init(&h);
-    h.h_f.f_value = 1;
-    h.h_o.fo_value = 0;
-    assert_int_equal(h_run(&h, H_APPLY, NULL), FIXER_EXIT_OK);
-    assert_int_equal(h.h_f.f_value, 0);
-    assert_int_equal(h.h_f.f_saved.fs_apply_previous, 1);
+    h_init(&h, &c->ap_fault);
+    h_args(&h, c->ap_args);
+    assert_int_equal(h_run(&h, H_APPLY, NULL), c->ap_exit);
+    f = &h.h_f;
+    if (c->ap_calls != NULL)
+        h_expect(&h, c->ap_calls);
+    check_int(c->ap_value, f->f_value, "database value");
+    check_int(c->ap_wsus, f->f_svc[WSUS].ks_state, "WSUSService state");
+    check_int(c->ap_bits, f->f_svc[BITS].ks_state, "BITS state");
+    check_int(c->ap_bits_disabled, f->f_svc[BITS].ks_disabled, "BITS disabled");
+    check_int(c->ap_nsaves, f->f_nsaves, "state saves");
+    check_int(c->ap_has_apply, f->f_saved.fs_has_apply != 0, "saved has_apply");
+    check_int(c->ap_apply_prev, f->f_saved.fs_apply_previous, "saved previous");
+    check_int(c->ap_apply_value, f->f_saved.fs_apply_value, "saved value");
+    check_str(c->ap_run_service, f->f_saved.fs_run_service, "saved service");
+    check_str(c->ap_run_result, f->f_saved.fs_run_result, "saved result");
+    check_str(c->ap_run_command, f->f_saved.fs_run_command, "saved command");
+    for (int i = 0; i < OUT_MAX && c->ap_out[i] != NULL; i++)
+        h_contains(&h, c->ap_out[i]);
 }
 
 /* ---- status and doctor */
@@ -1188,11 +928,11 @@ test_status_ok(void **state)
                                        "db.disconnect",
                                        "state.load",
                                        NULL};
+    static const struct fault ft = {.ft_bits = {.ks_state = SVC_STOPPED}};
     struct harness h;
 
     (void)state;
-    h_init(&h);
-    h.h_f.f_svc[BITS].fs_state = SVC_STOPPED;
+    h_init(&h, &ft);
     assert_int_equal(h_run(&h, H_STATUS, NULL), FIXER_EXIT_OK);
     h_expect(&h, want);
     h_contains(&h, "\"value\":0");
@@ -1202,11 +942,11 @@ test_status_ok(void **state)
 static void
 test_status_db_fails(void **state)
 {
+    static const struct fault ft = {.ft_connect_fail = 1};
     struct harness h;
 
     (void)state;
-    h_init(&h);
-    h.h_f.f_connect_fail = 1;
+    h_init(&h, &ft);
     assert_int_equal(h_run(&h, H_STATUS, NULL), FIXER_EXIT_FAILED);
     h_contains(&h, "\"service\":\"running\"");
 }
@@ -1214,14 +954,14 @@ test_status_db_fails(void **state)
 static void
 test_status_warns_interrupted_run(void **state)
 {
+    static const struct fault ft = {.ft_loaded = {.fs_has_run = 1,
+                                                  .fs_run_command = "apply",
+                                                  .fs_run_result = "started",
+                                                  .fs_run_service = "running"}};
     struct harness h;
 
     (void)state;
-    h_init(&h);
-    h.h_f.f_loaded.fs_has_run = 1;
-    strcpy(h.h_f.f_loaded.fs_run_command, "apply");
-    strcpy(h.h_f.f_loaded.fs_run_result, "started");
-    strcpy(h.h_f.f_loaded.fs_run_service, "running");
+    h_init(&h, &ft);
     assert_int_equal(h_run(&h, H_STATUS, NULL), FIXER_EXIT_OK);
     h_contains(&h, "ended \\\"started\\\"");
 }
@@ -1233,7 +973,7 @@ test_doctor_all_ok(void **state)
     struct harness h;
 
     (void)state;
-    h_init(&h);
+    h_init(&h, NULL);
     assert_int_equal(h_run(&h, H_DOCTOR, &d), FIXER_EXIT_OK);
     h_contains(&h, "\"step\":\"upstream\",\"result\":\"skip\"");
     h_contains(&h, "\"step\":\"content-dir\",\"result\":\"ok\"");
@@ -1243,15 +983,15 @@ test_doctor_all_ok(void **state)
 static void
 test_doctor_reports_fixes(void **state)
 {
+    static const struct fault ft = {
+        .ft_bits = {.ks_state = SVC_STOPPED, .ks_disabled = 1},
+        .ft_wsus = {.ks_state = SVC_ABSENT},
+        .ft_read_fail_nth = 1};
     struct doctor_opts d = {"/nonexistent/wsus-fixer-test", "", 1000};
     struct harness h;
 
     (void)state;
-    h_init(&h);
-    h.h_f.f_svc[BITS].fs_disabled = 1;
-    h.h_f.f_svc[BITS].fs_state = SVC_STOPPED;
-    h.h_f.f_svc[WSUS].fs_state = SVC_ABSENT;
-    h.h_f.f_read_fail_nth = 1;
+    h_init(&h, &ft);
     assert_int_equal(h_run(&h, H_DOCTOR, &d), FIXER_EXIT_FAILED);
     h_contains(&h, "\"step\":\"bits-enabled\",\"result\":\"fail\"");
     h_contains(&h, "\"fix\":\"enable-by-hand BITS\"");
@@ -1267,53 +1007,23 @@ test_doctor_reports_fixes(void **state)
     }
 }
 
+#define N_APPLY (sizeof(apply_cases) / sizeof(apply_cases[0]))
+
 int
 main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_apply_ok),
-        cmocka_unit_test(test_apply_already),
-        cmocka_unit_test(test_apply_service_was_stopped),
-        cmocka_unit_test(test_apply_bits_disabled_and_stopped),
-        cmocka_unit_test(test_apply_bits_disabled_left_without_enable_bits),
-        cmocka_unit_test(test_apply_bits_type_unknown),
-        cmocka_unit_test(test_apply_lock_fails),
-        cmocka_unit_test(test_apply_state_load_fails),
-        cmocka_unit_test(test_apply_connect_fails),
-        cmocka_unit_test(test_apply_read_fails),
-        cmocka_unit_test(test_apply_query_fails),
-        cmocka_unit_test(test_apply_service_pending),
-        cmocka_unit_test(test_apply_service_absent),
-        cmocka_unit_test(test_apply_state_save_fails),
-        cmocka_unit_test(test_apply_stop_fails),
-        cmocka_unit_test(test_apply_stop_times_out),
-        cmocka_unit_test(test_apply_stop_stuck_pending),
-        cmocka_unit_test(test_apply_stop_and_restart_fail),
-        cmocka_unit_test(test_apply_begin_fails),
-        cmocka_unit_test(test_apply_update_fails),
-        cmocka_unit_test(test_apply_update_two_rows),
-        cmocka_unit_test(test_apply_update_zero_rows),
-        cmocka_unit_test(test_apply_verify_read_fails),
-        cmocka_unit_test(test_apply_readback_differs),
-        cmocka_unit_test(test_apply_commit_fails),
-        cmocka_unit_test(test_apply_rollback_fails_too),
-        cmocka_unit_test(test_apply_update_fails_restart_fails),
-        cmocka_unit_test(test_apply_start_fails_after_commit),
-        cmocka_unit_test(test_apply_start_times_out),
-        cmocka_unit_test(test_apply_bits_enable_fails),
-        cmocka_unit_test(test_apply_bits_start_fails),
-        cmocka_unit_test(test_apply_final_save_fails),
-        cmocka_unit_test(test_revert_uses_recorded_value),
-        cmocka_unit_test(test_revert_without_record_goes_to_zero),
-        cmocka_unit_test(test_revert_to_recorded_one),
-        cmocka_unit_test(test_apply_dry_run),
-        cmocka_unit_test(test_apply_value_zero),
-        cmocka_unit_test(test_status_ok),
+    struct CMUnitTest tests[N_APPLY + 5] = {
+        [N_APPLY] = cmocka_unit_test(test_status_ok),
         cmocka_unit_test(test_status_db_fails),
         cmocka_unit_test(test_status_warns_interrupted_run),
         cmocka_unit_test(test_doctor_all_ok),
         cmocka_unit_test(test_doctor_reports_fixes),
     };
 
+    for (size_t i = 0; i < N_APPLY; i++) {
+        tests[i].name = apply_cases[i].ap_name;
+        tests[i].test_func = test_apply_case;
+        tests[i].initial_state = &apply_cases[i];
+    }
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,7 +24,7 @@
 #include "report.h"
 #include "shimconf.h"
 #include "state.h"
-#include "svc.h"
+#include "svcctl.h"
 
 #define ERRLEN 1024
 

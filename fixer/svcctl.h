@@ -1,5 +1,5 @@
 /*
- * svc.h - service control behind a small table of operations, so that the
+ * svcctl.h - service control behind a small table of operations, so that the
  * fixer's procedure runs the same against the Windows Service Control
  * Manager (svc_scm.c), configured commands (svc_exec.c) and the fakes of
  * the unit tests. Backends act and report; every decision, and the final
@@ -8,8 +8,8 @@
  * because dependent services must be stopped before, and started after,
  * the service itself.
  */
-#ifndef WSUS_SVC_H
-#define WSUS_SVC_H
+#ifndef WSUS_SVCCTL_H
+#define WSUS_SVCCTL_H
 
 #include <stddef.h>
 #include <stdint.h>
