@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 #ifdef __linux__
 #include <linux/sockios.h>
@@ -85,6 +86,7 @@ struct emu_opts {
     int o_refuse_chunked;
     int o_require_absolute;
     int o_connect;
+    int o_nodelay;         /* TCP_NODELAY on accepted sockets */
     char *o_auth_b64;      /* expected Basic credentials, owned */
     int64_t o_reset_after; /* -1: off */
     uint64_t o_slow_ms;
@@ -1467,6 +1469,11 @@ emu_accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
         return;
     }
     e->e_connections++;
+    if (e->e_o.o_nodelay) {
+        int one = 1;
+
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, (void *)&one, sizeof(one));
+    }
     if ((c = calloc(1, sizeof(*c))) == NULL) {
         evutil_closesocket(fd);
         return;
@@ -1543,6 +1550,12 @@ usage(FILE *f)
         "  --require-absolute     400 for origin-form targets\n"
         "  --connect              CONNECT to 127.0.0.1 / ::1 / localhost only\n"
         "  --drop-connections N   close the first N connections at once\n"
+        "Other flags:\n"
+        "  --nodelay              TCP_NODELAY on accepted connections: a "
+        "file's head\n"
+        "                         and its sendfile body (two writes) no "
+        "longer wait for\n"
+        "                         the peer's delayed ACK (off by default)\n"
         "Special paths: /__stats (JSON counters; exempt from every flag and "
         "not\n"
         "counted) and /echo* (JSON of the request line, headers as received, "
@@ -1585,6 +1598,7 @@ parse_args(int argc, char **argv, struct emu_opts *o)
         FLAG("--refuse-chunked", o_refuse_chunked)
         FLAG("--require-absolute", o_require_absolute)
         FLAG("--connect", o_connect)
+        FLAG("--nodelay", o_nodelay)
 #undef FLAG
         if (strcmp(a, "--echo") == 0)
             continue; /* /echo* always echoes; kept for scripts */
