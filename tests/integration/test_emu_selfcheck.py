@@ -303,6 +303,23 @@ def test_nodelay_only_when_asked():
                   (" ".join(flags) or "default", socks[0][2]))
 
 
+def test_requests_per_conn_closes_the_next_request_unanswered():
+    with Emu(ROOT, "--requests-per-conn", 2) as up:
+        with HttpConn(up.port) as c:
+            for _ in range(2):
+                r = get(c, "/c/small.bin", method="HEAD")
+                check(r.status == 200, "HEAD %d" % r.status)
+            c.request("GET", "/c/small.bin")
+            check(c.peer_closed(5), "third request answered")
+            check(not c.buf, "bytes before the close: %r" % bytes(c.buf))
+        with HttpConn(up.port) as c:
+            check(get(c, "/c/small.bin", method="HEAD").status == 200,
+                  "a new connection is answered")
+        st = up.stats()
+        check(st["unanswered"] == 1, "unanswered %d" % st["unanswered"])
+        check(st["connections"] == 3, "connections %d" % st["connections"])
+
+
 def test_connect_tunnel():
     with Emu(ROOT) as origin, \
             Emu(ROOT, "--connect", "--auth", "a:b") as proxy, \
@@ -417,6 +434,7 @@ if __name__ == "__main__":
              test_stats_and_log, test_please_wait_and_corrupt,
              test_refuse_chunked_and_expect, test_require_absolute,
              test_drop_connections, test_nodelay_only_when_asked,
+             test_requests_per_conn_closes_the_next_request_unanswered,
              test_connect_tunnel,
              test_slow_rate_chunked, test_bounded_memory, test_bad_requests,
              test_clean_shutdown])

@@ -92,6 +92,7 @@ struct emu_opts {
     uint64_t o_slow_ms;
     uint64_t o_rate; /* bytes per second, 0: unlimited */
     uint64_t o_drop;
+    uint64_t o_per_conn; /* answer this many requests a connection, 0: all */
 };
 
 struct path_stat {
@@ -111,6 +112,7 @@ struct emu {
     struct conn *e_conns;
     struct path_stat *e_paths;
     uint64_t e_next_id, e_requests, e_connections, e_dropped;
+    uint64_t e_unanswered; /* --requests-per-conn closes */
 };
 
 enum conn_state {
@@ -144,6 +146,7 @@ struct conn {
     struct bufferevent *c_up;  /* CONNECT target, owned */
     struct event *c_timer;     /* meaning depends on c_state */
     int c_eof;                 /* client finished sending */
+    uint64_t c_answered;       /* requests answered on this connection */
 
     /* The request being handled; names and values point into c_reqbuf. */
     char *c_reqbuf;
@@ -559,8 +562,10 @@ resp_stats(struct conn *c)
 
     evbuffer_add_printf(c->c_mem,
                         "{\"requests\":%" PRIu64 ",\"connections\":%" PRIu64
-                        ",\"dropped\":%" PRIu64 ",\"by_path\":{",
-                        e->e_requests, e->e_connections, e->e_dropped);
+                        ",\"dropped\":%" PRIu64 ",\"unanswered\":%" PRIu64
+                        ",\"by_path\":{",
+                        e->e_requests, e->e_connections, e->e_dropped,
+                        e->e_unanswered);
     for (ps = e->e_paths; ps; ps = ps->ps_next) {
         json_str(c->c_mem, ps->ps_path);
         evbuffer_add_printf(c->c_mem,
@@ -1238,6 +1243,15 @@ conn_respond(struct conn *c)
         resp_stats(c);
         return conn_send(c);
     }
+    if (o->o_per_conn > 0 && c->c_answered >= o->o_per_conn) {
+        /* A server whose idle timer fired as the request arrived: the
+         * whole request was read, the answer never starts (FIN). */
+        c->c_active = 0;
+        e->e_unanswered++;
+        conn_free(c, "requests-per-conn");
+        return STEP_FREED;
+    }
+    c->c_answered++;
     e->e_requests++;
     if ((c->c_ps = emu_path_stat(e, c->c_path)) != NULL) {
         if (is_get(c))
@@ -1550,6 +1564,12 @@ usage(FILE *f)
         "  --require-absolute     400 for origin-form targets\n"
         "  --connect              CONNECT to 127.0.0.1 / ::1 / localhost only\n"
         "  --drop-connections N   close the first N connections at once\n"
+        "  --requests-per-conn N  answer N requests a connection; the next "
+        "one is read\n"
+        "                         and the connection closed unanswered "
+        "(a stale\n"
+        "                         keep-alive connection; /__stats "
+        "\"unanswered\")\n"
         "Other flags:\n"
         "  --nodelay              TCP_NODELAY on accepted connections: a "
         "file's head\n"
@@ -1636,6 +1656,8 @@ parse_args(int argc, char **argv, struct emu_opts *o)
             o->o_rate = n;
         else if (strcmp(a, "--drop-connections") == 0)
             o->o_drop = n;
+        else if (strcmp(a, "--requests-per-conn") == 0 && n > 0)
+            o->o_per_conn = n;
         else
             goto bad;
         i++;
