@@ -5,6 +5,8 @@ stripping, keep-alive counting, refused users and a restart on the same
 port. No wsus-shim here."""
 
 import hashlib
+import json
+import os
 import subprocess
 
 from harness import Emu, check, run, make_file, tool, HarnessError
@@ -162,6 +164,48 @@ def test_restart_keeps_the_port_and_the_log():
         check(curl(sq, out=False)[0] == ["200"], "after restart")
         check(len([ln for ln in sq.access(2) if ln.status == 200]) == 2,
               "log %r" % sq.access())
+
+
+def test_ntlm_post_reaches_the_origin_once():
+    body = os.urandom(200000)
+    d = tmpdir("squid-post-")
+    with open(os.path.join(d, "body"), "wb") as f:
+        f.write(body)
+    with Emu(ROOT, "--nodelay") as up, Squid(up.port, auth="ntlm") as sq:
+        codes, text, err = curl(sq, "--proxy-ntlm", "-U", NTLM_USER + ":pw",
+                                "--data-binary", "@" + os.path.join(d, "body"),
+                                urls=[wu_url("/echo/post")])
+        check(codes == ["200"], "codes %s: %s" % (codes, err))
+        j = json.loads(body_of(text))
+        check(j["body_sha1"] == hashlib.sha1(body).hexdigest(),
+              "origin got %d other bytes" % j["body_len"])
+        check(up.path_stats("/echo/post")["other"] == 1, "POSTs at origin: "
+              "%r" % up.path_stats("/echo/post"))
+
+
+def test_anyauth_gets_ntlm_when_basic_knows_no_such_account():
+    with Emu(ROOT, "--nodelay") as up, \
+            Squid(up.port, auth="both", basic_users={"someone-else": "x"}) \
+            as sq:
+        codes, _, err = curl(sq, "--proxy-basic", "-U", NTLM_USER + ":pw",
+                             out=False)
+        check(codes == ["407"], "Basic: %s" % codes)
+        codes, _, err = curl(sq, "--proxy-anyauth", "-U", NTLM_USER + ":pw",
+                             out=False)
+        check(codes == ["200"], "anyauth: %s: %s" % (codes, err))
+
+
+def test_ntlm_connect_through_squid_and_its_parent():
+    with Emu(ROOT, "--nodelay") as target, \
+            Emu(ROOT, "--nodelay", "--connect") as up, \
+            Squid(up.port, auth="ntlm") as sq:
+        codes, text, err = curl(sq, "-p", "--proxy-ntlm", "-U",
+                                NTLM_USER + ":pw", urls=[target.url("/f.bin")])
+        check(codes == ["200"], "codes %s: %s" % (codes, err))
+        check(hashlib.sha1(body_of(text)).hexdigest() == FILE_SHA,
+              "tunnelled body differs")
+        lines = [ln for ln in sq.access(2) if ln.method == "CONNECT"]
+        check([ln.status for ln in lines][-1:] == [200], "squid %r" % lines)
 
 
 def test_http10_is_refused_with_a_reason():
