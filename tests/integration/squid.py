@@ -33,6 +33,8 @@ Options:
                       (server_http11 / http11 were 2.7 directives); use
                       upstream-emu --http10 for an HTTP/1.0 parent
     port              a fixed listening port (restart() keeps the port)
+    name              prefix of the -n service name (alphanumeric; the pid
+                      and a counter are added): the bench uses its own
 
 The access log is one line per request in the format "wsus" below:
 time, client address, client port, user (%un, "-" when none), Squid
@@ -122,7 +124,7 @@ class Squid:
     def __init__(self, parent_port, auth=None, basic_users=None,
                  deny_users=(), strip_range=False,
                  client_idle_pconn_timeout=None, http10=False, port=None,
-                 extra=(), start_timeout=20):
+                 extra=(), start_timeout=20, name="wsusit"):
         if http10:
             raise HarnessError(
                 "Squid cannot answer as an HTTP/1.0 parent: 3.2 and later "
@@ -148,7 +150,7 @@ class Squid:
         self.tmp = None
         _seq[0] += 1
         # Alphanumeric: it names the /dev/shm segments too.
-        self.name = "wsusit%d%d" % (os.getpid(), _seq[0])
+        self.name = "%s%dx%d" % (name, os.getpid(), _seq[0])
 
     # ---- config -------------------------------------------------------------
 
