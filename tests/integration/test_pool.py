@@ -71,9 +71,37 @@ def test_max_idle_0_opens_a_connection_per_request():
             Shim(pool_conf(sq.port, max_idle=0)) as s:
         walk(s, N)
         lines = sq.access(N)
-        conns = sq.client_ports(lines)
-        check(len(conns) == N, "the parent saw %d connections, want %d" %
-              (len(conns), N))
+        conns = sq.sequential_connections(lines)
+        check(conns == N, "the parent saw %d connections, want %d" %
+              (conns, N))
+
+
+def emu_connections(up):
+    """(connections the emulator accepted less the one this /__stats call
+    uses, GETs of /small.bin). Call it once per test: each call is a
+    connection."""
+    st = up.stats()
+    return st["connections"] - 1, st["by_path"]["/small.bin"]["get"]
+
+
+def test_pool_100_requests_one_connection_at_the_emulator():
+    # POOL: counted by the parent's accept() itself.
+    with Emu(ROOT, "--nodelay") as up, \
+            Shim(pool_conf(up.port, max_idle=4, idle_timeout="30s")) as s:
+        walk(s, N)
+        n, gets = emu_connections(up)
+        check(gets == N, "origin GETs %d" % gets)
+        check(n == 1, "the parent accepted %d connections for %d "
+              "sequential requests, want 1" % (n, N))
+
+
+def test_max_idle_0_at_the_emulator():
+    with Emu(ROOT, "--nodelay") as up, \
+            Shim(pool_conf(up.port, max_idle=0)) as s:
+        walk(s, N)
+        n, gets = emu_connections(up)
+        check(gets == N, "origin GETs %d" % gets)
+        check(n == N, "the parent accepted %d connections, want %d" % (n, N))
 
 
 def test_pool_stale_connection_is_retried_for_a_get():
