@@ -11,7 +11,7 @@ build-essential cmake pkg-config
 libevent-dev libssl-dev libcmocka-dev libinih-dev node-llhttp
 unixodbc unixodbc-dev libsqliteodbc odbc-postgresql sqlite3
 postgresql
-python3 curl wget aria2 squid wrk procps iproute2
+python3 curl wget aria2 squid openssl wrk procps iproute2
 cppcheck clang-format
 "
 

@@ -1,6 +1,7 @@
 #!/bin/sh
 # run.sh [BUILD_DIR] - run the wsus-shim benchmarks (make bench):
-# bench_relay.py (issue 2), then bench_range.py (issue 3).
+# bench_relay.py (issue 2), bench_range.py (issue 3), then bench_pool.py
+# (issue 10: request rates behind a real Squid parent).
 #
 # BUILD_DIR (default: build) holds wsus-shim and upstream-emu; the two
 # targets are built there if missing (a Release configure when the folder
@@ -63,7 +64,7 @@ trap 'cleanup; exit 130' INT TERM
 
 echo "wsus-shim bench: $shim ($(uname -sr), $(nproc) cores)"
 rc=0
-for bench in bench_relay.py bench_range.py; do
+for bench in bench_relay.py bench_range.py bench_pool.py; do
     WSUS_SHIM=$shim WSUS_EMU=$emu WSUS_SRC=$src BENCH_TMP=$tmp \
         BENCH_PIDS=$pids TMPDIR=$tmp PYTHONDONTWRITEBYTECODE=1 \
         python3 "$here/$bench" &

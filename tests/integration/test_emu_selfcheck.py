@@ -15,7 +15,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (GIB, MIB, Emu, HttpConn, Truncated, check, make_file,
                      make_content_file, make_sparse, raw_request, read_range,
-                     run)
+                     run, tcp_sockets)
 
 ROOT = tempfile.mkdtemp(prefix="emu-selfcheck-")
 SMALL, SMALL_SHA = make_file(os.path.join(ROOT, "c"), "small.bin", 3 * MIB + 123, 1)
@@ -289,6 +289,37 @@ def test_drop_connections():
         check(up.stats()["dropped"] == 2, "dropped count")
 
 
+def test_nodelay_only_when_asked():
+    # Read from the emulator's own socket, not inferred from timings.
+    for flags, want in (((), False), (("--nodelay",), True)):
+        with Emu(ROOT, *flags) as up, HttpConn(up.port) as c:
+            r = get(c, "/c/small.bin", method="HEAD")
+            check(r.status == 200, "HEAD %d" % r.status)
+            mine = c.sock.getsockname()
+            socks = [x for x in tcp_sockets(up.proc.pid)
+                     if x[1][:2] == mine[:2]]
+            check(len(socks) == 1, "emulator sockets %r" % socks)
+            check(socks[0][2] == want, "%s: TCP_NODELAY %s" %
+                  (" ".join(flags) or "default", socks[0][2]))
+
+
+def test_requests_per_conn_closes_the_next_request_unanswered():
+    with Emu(ROOT, "--requests-per-conn", 2) as up:
+        with HttpConn(up.port) as c:
+            for _ in range(2):
+                r = get(c, "/c/small.bin", method="HEAD")
+                check(r.status == 200, "HEAD %d" % r.status)
+            c.request("GET", "/c/small.bin")
+            check(c.peer_closed(5), "third request answered")
+            check(not c.buf, "bytes before the close: %r" % bytes(c.buf))
+        with HttpConn(up.port) as c:
+            check(get(c, "/c/small.bin", method="HEAD").status == 200,
+                  "a new connection is answered")
+        st = up.stats()
+        check(st["unanswered"] == 1, "unanswered %d" % st["unanswered"])
+        check(st["connections"] == 3, "connections %d" % st["connections"])
+
+
 def test_connect_tunnel():
     with Emu(ROOT) as origin, \
             Emu(ROOT, "--connect", "--auth", "a:b") as proxy, \
@@ -402,7 +433,9 @@ if __name__ == "__main__":
              test_auth_407_then_200, test_echo_reports_request_exactly,
              test_stats_and_log, test_please_wait_and_corrupt,
              test_refuse_chunked_and_expect, test_require_absolute,
-             test_drop_connections, test_connect_tunnel,
+             test_drop_connections, test_nodelay_only_when_asked,
+             test_requests_per_conn_closes_the_next_request_unanswered,
+             test_connect_tunnel,
              test_slow_rate_chunked, test_bounded_memory, test_bad_requests,
              test_clean_shutdown])
     finally:

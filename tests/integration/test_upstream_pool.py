@@ -91,7 +91,7 @@ def test_stale_parked_connection_is_replaced_once():
     # Each parent connection answers one request and closes at the next
     # one without a word, as when its keep-alive timer fires as the
     # request arrives: every second request meets a stale connection.
-    with Emu(ROOT, "--conn-requests", "1") as up, \
+    with Emu(ROOT, "--requests-per-conn", "1") as up, \
             Shim(pooled([up.port])) as s:
         before = up.stats()
         walk(s, 10)
@@ -105,7 +105,7 @@ def test_stale_parked_connection_is_replaced_once():
 
 def test_post_never_rides_a_parked_connection():
     body = b"x" * 5000
-    with Emu(ROOT, "--conn-requests", "1") as up, \
+    with Emu(ROOT, "--requests-per-conn", "1") as up, \
             Shim(pooled([up.port])) as s, HttpConn(s.port) as c:
         r = get(c, wu_url("/small.bin"))  # parks a connection
         check(r.status == 200, "GET status %d" % r.status)

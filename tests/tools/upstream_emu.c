@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 #ifdef __linux__
 #include <linux/sockios.h>
@@ -85,12 +86,13 @@ struct emu_opts {
     int o_refuse_chunked;
     int o_require_absolute;
     int o_connect;
+    int o_nodelay;         /* TCP_NODELAY on accepted sockets */
     char *o_auth_b64;      /* expected Basic credentials, owned */
     int64_t o_reset_after; /* -1: off */
     uint64_t o_slow_ms;
     uint64_t o_rate; /* bytes per second, 0: unlimited */
     uint64_t o_drop;
-    uint64_t o_conn_requests; /* answered per connection; 0: no limit */
+    uint64_t o_per_conn; /* answer this many requests a connection, 0: all */
 };
 
 struct path_stat {
@@ -110,6 +112,7 @@ struct emu {
     struct conn *e_conns;
     struct path_stat *e_paths;
     uint64_t e_next_id, e_requests, e_connections, e_dropped;
+    uint64_t e_unanswered; /* --requests-per-conn closes */
 };
 
 enum conn_state {
@@ -143,6 +146,7 @@ struct conn {
     struct bufferevent *c_up;  /* CONNECT target, owned */
     struct event *c_timer;     /* meaning depends on c_state */
     int c_eof;                 /* client finished sending */
+    uint64_t c_answered;       /* requests answered on this connection */
 
     /* The request being handled; names and values point into c_reqbuf. */
     char *c_reqbuf;
@@ -152,7 +156,6 @@ struct conn {
     int c_nh;
     const char *c_range;
     int c_keepalive;
-    uint64_t c_answered; /* requests answered on this connection */
     enum body_mode c_bmode;
     enum chunk_state c_chs;
     uint64_t c_bleft, c_blen;
@@ -559,8 +562,10 @@ resp_stats(struct conn *c)
 
     evbuffer_add_printf(c->c_mem,
                         "{\"requests\":%" PRIu64 ",\"connections\":%" PRIu64
-                        ",\"dropped\":%" PRIu64 ",\"by_path\":{",
-                        e->e_requests, e->e_connections, e->e_dropped);
+                        ",\"dropped\":%" PRIu64 ",\"unanswered\":%" PRIu64
+                        ",\"by_path\":{",
+                        e->e_requests, e->e_connections, e->e_dropped,
+                        e->e_unanswered);
     for (ps = e->e_paths; ps; ps = ps->ps_next) {
         json_str(c->c_mem, ps->ps_path);
         evbuffer_add_printf(c->c_mem,
@@ -1238,12 +1243,15 @@ conn_respond(struct conn *c)
         resp_stats(c);
         return conn_send(c);
     }
-    if (o->o_conn_requests != 0 && c->c_answered++ >= o->o_conn_requests) {
-        /* A keep-alive timer that fired as the request arrived: the
-         * connection closes without an answer, and it is no request. */
-        conn_free(c, "conn-requests reached");
+    if (o->o_per_conn > 0 && c->c_answered >= o->o_per_conn) {
+        /* A server whose idle timer fired as the request arrived: the
+         * whole request was read, the answer never starts (FIN). */
+        c->c_active = 0;
+        e->e_unanswered++;
+        conn_free(c, "requests-per-conn");
         return STEP_FREED;
     }
+    c->c_answered++;
     e->e_requests++;
     if ((c->c_ps = emu_path_stat(e, c->c_path)) != NULL) {
         if (is_get(c))
@@ -1475,6 +1483,11 @@ emu_accept_cb(struct evconnlistener *lis, evutil_socket_t fd,
         return;
     }
     e->e_connections++;
+    if (e->e_o.o_nodelay) {
+        int one = 1;
+
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, (void *)&one, sizeof(one));
+    }
     if ((c = calloc(1, sizeof(*c))) == NULL) {
         evutil_closesocket(fd);
         return;
@@ -1551,8 +1564,18 @@ usage(FILE *f)
         "  --require-absolute     400 for origin-form targets\n"
         "  --connect              CONNECT to 127.0.0.1 / ::1 / localhost only\n"
         "  --drop-connections N   close the first N connections at once\n"
-        "  --conn-requests N      answer N requests per connection; close at\n"
-        "                         the next one without an answer\n"
+        "  --requests-per-conn N  answer N requests a connection; the next "
+        "one is read\n"
+        "                         and the connection closed unanswered "
+        "(a stale\n"
+        "                         keep-alive connection; /__stats "
+        "\"unanswered\")\n"
+        "Other flags:\n"
+        "  --nodelay              TCP_NODELAY on accepted connections: a "
+        "file's head\n"
+        "                         and its sendfile body (two writes) no "
+        "longer wait for\n"
+        "                         the peer's delayed ACK (off by default)\n"
         "Special paths: /__stats (JSON counters; exempt from every flag and "
         "not\n"
         "counted) and /echo* (JSON of the request line, headers as received, "
@@ -1595,6 +1618,7 @@ parse_args(int argc, char **argv, struct emu_opts *o)
         FLAG("--refuse-chunked", o_refuse_chunked)
         FLAG("--require-absolute", o_require_absolute)
         FLAG("--connect", o_connect)
+        FLAG("--nodelay", o_nodelay)
 #undef FLAG
         if (strcmp(a, "--echo") == 0)
             continue; /* /echo* always echoes; kept for scripts */
@@ -1632,8 +1656,8 @@ parse_args(int argc, char **argv, struct emu_opts *o)
             o->o_rate = n;
         else if (strcmp(a, "--drop-connections") == 0)
             o->o_drop = n;
-        else if (strcmp(a, "--conn-requests") == 0)
-            o->o_conn_requests = n;
+        else if (strcmp(a, "--requests-per-conn") == 0 && n > 0)
+            o->o_per_conn = n;
         else
             goto bad;
         i++;
