@@ -12,6 +12,7 @@ libevent-dev libssl-dev libcmocka-dev libinih-dev node-llhttp
 unixodbc unixodbc-dev libsqliteodbc odbc-postgresql sqlite3
 postgresql
 python3 curl wget aria2 squid wrk procps iproute2
+gss-ntlmssp python3-gssapi
 "
 
 missing=""
