@@ -23,6 +23,7 @@
 #include "cache.h"
 #include "conn.h"
 #include "fill.h"
+#include "hashpw.h"
 #include "listener.h"
 #include "log.h"
 #include "plat.h"
@@ -130,7 +131,10 @@ usage(FILE *out)
             "             always does on POSIX)\n"
             "  -t         check the configuration, print a summary, exit\n"
             "  -v         verbose: log at debug level\n"
-            "  --version  print the version and exit\n",
+            "  --version  print the version and exit\n"
+            "       wsus-shim hash-password [-u DOMAIN\\user]\n"
+            "  hash-password  read a password (no echo, or piped) and print\n"
+            "             the conf's password_hash line for NTLM\n",
             installed_conf());
     svc_usage(out);
     if (plat_sig_reload() != -1)
@@ -503,6 +507,8 @@ main(int argc, char **argv)
     int check = 0, console = 0;
     char err[512];
 
+    if (argc > 1 && strcmp(argv[1], "hash-password") == 0)
+        return hashpw_main(argc - 1, argv + 1);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
             o.o_path = argv[++i];
