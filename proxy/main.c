@@ -19,6 +19,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "hashpw.h"
 #include "log.h"
 #include "plat.h"
 #include "probe.h"
@@ -46,7 +47,10 @@ usage(FILE *out)
             "  -v         verbose: log at debug level\n"
             "  --version  print the version and exit\n"
             "       wsus-shim probe [-c FILE] [--json] [URL]\n"
-            "             test each parent for what BITS needs (probe --help)\n",
+            "             test each parent for what BITS needs (probe --help)\n"
+            "       wsus-shim hash-password [-u DOMAIN\\user]\n"
+            "  hash-password  read a password (no echo, or piped) and print\n"
+            "             the conf's password_hash line for NTLM\n",
             installed_conf());
     svc_usage(out);
     if (plat_sig_reload() != -1)
@@ -281,6 +285,8 @@ main(int argc, char **argv)
 
     if (argc >= 2 && strcmp(argv[1], "probe") == 0)
         return probe_main(argc - 1, argv + 1, default_conf());
+    if (argc > 1 && strcmp(argv[1], "hash-password") == 0)
+        return hashpw_main(argc - 1, argv + 1);
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
             o.o_path = argv[++i];

@@ -144,6 +144,16 @@ void plat_tune_allocator(void);
 /* Ignore SIGPIPE (POSIX); nothing on Windows. */
 void plat_ignore_sigpipe(void);
 
+/* Read one line of secret text (a password) from standard input: from
+ * the terminal without echo, after writing prompt to stderr, when
+ * standard input is a terminal (the console on Windows, read as UTF-16
+ * and given back in UTF-8); else the first line of the piped input. The
+ * line ends at LF (a CR before it is dropped) or at EOF. buf holds len
+ * bytes and gets the text NUL-terminated. Returns its length, or -1 when
+ * nothing could be read or the line does not fit (buf is wiped then).
+ * No copy stays in a stdio buffer. */
+int plat_read_secret(const char *prompt, char *buf, size_t len);
+
 /* Random bytes for request ids; never fails (falls back to weak). */
 void plat_random(void *buf, size_t len);
 

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <syslog.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "plat.h"
@@ -479,6 +480,64 @@ void
 plat_ignore_sigpipe(void)
 {
     signal(SIGPIPE, SIG_IGN);
+}
+
+/* Read a line from fd byte by byte (no buffer keeps a copy). */
+static int
+read_line_fd(int fd, char *buf, size_t len)
+{
+    size_t n = 0;
+    char c;
+
+    for (;;) {
+        ssize_t r = read(fd, &c, 1);
+        if (r == -1 && errno == EINTR)
+            continue;
+        if (r == -1)
+            goto fail;
+        if (r == 0) {
+            if (n == 0)
+                goto fail;
+            break;
+        }
+        if (c == '\n')
+            break;
+        if (n + 1 >= len)
+            goto fail;
+        buf[n++] = c;
+    }
+    if (n > 0 && buf[n - 1] == '\r')
+        n--;
+    buf[n] = '\0';
+    return (int)n;
+fail:
+    memset(buf, 0, len);
+    return -1;
+}
+
+int
+plat_read_secret(const char *prompt, char *buf, size_t len)
+{
+    struct termios old, quiet;
+    int rc;
+
+    if (len == 0 || len > INT32_MAX)
+        return -1;
+    if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, &old) == -1)
+        return read_line_fd(STDIN_FILENO, buf, len);
+    /* Echo off before the prompt: what is typed after it is never
+     * shown. */
+    quiet = old;
+    quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+    quiet.c_lflag |= ICANON;
+    if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet) == -1)
+        return -1;
+    fputs(prompt, stderr);
+    fflush(stderr);
+    rc = read_line_fd(STDIN_FILENO, buf, len);
+    (void)tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+    fputs("\n", stderr);
+    return rc;
 }
 
 void

@@ -971,6 +971,81 @@ plat_ignore_sigpipe(void)
 {
 }
 
+/* Piped input: one byte at a time (no buffer keeps a copy). */
+static int
+read_line_handle(HANDLE in, char *buf, size_t len)
+{
+    size_t n = 0;
+    DWORD got;
+    char c;
+
+    for (;;) {
+        if (!ReadFile(in, &c, 1, &got, NULL) || got == 0) {
+            if (n == 0)
+                goto fail;
+            break;
+        }
+        if (c == '\n')
+            break;
+        if (n + 1 >= len)
+            goto fail;
+        buf[n++] = c;
+    }
+    if (n > 0 && buf[n - 1] == '\r')
+        n--;
+    buf[n] = '\0';
+    return (int)n;
+fail:
+    SecureZeroMemory(buf, len);
+    return -1;
+}
+
+int
+plat_read_secret(const char *prompt, char *buf, size_t len)
+{
+    HANDLE in = GetStdHandle(STD_INPUT_HANDLE);
+    wchar_t w[1024];
+    DWORD mode, got = 0;
+    int n = -1;
+
+    if (len == 0 || len > INT32_MAX || in == NULL ||
+        in == INVALID_HANDLE_VALUE)
+        return -1;
+    if (!GetConsoleMode(in, &mode))
+        return read_line_handle(in, buf, len);
+    if (!SetConsoleMode(in, (mode | ENABLE_LINE_INPUT |
+                             ENABLE_PROCESSED_INPUT) & ~ENABLE_ECHO_INPUT))
+        return -1;
+    fputs(prompt, stderr);
+    fflush(stderr);
+    /* Line input: the call returns at Enter, with CR LF at the end; a
+     * line without LF did not fit. */
+    if (ReadConsoleW(in, w, (DWORD)(sizeof(w) / sizeof(w[0])), &got,
+                     NULL) &&
+        got > 0 && w[got - 1] == L'\n') {
+        got--;
+        if (got > 0 && w[got - 1] == L'\r')
+            got--;
+        if (got == 0) {
+            buf[0] = '\0';
+            n = 0;
+        } else {
+            n = WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, w,
+                                    (int)got, buf, (int)len - 1, NULL, NULL);
+            if (n > 0)
+                buf[n] = '\0';
+            else
+                n = -1;
+        }
+    }
+    (void)SetConsoleMode(in, mode);
+    fputs("\n", stderr);
+    SecureZeroMemory(w, sizeof(w));
+    if (n == -1)
+        SecureZeroMemory(buf, len);
+    return n;
+}
+
 void
 plat_random(void *buf, size_t len)
 {

@@ -13,6 +13,7 @@ unixodbc unixodbc-dev libsqliteodbc odbc-postgresql sqlite3
 postgresql
 python3 curl wget aria2 squid openssl wrk procps iproute2
 cppcheck clang-format
+gss-ntlmssp python3-gssapi
 "
 
 missing=""

@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""NTLM against a strict acceptor: our NEGOTIATE and AUTHENTICATE messages
+(proxy/ntlm.c through auth.h's NTLM mechanism, driven by ntlm-client) are
+judged by gss-ntlmssp inside tests/tools/ntlm_proxy.py. The right password
+and the right NT hash (no password) are accepted and the connection stays
+authenticated; a wrong password, a wrong hash and an unknown user are
+refused with a 407. The users file and the GSSAPI mech config are this
+test's own, in a temporary folder."""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import harness
+from harness import HarnessError, Skip, check, run
+from common import tmpdir
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PROXY = os.path.join(HERE, "..", "tools", "ntlm_proxy.py")
+# [MS-NLMP] 4.2.2.1.2: the NT hash of "Password".
+SPEC_HASH = "a4f49c406510bdcab6824ee7c30fd852"
+USERS = ("TESTDOM:alice:Password\n"
+         ":bob:Hunter2-without-domain\n"
+         "TESTDOM:j\u00fcrgen:P\u00e4ssw\u00f6rd\u20ac\n")
+SECRETS = ("Password", "Hunter2", "P\u00e4ssw")
+
+
+def client_path():
+    p = harness._find_binary("WSUS_NTLM_CLIENT", "tests/tools/ntlm-client")
+    if p is None:
+        raise Skip("ntlm-client not built (WSUS_NTLM_CLIENT unset)")
+    return p
+
+
+def gssapi_python():
+    """A Python that can import gssapi (python3-gssapi is a Debian
+    package: /usr/bin/python3 has it even when another python3 runs us)."""
+    for py in (sys.executable, "/usr/bin/python3"):
+        if py and os.path.exists(py) and subprocess.run(
+                [py, "-c", "import gssapi"], stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL, timeout=30).returncode == 0:
+            return py
+    raise Skip("python3-gssapi is not installed")
+
+
+class NtlmProxy:
+    def __init__(self):
+        self.dir = tmpdir("ntlm-gss-")
+        self.users = os.path.join(self.dir, "users")
+        self.log = os.path.join(self.dir, "access.log")
+        with open(self.users, "w", encoding="utf-8") as f:
+            f.write(USERS)
+        out = os.path.join(self.dir, "out")
+        err = os.path.join(self.dir, "err")
+        self.p = harness._spawn(
+            [gssapi_python(), PROXY, "--users", self.users, "--log",
+             self.log, "--lifetime", "120", "--timeout", "10"], out, err)
+        m = harness._wait_for_line(self.p, [out], r"port (\d+)", 20,
+                                   "ntlm_proxy.py")
+        self.port = int(m.group(1))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        harness._stop(self.p)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def log_lines(self):
+        try:
+            with open(self.log, encoding="utf-8") as f:
+                return f.read().splitlines()
+        except FileNotFoundError:
+            return []
+
+    def client(self, user, *args):
+        r = subprocess.run([client_path(), str(self.port), user] +
+                           list(args), capture_output=True, timeout=60)
+        return (r.returncode, r.stdout.decode(),
+                r.stderr.decode("utf-8", "replace"))
+
+
+def expect(px, rc, user, *args, statuses):
+    got, out, err = px.client(user, *args)
+    check(got == rc, "%s: exit %d, want %d (stdout %r, stderr %r, log %r)"
+          % (user, got, rc, out, err, px.log_lines()))
+    check(out.split("\n")[:-1] == ["status %d" % s for s in statuses],
+          "%s: statuses %r" % (user, out))
+
+
+def test_password_accepted():
+    with NtlmProxy() as px:
+        # 407 without credentials, 407 with the challenge, 200, and two
+        # more 200s on the authenticated connection.
+        expect(px, 0, "TESTDOM\\alice", "-p", "Password", "-n", "3",
+               statuses=[407, 407, 200, 200, 200])
+        ok = [l for l in px.log_lines() if l.startswith("OK ")]
+        check(len(ok) == 3 and all(l.startswith("OK TESTDOM\\alice GET ")
+                                   for l in ok), "log %r" % px.log_lines())
+
+
+def test_nt_hash_accepted():
+    with NtlmProxy() as px:
+        expect(px, 0, "TESTDOM\\alice", "-H", SPEC_HASH,
+               statuses=[407, 407, 200])
+        check(px.log_lines()[-1].startswith("OK TESTDOM\\alice "),
+              "log %r" % px.log_lines())
+
+
+def test_user_without_domain():
+    with NtlmProxy() as px:
+        expect(px, 0, "bob", "-p", "Hunter2-without-domain",
+               statuses=[407, 407, 200])
+
+
+def test_non_ascii_user_and_password():
+    # UTF-16LE with an upper-cased u-umlaut in NTOWFv2, a euro sign
+    # (three UTF-8 bytes) in the password.
+    with NtlmProxy() as px:
+        expect(px, 0, "TESTDOM\\j\u00fcrgen", "-p",
+               "P\u00e4ssw\u00f6rd\u20ac", statuses=[407, 407, 200])
+
+
+def test_wrong_credentials_refused():
+    with NtlmProxy() as px:
+        expect(px, 1, "TESTDOM\\alice", "-p", "password",
+               statuses=[407, 407, 407])
+        expect(px, 1, "TESTDOM\\alice", "-H",
+               SPEC_HASH[:-1] + "3", statuses=[407, 407, 407])
+        expect(px, 1, "TESTDOM\\mallory", "-p", "Password",
+               statuses=[407, 407, 407])
+        lines = px.log_lines()
+        check(len(lines) == 3 and all(l.startswith("REFUSED ")
+                                      for l in lines), "log %r" % lines)
+        for s in SECRETS:
+            check(all(s not in l for l in lines), "a secret in the log")
+
+
+if __name__ == "__main__":
+    run([test_password_accepted, test_nt_hash_accepted,
+         test_user_without_domain, test_non_ascii_user_and_password,
+         test_wrong_credentials_refused])
