@@ -188,8 +188,10 @@ fetch_resp_reusable(const struct fetch *f)
 {
     const struct http_msg *m = f->f_resp;
 
-    if (m == NULL || !f->f_done || m->hm_close_delimited ||
-        f->f_req.fr_req->hm_is_connect)
+    /* A CONNECT's 407 is framed as usual: its connection can carry the
+     * next leg. (A CONNECT's own connection never returns to the pool:
+     * fetch_finish gives it to the tunnel.) */
+    if (m == NULL || !f->f_done || m->hm_close_delimited)
         return 0;
     if (m->hm_keep_alive)
         return 1;
