@@ -1484,3 +1484,9 @@ config_print(const struct shim_config *cfg, FILE *out)
         key_print(cfg, k, out);
     }
 }
+
+const char *
+config_auth_name(int want)
+{
+    return want >= 0 && want < (int)NAUTH_NAMES ? auth_want_names[want] : "?";
+}

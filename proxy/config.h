@@ -106,6 +106,9 @@ int config_load(const char *path, struct shim_config *cfg, char *err,
 
 void config_free(struct shim_config *cfg);
 
+/* The conf word of an [upstream] auth value ("auto", "ntlm"...). */
+const char *config_auth_name(int want);
+
 /* Human summary for `wsus-shim -t` and startup: listen, upstreams, policy,
  * limits, cache. Credentials are shown as "(set)". The output is in conf
  * syntax, every key with its effective value, warnings as comments on

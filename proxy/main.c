@@ -171,8 +171,10 @@ print_banner(const struct server *sv, const char *bound)
                                     i ? "," : "",
                                     upstream_label(sv->sv_cfg->cr_up, (int)i));
         if (off < sizeof(via))
-            snprintf(via + off, sizeof(via) - off, " (HTTP/1.%d%s)",
-                     cfg->sc_up_minor, cfg->sc_up_user ? ", Basic auth" : "");
+            snprintf(via + off, sizeof(via) - off, " (HTTP/1.%d, auth %s%s%s)",
+                     cfg->sc_up_minor, config_auth_name(cfg->sc_up_auth),
+                     cfg->sc_up_user ? " as " : "",
+                     cfg->sc_up_user ? cfg->sc_up_user : "");
     }
     log_info("listening on %s, %s", bound, via);
     if (!svc_is_service()) {
