@@ -114,7 +114,7 @@ sock_err(int e, char *err, size_t errlen)
 static void
 pconn_close(struct pconn *c)
 {
-    if (c->pc_fd != EVUTIL_INVALID_SOCKET)
+    if (c->pc_fd != (evutil_socket_t)EVUTIL_INVALID_SOCKET)
         evutil_closesocket(c->pc_fd);
     c->pc_fd = EVUTIL_INVALID_SOCKET;
 }
@@ -129,7 +129,7 @@ pconn_open(const struct probe *p, const struct sockaddr *sa, int salen,
 
     memset(c, 0, sizeof(*c));
     c->pc_fd = socket(sa->sa_family, SOCK_STREAM, 0);
-    if (c->pc_fd == EVUTIL_INVALID_SOCKET) {
+    if (c->pc_fd == (evutil_socket_t)EVUTIL_INVALID_SOCKET) {
         sock_err(plat_errno(), err, errlen);
         return -1;
     }
