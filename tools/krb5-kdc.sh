@@ -7,8 +7,9 @@
 #
 #   tools/krb5-kdc.sh DIR     prints DIR/root on its last line
 #
-# Idempotent: DIR/.complete holds the package versions; when it matches
-# the archive's candidates, nothing is fetched. The libraries the binaries
+# Idempotent: DIR/.complete holds the package versions, those of the
+# installed libkrb5-3; when they match, nothing is fetched and apt is not
+# asked (a dpkg query only). The libraries the binaries
 # need (libkdb5, libkadm5srv, libgssrpc, libverto with a backend) and
 # krb5-user (kinit, klist, kdestroy) are ordinary packages that
 # tools/deps.sh installs. Needs network access to the Debian archive on
@@ -19,17 +20,16 @@ set -eu
 DIR=$1
 PKGS="krb5-kdc krb5-admin-server"
 
+# The version of the installed Kerberos libraries, so the KDC matches
+# them; the archive's candidate when that version is no longer served.
+# The fast path (cached) asks dpkg only, never apt.
+libver=$(dpkg-query -W -f='${Version}' libkrb5-3 2>/dev/null || true)
+[ -n "$libver" ] || { echo "krb5-kdc: libkrb5-3 is not installed" >&2; exit 1; }
 want=""
 for p in $PKGS; do
-    v=$(apt-cache policy "$p" 2>/dev/null | awk '/Candidate:/ { print $2 }')
-    if [ -z "$v" ] || [ "$v" = "(none)" ]; then
-        echo "krb5-kdc: no candidate for $p (apt-get update?)" >&2
-        exit 1
-    fi
-    want="$want$p=$v
+    want="$want$p=$libver
 "
 done
-
 if [ -f "$DIR/.complete" ] && [ "$(cat "$DIR/.complete")" = "$(printf '%s' "$want")" ] &&
    [ -x "$DIR/root/usr/sbin/krb5kdc" ]; then
     echo "krb5-kdc: cached" >&2
@@ -43,8 +43,11 @@ mkdir -p "$DIR/debs" "$DIR/root"
 # privileges to _apt, which must be able to write there.
 chmod 0777 "$DIR/debs"
 # shellcheck disable=SC2046
-(cd "$DIR/debs" && apt-get download -q $(printf '%s' "$want" | tr '\n' ' ') \
-    >/dev/null)
+if ! (cd "$DIR/debs" && apt-get download -q $(printf '%s' "$want" | tr '\n' ' ') \
+      >/dev/null 2>&1); then
+    echo "krb5-kdc: $libver not in the archive; taking the candidate" >&2
+    (cd "$DIR/debs" && apt-get download -q $PKGS >/dev/null)
+fi
 for deb in "$DIR"/debs/*.deb; do
     dpkg-deb -x "$deb" "$DIR/root"
 done

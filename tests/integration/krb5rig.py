@@ -44,8 +44,15 @@ def _src_root():
         os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
+_kdc_root = None
+
+
 def kdc_root():
-    """Unpack (or reuse) the KDC binaries; returns the unpacked root."""
+    """Unpack (or reuse) the KDC binaries; returns the unpacked root (asked
+    once per process)."""
+    global _kdc_root
+    if _kdc_root is not None:
+        return _kdc_root
     cache = os.environ.get("WSUS_KRB5_CACHE") or os.path.join(
         os.getcwd(), "krb5-kdc")
     script = os.path.join(_src_root(), "tools", "krb5-kdc.sh")
@@ -60,6 +67,7 @@ def kdc_root():
     root = p.stdout.decode().strip().splitlines()[-1]
     if not os.access(os.path.join(root, "usr/sbin/krb5kdc"), os.X_OK):
         raise Skip("no krb5kdc under %s" % root)
+    _kdc_root = root
     return root
 
 
@@ -132,6 +140,9 @@ class Krb5Rig:
             if shutil.which(tool) is None:
                 raise Skip("%s missing (krb5-user)" % tool)
         self.dir = tempfile.mkdtemp(prefix="krb5rig-")
+        # The parent (Squid drops to the proxy user when run as root) reads
+        # krb5.conf from here; keytabs and the ccache stay mode 0600.
+        os.chmod(self.dir, 0o755)
         self.port = _free_port_both()
         d = self.dir
         self.ccache = os.path.join(d, "ccache")
