@@ -32,6 +32,7 @@
  * GSSAPI major and minor status texts, never a token.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -245,6 +246,15 @@ gss_creds(struct gss_state *g, const struct auth_cred *c, char *err,
 
     if (c->ac_keytab != NULL && c->ac_principal != NULL) {
         size_t n = strlen(c->ac_principal);
+        const char *path = c->ac_keytab;
+        if (str_iprefix(path, "FILE:"))
+            path += 5;
+        /* GSSAPI would only say "No credentials cache found". */
+        if (access(path, R_OK) == -1) {
+            errfmt(err, errlen, "Negotiate: keytab %s: %s", c->ac_keytab,
+                   strerror(errno));
+            goto done;
+        }
         if ((ccname = malloc(17 + n + 1)) == NULL) {
             errfmt(err, errlen, "out of memory");
             goto done;

@@ -226,6 +226,12 @@ def test_keytab_wrong_principal():
     check(rc == 2, out)
     e = [l for l in lines if l.startswith("error: ")][0]
     check("Negotiate" in e and "keytab" in e.lower(), e)
+    # A keytab that is not there: named, with the system's reason.
+    missing = os.path.join(k.dir, "missing.keytab")
+    rc, lines, out = client("--keytab", missing, "--principal", k.user)
+    check(rc == 2 and lines[0] == "usable 0", out)
+    e = [l for l in lines if l.startswith("error: ")][0]
+    check(missing in e and "No such file" in e, e)
 
 
 @parts
