@@ -47,13 +47,35 @@ struct sspi_state {
     int ss_have_ctx;
     int ss_done;
     wchar_t *ss_target;
-    const char *ss_pkg; /* "Negotiate" or "NTLM", for messages */
+    const char *ss_pkg;  /* "Negotiate" or "NTLM", for messages */
+    unsigned long ss_max; /* the package's largest token */
+};
+
+/* The statuses met most, named, for systems whose FormatMessage has no
+ * text for them (Wine has none). */
+static const struct {
+    SECURITY_STATUS sn_status;
+    const char *sn_name;
+} sspi_names[] = {
+    {SEC_E_NO_CREDENTIALS, "SEC_E_NO_CREDENTIALS: no credentials are "
+                           "available in the security package"},
+    {SEC_E_TARGET_UNKNOWN, "SEC_E_TARGET_UNKNOWN: the target is unknown"},
+    {SEC_E_WRONG_PRINCIPAL, "SEC_E_WRONG_PRINCIPAL: the target principal "
+                            "name is incorrect"},
+    {SEC_E_INTERNAL_ERROR, "SEC_E_INTERNAL_ERROR"},
+    {SEC_E_LOGON_DENIED, "SEC_E_LOGON_DENIED: the logon attempt failed"},
+    {SEC_E_NO_AUTHENTICATING_AUTHORITY,
+     "SEC_E_NO_AUTHENTICATING_AUTHORITY: no authority could be contacted"},
+    {SEC_E_SECPKG_NOT_FOUND, "SEC_E_SECPKG_NOT_FOUND"},
+    {SEC_E_INVALID_TOKEN, "SEC_E_INVALID_TOKEN: the token is invalid"},
+    {SEC_E_INCOMPLETE_MESSAGE, "SEC_E_INCOMPLETE_MESSAGE"},
 };
 
 /* err = "Negotiate: what: <system text> (0xSTATUS)". */
 static void
 sspi_fail(char *err, size_t errlen, const char *what, SECURITY_STATUS st)
 {
+    const char *text = "unknown security status";
     char msg[256];
     DWORD n;
 
@@ -64,8 +86,16 @@ sspi_fail(char *err, size_t errlen, const char *what, SECURITY_STATUS st)
                      msg[n - 1] == ' ' || msg[n - 1] == '.'))
         n--;
     msg[n] = '\0';
-    errfmt(err, errlen, "Negotiate: %s: %s (0x%08lx)", what,
-           n > 0 ? msg : "unknown security status", (unsigned long)st);
+    if (n > 0) {
+        text = msg;
+    } else {
+        for (size_t i = 0; i < sizeof(sspi_names) / sizeof(sspi_names[0]);
+             i++)
+            if (sspi_names[i].sn_status == st)
+                text = sspi_names[i].sn_name;
+    }
+    errfmt(err, errlen, "Negotiate: %s: %s (0x%08lx)", what, text,
+           (unsigned long)st);
 }
 
 /* UTF-8 s (n bytes) as a malloc'ed UTF-16 string; NULL on error. *wn: its
@@ -171,6 +201,7 @@ sspi_creds(struct sspi_state *s, const struct auth_cred *c, char *err,
            size_t errlen)
 {
     SEC_WINNT_AUTH_IDENTITY_W id, *idp = NULL;
+    PSecPkgInfoW info = NULL;
     wchar_t *wuser = NULL, *wdom = NULL, *wpass = NULL;
     unsigned long nuser = 0, ndom = 0, npass = 0;
     SECURITY_STATUS st;
@@ -215,6 +246,22 @@ sspi_creds(struct sspi_state *s, const struct auth_cred *c, char *err,
         goto done;
     }
     s->ss_have_cred = 1;
+    /* The output buffer is ours, sized by the package: Wine ignores
+     * ISC_REQ_ALLOCATE_MEMORY (SEC_E_INCOMPLETE_MESSAGE). */
+    st = QuerySecurityPackageInfoW(
+        strcmp(s->ss_pkg, "NTLM") == 0 ? L"NTLM" : L"Negotiate", &info);
+    if (st != SEC_E_OK) {
+        sspi_fail(err, errlen, "QuerySecurityPackageInfo", st);
+        goto done;
+    }
+    s->ss_max = info->cbMaxToken;
+    FreeContextBuffer(info);
+    if (s->ss_max == 0 || s->ss_max > 1024u * 1024) {
+        errfmt(err, errlen, "Negotiate: the package's token size %lu is not "
+                            "plausible",
+               s->ss_max);
+        goto done;
+    }
     rc = 0;
 done:
     sspi_wipe_free(wpass, npass);
@@ -299,14 +346,17 @@ nego_step(void *st, const unsigned char *in, size_t inlen,
     idesc.cBuffers = 1;
     idesc.pBuffers = &ib;
     ob.BufferType = SECBUFFER_TOKEN;
-    ob.cbBuffer = 0;
-    ob.pvBuffer = NULL;
+    ob.cbBuffer = s->ss_max;
+    if ((ob.pvBuffer = malloc(s->ss_max)) == NULL) {
+        errfmt(err, errlen, "out of memory");
+        return -1;
+    }
     odesc.ulVersion = SECBUFFER_VERSION;
     odesc.cBuffers = 1;
     odesc.pBuffers = &ob;
     ss = InitializeSecurityContextW(
         &s->ss_cred, s->ss_have_ctx ? &s->ss_ctx : NULL, s->ss_target,
-        ISC_REQ_ALLOCATE_MEMORY, 0, SECURITY_NATIVE_DREP,
+        0, 0, SECURITY_NATIVE_DREP,
         inlen > 0 ? &idesc : NULL, 0, &s->ss_ctx, &odesc, &attrs, &expiry);
     if (ss == SEC_I_COMPLETE_NEEDED || ss == SEC_I_COMPLETE_AND_CONTINUE) {
         SECURITY_STATUS cs = CompleteAuthToken(&s->ss_ctx, &odesc);
@@ -330,12 +380,14 @@ nego_step(void *st, const unsigned char *in, size_t inlen,
                             "token to send");
         goto done;
     }
-    if ((*out = malloc(ob.cbBuffer)) == NULL) {
-        errfmt(err, errlen, "out of memory");
+    if (ob.cbBuffer > s->ss_max) {
+        errfmt(err, errlen, "Negotiate: the token overran its buffer");
         goto done;
     }
-    memcpy(*out, ob.pvBuffer, ob.cbBuffer);
+    /* Hand over our buffer; the caller wipes and frees it. */
+    *out = ob.pvBuffer;
     *outlen = ob.cbBuffer;
+    ob.pvBuffer = NULL;
     if (ss == SEC_E_OK) {
         s->ss_done = 1;
         *last = 1;
@@ -343,8 +395,8 @@ nego_step(void *st, const unsigned char *in, size_t inlen,
     rc = 0;
 done:
     if (ob.pvBuffer != NULL) {
-        SecureZeroMemory(ob.pvBuffer, ob.cbBuffer);
-        FreeContextBuffer(ob.pvBuffer);
+        SecureZeroMemory(ob.pvBuffer, s->ss_max);
+        free(ob.pvBuffer);
     }
     return rc;
 }
