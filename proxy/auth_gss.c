@@ -74,13 +74,12 @@ gss_status_text(char *err, size_t errlen, size_t *used, OM_uint32 code,
     do {
         msg.length = 0;
         msg.value = NULL;
-        if (GSS_ERROR(gss_display_status(&min, code, kind, GSS_C_NO_OID,
-                                         &more, &msg)))
+        if (GSS_ERROR(gss_display_status(&min, code, kind, GSS_C_NO_OID, &more,
+                                         &msg)))
             break;
         if (*used < errlen && msg.length > 0) {
-            errfmt(err + *used, errlen - *used, "%s%.*s",
-                   n++ > 0 ? "; " : ": ", (int)msg.length,
-                   (const char *)msg.value);
+            errfmt(err + *used, errlen - *used, "%s%.*s", n++ > 0 ? "; " : ": ",
+                   (int)msg.length, (const char *)msg.value);
             *used += strlen(err + *used);
         }
         gss_release_buffer(&min, &msg);
@@ -201,8 +200,7 @@ gss_target(struct gss_state *g, const struct auth_cred *c, const char *host,
         gss_OID t = strchr(c->ac_spn, '/') != NULL
                         ? (gss_OID)GSS_KRB5_NT_PRINCIPAL_NAME
                         : GSS_C_NT_HOSTBASED_SERVICE;
-        return gss_import(c->ac_spn, t, &g->gs_target, c->ac_spn, err,
-                          errlen);
+        return gss_import(c->ac_spn, t, &g->gs_target, c->ac_spn, err, errlen);
     }
     if (host == NULL || host[0] == '\0') {
         errfmt(err, errlen, "Negotiate: no parent host name for the SPN");
@@ -270,10 +268,9 @@ gss_creds(struct gss_state *g, const struct auth_cred *c, char *err,
                        &me, c->ac_principal, err, errlen) == -1)
             goto done;
     }
-    maj = gss_acquire_cred_from(&min, me, GSS_C_INDEFINITE, &gss_krb5_set,
-                                GSS_C_INITIATE,
-                                store.count > 0 ? &store : GSS_C_NO_CRED_STORE,
-                                &probe, NULL, NULL);
+    maj = gss_acquire_cred_from(
+        &min, me, GSS_C_INDEFINITE, &gss_krb5_set, GSS_C_INITIATE,
+        store.count > 0 ? &store : GSS_C_NO_CRED_STORE, &probe, NULL, NULL);
     if (GSS_ERROR(maj)) {
         gss_fail(err, errlen,
                  store.count > 0 ? "no credentials from the keytab"
@@ -322,8 +319,7 @@ nego_free(void *st)
 }
 
 static void *
-nego_new(const struct auth_cred *c, const char *host, char *err,
-         size_t errlen)
+nego_new(const struct auth_cred *c, const char *host, char *err, size_t errlen)
 {
     struct gss_state *g;
 
@@ -348,9 +344,8 @@ nego_new(const struct auth_cred *c, const char *host, char *err,
  * for the acceptor's verdict), so a parent that accepts simply answers;
  * a token it sends back is fed to the next step. */
 static int
-nego_step(void *st, const unsigned char *in, size_t inlen,
-          unsigned char **out, size_t *outlen, int *last, char *err,
-          size_t errlen)
+nego_step(void *st, const unsigned char *in, size_t inlen, unsigned char **out,
+          size_t *outlen, int *last, char *err, size_t errlen)
 {
     struct gss_state *g = st;
     gss_buffer_desc itok, otok = GSS_C_EMPTY_BUFFER;
@@ -370,19 +365,19 @@ nego_step(void *st, const unsigned char *in, size_t inlen,
     }
     itok.value = (void *)(uintptr_t)in;
     itok.length = inlen;
-    maj = gss_init_sec_context(&min, g->gs_cred, &g->gs_ctx, g->gs_target,
-                               &gss_spnego_oid, GSS_C_REPLAY_FLAG, 0,
-                               GSS_C_NO_CHANNEL_BINDINGS,
-                               inlen > 0 ? &itok : GSS_C_NO_BUFFER, NULL,
-                               &otok, &ret_flags, NULL);
+    maj = gss_init_sec_context(
+        &min, g->gs_cred, &g->gs_ctx, g->gs_target, &gss_spnego_oid,
+        GSS_C_REPLAY_FLAG, 0, GSS_C_NO_CHANNEL_BINDINGS,
+        inlen > 0 ? &itok : GSS_C_NO_BUFFER, NULL, &otok, &ret_flags, NULL);
     if (GSS_ERROR(maj)) {
         gss_fail(err, errlen, "gss_init_sec_context", maj, min);
         goto done;
     }
     if (otok.length == 0) {
         /* Complete with nothing more to say: there is no next message. */
-        errfmt(err, errlen, "Negotiate: the context completed with no "
-                            "token to send");
+        errfmt(err, errlen,
+               "Negotiate: the context completed with no "
+               "token to send");
         goto done;
     }
     if ((*out = malloc(otok.length)) == NULL) {

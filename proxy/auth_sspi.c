@@ -47,7 +47,7 @@ struct sspi_state {
     int ss_have_ctx;
     int ss_done;
     wchar_t *ss_target;
-    const char *ss_pkg;  /* "Negotiate" or "NTLM", for messages */
+    const char *ss_pkg;   /* "Negotiate" or "NTLM", for messages */
     unsigned long ss_max; /* the package's largest token */
 };
 
@@ -89,8 +89,7 @@ sspi_fail(char *err, size_t errlen, const char *what, SECURITY_STATUS st)
     if (n > 0) {
         text = msg;
     } else {
-        for (size_t i = 0; i < sizeof(sspi_names) / sizeof(sspi_names[0]);
-             i++)
+        for (size_t i = 0; i < sizeof(sspi_names) / sizeof(sspi_names[0]); i++)
             if (sspi_names[i].sn_status == st)
                 text = sspi_names[i].sn_name;
     }
@@ -151,8 +150,8 @@ sspi_host_is_ip(const char *host)
 
 /* The SPN: ac_spn ("HTTP@h" becomes "HTTP/h"), else "HTTP/host". */
 static int
-sspi_target(struct sspi_state *s, const struct auth_cred *c,
-            const char *host, char *err, size_t errlen)
+sspi_target(struct sspi_state *s, const struct auth_cred *c, const char *host,
+            char *err, size_t errlen)
 {
     char buf[512];
 
@@ -192,8 +191,8 @@ sspi_acquire(struct sspi_state *s, const wchar_t *pkg,
     TimeStamp expiry;
 
     return AcquireCredentialsHandleW(NULL, (wchar_t *)(uintptr_t)pkg,
-                                     SECPKG_CRED_OUTBOUND, NULL, id, NULL,
-                                     NULL, &s->ss_cred, &expiry);
+                                     SECPKG_CRED_OUTBOUND, NULL, id, NULL, NULL,
+                                     &s->ss_cred, &expiry);
 }
 
 static int
@@ -218,8 +217,9 @@ sspi_creds(struct sspi_state *s, const struct auth_cred *c, char *err,
         }
         wpass = sspi_wide(c->ac_password, strlen(c->ac_password), &npass);
         if (wuser == NULL || wpass == NULL || (bs != NULL && wdom == NULL)) {
-            errfmt(err, errlen, "Negotiate: user or password is not valid "
-                                "UTF-8");
+            errfmt(err, errlen,
+                   "Negotiate: user or password is not valid "
+                   "UTF-8");
             goto done;
         }
         id.User = (unsigned short *)wuser;
@@ -257,8 +257,9 @@ sspi_creds(struct sspi_state *s, const struct auth_cred *c, char *err,
     s->ss_max = info->cbMaxToken;
     FreeContextBuffer(info);
     if (s->ss_max == 0 || s->ss_max > 1024u * 1024) {
-        errfmt(err, errlen, "Negotiate: the package's token size %lu is not "
-                            "plausible",
+        errfmt(err, errlen,
+               "Negotiate: the package's token size %lu is not "
+               "plausible",
                s->ss_max);
         goto done;
     }
@@ -286,14 +287,14 @@ nego_free(void *st)
 }
 
 static void *
-nego_new(const struct auth_cred *c, const char *host, char *err,
-         size_t errlen)
+nego_new(const struct auth_cred *c, const char *host, char *err, size_t errlen)
 {
     struct sspi_state *s;
 
     if (!nego_usable(c)) {
-        errfmt(err, errlen, "Negotiate: SSPI needs the password of '%s', "
-                            "not its hash",
+        errfmt(err, errlen,
+               "Negotiate: SSPI needs the password of '%s', "
+               "not its hash",
                c->ac_user);
         return NULL;
     }
@@ -312,9 +313,8 @@ nego_new(const struct auth_cred *c, const char *host, char *err,
 /* One InitializeSecurityContextW call. *last is 1 on SEC_E_OK (after
  * CompleteAuthToken when the package asks for it). */
 static int
-nego_step(void *st, const unsigned char *in, size_t inlen,
-          unsigned char **out, size_t *outlen, int *last, char *err,
-          size_t errlen)
+nego_step(void *st, const unsigned char *in, size_t inlen, unsigned char **out,
+          size_t *outlen, int *last, char *err, size_t errlen)
 {
     struct sspi_state *s = st;
     SecBuffer ib, ob;
@@ -355,9 +355,9 @@ nego_step(void *st, const unsigned char *in, size_t inlen,
     odesc.cBuffers = 1;
     odesc.pBuffers = &ob;
     ss = InitializeSecurityContextW(
-        &s->ss_cred, s->ss_have_ctx ? &s->ss_ctx : NULL, s->ss_target,
-        0, 0, SECURITY_NATIVE_DREP,
-        inlen > 0 ? &idesc : NULL, 0, &s->ss_ctx, &odesc, &attrs, &expiry);
+        &s->ss_cred, s->ss_have_ctx ? &s->ss_ctx : NULL, s->ss_target, 0, 0,
+        SECURITY_NATIVE_DREP, inlen > 0 ? &idesc : NULL, 0, &s->ss_ctx, &odesc,
+        &attrs, &expiry);
     if (ss == SEC_I_COMPLETE_NEEDED || ss == SEC_I_COMPLETE_AND_CONTINUE) {
         SECURITY_STATUS cs = CompleteAuthToken(&s->ss_ctx, &odesc);
         if (cs != SEC_E_OK) {
@@ -369,15 +369,15 @@ nego_step(void *st, const unsigned char *in, size_t inlen,
     }
     if (ss != SEC_E_OK && ss != SEC_I_CONTINUE_NEEDED) {
         char what[96];
-        errfmt(what, sizeof(what), "InitializeSecurityContext(%s)",
-               s->ss_pkg);
+        errfmt(what, sizeof(what), "InitializeSecurityContext(%s)", s->ss_pkg);
         sspi_fail(err, errlen, what, ss);
         goto done;
     }
     s->ss_have_ctx = 1;
     if (ob.cbBuffer == 0 || ob.pvBuffer == NULL) {
-        errfmt(err, errlen, "Negotiate: the context completed with no "
-                            "token to send");
+        errfmt(err, errlen,
+               "Negotiate: the context completed with no "
+               "token to send");
         goto done;
     }
     if (ob.cbBuffer > s->ss_max) {

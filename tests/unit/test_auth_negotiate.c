@@ -38,8 +38,8 @@ assert_clear_error(const char *err)
 static void
 test_address_refused(void **state)
 {
-    static const char *const hosts[] = {"127.0.0.1", "10.1.2.3", "::1",
-                                        "[::1]", "[2001:db8::5]"};
+    static const char *const hosts[] = {"127.0.0.1", "10.1.2.3", "::1", "[::1]",
+                                        "[2001:db8::5]"};
     struct auth_cred c;
     char err[512];
 
@@ -47,8 +47,8 @@ test_address_refused(void **state)
     memset(&c, 0, sizeof(c));
     for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
         err[0] = '\0';
-        assert_null(auth_sess_new(AUTH_NEGOTIATE, &c, hosts[i], err,
-                                  sizeof(err)));
+        assert_null(
+            auth_sess_new(AUTH_NEGOTIATE, &c, hosts[i], err, sizeof(err)));
         assert_non_null(strstr(err, "is an address"));
         assert_non_null(strstr(err, "spn"));
         assert_non_null(strstr(err, hosts[i]));
