@@ -7,7 +7,9 @@
  *   - no user configured: the process's own logon (the service account,
  *     for a domain member the machine account). Nothing is stored.
  *   - user and password: explicit SEC_WINNT_AUTH_IDENTITY_W credentials;
- *     "DOMAIN\user" is split, "user@REALM" is passed whole as the user.
+ *     "DOMAIN\user" and "user@REALM" are both split into user and domain
+ *     (Windows would take a whole UPN as the user; Wine's Kerberos
+ *     package only takes the split form).
  *     The UTF-16 copy of the password is wiped once SSPI has it.
  *   - user alone (config allows it for auth = negotiate): as with no user;
  *     the name only labels the account in messages.
@@ -209,14 +211,20 @@ sspi_creds(struct sspi_state *s, const struct auth_cred *c, char *err,
     memset(&id, 0, sizeof(id));
     if (c->ac_user != NULL && c->ac_password != NULL) {
         const char *bs = strchr(c->ac_user, '\\');
+        const char *at = strrchr(c->ac_user, '@');
         if (bs != NULL) {
             wdom = sspi_wide(c->ac_user, (size_t)(bs - c->ac_user), &ndom);
             wuser = sspi_wide(bs + 1, strlen(bs + 1), &nuser);
+        } else if (at != NULL && at != c->ac_user && at[1] != '\0') {
+            wuser = sspi_wide(c->ac_user, (size_t)(at - c->ac_user), &nuser);
+            wdom = sspi_wide(at + 1, strlen(at + 1), &ndom);
         } else {
             wuser = sspi_wide(c->ac_user, strlen(c->ac_user), &nuser);
+            at = NULL;
         }
         wpass = sspi_wide(c->ac_password, strlen(c->ac_password), &npass);
-        if (wuser == NULL || wpass == NULL || (bs != NULL && wdom == NULL)) {
+        if (wuser == NULL || wpass == NULL ||
+            ((bs != NULL || at != NULL) && wdom == NULL)) {
             errfmt(err, errlen,
                    "Negotiate: user or password is not valid "
                    "UTF-8");

@@ -7,6 +7,7 @@
         k.user           "alice@WSUS.TEST" (client), k.user_keytab
         k.service        "HTTP/localhost@WSUS.TEST", k.service_keytab
         k.kinit()        a TGT for alice into the rig's ccache
+        k.add_password_principal(name, pw)   a client with a password
         k.kdestroy()     empty that ccache
         k.kdc_log()      the KDC's log text
 
@@ -248,6 +249,16 @@ class Krb5Rig:
             time.sleep(0.05)
 
     # ---- use -------------------------------------------------------------
+
+    def add_password_principal(self, name, password):
+        """A client principal name@REALM with a password (for SSPI's
+        explicit credentials); returns the principal."""
+        root = kdc_root()
+        princ = "%s@%s" % (name, REALM)
+        self._run([os.path.join(root, "usr/sbin/kadmin.local"), "-r", REALM,
+                   "-q", "addprinc -pw %s %s" % (password, princ)],
+                  what="kadmin.local addprinc " + princ)
+        return princ
 
     def kinit(self):
         """A TGT for the user into the rig's ccache (from the user's

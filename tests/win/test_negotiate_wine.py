@@ -125,6 +125,44 @@ def test_kerberos_token_accepted_by_squid():
               "no service ticket in the cache")
 
 
+def test_explicit_user_and_password():
+    """user + password (no ticket cache at all): SSPI gets a TGT for that
+    user from the KDC, Squid answers 200 and logs that user, for both
+    DOMAIN\\user and user@REALM; a wrong password fails with a status and
+    never echoes the password."""
+    root = tempfile.mkdtemp(prefix="wine-nego-root-")
+    with open(os.path.join(root, "hello.txt"), "wb") as f:
+        f.write(BODY)
+    token_exe()
+    pw = "pw-of-bob-in-a-throwaway-realm"
+    with Krb5Rig() as k, Emu(root) as up, SquidNegotiate(k) as sq:
+        bob = k.add_password_principal("bob", pw)
+        env = dict(k.env)
+        for i, user in enumerate(("%s\\bob" % k.realm, bob)):
+            # An empty cache each time. (Wine stores the TGT it gets from
+            # the password in the Unix default cache; Windows keeps it in
+            # the LSA.)
+            env["KRB5CCNAME"] = "FILE:" + os.path.join(k.dir, "cc%d" % i)
+            as0 = k.kdc_log().count("%s for krbtgt/" % bob)
+            rc, usable, values, errors, out = nego_token(
+                "localhost", "--user", user, "--password", pw, env=env)
+            check(rc == 0 and usable == "usable 1" and len(values) == 1,
+                  "%s: %s" % (user, out))
+            check(k.kdc_log().count("%s for krbtgt/" % bob) == as0 + 1,
+                  "%s: no AS exchange with the password" % user)
+            st, body = send(sq.port, up.url("/hello.txt"), values[0][0])
+            check(st == 200 and body == BODY, "%s: status %d" % (user, st))
+        users = sq.users(2)
+        check(users == [bob] * 2, "access.log users %r" % users)
+        env["KRB5CCNAME"] = "FILE:" + os.path.join(k.dir, "cc-wrong")
+        rc, _, values, errors, out = nego_token(
+            "localhost", "--user", bob, "--password", "wrong-" + pw, env=env)
+        check(rc == 2 and not values and len(errors) == 1, out)
+        check(errors[0].startswith("Negotiate: ") and "(0x" in errors[0] and
+              "bob" in errors[0], errors[0])
+        check(pw not in out, "the password was echoed")
+
+
 def test_unknown_service_clear_error():
     """A name the KDC does not know: an error with the status, not a
     token."""
@@ -143,4 +181,5 @@ if __name__ == "__main__":
     run([test_no_ticket_clear_error,
          test_address_refused,
          test_kerberos_token_accepted_by_squid,
+         test_explicit_user_and_password,
          test_unknown_service_clear_error])
