@@ -13,6 +13,7 @@ import contextlib
 import functools
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,12 +32,15 @@ def _parts():
     root = tempfile.mkdtemp(prefix="itest-negotiate-")
     with open(os.path.join(root, "hello.txt"), "wb") as f:
         f.write(BODY)
-    with Krb5Rig() as k, Emu(root) as up, SquidNegotiate(k) as sq:
-        ENV.update(rig=k, emu=up, squid=sq)
-        try:
-            yield
-        finally:
-            ENV.clear()
+    try:
+        with Krb5Rig() as k, Emu(root) as up, SquidNegotiate(k) as sq:
+            ENV.update(rig=k, emu=up, squid=sq)
+            try:
+                yield
+            finally:
+                ENV.clear()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def parts(fn):
@@ -196,7 +200,8 @@ def test_keytab_without_ccache():
     client keytab into the process's memory cache."""
     k = ENV["rig"]
     k.kdestroy()
-    gone = os.path.join(tempfile.mkdtemp(prefix="gss-noccache-"), "cc")
+    # In the rig's folder, which goes with the rig.
+    gone = os.path.join(k.dir, "no-such-ccache")
     env = k.child_env(KRB5CCNAME="FILE:" + gone)
     n0 = access_count()
     as0 = k.kdc_log().count("AS_REQ")

@@ -11,8 +11,10 @@ the host's MIT libraries, so KRB5_CONFIG and KRB5CCNAME of the rig reach
 it through the environment. What this proves and what it cannot is in
 docs/windows.md ("Negotiate under Wine")."""
 
+import atexit
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -78,14 +80,26 @@ def send(port, url, value):
     return int(m.group(1)) if m else -1, data.split(b"\r\n\r\n", 1)[-1]
 
 
+def origin_root():
+    """A folder with /hello.txt, removed when the script exits."""
+    root = tempfile.mkdtemp(prefix="wine-nego-root-")
+    atexit.register(shutil.rmtree, root, True)
+    with open(os.path.join(root, "hello.txt"), "wb") as f:
+        f.write(BODY)
+    return root
+
+
 def test_no_ticket_clear_error():
     """No ticket cache: SSPI's Kerberos package has no credentials; the
     session fails with a message naming the call and the status."""
     d = tempfile.mkdtemp(prefix="wine-nego-")
-    rc, usable, values, errors, out = nego_token(
-        "proxy.invalid",
-        env={"KRB5CCNAME": "FILE:" + os.path.join(d, "none"),
-             "KRB5_CONFIG": os.path.join(d, "none.conf")})
+    try:
+        rc, usable, values, errors, out = nego_token(
+            "proxy.invalid",
+            env={"KRB5CCNAME": "FILE:" + os.path.join(d, "none"),
+                 "KRB5_CONFIG": os.path.join(d, "none.conf")})
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
     check(rc == 2 and usable == "usable 1" and not values, out)
     check(len(errors) == 1, out)
     e = errors[0]
@@ -104,9 +118,7 @@ def test_kerberos_token_accepted_by_squid():
     """With the rig's ticket: two sessions give two different SPNEGO
     tokens for HTTP/localhost, and Squid answers 200 to each, logging the
     Kerberos user."""
-    root = tempfile.mkdtemp(prefix="wine-nego-root-")
-    with open(os.path.join(root, "hello.txt"), "wb") as f:
-        f.write(BODY)
+    root = origin_root()
     token_exe()
     with Krb5Rig() as k, Emu(root) as up, SquidNegotiate(k) as sq:
         k.kinit()
@@ -130,9 +142,7 @@ def test_explicit_user_and_password():
     user from the KDC, Squid answers 200 and logs that user, for both
     DOMAIN\\user and user@REALM; a wrong password fails with a status and
     never echoes the password."""
-    root = tempfile.mkdtemp(prefix="wine-nego-root-")
-    with open(os.path.join(root, "hello.txt"), "wb") as f:
-        f.write(BODY)
+    root = origin_root()
     token_exe()
     pw = "pw-of-bob-in-a-throwaway-realm"
     with Krb5Rig() as k, Emu(root) as up, SquidNegotiate(k) as sq:
