@@ -19,7 +19,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import Emu, Skip, check, run  # noqa: E402
+from harness import Emu, HttpConn, Shim, Skip, check, run  # noqa: E402
+from common import conf  # noqa: E402
 from krb5rig import Krb5Rig  # noqa: E402
 from squid_negotiate import SquidNegotiate  # noqa: E402
 
@@ -276,6 +277,45 @@ def test_address_is_no_principal():
         check("is an address" in e and "spn" in e, e)
 
 
+@contextlib.contextmanager
+def _env(extra):
+    """os.environ with extra on top while the block runs (the shim takes
+    its environment from ours)."""
+    saved = {k: os.environ.get(k) for k in extra}
+    os.environ.update(extra)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@parts
+def test_shim_through_negotiate_parent():
+    """wsus-shim itself, auth = negotiate, parent "localhost": two GETs
+    through the shim reach the origin via Squid, which logs the Kerberos
+    user; the shim's logs hold no token."""
+    k, sq, up = ENV["rig"], ENV["squid"], ENV["emu"]
+    k.kinit()
+    c = conf(["localhost:%d" % sq.port])
+    c["upstream"]["auth"] = "negotiate"
+    n0 = access_count()
+    with _env(k.env), Shim(c) as s:
+        with HttpConn(s.port, timeout=30) as h:
+            for _ in range(2):
+                h.request("GET", up.url("/hello.txt"), [])
+                r = h.read_response()
+                check(r.status == 200 and r.body == BODY,
+                      "status %d: %s" % (r.status, s.stderr_text()[-600:]))
+        logs = s.stderr_text() + s.stdout_text()
+    users = [u for u in ENV["squid"].users(n0 + 1)[n0:] if u != "-"]
+    check(users and set(users) == {k.user}, "access.log users %r" % users)
+    no_secret_in(logs)
+
+
 def main():
     run([test_parent_demands_negotiate,
          test_ccache_token_gets_200,
@@ -286,7 +326,8 @@ def main():
          test_keytab_wrong_principal,
          test_unknown_service_fails_clearly,
          test_spn_principal_form,
-         test_address_is_no_principal])
+         test_address_is_no_principal,
+         test_shim_through_negotiate_parent])
 
 
 if __name__ == "__main__":
