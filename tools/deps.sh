@@ -4,6 +4,11 @@
 # sudo available).
 #
 #   tools/deps.sh          build + run + test dependencies
+#
+# The tests' Kerberos KDC is not installed from here: krb5-kdc would pull in
+# krb5-config, which writes /etc/krb5.conf. tools/krb5-kdc.sh unpacks it
+# into a folder of the build instead (the tests call it); the libraries it
+# needs are in the list below.
 set -eu
 
 PKGS="
@@ -14,6 +19,7 @@ postgresql
 python3 curl wget aria2 squid openssl wrk procps iproute2
 cppcheck clang-format
 gss-ntlmssp python3-gssapi
+libkrb5-dev krb5-user libkdb5-10 libkadm5srv-mit12 libgssrpc4 libverto-libev1
 "
 
 missing=""
