@@ -744,10 +744,15 @@ fetch_auth_choose(struct fetch *f, unsigned offered)
 {
     struct upstream_set *us = f->f_cfgr->cr_up;
     unsigned usable = auth_usable(upstream_cred(us));
+    enum auth_want want = upstream_auth_want(us);
 
+    /* Kerberos that failed falls back to NTLM, as Windows clients do. */
+    if (want == AUTH_WANT_NEGOTIATE &&
+        (f->f_auth_failed & AUTH_BIT(AUTH_NEGOTIATE)))
+        want = AUTH_WANT_NTLM;
     for (int tries = 0; tries < AUTH_NSCHEMES; tries++) {
-        enum auth_scheme s = auth_choose(offered & ~f->f_auth_failed,
-                                         upstream_auth_want(us), usable);
+        enum auth_scheme s = auth_choose(offered & ~f->f_auth_failed, want,
+                                         usable);
         if (s == AUTH_NONE)
             break;
         upstream_set_scheme(us, f->f_hop, s);
@@ -764,7 +769,7 @@ fetch_auth_choose(struct fetch *f, unsigned offered)
     }
     if (f->f_auth_failed != 0)
         return FAUTH_ERROR; /* f_err says why the last one failed */
-    if (usable == 0)
+    if (usable == 0 && want == AUTH_WANT_AUTO)
         return FAUTH_PASS; /* no credentials of ours: the client's turn */
     snprintf(f->f_err, sizeof(f->f_err),
              "the upstream proxy %s asks for%s%s%s, which the configured "
@@ -798,8 +803,26 @@ fetch_on_407(struct fetch *f, const struct http_msg *m)
     if (f->f_auth != NULL) {
         enum auth_scheme s = auth_sess_scheme(f->f_auth);
         const char *ch = auth_challenge(&m->hm_hdrs, s);
-        if (auth_sess_sent_last(f->f_auth) || ch == NULL || *ch == '\0')
-            return fetch_refused(f, s);
+        if (auth_sess_sent_last(f->f_auth) || ch == NULL || *ch == '\0') {
+            /* A bare challenge after our token: refused. A refused
+             * Kerberos ticket gives way to NTLM when the parent offers it
+             * and the credentials allow it. */
+            unsigned rest = auth_offered(&m->hm_hdrs) & ~AUTH_BIT(s) &
+                            ~f->f_auth_failed;
+            if (s != AUTH_NEGOTIATE ||
+                !(rest & AUTH_BIT(AUTH_NTLM) &
+                  auth_usable(upstream_cred(us))))
+                return fetch_refused(f, s);
+            log_warnx("req %s: %s refused the Negotiate (Kerberos) token; "
+                      "falling back to NTLM",
+                      f->f_req.fr_reqid, fetch_upstream(f));
+            f->f_auth_failed |= AUTH_BIT(s);
+            auth_sess_free(f->f_auth);
+            f->f_auth = NULL;
+            if (f->f_uc != NULL)
+                f->f_uc->uc_authed = AUTH_NONE;
+            return fetch_auth_choose(f, rest);
+        }
         if (auth_sess_step(f->f_auth, ch, &f->f_auth_value, err,
                            sizeof(err)) == 0) {
             f->f_auth_legs++;

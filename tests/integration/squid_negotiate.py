@@ -55,6 +55,7 @@ max_filedescriptors 1024
 auth_param negotiate program {helper} -s {service} -k {keytab} -c {d}/rcache
 auth_param negotiate children 2 startup=1 idle=1
 auth_param negotiate keep_alive on
+{ntlm_lines}
 acl auth proxy_auth REQUIRED
 http_access allow auth
 http_access deny all
@@ -62,8 +63,11 @@ http_access deny all
 
 
 class SquidNegotiate:
-    def __init__(self, rig, name=None):
+    def __init__(self, rig, name=None, ntlm=False):
+        """ntlm: offer NTLM too (ntlm_fake_auth, which checks the
+        handshake, not the password), after Negotiate."""
         self.rig = rig
+        self.ntlm = ntlm
         self.name = name or "wsusgss%d%d" % (os.getpid(), id(self) % 10000)
         self.dir = None
         self.proc = None
@@ -96,7 +100,11 @@ class SquidNegotiate:
         with open(conf, "w") as f:
             f.write(CONF.format(port=self.port, d=d, user_line=user_line,
                                 helper=HELPER, service=self.rig.service,
-                                keytab=keytab))
+                                keytab=keytab, ntlm_lines=(
+                                    "auth_param ntlm program "
+                                    "/usr/lib/squid/ntlm_fake_auth\n"
+                                    "auth_param ntlm keep_alive on"
+                                    if self.ntlm else "")))
         env = {
             "KRB5_CONFIG": self.rig.env["KRB5_CONFIG"],
             "KRB5_KTNAME": "FILE:" + keytab,

@@ -29,12 +29,13 @@ ENV = {}
 
 
 @contextlib.contextmanager
-def _parts():
+def _parts(ntlm=False):
     root = tempfile.mkdtemp(prefix="itest-negotiate-")
     with open(os.path.join(root, "hello.txt"), "wb") as f:
         f.write(BODY)
     try:
-        with Krb5Rig() as k, Emu(root) as up, SquidNegotiate(k) as sq:
+        with Krb5Rig() as k, Emu(root, "--connect") as up, \
+                SquidNegotiate(k, ntlm=ntlm) as sq:
             ENV.update(rig=k, emu=up, squid=sq)
             try:
                 yield
@@ -50,6 +51,15 @@ def parts(fn):
     def wrapper():
         gss_client_path()
         with _parts():
+            fn()
+    return wrapper
+
+
+def parts_ntlm(fn):
+    """As parts, with a parent that offers Negotiate, then NTLM."""
+    @functools.wraps(fn)
+    def wrapper():
+        with _parts(ntlm=True):
             fn()
     return wrapper
 
@@ -316,6 +326,104 @@ def test_shim_through_negotiate_parent():
     no_secret_in(logs)
 
 
+def shim_get(s, url, n=1):
+    """n GETs on one client connection; the responses."""
+    out = []
+    with HttpConn(s.port, timeout=30) as h:
+        for _ in range(n):
+            h.request("GET", url, [])
+            out.append(h.read_response())
+    return out
+
+
+@parts
+def test_shim_without_a_ticket_gives_502_naming_negotiate():
+    """auth = negotiate and an empty ticket cache: a 502 that names
+    Negotiate, not a 407 passed on and not a hang."""
+    k, up = ENV["rig"], ENV["emu"]
+    c = conf(["localhost:%d" % ENV["squid"].port])
+    c["upstream"]["auth"] = "negotiate"
+    with _env(k.env), Shim(c) as s:
+        r = shim_get(s, up.url("/hello.txt"))[0]
+        check(r.status == 502, "status %d" % r.status)
+        check(b"Negotiate" in r.body, "body %r" % r.body)
+        log = s.stderr_text()
+        check("held down" not in log, "a credential failure held down")
+
+
+@parts_ntlm
+def test_shim_falls_back_to_ntlm_without_a_ticket():
+    """auth = auto, a parent offering Negotiate and NTLM, no ticket: the
+    shim answers with NTLM and the request gets through."""
+    k, up, sq = ENV["rig"], ENV["emu"], ENV["squid"]
+    c = conf(["localhost:%d" % sq.port], user="CORP\\svc-wsus",
+             password="pw")
+    n0 = access_count()
+    with _env(k.env), Shim(c) as s:
+        rs = shim_get(s, up.url("/hello.txt"), 3)
+        for r in rs:
+            check(r.status == 200 and r.body == BODY,
+                  "status %d: %s" % (r.status, s.stderr_text()[-600:]))
+    users = [u for u in sq.users(n0 + 1)[n0:] if u != "-"]
+    check(users and all("svc-wsus" in u.lower() for u in users),
+          "access.log users %r" % users)
+
+
+@parts_ntlm
+def test_shim_prefers_negotiate_when_both_are_offered():
+    """auth = auto with a ticket and NTLM credentials: Kerberos wins."""
+    k, up, sq = ENV["rig"], ENV["emu"], ENV["squid"]
+    k.kinit()
+    c = conf(["localhost:%d" % sq.port], user="CORP\\svc-wsus",
+             password="pw")
+    n0 = access_count()
+    with _env(k.env), Shim(c) as s:
+        r = shim_get(s, up.url("/hello.txt"))[0]
+        check(r.status == 200, "status %d" % r.status)
+    users = [u for u in sq.users(n0 + 1)[n0:] if u != "-"]
+    check(users and set(users) == {k.user}, "access.log users %r" % users)
+
+
+@parts
+def test_shim_ranges_and_connect_through_negotiate():
+    """A ranged GET (206, exact bytes) and a CONNECT tunnel through the
+    Negotiate parent."""
+    k, up, sq = ENV["rig"], ENV["emu"], ENV["squid"]
+    k.kinit()
+    c = conf(["localhost:%d" % sq.port])
+    c["upstream"]["auth"] = "negotiate"
+    c["policy"]["connect_ports"] = str(up.port)
+    with _env(k.env), Shim(c) as s:
+        with HttpConn(s.port, timeout=30) as h:
+            h.request("GET", up.url("/hello.txt"), [("Range", "bytes=3-9")])
+            r = h.read_response()
+            check(r.status == 206 and r.body == BODY[3:10],
+                  "range: %d %r" % (r.status, r.body))
+        import socket
+        so = socket.create_connection(("127.0.0.1", s.port), timeout=15)
+        try:
+            t = "127.0.0.1:%d" % up.port
+            so.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" %
+                        (t, t)).encode())
+            head = b""
+            while b"\r\n\r\n" not in head and len(head) < 65536:
+                b = so.recv(1)
+                if not b:
+                    break
+                head += b
+            check(head.startswith(b"HTTP/1.1 200 "), "CONNECT %r" % head)
+            so.sendall(b"GET /hello.txt HTTP/1.0\r\nHost: x\r\n\r\n")
+            data = b""
+            while len(data) < 65536:
+                b = so.recv(65536)
+                if not b:
+                    break
+                data += b
+            check(data.endswith(BODY), "tunnelled %r" % data[-80:])
+        finally:
+            so.close()
+
+
 def main():
     run([test_parent_demands_negotiate,
          test_ccache_token_gets_200,
@@ -327,7 +435,11 @@ def main():
          test_unknown_service_fails_clearly,
          test_spn_principal_form,
          test_address_is_no_principal,
-         test_shim_through_negotiate_parent])
+         test_shim_through_negotiate_parent,
+         test_shim_without_a_ticket_gives_502_naming_negotiate,
+         test_shim_falls_back_to_ntlm_without_a_ticket,
+         test_shim_prefers_negotiate_when_both_are_offered,
+         test_shim_ranges_and_connect_through_negotiate])
 
 
 if __name__ == "__main__":
