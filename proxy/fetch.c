@@ -112,6 +112,7 @@ struct fetch {
     int f_auth_pending;        /* swallowing a 407 before sending again */
     int f_auth_legs;
     unsigned f_auth_failed;    /* schemes whose mechanism failed here */
+    int f_sent_body;           /* the last send carried the body */
     int f_abort_status;        /* a parser callback's verdict: 502 */
     char f_err[256];           /* a reason built at run time */
 };
@@ -382,6 +383,19 @@ fetch_auth_header(const struct fetch *f)
     return NULL;
 }
 
+/* Does the next send carry an NTLM leg before the last one? Such a
+ * request is always answered with a 407, so its body goes as
+ * "Content-Length: 0" and the whole body only with the final leg, as
+ * Windows clients and curl do: a parent may stall or close rather than
+ * read a large body it is going to refuse anyway. */
+static int
+fetch_holds_body(const struct fetch *f)
+{
+    return f->f_auth != NULL && f->f_auth_value != NULL &&
+           auth_sess_scheme(f->f_auth) == AUTH_NTLM &&
+           !auth_sess_sent_last(f->f_auth);
+}
+
 /* Serialize the request for the current hop into f_head. */
 static int
 fetch_build_head(struct fetch *f)
@@ -434,7 +448,7 @@ fetch_build_head(struct fetch *f)
         o.no_identity = 1;
         o.no_has_body = f->f_req.fr_body_len > 0 || m->hm_chunked ||
                         m->hm_has_length;
-        o.no_body_len = f->f_req.fr_body_len;
+        o.no_body_len = fetch_holds_body(f) ? 0 : f->f_req.fr_body_len;
         /* Keep-alive is worth asking for when the connection can be
          * parked, and needed while a handshake runs on it. */
         o.no_keep_alive = (!f->f_nopool && cfg->sc_up_max_idle > 0) ||
@@ -525,7 +539,10 @@ fetch_send(struct fetch *f)
      * the TCP connection is up. */
     if (!(f->f_direct && f->f_req.fr_req->hm_is_connect))
         evbuffer_add(out, f->f_head, f->f_head_len);
-    if (f->f_req.fr_body_seg != NULL)
+    f->f_sent_body = !fetch_holds_body(f) && f->f_req.fr_body_len > 0;
+    if (!f->f_sent_body)
+        ; /* none, or it goes with the last leg */
+    else if (f->f_req.fr_body_seg != NULL)
         evbuffer_add_file_segment(out, f->f_req.fr_body_seg, 0,
                                   (ev_off_t)f->f_req.fr_body_len);
     else if (f->f_req.fr_body != NULL && f->f_req.fr_body_len > 0)
@@ -854,7 +871,9 @@ fetch_auth_resend(struct fetch *f)
     char *v;
 
     f->f_auth_pending = 0;
-    if (fetch_resp_reusable(f) &&
+    /* After a 407 to a request that carried a body, the parent may not
+     * read the rest of it: the next try goes on a new connection. */
+    if (fetch_resp_reusable(f) && !f->f_sent_body &&
         evbuffer_get_length(bufferevent_get_input(f->f_bev)) == 0) {
         if (fetch_new_parser(f) == -1 || fetch_send(f) == -1) {
             fetch_drop_conn(f);
