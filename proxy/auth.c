@@ -58,6 +58,76 @@ challenge_token(const char *v, enum auth_scheme s)
     return v;
 }
 
+/* Is the list element e[0..n) an auth-param (token BWS "=" ...)? */
+static int
+is_auth_param(const char *e, size_t n)
+{
+    size_t i = 0;
+
+    while (i < n && e[i] != ' ' && e[i] != '\t' && e[i] != '=')
+        i++;
+    if (i == 0)
+        return 0;
+    while (i < n && (e[i] == ' ' || e[i] == '\t'))
+        i++;
+    return i < n && e[i] == '=';
+}
+
+/* Append the challenges of one field value to out. */
+static int
+split_field(const char *v, struct hdr_list *out)
+{
+    const char *cur = v, *e;
+    size_t n, have = 0;
+    char *buf = NULL;
+    int rc = -1;
+
+    /* Elements joined by ", " never exceed twice the value. */
+    if ((buf = malloc(2 * strlen(v) + 1)) == NULL)
+        return -1;
+    while (hdr_list_next(&cur, &e, &n)) {
+        if (have > 0 && !is_auth_param(e, n)) {
+            if (hdr_addn(out, "Proxy-Authenticate", 18, buf, have) == -1)
+                goto done;
+            have = 0;
+        }
+        if (have > 0) {
+            memcpy(buf + have, ", ", 2);
+            have += 2;
+        }
+        memcpy(buf + have, e, n);
+        have += n;
+    }
+    if (have > 0 &&
+        hdr_addn(out, "Proxy-Authenticate", 18, buf, have) == -1)
+        goto done;
+    rc = 0;
+done:
+    free(buf);
+    return rc;
+}
+
+int
+auth_challenges_split(struct hdr_list *h)
+{
+    struct hdr_list out;
+
+    hdr_init(&out);
+    for (size_t i = 0; i < h->hl_n; i++) {
+        const struct hdr *f = &h->hl_v[i];
+        int r = str_ieq(f->h_name, "Proxy-Authenticate")
+                    ? split_field(f->h_value, &out)
+                    : hdr_add(&out, f->h_name, f->h_value);
+        if (r == -1) {
+            hdr_free(&out);
+            return -1;
+        }
+    }
+    hdr_free(h);
+    *h = out;
+    return 0;
+}
+
 unsigned
 auth_offered(const struct hdr_list *h)
 {

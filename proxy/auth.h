@@ -85,6 +85,14 @@ extern const struct auth_mech auth_mech_negotiate;
 /* The scheme's wire name ("NTLM"), or "none". */
 const char *auth_scheme_name(enum auth_scheme s);
 
+/* Rewrite h so that each Proxy-Authenticate field holds one challenge:
+ * RFC 9110 11.6.1 lets one field list several ("Negotiate, NTLM, Basic
+ * realm=\"x\""), and auth_offered/auth_challenge read one per field. A
+ * list element whose first token is followed by "=" is a parameter of
+ * the challenge before it; any other element starts a challenge. Returns
+ * 0, or -1 when out of memory (h is then unchanged). */
+int auth_challenges_split(struct hdr_list *h);
+
 /* Which schemes the Proxy-Authenticate fields of h offer: AUTH_BIT()s.
  * Unknown schemes are ignored. */
 unsigned auth_offered(const struct hdr_list *h);

@@ -1131,6 +1131,11 @@ fp_head(void *arg, struct http_msg *m)
     f->f_resp = m;
     upstream_succeeded(f->f_cfgr->cr_up, f->f_hop);
     if (m->hm_status == 407 && !f->f_direct) {
+        if (auth_challenges_split(&m->hm_hdrs) == -1) {
+            snprintf(f->f_err, sizeof(f->f_err), "out of memory");
+            f->f_abort_status = 502;
+            return -1;
+        }
         switch (fetch_on_407(f, m)) {
         case FAUTH_RESEND:
             /* The 407's body is dropped; the request goes again. */

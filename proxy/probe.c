@@ -256,6 +256,8 @@ pr_head(void *arg, struct http_msg *m)
             a->pa_cr_last = br.br_last;
         }
     }
+    if (auth_challenges_split(&m->hm_hdrs) == -1)
+        return -1;
     a->pa_offered = auth_offered(&m->hm_hdrs);
     if (m->hm_status == 407 && r->pr_scheme != AUTH_NONE) {
         const char *ch = auth_challenge(&m->hm_hdrs, r->pr_scheme);

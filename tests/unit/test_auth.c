@@ -205,10 +205,67 @@ test_ntlm_session(void **state)
     assert_non_null(strstr(err, "DOMAIN\\user"));
 }
 
+/* One field listing several challenges (RFC 9110 11.6.1), split into one
+ * field each, parameters kept with their challenge, quoted commas kept. */
+static void
+test_challenges_split(void **state)
+{
+    static const struct {
+        const char *in[3];
+        const char *out[5];
+    } v[] = {
+        {{"Negotiate, NTLM, Basic realm=\"corp\"", NULL},
+         {"Negotiate", "NTLM", "Basic realm=\"corp\"", NULL}},
+        {{"Basic realm=\"a, b\", charset=\"UTF-8\", NTLM TlRMTVNTUAAC==",
+          NULL},
+         {"Basic realm=\"a, b\", charset=\"UTF-8\"", "NTLM TlRMTVNTUAAC==",
+          NULL}},
+        {{"NTLM", "Digest realm=x, nonce=\"1\", Negotiate YIIB", NULL},
+         {"NTLM", "Digest realm=x, nonce=\"1\"", "Negotiate YIIB", NULL}},
+        {{" ,NTLM ,, ", NULL}, {"NTLM", NULL}},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        struct hdr_list h;
+        size_t k = 0;
+        hdr_init(&h);
+        assert_int_equal(hdr_add(&h, "Via", "1.1 p"), 0);
+        for (size_t j = 0; v[i].in[j] != NULL; j++)
+            assert_int_equal(hdr_add(&h, "Proxy-Authenticate", v[i].in[j]),
+                             0);
+        assert_int_equal(auth_challenges_split(&h), 0);
+        assert_string_equal(hdr_get(&h, "Via"), "1.1 p");
+        for (size_t j = 0; j < h.hl_n; j++) {
+            if (strcmp(h.hl_v[j].h_name, "Proxy-Authenticate") != 0)
+                continue;
+            if (v[i].out[k] == NULL)
+                fail_msg("row %zu: extra challenge '%s'", i,
+                         h.hl_v[j].h_value);
+            assert_string_equal(h.hl_v[j].h_value, v[i].out[k]);
+            k++;
+        }
+        assert_null(v[i].out[k]);
+        hdr_free(&h);
+    }
+    /* Then read as separate fields. */
+    struct hdr_list h;
+    hdr_init(&h);
+    assert_int_equal(hdr_add(&h, "Proxy-Authenticate",
+                             "Negotiate, NTLM TlRM, Basic realm=x"), 0);
+    assert_int_equal(auth_challenges_split(&h), 0);
+    assert_int_equal(auth_offered(&h), AUTH_BIT(AUTH_NEGOTIATE) |
+                                           AUTH_BIT(AUTH_NTLM) |
+                                           AUTH_BIT(AUTH_BASIC));
+    assert_string_equal(auth_challenge(&h, AUTH_NTLM), "TlRM");
+    hdr_free(&h);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_challenges_split),
         cmocka_unit_test(test_offered_and_challenge),
         cmocka_unit_test(test_choose),
         cmocka_unit_test(test_usable),
