@@ -2,7 +2,7 @@
  * auth_ntlm.c - the NTLM mechanism (NTLMv2, [MS-NLMP]) for auth.h: leg 1
  * sends the NEGOTIATE_MESSAGE, leg 2 answers the parent's CHALLENGE with
  * the AUTHENTICATE_MESSAGE and is the last. The messages are ntlm.c's;
- * this file adds the credentials, a client nonce from plat_random and the
+ * this file adds the credentials, a client nonce from OpenSSL's RAND_bytes and the
  * wall clock from plat_clock_real.
  */
 #include <stdlib.h>
@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include "auth.h"
 #include "ntlm.h"
@@ -133,7 +134,12 @@ ntlm_step(void *st, const unsigned char *in, size_t inlen,
         ai.ai_negotiate_len = NTLM_NEGOTIATE_LEN;
         ai.ai_challenge = in;
         ai.ai_challenge_len = inlen;
-        plat_random(ai.ai_nonce, sizeof(ai.ai_nonce));
+        /* The client nonce must be unpredictable: OpenSSL's CSPRNG, and
+         * no weak fallback. */
+        if (RAND_bytes(ai.ai_nonce, (int)sizeof(ai.ai_nonce)) != 1) {
+            errfmt(err, errlen, "NTLM: no random bytes for the nonce");
+            return -1;
+        }
         ai.ai_time = ntlm_filetime_now();
         rc = ntlm_authenticate(&ai, out, outlen, err, errlen);
         OPENSSL_cleanse(&ai, sizeof(ai));

@@ -154,7 +154,8 @@ void plat_ignore_sigpipe(void);
  * No copy stays in a stdio buffer. */
 int plat_read_secret(const char *prompt, char *buf, size_t len);
 
-/* Random bytes for request ids; never fails (falls back to weak). */
+/* Random bytes for request ids and cache file names; never fails (falls
+ * back to weak bytes, so never for secrets: those use RAND_bytes). */
 void plat_random(void *buf, size_t len);
 
 /* Directory walking for the cache: calls fn for every regular file below

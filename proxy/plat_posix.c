@@ -6,6 +6,7 @@
 #endif
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,6 +26,8 @@
 #include <syslog.h>
 #include <termios.h>
 #include <unistd.h>
+
+#include <openssl/rand.h>
 
 #include "plat.h"
 
@@ -545,9 +548,13 @@ plat_random(void *buf, size_t len)
 {
     static unsigned long seed;
     unsigned char *p = buf;
-    int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+    int fd;
 
-    if (fd != -1) {
+    /* OpenSSL's generator is seeded from the kernel once and costs no
+     * system call here (a request id per request). */
+    if (len <= INT_MAX && RAND_bytes(buf, (int)len) == 1)
+        return;
+    if ((fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC)) != -1) {
         ssize_t n = read(fd, buf, len);
         close(fd);
         if (n == (ssize_t)len)

@@ -21,7 +21,7 @@
 #define DEF_HOLD_DOWN_MS       30000u
 #define DEF_MAX_CONNECTIONS    1024u
 #define DEF_UP_IDLE_MS         30000u  /* [upstream] idle_timeout */
-#define DEF_UP_MAX_IDLE        16u     /* [upstream] max_idle */
+#define DEF_UP_MAX_IDLE        64u     /* [upstream] max_idle */
 /* [log] rotate_size: the smallest size a log file is rotated at. */
 #define LOG_ROTATE_MIN         (16u * 1024)
 
