@@ -46,6 +46,18 @@ str_iprefix(const char *s, const char *prefix)
     return 1;
 }
 
+int
+str_hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
 char *
 str_dupn(const char *s, size_t n)
 {

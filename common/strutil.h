@@ -22,6 +22,9 @@ int str_ieqn(const char *a, size_t alen, const char *b);
 /* Does the NUL-terminated s start with prefix, ignoring ASCII case? */
 int str_iprefix(const char *s, const char *prefix);
 
+/* The value of the hex digit c (either case), or -1. */
+int str_hexval(int c);
+
 /* A NUL-terminated copy of s[0..n) in a new allocation the caller frees,
  * or NULL when out of memory. */
 char *str_dupn(const char *s, size_t n);

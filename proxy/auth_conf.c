@@ -7,6 +7,7 @@
 
 #include "auth_conf.h"
 #include "config.h"
+#include "strutil.h"
 
 static int
 hex_nibble(char c)

@@ -580,6 +580,27 @@ fetch_setup_bev(struct fetch *f)
     f->f_paused = f->f_peer_eof = f->f_peer_err = 0;
 }
 
+/* Queue the request on f_bev (parked: state WAITING; new: CONNECTING,
+ * the bytes leave once connected) and arm the state's timer. Returns 0,
+ * or -1 after failing the fetch. */
+static int
+fetch_begin(struct fetch *f, enum fetch_state st)
+{
+    if (fetch_new_parser(f) == -1 || fetch_send(f) == -1) {
+        fetch_drop_conn(f);
+        fetch_fail(f, 502, "out of memory");
+        return -1;
+    }
+    bufferevent_enable(f->f_bev, EV_READ | EV_WRITE);
+    f->f_state = st;
+    fetch_arm(f, st == FETCH_WAITING ? f->f_cfg->sc_first_byte_ms
+                                     : f->f_cfg->sc_connect_timeout_ms);
+    log_debug("req %s: %s %s via %s%s", f->f_req.fr_reqid,
+              f->f_req.fr_req->hm_method, f->f_req.fr_req->hm_target,
+              fetch_upstream(f), f->f_reused ? " (reused connection)" : "");
+    return 0;
+}
+
 /* The request on a parked connection of the current hop, if one is
  * there. Returns 1 when sent, 0 when there was none (or it cannot be
  * used), -1 on failure (f is finished). */
@@ -597,18 +618,7 @@ fetch_reuse(struct fetch *f)
     f->f_reused = 1;
     f->f_connected = 1;
     fetch_setup_bev(f);
-    if (fetch_new_parser(f) == -1 || fetch_send(f) == -1) {
-        fetch_drop_conn(f);
-        fetch_fail(f, 502, "out of memory");
-        return -1;
-    }
-    bufferevent_enable(f->f_bev, EV_READ | EV_WRITE);
-    f->f_state = FETCH_WAITING;
-    fetch_arm(f, f->f_cfg->sc_first_byte_ms);
-    log_debug("req %s: %s %s via %s (reused connection)", f->f_req.fr_reqid,
-              f->f_req.fr_req->hm_method, f->f_req.fr_req->hm_target,
-              fetch_upstream(f));
-    return 1;
+    return fetch_begin(f, FETCH_WAITING) == -1 ? -1 : 1;
 }
 
 /* Send the request to the current hop (f_host, f_port): on a parked
@@ -639,17 +649,8 @@ fetch_open(struct fetch *f)
     fetch_setup_bev(f);
     if (!f->f_direct && f->f_auth == NULL && f->f_auth_value == NULL)
         fetch_auth_preempt(f);
-    if (fetch_new_parser(f) == -1 || fetch_send(f) == -1) {
-        fetch_drop_conn(f);
-        fetch_fail(f, 502, "out of memory");
+    if (fetch_begin(f, FETCH_CONNECTING) == -1)
         return;
-    }
-    bufferevent_enable(f->f_bev, EV_READ | EV_WRITE);
-    f->f_state = FETCH_CONNECTING;
-    fetch_arm(f, f->f_cfg->sc_connect_timeout_ms);
-    log_debug("req %s: %s %s via %s", f->f_req.fr_reqid,
-              f->f_req.fr_req->hm_method, f->f_req.fr_req->hm_target,
-              fetch_upstream(f));
     unsigned gen = ++f->f_gen;
     /* Numeric hosts resolve at once; names go through evdns. */
     if (bufferevent_socket_connect_hostname(f->f_bev, f->f_srv->sv_dns,

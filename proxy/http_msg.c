@@ -147,17 +147,6 @@ is_bad_ctl(int c)
     return (c < 0x20 && c != '\t') || c == 0x7f;
 }
 
-static int
-hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 static void
 sb_reset(struct sbuf *b)
@@ -414,7 +403,7 @@ scan_chunks(struct http_parser *p, const char *s, size_t n, size_t *used)
         switch (p->hp_ck) {
         case CK_SIZE_START:
         case CK_SIZE:
-            h = hexval(c);
+            h = str_hexval(c);
             if (h >= 0) {
                 if (p->hp_ck_size > (UINT64_MAX >> 4))
                     return scan_err(p, 400, "chunk size overflow", i, used);

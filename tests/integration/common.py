@@ -156,3 +156,32 @@ def tool_env():
                                 "no_proxy", "ftp_proxy")}
     env["HOME"] = scratch("tool-home-")   # no ~/.curlrc, ~/.wgetrc, aria2 conf
     return env
+
+
+def tunnel_get(shim_port, target, path, limit=16 * 1024 * 1024):
+    """CONNECT target ("host:port") through the shim, then an HTTP/1.0 GET
+    of path inside the tunnel when the CONNECT got a 200. Returns (the
+    CONNECT response head, every byte read from the tunnel after it)."""
+    import socket
+    so = socket.create_connection(("127.0.0.1", shim_port), timeout=15)
+    try:
+        so.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" %
+                    (target, target)).encode())
+        head = b""
+        while b"\r\n\r\n" not in head and len(head) < 65536:
+            b = so.recv(1)
+            if not b:
+                break
+            head += b
+        data = b""
+        if head.startswith(b"HTTP/1.1 200 "):
+            so.sendall(("GET %s HTTP/1.0\r\nHost: x\r\n\r\n" %
+                        path).encode())
+            while len(data) < limit:
+                b = so.recv(65536)
+                if not b:
+                    break
+                data += b
+        return head, data
+    finally:
+        so.close()

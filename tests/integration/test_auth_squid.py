@@ -18,13 +18,13 @@ import base64
 import hashlib
 import json
 import os
-import socket
 import subprocess
 
 from harness import (Emu, Shim, HttpConn, check, run, make_content_file,
                      make_file, sha1_file, tool, MIB)
 from common import (conf, content_root, content_url, content_path, ranged,
-                    expect_206, get, BITS_HEADERS, scratch, tool_env, wu_url)
+                    expect_206, get, BITS_HEADERS, scratch, tool_env,
+                    tunnel_get, wu_url)
 from squid import Squid
 
 ROOT, CDIR = content_root("auth-squid-root-")
@@ -218,27 +218,8 @@ def tunnel_through(sq_auth, shim_auth, user):
             Squid(up.port, auth=sq_auth) as sq, \
             Shim(shim_conf(sq, shim_auth, user, PASSWORD, extra={
                 "policy": {"connect_ports": str(target.port)}})) as s:
-        t = "127.0.0.1:%d" % target.port
-        so = socket.create_connection(("127.0.0.1", s.port), timeout=15)
-        try:
-            so.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" %
-                        (t, t)).encode())
-            head = b""
-            while b"\r\n\r\n" not in head and len(head) < 65536:
-                b = so.recv(1)
-                if not b:
-                    break
-                head += b
-            data = b""
-            if head.startswith(b"HTTP/1.1 200 "):
-                so.sendall(b"GET /t.bin HTTP/1.0\r\nHost: x\r\n\r\n")
-                while len(data) < 10 * MIB:
-                    b = so.recv(65536)
-                    if not b:
-                        break
-                    data += b
-        finally:
-            so.close()
+        head, data = tunnel_get(s.port, "127.0.0.1:%d" % target.port,
+                                "/t.bin", 10 * MIB)
         return head, data, sq.access(1)
 
 

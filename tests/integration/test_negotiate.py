@@ -20,7 +20,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import Emu, HttpConn, Shim, Skip, check, run  # noqa: E402
-from common import conf  # noqa: E402
+from common import conf, tunnel_get  # noqa: E402
 from krb5rig import Krb5Rig  # noqa: E402
 from squid_negotiate import SquidNegotiate  # noqa: E402
 
@@ -399,29 +399,10 @@ def test_shim_ranges_and_connect_through_negotiate():
             r = h.read_response()
             check(r.status == 206 and r.body == BODY[3:10],
                   "range: %d %r" % (r.status, r.body))
-        import socket
-        so = socket.create_connection(("127.0.0.1", s.port), timeout=15)
-        try:
-            t = "127.0.0.1:%d" % up.port
-            so.sendall(("CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n" %
-                        (t, t)).encode())
-            head = b""
-            while b"\r\n\r\n" not in head and len(head) < 65536:
-                b = so.recv(1)
-                if not b:
-                    break
-                head += b
-            check(head.startswith(b"HTTP/1.1 200 "), "CONNECT %r" % head)
-            so.sendall(b"GET /hello.txt HTTP/1.0\r\nHost: x\r\n\r\n")
-            data = b""
-            while len(data) < 65536:
-                b = so.recv(65536)
-                if not b:
-                    break
-                data += b
-            check(data.endswith(BODY), "tunnelled %r" % data[-80:])
-        finally:
-            so.close()
+        head, data = tunnel_get(s.port, "127.0.0.1:%d" % up.port,
+                                "/hello.txt")
+        check(head.startswith(b"HTTP/1.1 200 "), "CONNECT %r" % head)
+        check(data.endswith(BODY), "tunnelled %r" % data[-80:])
 
 
 def main():
