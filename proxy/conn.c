@@ -1004,6 +1004,7 @@ conn_start_pass(struct conn *c)
     pr.pr_req = c->c_req;
     pr.pr_tgt = &c->c_tgt;
     pr.pr_reqid = c->c_reqid;
+    pr.pr_client = c->c_id;
     pr.pr_body = &c->c_body;
     c->c_state = CONN_UPSTREAM;
     conn_arm(c, 0);

@@ -631,10 +631,16 @@ fetch_open(struct fetch *f)
     struct bufferevent *bev;
     int r;
 
-    snprintf(f->f_key, sizeof(f->f_key), "%s|%s|%u|%s",
+    snprintf(f->f_key, sizeof(f->f_key), "%s|%s|%u|%s|%llu",
              f->f_direct ? "origin" : "parent", f->f_host,
              (unsigned)f->f_port,
-             !f->f_direct && cr->ac_user != NULL ? cr->ac_user : "-");
+             !f->f_direct && cr->ac_user != NULL ? cr->ac_user : "-",
+             f->f_cfg->sc_pass_client_auth
+                 ? (unsigned long long)f->f_req.fr_client
+                 : 0ull);
+    /* The client's own credentials, and no client to pin them to. */
+    if (f->f_cfg->sc_pass_client_auth && f->f_req.fr_client == 0)
+        f->f_nopool = 1;
     if ((r = fetch_reuse(f)) != 0)
         return;
     bev = bufferevent_socket_new(f->f_srv->sv_base, -1,

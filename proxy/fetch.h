@@ -48,6 +48,11 @@ struct fetch_req {
     struct evbuffer *fr_body;        /* body in memory, or NULL */
     struct evbuffer_file_segment *fr_body_seg; /* spooled body, or NULL */
     uint64_t fr_body_len;
+    /* The client connection's id, or 0 (a shared cache fill). With
+     * pass_client_auth the client authenticates to the parent itself, so
+     * the upstream connections it used serve it alone: an NTLM handshake
+     * from the client stays on one upstream connection. */
+    uint64_t fr_client;
 };
 
 /* Start an exchange. fr's pointers must stay valid until the fetch is

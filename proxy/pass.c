@@ -263,6 +263,7 @@ pass_start(struct pass *ps, const struct pass_req *pr,
     fr.fr_req = pr->pr_req;
     fr.fr_tgt = pr->pr_tgt;
     fr.fr_reqid = pr->pr_reqid;
+    fr.fr_client = pr->pr_client;
     fr.fr_body = spool_mem(pr->pr_body);
     fr.fr_body_seg = spool_segment(pr->pr_body);
     fr.fr_body_len = pr->pr_body->sp_len;

@@ -63,6 +63,7 @@ struct pass_req {
     const struct req_target *pr_tgt;
     const char *pr_reqid;
     const struct spool *pr_body;
+    uint64_t pr_client;   /* the client connection's id (fetch_req) */
 };
 
 struct pass {

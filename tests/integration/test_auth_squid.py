@@ -290,6 +290,31 @@ def test_auto_post_spooled_body_after_a_407_uses_a_new_connection():
     ntlm_post("auto", 200000)
 
 
+def test_pass_client_auth_pins_the_clients_ntlm_connection():
+    # pass_client_auth = yes: WSUS's own NTLM handshake (here curl's)
+    # passes through on one upstream connection, and that authenticated
+    # connection never serves another client: a client without
+    # credentials afterwards gets the parent's 407, not a free ride.
+    curl = tool("curl")
+    with Emu(ROOT, "--nodelay") as up, Squid(up.port, auth="ntlm") as sq:
+        c = conf([sq.port], mode="pass")
+        c["upstream"]["pass_client_auth"] = "yes"
+        with Shim(c) as s:
+            url = wu_url("/echo/pinned")
+            p = subprocess.run(
+                [curl, "-sS", "-o", "/dev/null", "-w", "%{http_code}",
+                 "-x", "http://127.0.0.1:%d" % s.port, "--proxy-ntlm",
+                 "-U", "CORP\\client:secret", url],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, env=tool_env(), timeout=30)
+            check(p.stdout == b"200", "curl through the shim: %r %r" %
+                  (p.stdout, p.stderr[-300:]))
+            with HttpConn(s.port) as h:
+                r = get(h, url)
+                check(r.status == 407, "a client without credentials got "
+                      "%d on another client's NTLM connection" % r.status)
+
+
 def test_auto_picks_ntlm_when_squid_offers_ntlm_and_basic():
     # NTLM: Squid offers NTLM then Basic; its Basic checks passwords and
     # knows no such account, so only NTLM can get a 200.
