@@ -282,6 +282,7 @@ main(int argc, char **argv)
 {
     struct opts o = {NULL, 0};
     const char *verb = NULL;
+    const char *account = NULL; /* install --account */
     int check = 0, console = 0;
     char err[512];
 
@@ -305,6 +306,8 @@ main(int argc, char **argv)
                    strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             return 0;
+        } else if (strcmp(argv[i], "--account") == 0 && i + 1 < argc) {
+            account = argv[++i];
         } else if (i == 1 && svc_is_verb(argv[i])) {
             verb = argv[i];
         } else {
@@ -313,17 +316,22 @@ main(int argc, char **argv)
             return 2;
         }
     }
+    if (account != NULL && verb == NULL) {
+        fprintf(stderr, "wsus-shim: --account goes with install\n");
+        return 2;
+    }
     if (verb != NULL) {
         int install = strcmp(verb, "install") == 0;
 
-        if ((!install && o.o_path != NULL) || check || console ||
-            o.o_verbose) {
+        if ((!install && (o.o_path != NULL || account != NULL)) || check ||
+            console || o.o_verbose) {
             fprintf(stderr, "wsus-shim: %s takes %s\n", verb,
-                    install ? "no option but -c" : "no options");
+                    install ? "no option but -c and --account"
+                            : "no options");
             return 2;
         }
         if (!install)
-            return svc_verb(verb, NULL);
+            return svc_verb(verb, NULL, NULL);
     }
     if (verb == NULL && o.o_path == NULL)
         o.o_path = default_conf();
@@ -339,7 +347,7 @@ main(int argc, char **argv)
         }
         if (verb != NULL) {
             config_free(&cfg);
-            return svc_verb(verb, o.o_path);
+            return svc_verb(verb, o.o_path, account);
         }
         config_print(&cfg, stdout);
         printf("%s: configuration OK\n", path);

@@ -34,9 +34,9 @@ void svc_usage(FILE *out);
 /* Whether word is one of the platform's service verbs. */
 int svc_is_verb(const char *word);
 
-/* Carry out a service verb; conf is the -c argument or NULL. Returns the
- * exit code. */
-int svc_verb(const char *verb, const char *conf);
+/* Carry out a service verb; conf is the -c argument or NULL, account the
+ * install's --account word or NULL (svcacct.h). Returns the exit code. */
+int svc_verb(const char *verb, const char *conf, const char *account);
 
 /* Run fn(arg): as the service when the service manager started this
  * process and console is 0, else directly as a console program. Returns

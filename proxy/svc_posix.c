@@ -18,10 +18,11 @@ svc_is_verb(const char *word)
 }
 
 int
-svc_verb(const char *verb, const char *conf)
+svc_verb(const char *verb, const char *conf, const char *account)
 {
     (void)verb;
     (void)conf;
+    (void)account;
     return 2;
 }
 

@@ -2,9 +2,13 @@
  * svc_win32.c - wsus-shim as a service of the Windows service control
  * manager (SCM).
  *
- *   wsus-shim install [-c FILE]   create the service (automatic start,
+ *   wsus-shim install [-c FILE] [--account NAME]
+ *                                 create the service (automatic start,
  *                                 restart on failure) and the Event Log
- *                                 source; FILE is stored as an absolute path
+ *                                 source; FILE is stored as an absolute
+ *                                 path; NAME is the account it runs as
+ *                                 (svcacct.h), given "Log on as a service"
+ *                                 and Modify on the log and cache folders
  *   wsus-shim uninstall           stop it if running, delete both
  *   wsus-shim start | stop        start or stop it and wait for the result
  *   wsus-shim reload | stats      have it read its conf again, or log its
@@ -21,6 +25,9 @@
  */
 #include <winsock2.h>
 #include <windows.h>
+#include <aclapi.h>
+#include <ntsecapi.h>
+#include <sddl.h>
 
 #include <stdint.h>
 #include <stdio.h>
@@ -31,6 +38,7 @@
 #include "log.h"
 #include "plat.h"
 #include "svc.h"
+#include "svcacct.h"
 
 #define SVC_DISPLAY "WSUS shim (HTTP/1.1 repair proxy for BITS)"
 #define SVC_DESCRIPTION                                                     \
@@ -318,12 +326,15 @@ void
 svc_usage(FILE *out)
 {
     fprintf(out,
-            "       wsus-shim install [-c FILE] | uninstall | start | stop |\n"
-            "                 reload | stats\n"
+            "       wsus-shim install [-c FILE] [--account NAME] | uninstall |\n"
+            "                 start | stop | reload | stats\n"
             "  install    register the Windows service '%s' (automatic "
             "start)\n"
             "             and its Event Log source; FILE defaults to\n"
-            "             %%ProgramData%%\\wsus-shim\\wsus-shim.conf\n"
+            "             %%ProgramData%%\\wsus-shim\\wsus-shim.conf; NAME: the\n"
+            "             account it runs as (LocalSystem by default,\n"
+            "             NetworkService, DOMAIN\\gmsa$, DOMAIN\\user: its\n"
+            "             password is asked for)\n"
             "  uninstall  stop and remove the service and the source\n"
             "  start, stop  start or stop the service and wait for it\n"
             "  reload     have the running service read its conf again\n"
@@ -564,9 +575,106 @@ evlog_register(const char *exe)
     return 0;
 }
 
+/* Grant "Log on as a service" (SeServiceLogonRight) to the account: the
+ * SCM does not, and without it the start fails with error 1069. */
 static int
-do_install(const char *conf)
+grant_logon_right(const char *name)
 {
+    BYTE sidbuf[SECURITY_MAX_SID_SIZE];
+    char dom[256];
+    DWORD sidlen = sizeof(sidbuf), domlen = sizeof(dom);
+    SID_NAME_USE use;
+    LSA_OBJECT_ATTRIBUTES oa;
+    LSA_HANDLE pol;
+    static WCHAR right[] = L"SeServiceLogonRight";
+    LSA_UNICODE_STRING r = {sizeof(right) - sizeof(WCHAR), sizeof(right),
+                            right};
+    NTSTATUS st;
+
+    if (!LookupAccountNameA(NULL, name, (PSID)sidbuf, &sidlen, dom, &domlen,
+                            &use))
+        return fail("cannot find the account");
+    memset(&oa, 0, sizeof(oa));
+    st = LsaOpenPolicy(NULL, &oa, POLICY_CREATE_ACCOUNT | POLICY_LOOKUP_NAMES,
+                       &pol);
+    if (st == 0) {
+        st = LsaAddAccountRights(pol, (PSID)sidbuf, &r, 1);
+        LsaClose(pol);
+    }
+    if (st != 0) {
+        SetLastError(LsaNtStatusToWinError(st));
+        return fail("cannot grant 'Log on as a service'");
+    }
+    return 0;
+}
+
+/* Give the account Modify on dir (made if missing), inherited by what is
+ * below it: the service writes its logs and cache there. */
+static int
+grant_dir(const char *name, const char *dir)
+{
+    EXPLICIT_ACCESSA ea;
+    PACL old = NULL, acl = NULL;
+    PSECURITY_DESCRIPTOR sd = NULL;
+    DWORD r;
+
+    if (!CreateDirectoryA(dir, NULL) && GetLastError() != ERROR_ALREADY_EXISTS)
+        return fail(dir);
+    memset(&ea, 0, sizeof(ea));
+    ea.grfAccessPermissions = FILE_GENERIC_READ | FILE_GENERIC_WRITE |
+                              FILE_GENERIC_EXECUTE | DELETE;
+    ea.grfAccessMode = GRANT_ACCESS;
+    ea.grfInheritance = SUB_CONTAINERS_AND_OBJECTS_INHERIT;
+    ea.Trustee.TrusteeForm = TRUSTEE_IS_NAME;
+    ea.Trustee.ptstrName = (LPSTR)(uintptr_t)name;
+    r = GetNamedSecurityInfoA(dir, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION,
+                              NULL, NULL, &old, NULL, &sd);
+    if (r == ERROR_SUCCESS)
+        r = SetEntriesInAclA(1, &ea, old, &acl);
+    if (r == ERROR_SUCCESS)
+        r = SetNamedSecurityInfoA((LPSTR)(uintptr_t)dir, SE_FILE_OBJECT,
+                                  DACL_SECURITY_INFORMATION, NULL, NULL, acl,
+                                  NULL);
+    if (acl != NULL)
+        LocalFree(acl);
+    if (sd != NULL)
+        LocalFree(sd);
+    if (r != ERROR_SUCCESS) {
+        SetLastError(r);
+        return fail(dir);
+    }
+    return 0;
+}
+
+/* What the account needs beyond the service entry; failures are
+ * reported as warnings with the manual step, the install stands. */
+static void
+grant_account(const struct svcacct *a)
+{
+    const char *dirs[] = {plat_default_log_dir(), plat_default_cache_dir()};
+
+    if (a->sa_kind == SVCACCT_LOCAL_SYSTEM)
+        return;
+    if (a->sa_logon_right && grant_logon_right(a->sa_name) != 0)
+        fprintf(stderr, "wsus-shim: warning: grant it by hand: Local "
+                "Security Policy > User Rights Assignment > Log on as a "
+                "service > add %s\n", a->sa_name);
+    for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+        if (dirs[i] != NULL && grant_dir(a->sa_name, dirs[i]) != 0)
+            fprintf(stderr, "wsus-shim: warning: grant it by hand: icacls "
+                    "\"%s\" /grant \"%s:(OI)(CI)M\"\n", dirs[i],
+                    a->sa_name);
+    if (!a->sa_network_id)
+        fprintf(stderr, "wsus-shim: warning: %s has no identity on the "
+                "network: Negotiate and NTLM need user and a password in "
+                "the conf\n", a->sa_name);
+}
+
+static int
+do_install(const char *conf, const char *account)
+{
+    struct svcacct acct;
+    char pw[256], aerr[256];
     char exe[MAX_PATH], full[MAX_PATH], cmd[3 * MAX_PATH];
     SC_HANDLE scm, s;
     DWORD n = GetModuleFileNameA(NULL, exe, sizeof(exe));
@@ -581,6 +689,20 @@ do_install(const char *conf)
 
     if (n == 0 || n >= sizeof(exe))
         return fail("cannot find this program's path");
+    if (svcacct_resolve(account, &acct, aerr, sizeof(aerr)) == -1) {
+        fprintf(stderr, "wsus-shim: %s\n", aerr);
+        return 2;
+    }
+    pw[0] = '\0';
+    if (acct.sa_password) {
+        char prompt[300];
+        snprintf(prompt, sizeof(prompt), "Password of %s: ", acct.sa_name);
+        if (plat_read_secret(prompt, pw, sizeof(pw)) == -1) {
+            fprintf(stderr, "wsus-shim: no password read for %s\n",
+                    acct.sa_name);
+            return 2;
+        }
+    }
     if (conf != NULL) {
         n = GetFullPathNameA(conf, sizeof(full), full, NULL);
         if (n == 0 || n >= sizeof(full))
@@ -593,11 +715,14 @@ do_install(const char *conf)
     if (scm == NULL)
         return fail("cannot open the service control manager (run as "
                     "Administrator)");
-    /* LocalSystem, started at boot after the TCP/IP stack. */
+    /* Started at boot after the TCP/IP stack, as LocalSystem unless an
+     * account was given. The password goes to the SCM only. */
     s = CreateServiceA(scm, SVC_NAME, SVC_DISPLAY, SERVICE_ALL_ACCESS,
                        SERVICE_WIN32_OWN_PROCESS, SERVICE_AUTO_START,
                        SERVICE_ERROR_NORMAL, cmd, NULL, NULL, "Tcpip\0",
-                       NULL, NULL);
+                       acct.sa_name[0] != '\0' ? acct.sa_name : NULL,
+                       acct.sa_password ? pw : NULL);
+    SecureZeroMemory(pw, sizeof(pw));
     if (s == NULL) {
         fail("cannot create the service " SVC_NAME);
         goto out;
@@ -610,7 +735,9 @@ do_install(const char *conf)
         DeleteService(s);
         goto out;
     }
-    printf("installed service %s: %s\n", SVC_NAME, cmd);
+    grant_account(&acct);
+    printf("installed service %s: %s (as %s)\n", SVC_NAME, cmd,
+           acct.sa_name[0] != '\0' ? acct.sa_name : "LocalSystem");
     printf("start it with: wsus-shim start   (or: sc start %s)\n", SVC_NAME);
     rc = 0;
 out:
@@ -646,10 +773,10 @@ out:
 }
 
 int
-svc_verb(const char *verb, const char *conf)
+svc_verb(const char *verb, const char *conf, const char *account)
 {
     if (strcmp(verb, "install") == 0)
-        return do_install(conf);
+        return do_install(conf, account);
     if (strcmp(verb, "uninstall") == 0)
         return do_uninstall();
     if (strcmp(verb, "start") == 0)
