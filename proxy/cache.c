@@ -223,6 +223,17 @@ cache_url_sha1(const char *url, char out[41])
     return 1;
 }
 
+int
+cache_meta_fresh(const struct cache_meta *meta, const char *url,
+                 uint32_t max_age_ms, int64_t now)
+{
+    char sha[41];
+
+    if (cache_url_sha1(url, sha))
+        return 1;
+    return now - meta->cm_stored < (int64_t)(max_age_ms / 1000);
+}
+
 /* ------------------------------------------------------------------ */
 /* Meta text */
 

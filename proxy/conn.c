@@ -33,6 +33,7 @@
 #include <event2/event.h>
 #include <event2/util.h>
 
+#include "admit.h"
 #include "cache.h"
 #include "conn.h"
 #include "fill.h"
@@ -387,7 +388,7 @@ conn_error(struct conn *c, int status, const char *reason)
     hdr_add(&h, "Content-Length", num);
     hdr_add(&h, "X-Wsus-Shim-Request-Id", c->c_reqid);
     if (status == 405)
-        hdr_add(&h, "Allow", "GET, HEAD, POST, CONNECT");
+        hdr_add(&h, "Allow", ADMIT_METHODS);
     if (status == 407 && c->c_err_auth != NULL)
         hdr_add(&h, "Proxy-Authenticate", c->c_err_auth);
     if (!c->c_keep)
@@ -671,84 +672,58 @@ conn_process_input(struct conn *c)
 
 /* ---- the request ---- */
 
+/* Is this request for the shim itself (the status page) rather than one
+ * to pass on? Returns 1 if so, 0 for a proxy request, -1 for neither (an
+ * origin-form target the shim does not serve). */
 static int
-method_allowed(const char *m)
+req_for_shim(const struct http_msg *m, const struct req_target *t)
 {
-    return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 ||
-           strcmp(m, "POST") == 0 || strcmp(m, "CONNECT") == 0;
-}
-
-static int
-port_allowed(const struct shim_config *cfg, uint16_t port)
-{
-    for (size_t i = 0; i < cfg->sc_nconnect_ports; i++)
-        if (cfg->sc_connect_ports[i] == port)
-            return 1;
-    return 0;
+    if (!t->rt_absolute && !m->hm_is_connect)
+        return strcmp(t->rt_path, STATUS_PATH) == 0 ? 1 : -1;
+    return strcmp(t->rt_host, STATUS_HOST) == 0;
 }
 
 /* Refuse the request. Without a body the request is complete and the
  * connection can stay open; with one, answer at once and close. */
 static int
-req_deny(struct conn *c, const struct http_msg *m, int status,
-         const char *why)
+req_deny(struct conn *c, const struct http_msg *m, const struct admit *ad)
 {
-    conn_verdict(c, status, why);
-    if (m->hm_chunked || (m->hm_has_length && m->hm_length > 0))
-        return -1;
-    return 0;
+    if (ad->ad_close)
+        c->c_keep = 0;
+    if (ad->ad_plan != NULL)
+        c->c_plan = ad->ad_plan;
+    conn_verdict(c, ad->ad_status, ad->ad_why);
+    return admit_has_body(m) ? -1 : 0;
 }
 
 static int
 req_on_head(void *arg, struct http_msg *m)
 {
     struct conn *c = arg;
-    const char *why = NULL;
+    struct admit ad;
 
     c->c_req = m;
     c->c_keep = m->hm_keep_alive && !c->c_srv->sv_draining;
-    if (!method_allowed(m->hm_method))
-        return req_deny(c, m, 405, "method not allowed through this proxy");
-    if (req_target_parse(m->hm_target, m->hm_is_connect,
-                         hdr_get(&m->hm_hdrs, "Host"), &c->c_tgt,
-                         &why) == -1) {
-        c->c_keep = 0;
-        return req_deny(c, m, 400, why ? why : "bad request target");
-    }
-    c->c_have_tgt = 1;
-    char url[4096];
-    if (m->hm_is_connect) {
-        if (req_target_authority(&c->c_tgt, 0, url, sizeof(url)) == 0)
-            c->c_url = strdup(url);
-    } else if (req_target_url(&c->c_tgt, url, sizeof(url)) == 0) {
-        c->c_url = strdup(url);
-    }
-    if (m->hm_expect_other)
-        return req_deny(c, m, 417, "unsupported Expect");
-    /* Requests addressed to the shim itself. */
-    if (!c->c_tgt.rt_absolute && !m->hm_is_connect) {
-        if (strcmp(c->c_tgt.rt_path, STATUS_PATH) != 0) {
-            c->c_keep = 0;
-            return req_deny(c, m, 400,
-                            "not a proxy request (absolute URL expected)");
-        }
+    c->c_have_tgt = admit_head(m, &c->c_tgt, &ad);
+    if (c->c_have_tgt)
+        c->c_url = admit_url(m, &c->c_tgt);
+    if (ad.ad_status != 0)
+        return req_deny(c, m, &ad);
+    switch (req_for_shim(m, &c->c_tgt)) {
+    case 1:
         c->c_local = 1;
-    } else if (strcmp(c->c_tgt.rt_host, STATUS_HOST) == 0) {
-        c->c_local = 1;
+        break;
+    case -1:
+        ad.ad_status = 400;
+        ad.ad_why = "not a proxy request (absolute URL expected)";
+        ad.ad_close = 1;
+        return req_deny(c, m, &ad);
+    default:
+        if (!admit_policy(c->c_cfg, m, &c->c_tgt, &ad))
+            return req_deny(c, m, &ad);
+        break;
     }
-    if (!c->c_local) {
-        if (!pattern_list_match(&c->c_cfg->sc_allow_hosts,
-                                c->c_tgt.rt_host)) {
-            c->c_plan = "denied";
-            return req_deny(c, m, 403, "destination host not in allow_hosts");
-        }
-        if (m->hm_is_connect && !port_allowed(c->c_cfg, c->c_tgt.rt_port)) {
-            c->c_plan = "denied";
-            c->c_keep = 0;
-            return req_deny(c, m, 403, "CONNECT port not in connect_ports");
-        }
-    }
-    if (m->hm_chunked || (m->hm_has_length && m->hm_length > 0)) {
+    if (admit_has_body(m)) {
         c->c_state = CONN_READ_BODY;
         conn_arm(c, c->c_cfg->sc_body_timeout_ms);
         if (m->hm_expect_continue && m->hm_minor >= 1) {
@@ -1013,39 +988,24 @@ conn_start_pass(struct conn *c)
 
 /* ---- the plan ---- */
 
-/* Should a GET go through the range engine's cache? Content URLs always
- * (they are immutable and named by their SHA-1), any ranged GET (the
- * upstream may ignore Range), and anything BITS asks (BITS must get a
- * length, which a close-delimiting upstream does not give). */
+/* Should a GET go through the range engine's cache (admit.h)? */
 static int
 wants_cache(const struct conn *c)
 {
-    const struct http_msg *m = c->c_req;
-    const char *ua = hdr_get(&m->hm_hdrs, "User-Agent");
-    char sha[41];
-
     if (c->c_no_cache || c->c_srv->sv_cache == NULL ||
-        c->c_cfg->sc_range_mode != RANGE_MODE_CACHE ||
-        strcmp(m->hm_method, "GET") != 0 || c->c_body.sp_len > 0)
+        c->c_cfg->sc_range_mode != RANGE_MODE_CACHE || c->c_body.sp_len > 0)
         return 0;
-    return cache_url_sha1(c->c_url, sha) ||
-           hdr_get(&m->hm_hdrs, "Range") != NULL ||
-           (ua != NULL && strstr(ua, "BITS") != NULL);
+    return admit_wants_cache(c->c_req, c->c_url);
 }
 
-/* Content URLs are named by their SHA-1 and never change: always fresh.
- * Anything else is fresh for [cache] unnamed_max_age. */
 static int
 cache_entry_fresh(const struct conn *c, const struct cache_meta *meta)
 {
     struct timespec now;
-    char sha[41];
 
-    if (cache_url_sha1(c->c_url, sha))
-        return 1;
     plat_clock_real(&now);
-    return (int64_t)now.tv_sec - meta->cm_stored <
-           (int64_t)(c->c_cfg->sc_unnamed_max_age_ms / 1000);
+    return cache_meta_fresh(meta, c->c_url, c->c_cfg->sc_unnamed_max_age_ms,
+                            (int64_t)now.tv_sec);
 }
 
 static void
