@@ -356,10 +356,9 @@ conn_close(struct conn *c, const char *reason)
 static void
 conn_error(struct conn *c, int status, const char *reason)
 {
-    struct hdr_list h;
-    char body[512], num[32];
-    size_t hlen;
-    char *head;
+    struct relay_error e;
+    size_t len;
+    char *resp;
 
     if (conn_gone(c))
         return;
@@ -374,33 +373,23 @@ conn_error(struct conn *c, int status, const char *reason)
     c->c_srv->sv_stats.st_errors++;
     log_info("conn %llu %s: req %s: %d %s", (unsigned long long)c->c_id,
              c->c_peer, c->c_reqid, status, reason);
-    int n = snprintf(body, sizeof(body), "wsus-shim: %d %s: %s\nrequest id: %s\n",
-                     status, relay_reason(status), reason, c->c_reqid);
-    if (n < 0 || (size_t)n >= sizeof(body))
-        n = (int)strlen(body);
     /* Only a fully read, well-formed request leaves the connection in a
      * state where the next request can be found. */
     c->c_keep = c->c_keep && c->c_req_done && !c->c_srv->sv_draining &&
                 !c->c_client_eof;
-    hdr_init(&h);
-    snprintf(num, sizeof(num), "%d", n);
-    hdr_add(&h, "Content-Type", "text/plain; charset=utf-8");
-    hdr_add(&h, "Content-Length", num);
-    hdr_add(&h, "X-Wsus-Shim-Request-Id", c->c_reqid);
-    if (status == 405)
-        hdr_add(&h, "Allow", ADMIT_METHODS);
-    if (status == 407 && c->c_err_auth != NULL)
-        hdr_add(&h, "Proxy-Authenticate", c->c_err_auth);
-    if (!c->c_keep)
-        hdr_add(&h, "Connection", "close");
-    head = relay_head_serialize(1, status, NULL, &h, &hlen);
-    hdr_free(&h);
-    if (head != NULL) {
-        conn_out(c, head, hlen);
-        free(head);
+    memset(&e, 0, sizeof(e));
+    e.re_status = status;
+    e.re_reason = reason;
+    e.re_reqid = c->c_reqid;
+    e.re_keep = c->c_keep;
+    e.re_is_head = c->c_req != NULL && c->c_req->hm_is_head;
+    e.re_allow = status == 405 ? ADMIT_METHODS : NULL;
+    e.re_challenge = status == 407 ? c->c_err_auth : NULL;
+    resp = relay_error_answer(&e, &len);
+    if (resp != NULL) {
+        conn_out(c, resp, len);
+        free(resp);
     }
-    if (c->c_req == NULL || !c->c_req->hm_is_head)
-        conn_out(c, body, (size_t)n);
     c->c_status = status;
     if (c->c_plan == NULL || strcmp(c->c_plan, "pass") == 0)
         c->c_plan = "error";
