@@ -29,6 +29,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "config_int.h"
 #include "strutil.h"
 #include "shim_limits.h"
 #include "strparse.h"
@@ -39,53 +40,6 @@
 #define SECRET_FILE_MAX 1024
 /* Room for one formatted message without the FILE:LINE prefix. */
 #define MSG_MAX 512
-
-enum ck_type {
-    CK_ADDR = 0,   /* an IP literal (checked after parsing) */
-    CK_STR,        /* a string; empty = NULL */
-    CK_PATH,       /* a path relative to the conf folder; not empty */
-    CK_OPTPATH,    /* the same, or empty = NULL */
-    CK_U16,        /* uint16_t in [min, max] */
-    CK_U32,        /* uint32_t in [min, max] */
-    CK_SIZE32,     /* parse_size into uint32_t */
-    CK_SIZE64,     /* parse_size into uint64_t */
-    CK_MS,         /* parse_duration_ms into uint32_t */
-    CK_BOOL,       /* parse_bool into int */
-    CK_LOGLEVEL,   /* error|warn|info|debug into int */
-    CK_RANGEMODE,  /* cache|slice|pass into enum range_mode */
-    CK_HTTPVER,    /* 1.0|1.1 into int (the minor version) */
-    CK_LOGDEST,    /* "stderr"/"" = NULL, "syslog", or a path */
-    CK_ACCESSDEST, /* "off"/"" = NULL, "-"/"stdout" = "-", or a path */
-    CK_AUTH,       /* auto|none|basic|ntlm|negotiate into enum auth_want */
-    CK_NTHASH,     /* an NT hash, 32 hex digits, kept as a secret string */
-    CK_SECRET,     /* the password itself; empty = NULL */
-    CK_SECRETFILE, /* a file holding the password (off2: the password) */
-    CK_CIDRS,      /* list: struct cidr_list */
-    CK_HOSTS,      /* list: struct pattern_list */
-    CK_NOPROXY,    /* list: names to off (pattern_list), CIDRs to off2 */
-    CK_PROXIES,    /* list: host:port into off (array), off2 (count) */
-    CK_PORTS,      /* list: 1..65535 into off (uint16_t array), off2 */
-};
-
-struct conf_key {
-    const char *k_section;
-    const char *k_name;
-    enum ck_type k_type;
-    uint64_t k_min, k_max; /* inclusive bounds of numeric types */
-    uint64_t k_def;        /* default of numeric and bool types */
-    const char *k_sdef;    /* default of the others, in conf syntax */
-    size_t k_off;          /* the field in struct shim_config */
-    size_t k_off2;         /* a second field (see enum ck_type) */
-};
-
-#define OFF(f) offsetof(struct shim_config, f)
-#define SEC_S 1000u
-#define MIN_MS (60u * SEC_S)
-#define HOUR_MS (60u * MIN_MS)
-#define KIB 1024ull
-#define MIB (1024ull * KIB)
-#define GIB (1024ull * MIB)
-#define TIB (1024ull * GIB)
 
 /* [upstream] auth, indexed by enum auth_want. */
 static const char *const auth_want_names[] = {
@@ -107,7 +61,7 @@ static const char *const conf_sections[] = {
     "dl.delivery.mp.microsoft.com"
 
 /* clang-format off */
-static const struct conf_key conf_keys[] = {
+const struct conf_key conf_keys[] = {
     {"listen", "address", CK_ADDR, 0, 0, 0, "127.0.0.1",
      OFF(sc_listen_addr), 0},
     {"listen", "port", CK_U16, 0, 65535, 8181, NULL,
@@ -198,6 +152,7 @@ static const struct conf_key conf_keys[] = {
 /* clang-format on */
 
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
+const size_t conf_nkeys = NKEYS;
 
 /* Parse state shared by the line reader and the key handler. */
 struct load_state {
@@ -236,37 +191,6 @@ secret_free(char **sp)
         free(*sp);
     }
     *sp = NULL;
-}
-
-/* "1K", "64M", "20G", or plain bytes: the largest unit that divides v. */
-static void
-fmt_size(uint64_t v, char *buf, size_t len)
-{
-    static const char units[] = "KMGT";
-    int u = -1;
-
-    while (u < 3 && v != 0 && v % 1024 == 0) {
-        v /= 1024;
-        u++;
-    }
-    if (u < 0)
-        snprintf(buf, len, "%llu", (unsigned long long)v);
-    else
-        snprintf(buf, len, "%llu%c", (unsigned long long)v, units[u]);
-}
-
-/* "250ms", "30s", "5m", "1h": the largest unit that divides ms. */
-static void
-fmt_ms(uint64_t ms, char *buf, size_t len)
-{
-    if (ms != 0 && ms % HOUR_MS == 0)
-        snprintf(buf, len, "%lluh", (unsigned long long)(ms / HOUR_MS));
-    else if (ms != 0 && ms % MIN_MS == 0)
-        snprintf(buf, len, "%llum", (unsigned long long)(ms / MIN_MS));
-    else if (ms % SEC_S == 0)
-        snprintf(buf, len, "%llus", (unsigned long long)(ms / SEC_S));
-    else
-        snprintf(buf, len, "%llums", (unsigned long long)ms);
 }
 
 /* Is p absolute? Both separators and a drive letter count, so that one
@@ -324,12 +248,6 @@ static void *
 field(struct shim_config *cfg, size_t off)
 {
     return (char *)cfg + off;
-}
-
-static const void *
-cfield(const struct shim_config *cfg, size_t off)
-{
-    return (const char *)cfg + off;
 }
 
 static void
@@ -665,8 +583,8 @@ key_set(struct shim_config *cfg, const char *dir, const struct conf_key *k,
     case CK_SIZE32:
     case CK_SIZE64:
         if (parse_size(val, &v) == -1 || v < k->k_min || v > k->k_max) {
-            fmt_size(k->k_min, a, sizeof(a));
-            fmt_size(k->k_max, b, sizeof(b));
+            config_fmt_size(k->k_min, a, sizeof(a));
+            config_fmt_size(k->k_max, b, sizeof(b));
             errfmt(m, mlen,
                 "%s: '%s' is not a size from %s to %s (bytes, or with a K, "
                 "M, G or T suffix)",
@@ -681,8 +599,8 @@ key_set(struct shim_config *cfg, const char *dir, const struct conf_key *k,
     case CK_MS:
         if (parse_duration_ms(val, &ms) == -1 || ms < k->k_min ||
             ms > k->k_max) {
-            fmt_ms(k->k_min, a, sizeof(a));
-            fmt_ms(k->k_max, b, sizeof(b));
+            config_fmt_ms(k->k_min, a, sizeof(a));
+            config_fmt_ms(k->k_max, b, sizeof(b));
             errfmt(m, mlen,
                 "%s: '%s' is not a duration from %s to %s (like 250ms, 30s, "
                 "5m, 1h)",
@@ -1319,170 +1237,6 @@ config_warnings(const struct shim_config *cfg, const char **out, size_t max)
              "credentials are never used");
 #undef WARN
     return n;
-}
-
-/* Print the value of row k in conf syntax. */
-static void
-key_print(const struct shim_config *cfg, const struct conf_key *k, FILE *out)
-{
-    char buf[CIDR_TEXT_MAX + 8];
-    const char *sep = "";
-
-    fprintf(out, "%s =", k->k_name);
-    switch (k->k_type) {
-    case CK_U16:
-        fprintf(out, " %u", (unsigned)*(const uint16_t *)cfield(cfg, k->k_off));
-        break;
-    case CK_U32:
-        fprintf(out, " %lu",
-                (unsigned long)*(const uint32_t *)cfield(cfg, k->k_off));
-        break;
-    case CK_SIZE32:
-    case CK_SIZE64:
-        fmt_size(k->k_type == CK_SIZE32
-                     ? *(const uint32_t *)cfield(cfg, k->k_off)
-                     : *(const uint64_t *)cfield(cfg, k->k_off),
-                 buf, sizeof(buf));
-        fprintf(out, " %s", buf);
-        break;
-    case CK_MS:
-        fmt_ms(*(const uint32_t *)cfield(cfg, k->k_off), buf, sizeof(buf));
-        fprintf(out, " %s", buf);
-        break;
-    case CK_BOOL:
-        fprintf(out, " %s", *(const int *)cfield(cfg, k->k_off) ? "yes" : "no");
-        break;
-    case CK_LOGLEVEL: {
-        static const char *const names[] = {"error", "warn", "info", "debug"};
-        int lv = *(const int *)cfield(cfg, k->k_off);
-
-        fprintf(out, " %s", lv >= 0 && lv <= 3 ? names[lv] : "?");
-        break;
-    }
-    case CK_RANGEMODE: {
-        enum range_mode rm = *(const enum range_mode *)cfield(cfg, k->k_off);
-
-        fprintf(out, " %s",
-                rm == RANGE_MODE_SLICE  ? "slice"
-                : rm == RANGE_MODE_PASS ? "pass"
-                                        : "cache");
-        break;
-    }
-    case CK_HTTPVER:
-        fprintf(out, " 1.%d", *(const int *)cfield(cfg, k->k_off));
-        break;
-    case CK_AUTH: {
-        int a = *(const int *)cfield(cfg, k->k_off);
-
-        fprintf(out, " %s",
-                a >= 0 && a < (int)NAUTH_NAMES ? auth_want_names[a] : "?");
-        break;
-    }
-    case CK_NTHASH:
-        if (*(char *const *)cfield(cfg, k->k_off) != NULL)
-            fprintf(out, " (set)");
-        break;
-    case CK_SECRET:
-        /* Never the password itself; nothing when it came from a file. */
-        if (*(char *const *)cfield(cfg, k->k_off) != NULL &&
-            cfg->sc_up_password_file == NULL)
-            fprintf(out, " (set)");
-        break;
-    case CK_ADDR:
-    case CK_STR:
-    case CK_PATH:
-    case CK_OPTPATH:
-    case CK_SECRETFILE: {
-        const char *s = *(char *const *)cfield(cfg, k->k_off);
-
-        if (s != NULL)
-            fprintf(out, " %s", s);
-        break;
-    }
-    case CK_LOGDEST: {
-        const char *s = *(char *const *)cfield(cfg, k->k_off);
-
-        fprintf(out, " %s", s != NULL ? s : "stderr");
-        break;
-    }
-    case CK_ACCESSDEST: {
-        const char *s = *(char *const *)cfield(cfg, k->k_off);
-
-        fprintf(out, " %s", s != NULL ? s : "off");
-        break;
-    }
-    case CK_CIDRS:
-    case CK_NOPROXY: {
-        const struct cidr_list *cl =
-            cfield(cfg, k->k_type == CK_CIDRS ? k->k_off : k->k_off2);
-
-        if (k->k_type == CK_NOPROXY) {
-            const struct pattern_list *pl = cfield(cfg, k->k_off);
-
-            for (size_t i = 0; i < pl->pl_n; i++, sep = ",")
-                fprintf(out, "%s %s", sep, pl->pl_v[i]);
-        }
-        for (size_t i = 0; i < cl->cl_n; i++, sep = ",") {
-            if (cidr_format(&cl->cl_v[i], buf, sizeof(buf)) == 0)
-                fprintf(out, "%s %s", sep, buf);
-        }
-        break;
-    }
-    case CK_HOSTS: {
-        const struct pattern_list *pl = cfield(cfg, k->k_off);
-
-        /* One item per line: the default list exceeds the line limit. */
-        for (size_t i = 0; i < pl->pl_n; i++)
-            fprintf(out, "%s%s", i == 0 ? " " : ",\n    ", pl->pl_v[i]);
-        break;
-    }
-    case CK_PROXIES: {
-        const struct upstream_addr *v =
-            *(struct upstream_addr *const *)cfield(cfg, k->k_off);
-        size_t n = *(const size_t *)cfield(cfg, k->k_off2);
-
-        for (size_t i = 0; i < n; i++, sep = ",") {
-            int v6 = strchr(v[i].ua_host, ':') != NULL;
-
-            fprintf(out, "%s %s%s%s:%u", sep, v6 ? "[" : "", v[i].ua_host,
-                    v6 ? "]" : "", (unsigned)v[i].ua_port);
-        }
-        break;
-    }
-    case CK_PORTS: {
-        const uint16_t *v = *(uint16_t *const *)cfield(cfg, k->k_off);
-        size_t n = *(const size_t *)cfield(cfg, k->k_off2);
-
-        for (size_t i = 0; i < n; i++, sep = ",")
-            fprintf(out, "%s %u", sep, (unsigned)v[i]);
-        break;
-    }
-    }
-    fputc('\n', out);
-}
-
-void
-config_print(const struct shim_config *cfg, FILE *out)
-{
-    const char *warn[CONFIG_WARN_MAX];
-    size_t nw = config_warnings(cfg, warn, CONFIG_WARN_MAX);
-    const char *section = NULL;
-
-    fprintf(out, "; wsus-shim configuration from %s\n",
-            cfg->sc_path != NULL ? cfg->sc_path : "(built-in defaults)");
-    if (cfg->sc_nproxies == 0)
-        fprintf(out, "; upstream: direct (no proxy)\n");
-    for (size_t i = 0; i < nw && i < CONFIG_WARN_MAX; i++)
-        fprintf(out, "; warning: %s\n", warn[i]);
-    for (size_t i = 0; i < NKEYS; i++) {
-        const struct conf_key *k = &conf_keys[i];
-
-        if (section == NULL || strcmp(section, k->k_section) != 0) {
-            section = k->k_section;
-            fprintf(out, "\n[%s]\n", section);
-        }
-        key_print(cfg, k, out);
-    }
 }
 
 const char *
