@@ -68,4 +68,20 @@ void config_fmt_size(uint64_t v, char *buf, size_t len);
 /* "250ms", "30s", "5m", "1h": the largest unit that divides ms. */
 void config_fmt_ms(uint64_t ms, char *buf, size_t len);
 
+/* config_list.c */
+
+/* Is a row of this type a list? */
+int config_list_is(enum ck_type t);
+/* Empty the list field(s) of row k. */
+void config_list_clear(struct shim_config *cfg, const struct conf_key *k);
+/* Split a comma-separated value and add each trimmed item. Unless append,
+ * the list is emptied first. An empty value is an empty list. One comma
+ * may end the line (so "a,\n  b" continues naturally); any other empty
+ * item (",a", "a,,b", ",") is an error. Returns 0 or -1 with a message in
+ * m. */
+int config_list_set(struct shim_config *cfg, const struct conf_key *k,
+                    const char *val, int append, char *m, size_t mlen);
+/* Free an upstream.proxy list and zero it. */
+void config_proxies_free(struct upstream_addr **v, size_t *n);
+
 #endif
