@@ -307,28 +307,16 @@ done:
     return ret;
 }
 
-/* Set row k from val (already trimmed by inih). dir resolves relative
- * paths (NULL = as is). append adds to a list (continuation line).
- * Returns 0, or -1 with "name: reason" in m. */
+/* Set a numeric or yes/no row (CK_U16 ... CK_BOOL) from val. Returns 0,
+ * or -1 with "name: reason" in m. */
 static int
-key_set(struct shim_config *cfg, const char *dir, const struct conf_key *k,
-        const char *val, int append, char *m, size_t mlen)
+key_set_number(struct shim_config *cfg, const struct conf_key *k,
+               const char *val, char *m, size_t mlen)
 {
     char a[32], b[32];
     uint64_t v;
     uint32_t ms;
     int iv;
-    char **sp;
-
-    if (config_list_is(k->k_type))
-        return config_list_set(cfg, k, val, append, m, mlen);
-    if (append) {
-        errfmt(m, mlen,
-            "%s: only lists may continue on an indented line (is this line "
-            "indented by mistake?)",
-            k->k_name);
-        return -1;
-    }
 
     switch (k->k_type) {
     case CK_U16:
@@ -380,6 +368,22 @@ key_set(struct shim_config *cfg, const char *dir, const struct conf_key *k,
         }
         *(int *)field(cfg, k->k_off) = iv;
         return 0;
+    default:
+        break;
+    }
+    errfmt(m, mlen, "%s: internal error: bad key type", k->k_name);
+    return -1;
+}
+
+/* Set a row that takes one word of a fixed set (log level, range mode,
+ * auth, HTTP version) from val. Returns 0, or -1 with a message in m. */
+static int
+key_set_word(struct shim_config *cfg, const struct conf_key *k,
+             const char *val, char *m, size_t mlen)
+{
+    int iv;
+
+    switch (k->k_type) {
     case CK_LOGLEVEL: {
         enum log_level lvl;
 
@@ -434,8 +438,46 @@ key_set(struct shim_config *cfg, const char *dir, const struct conf_key *k,
     default:
         break;
     }
+    errfmt(m, mlen, "%s: internal error: bad key type", k->k_name);
+    return -1;
+}
 
-    /* The string types. */
+/* password_file: resolve the path and read the password into the second
+ * field. Returns 0, or -1 with a message in m (never the file's content). */
+static int
+key_set_secretfile(struct shim_config *cfg, const char *dir,
+                   const struct conf_key *k, const char *val, char *m,
+                   size_t mlen)
+{
+    char **sp = field(cfg, k->k_off);
+    char **pw = field(cfg, k->k_off2);
+
+    if (*val == '\0')
+        return 0;
+    secret_free(pw);
+    *sp = path_resolve(dir, val);
+    if (*sp == NULL) {
+        errfmt(m, mlen, "%s: out of memory", k->k_name);
+        return -1;
+    }
+    if (secret_read(*sp, pw, k->k_name, m, mlen) == -1) {
+        free(*sp);
+        *sp = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* Set a string row (addresses, paths, log destinations, secrets) from
+ * val; the old value is freed first (a secret is wiped). dir resolves
+ * relative paths. Returns 0, or -1 with a message in m. */
+static int
+key_set_string(struct shim_config *cfg, const char *dir,
+               const struct conf_key *k, const char *val, char *m,
+               size_t mlen)
+{
+    char **sp;
+
     sp = field(cfg, k->k_off);
     if (k->k_type == CK_SECRET || k->k_type == CK_NTHASH)
         secret_free(sp);
@@ -487,22 +529,8 @@ key_set(struct shim_config *cfg, const char *dir, const struct conf_key *k,
         else
             *sp = path_resolve(dir, val);
         break;
-    case CK_SECRETFILE: {
-        char **pw = field(cfg, k->k_off2);
-
-        if (*val == '\0')
-            return 0;
-        secret_free(pw);
-        *sp = path_resolve(dir, val);
-        if (*sp == NULL)
-            break;
-        if (secret_read(*sp, pw, k->k_name, m, mlen) == -1) {
-            free(*sp);
-            *sp = NULL;
-            return -1;
-        }
-        return 0;
-    }
+    case CK_SECRETFILE:
+        return key_set_secretfile(cfg, dir, k, val, m, mlen);
     default:
         errfmt(m, mlen, "%s: internal error: bad key type", k->k_name);
         return -1;
@@ -512,6 +540,40 @@ key_set(struct shim_config *cfg, const char *dir, const struct conf_key *k,
         return -1;
     }
     return 0;
+}
+
+/* Set row k from val (already trimmed by inih). dir resolves relative
+ * paths (NULL = as is). append adds to a list (continuation line).
+ * Returns 0, or -1 with "name: reason" in m. */
+static int
+key_set(struct shim_config *cfg, const char *dir, const struct conf_key *k,
+        const char *val, int append, char *m, size_t mlen)
+{
+    if (config_list_is(k->k_type))
+        return config_list_set(cfg, k, val, append, m, mlen);
+    if (append) {
+        errfmt(m, mlen,
+            "%s: only lists may continue on an indented line (is this line "
+            "indented by mistake?)",
+            k->k_name);
+        return -1;
+    }
+    switch (k->k_type) {
+    case CK_U16:
+    case CK_U32:
+    case CK_SIZE32:
+    case CK_SIZE64:
+    case CK_MS:
+    case CK_BOOL:
+        return key_set_number(cfg, k, val, m, mlen);
+    case CK_LOGLEVEL:
+    case CK_RANGEMODE:
+    case CK_AUTH:
+    case CK_HTTPVER:
+        return key_set_word(cfg, k, val, m, mlen);
+    default:
+        return key_set_string(cfg, dir, k, val, m, mlen);
+    }
 }
 
 /* Row of section/name (case-insensitive), or -1. */
