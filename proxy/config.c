@@ -670,7 +670,7 @@ conf_reader(char *buf, int num, void *arg)
     len = n;
     if (n <= cap) {
         buf[n] = '\0';
-        if (len > 0 && buf[len - 1] == '\n')
+        if (buf[len - 1] == '\n') /* n > 0 here */
             len--;
         if (len > 0 && buf[len - 1] == '\r')
             len--;
@@ -716,7 +716,7 @@ conf_handler(void *arg, const char *section, const char *name,
     struct load_state *st = arg;
     const struct conf_key *k;
     char m[MSG_MAX];
-    int ki, cont, other;
+    int ki, cont;
 
     if (st->ls_failed)
         return 0;
@@ -748,7 +748,7 @@ conf_handler(void *arg, const char *section, const char *name,
             st->ls_last = ki;
             return 1;
         }
-        other = key_find("upstream",
+        int other = key_find("upstream",
                          k->k_type == CK_SECRET ? "password_file" : "password");
         if (st->ls_cfg->sc_up_password != NULL) {
             st_fail(st, st->ls_line,

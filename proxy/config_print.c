@@ -53,7 +53,6 @@ static void
 key_print_list(const struct shim_config *cfg, const struct conf_key *k,
                FILE *out)
 {
-    char buf[CIDR_TEXT_MAX + 8];
     const char *sep = "";
 
     switch (k->k_type) {
@@ -61,6 +60,7 @@ key_print_list(const struct shim_config *cfg, const struct conf_key *k,
     case CK_NOPROXY: {
         const struct cidr_list *cl =
             cfield(cfg, k->k_type == CK_CIDRS ? k->k_off : k->k_off2);
+        char buf[CIDR_TEXT_MAX + 8];
 
         if (k->k_type == CK_NOPROXY) {
             const struct pattern_list *pl = cfield(cfg, k->k_off);

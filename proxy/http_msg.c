@@ -180,13 +180,12 @@ sb_free(struct sbuf *b)
 static int
 sb_append(struct sbuf *b, const char *s, size_t n, size_t max)
 {
-    size_t cap;
     char *np;
 
     if (n > max || b->sb_n > max - n)
         return -2;
     if (b->sb_n + n + 1 > b->sb_cap) {
-        cap = b->sb_cap == 0 ? 64 : b->sb_cap;
+        size_t cap = b->sb_cap == 0 ? 64 : b->sb_cap;
         while (cap < b->sb_n + n + 1)
             cap *= 2;
         if ((np = realloc(b->sb_p, cap)) == NULL)
