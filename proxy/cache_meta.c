@@ -312,110 +312,144 @@ static const char *const meta_keys[MK_COUNT] = {
     "last-modified ", "content-type ", "stored ", "check ",
 };
 
+/* The check line's value: the SHA-1 of the n bytes of text before it, as
+ * 40 lower-case hex digits. Returns 0, or -1 with err. */
+static int
+meta_check(const char *text, size_t n, const char *v, size_t vlen, char *err,
+           size_t errlen)
+{
+    uint8_t ck[KEY_LEN];
+    char ckhex[41];
+
+    if (vlen != 40 || !is_hex40(v, 0)) {
+        errfmt(err, errlen, "meta: bad check");
+        return -1;
+    }
+    if (sha1_buf(text, n, ck) == -1) {
+        errfmt(err, errlen, "SHA-1 failed");
+        return -1;
+    }
+    cache_hex(ck, KEY_LEN, ckhex);
+    if (memcmp(ckhex, v, 40) != 0) {
+        errfmt(err, errlen, "meta: checksum mismatch");
+        return -1;
+    }
+    return 0;
+}
+
+/* Line k of the meta text starts at p (before end): it must end in LF,
+ * hold no control character and start with meta_keys[k]. Sets *v and
+ * *vlen to its value and *nl to its LF. Returns 0, or -1 with err. */
+static int
+meta_line(const char *p, const char *end, int k, const char **v,
+          size_t *vlen, const char **nl, char *err, size_t errlen)
+{
+    size_t klen = strlen(meta_keys[k]);
+
+    *nl = memchr(p, '\n', (size_t)(end - p));
+    if (*nl == NULL) {
+        errfmt(err, errlen, "meta: missing line '%.*s'",
+               (int)strcspn(meta_keys[k], " "), meta_keys[k]);
+        return -1;
+    }
+    for (const char *q = p; q < *nl; q++) {
+        unsigned char ch = (unsigned char)*q;
+        if (ch < 0x20 || ch == 0x7f) {
+            errfmt(err, errlen, "meta: control character");
+            return -1;
+        }
+    }
+    if ((size_t)(*nl - p) < klen || memcmp(p, meta_keys[k], klen) != 0) {
+        errfmt(err, errlen, "meta: expected line '%.*s'",
+               (int)strcspn(meta_keys[k], " "), meta_keys[k]);
+        return -1;
+    }
+    *v = p + klen;
+    *vlen = (size_t)(*nl - *v);
+    return 0;
+}
+
+/* The value v (vlen bytes) of line k, which starts at line in text, into
+ * *m. Returns 0, or -1 with err. */
+static int
+meta_value(int k, const char *v, size_t vlen, const char *text,
+           const char *line, const char *url, struct cache_meta *m,
+           char *err, size_t errlen)
+{
+    uint64_t num;
+
+    switch (k) {
+    case MK_MAGIC:
+        if (vlen != 0) {
+            errfmt(err, errlen, "meta: unknown format version");
+            return -1;
+        }
+        break;
+    case MK_URL:
+        if (strlen(url) != vlen || memcmp(v, url, vlen) != 0) {
+            errfmt(err, errlen, "meta: url does not match");
+            return -1;
+        }
+        break;
+    case MK_LENGTH:
+        if (parse_num(v, vlen, UINT64_MAX, &num) == -1) {
+            errfmt(err, errlen, "meta: bad length");
+            return -1;
+        }
+        m->cm_length = num;
+        break;
+    case MK_SHA1:
+        if (vlen != 40 || !is_hex40(v, 0)) {
+            errfmt(err, errlen, "meta: bad sha1");
+            return -1;
+        }
+        memcpy(m->cm_sha1, v, 40);
+        m->cm_sha1[40] = '\0';
+        break;
+    case MK_ETAG:
+        if (copy_field("meta: etag", m->cm_etag, sizeof(m->cm_etag), v,
+                       vlen, err, errlen) == -1)
+            return -1;
+        break;
+    case MK_LASTMOD:
+        if (copy_field("meta: last-modified", m->cm_last_modified,
+                       sizeof(m->cm_last_modified), v, vlen, err,
+                       errlen) == -1)
+            return -1;
+        break;
+    case MK_CTYPE:
+        if (copy_field("meta: content-type", m->cm_content_type,
+                       sizeof(m->cm_content_type), v, vlen, err,
+                       errlen) == -1)
+            return -1;
+        break;
+    case MK_STORED:
+        if (parse_num(v, vlen, (uint64_t)INT64_MAX, &num) == -1) {
+            errfmt(err, errlen, "meta: bad stored time");
+            return -1;
+        }
+        m->cm_stored = (int64_t)num;
+        break;
+    case MK_CHECK:
+        return meta_check(text, (size_t)(line - text), v, vlen, err, errlen);
+    }
+    return 0;
+}
+
 int
 cache_meta_parse(const char *text, size_t len, const char *url,
                  struct cache_meta *m, char *err, size_t errlen)
 {
-    const char *p = text, *end = text + len, *check_at = NULL;
-    uint8_t ck[KEY_LEN];
-    char ckhex[41];
-    uint64_t num;
+    const char *p = text, *end = text + len;
 
     memset(m, 0, sizeof(*m));
     for (int k = 0; k < MK_COUNT; k++) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t klen = strlen(meta_keys[k]);
-        const char *v;
+        const char *v, *nl;
         size_t vlen;
 
-        if (nl == NULL) {
-            errfmt(err, errlen, "meta: missing line '%.*s'",
-                   (int)strcspn(meta_keys[k], " "), meta_keys[k]);
+        if (meta_line(p, end, k, &v, &vlen, &nl, err, errlen) == -1 ||
+            meta_value(k, v, vlen, text, p, url, m, err, errlen) == -1)
             return -1;
-        }
-        for (const char *q = p; q < nl; q++) {
-            unsigned char ch = (unsigned char)*q;
-            if (ch < 0x20 || ch == 0x7f) {
-                errfmt(err, errlen, "meta: control character");
-                return -1;
-            }
-        }
-        if ((size_t)(nl - p) < klen || memcmp(p, meta_keys[k], klen) != 0) {
-            errfmt(err, errlen, "meta: expected line '%.*s'",
-                   (int)strcspn(meta_keys[k], " "), meta_keys[k]);
-            return -1;
-        }
-        v = p + klen;
-        vlen = (size_t)(nl - v);
-        switch (k) {
-        case MK_MAGIC:
-            if (vlen != 0) {
-                errfmt(err, errlen, "meta: unknown format version");
-                return -1;
-            }
-            break;
-        case MK_URL:
-            if (strlen(url) != vlen || memcmp(v, url, vlen) != 0) {
-                errfmt(err, errlen, "meta: url does not match");
-                return -1;
-            }
-            break;
-        case MK_LENGTH:
-            if (parse_num(v, vlen, UINT64_MAX, &num) == -1) {
-                errfmt(err, errlen, "meta: bad length");
-                return -1;
-            }
-            m->cm_length = num;
-            break;
-        case MK_SHA1:
-            if (vlen != 40 || !is_hex40(v, 0)) {
-                errfmt(err, errlen, "meta: bad sha1");
-                return -1;
-            }
-            memcpy(m->cm_sha1, v, 40);
-            m->cm_sha1[40] = '\0';
-            break;
-        case MK_ETAG:
-            if (copy_field("meta: etag", m->cm_etag, sizeof(m->cm_etag), v,
-                           vlen, err, errlen) == -1)
-                return -1;
-            break;
-        case MK_LASTMOD:
-            if (copy_field("meta: last-modified", m->cm_last_modified,
-                           sizeof(m->cm_last_modified), v, vlen, err,
-                           errlen) == -1)
-                return -1;
-            break;
-        case MK_CTYPE:
-            if (copy_field("meta: content-type", m->cm_content_type,
-                           sizeof(m->cm_content_type), v, vlen, err,
-                           errlen) == -1)
-                return -1;
-            break;
-        case MK_STORED:
-            if (parse_num(v, vlen, (uint64_t)INT64_MAX, &num) == -1) {
-                errfmt(err, errlen, "meta: bad stored time");
-                return -1;
-            }
-            m->cm_stored = (int64_t)num;
-            break;
-        case MK_CHECK:
-            check_at = p;
-            if (vlen != 40 || !is_hex40(v, 0)) {
-                errfmt(err, errlen, "meta: bad check");
-                return -1;
-            }
-            if (sha1_buf(text, (size_t)(check_at - text), ck) == -1) {
-                errfmt(err, errlen, "SHA-1 failed");
-                return -1;
-            }
-            cache_hex(ck, KEY_LEN, ckhex);
-            if (memcmp(ckhex, v, 40) != 0) {
-                errfmt(err, errlen, "meta: checksum mismatch");
-                return -1;
-            }
-            break;
-        }
         p = nl + 1;
     }
     if (p != end) {
