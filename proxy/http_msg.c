@@ -399,6 +399,9 @@ scan_head(struct http_parser *p, const char *s, size_t n, size_t *used)
  * Scan chunked body bytes s[0..n). Returns 1 when the message ends
  * (*used = bytes up to and including its last LF), 0 when all n bytes were
  * used, -1 on a violation at s[*used] (see scan_err).
+ * Long on purpose: one byte loop over one state switch (size, extension,
+ * data, CRLF, trailers), so every state and its limit check read in one
+ * place and no byte is seen twice; splitting it would scatter the states.
  */
 static int
 scan_chunks(struct http_parser *p, const char *s, size_t n, size_t *used)
