@@ -108,6 +108,38 @@ key_print_list(const struct shim_config *cfg, const struct conf_key *k,
     }
 }
 
+/* Print the value of a string row, with its leading blank: a secret as
+ * "(set)", an unset log destination as its default, nothing for another
+ * unset string. */
+static void
+key_print_string(const struct shim_config *cfg, const struct conf_key *k,
+                 FILE *out)
+{
+    const char *s = *(char *const *)cfield(cfg, k->k_off);
+
+    switch (k->k_type) {
+    case CK_NTHASH:
+        if (s != NULL)
+            fprintf(out, " (set)");
+        break;
+    case CK_SECRET:
+        /* Never the password itself; nothing when it came from a file. */
+        if (s != NULL && cfg->sc_up_password_file == NULL)
+            fprintf(out, " (set)");
+        break;
+    case CK_LOGDEST:
+        fprintf(out, " %s", s != NULL ? s : "stderr");
+        break;
+    case CK_ACCESSDEST:
+        fprintf(out, " %s", s != NULL ? s : "off");
+        break;
+    default:
+        if (s != NULL)
+            fprintf(out, " %s", s);
+        break;
+    }
+}
+
 /* Print the value of a scalar row (a number, a word, a string, a secret
  * as "(set)"), with its leading blank; nothing for an unset string. */
 static void
@@ -165,38 +197,16 @@ key_print_scalar(const struct shim_config *cfg, const struct conf_key *k,
         break;
     }
     case CK_NTHASH:
-        if (*(char *const *)cfield(cfg, k->k_off) != NULL)
-            fprintf(out, " (set)");
-        break;
     case CK_SECRET:
-        /* Never the password itself; nothing when it came from a file. */
-        if (*(char *const *)cfield(cfg, k->k_off) != NULL &&
-            cfg->sc_up_password_file == NULL)
-            fprintf(out, " (set)");
-        break;
     case CK_ADDR:
     case CK_STR:
     case CK_PATH:
     case CK_OPTPATH:
-    case CK_SECRETFILE: {
-        const char *s = *(char *const *)cfield(cfg, k->k_off);
-
-        if (s != NULL)
-            fprintf(out, " %s", s);
+    case CK_SECRETFILE:
+    case CK_LOGDEST:
+    case CK_ACCESSDEST:
+        key_print_string(cfg, k, out);
         break;
-    }
-    case CK_LOGDEST: {
-        const char *s = *(char *const *)cfield(cfg, k->k_off);
-
-        fprintf(out, " %s", s != NULL ? s : "stderr");
-        break;
-    }
-    case CK_ACCESSDEST: {
-        const char *s = *(char *const *)cfield(cfg, k->k_off);
-
-        fprintf(out, " %s", s != NULL ? s : "off");
-        break;
-    }
     default:
         key_print_list(cfg, k, out);
         break;
