@@ -23,14 +23,11 @@
 #include <openssl/evp.h>
 
 #include "cache.h"
+#include "cache_int.h"
 #include "plat.h"
 #include "strparse.h"
 
 #define CACHE_PATH_MAX 4096
-/* The meta text is the URL plus a bounded set of short lines. */
-#define CACHE_META_MAX (CACHE_URL_MAX + 2048u)
-#define CACHE_MAGIC "wsus-shim-cache 1"
-#define KEY_LEN 20
 /* A fill is handed to plat_writeback every this many bytes. */
 #define FILL_WRITEBACK ((uint64_t)8 << 20)
 
@@ -85,408 +82,6 @@ now_unix(void)
 }
 
 /* ------------------------------------------------------------------ */
-/* Hex, SHA-1 */
-
-static const char hexdig[] = "0123456789abcdef";
-
-static void
-to_hex(const uint8_t *b, size_t n, char *out)
-{
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = hexdig[b[i] >> 4];
-        out[2 * i + 1] = hexdig[b[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-/* Value of a hex digit, or -1. upper: accept A-F too. */
-static int
-hexval(int ch, int upper)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (upper && ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
-/* 40 lower-case hex digits at s into 20 bytes; 0 or -1. */
-static int
-from_hex40(const char *s, uint8_t *out)
-{
-    for (size_t i = 0; i < KEY_LEN; i++) {
-        int hi = hexval((unsigned char)s[2 * i], 0);
-        int lo = hi == -1 ? -1 : hexval((unsigned char)s[2 * i + 1], 0);
-        if (hi == -1 || lo == -1)
-            return -1;
-        out[i] = (uint8_t)(hi << 4 | lo);
-    }
-    return 0;
-}
-
-static int
-is_hex40(const char *s, int upper)
-{
-    for (size_t i = 0; i < 40; i++)
-        if (hexval((unsigned char)s[i], upper) == -1)
-            return 0;
-    return 1;
-}
-
-/* One-shot SHA-1 of n bytes. 0 or -1 (OpenSSL failure). */
-static int
-sha1_buf(const void *p, size_t n, uint8_t out[KEY_LEN])
-{
-    unsigned int len = 0;
-
-    if (EVP_Digest(p, n, out, &len, EVP_sha1(), NULL) != 1 || len != KEY_LEN)
-        return -1;
-    return 0;
-}
-
-/* The binary index key of url. EVP_Digest of SHA-1 over memory does not
- * fail short of a broken library; the all-zero key then just misses. */
-static void
-url_key(const char *url, uint8_t key[KEY_LEN])
-{
-    if (sha1_buf(url, strlen(url), key) == -1)
-        memset(key, 0, KEY_LEN);
-}
-
-void
-cache_url_key(const char *url, char out[41])
-{
-    uint8_t k[KEY_LEN];
-
-    url_key(url, k);
-    to_hex(k, KEY_LEN, out);
-}
-
-/* ------------------------------------------------------------------ */
-/* cache_url_sha1 */
-
-static int
-is_alnum(int ch)
-{
-    return (ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'z') ||
-           (ch >= 'A' && ch <= 'Z');
-}
-
-int
-cache_url_sha1(const char *url, char out[41])
-{
-    const char *path, *end, *name, *dot, *p;
-    size_t stem;
-
-    if (url == NULL)
-        return 0;
-    /* The path: after the authority of an absolute URL, or the whole of
-     * an origin-form target. No path, no name. */
-    p = strstr(url, "://");
-    if (p != NULL) {
-        path = p + 3;
-        path += strcspn(path, "/?#");
-    } else {
-        path = url;
-    }
-    if (*path != '/')
-        return 0;
-    end = path + strcspn(path, "?#");
-    name = path;
-    for (p = path; p < end; p++)
-        if (*p == '/')
-            name = p + 1;
-    /* "<stem>.<ext>": the extension is one or more letters or digits. */
-    dot = NULL;
-    for (p = name; p < end; p++)
-        if (*p == '.')
-            dot = p;
-    if (dot == NULL || dot + 1 == end)
-        return 0;
-    for (p = dot + 1; p < end; p++)
-        if (!is_alnum((unsigned char)*p))
-            return 0;
-    stem = (size_t)(dot - name);
-    if (stem < 40)
-        return 0;
-    if (stem > 40 && dot[-41] != '_')
-        return 0;
-    if (!is_hex40(dot - 40, 1))
-        return 0;
-    for (size_t i = 0; i < 40; i++) {
-        int ch = (unsigned char)dot[-40 + (ptrdiff_t)i];
-        out[i] = (char)(ch >= 'A' && ch <= 'F' ? ch + 32 : ch);
-    }
-    out[40] = '\0';
-    return 1;
-}
-
-/* ------------------------------------------------------------------ */
-/* Meta text */
-
-/* A meta value: NUL-terminated within cap bytes (read no further), no
- * control character (so no CR/LF can split a line). Returns 0 or -1 with
- * err. */
-static int
-value_ok(const char *name, const char *s, size_t cap, char *err, size_t errlen)
-{
-    size_t i;
-
-    for (i = 0; i < cap && s[i] != '\0'; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch < 0x20 || ch == 0x7f) {
-            errfmt(err, errlen, "%s contains a control character", name);
-            return -1;
-        }
-    }
-    if (i == cap) {
-        errfmt(err, errlen, "%s too long", name);
-        return -1;
-    }
-    return 0;
-}
-
-static int
-sha1_hex_ok(const char *s)
-{
-    return memchr(s, '\0', 41) == s + 40 && is_hex40(s, 0);
-}
-
-int
-cache_meta_format(const char *url, const struct cache_meta *m, char **text,
-                  size_t *len, char *err, size_t errlen)
-{
-    uint8_t ck[KEY_LEN];
-    char ckhex[41];
-    char *buf = NULL;
-    size_t cap, n;
-    int w;
-
-    *text = NULL;
-    *len = 0;
-    if (value_ok("url", url, CACHE_URL_MAX + 1, err, errlen) == -1 ||
-        value_ok("etag", m->cm_etag, sizeof(m->cm_etag), err, errlen) == -1 ||
-        value_ok("last-modified", m->cm_last_modified,
-                 sizeof(m->cm_last_modified), err, errlen) == -1 ||
-        value_ok("content-type", m->cm_content_type, sizeof(m->cm_content_type),
-                 err, errlen) == -1)
-        goto fail;
-    if (*url == '\0') {
-        errfmt(err, errlen, "empty url");
-        goto fail;
-    }
-    if (!sha1_hex_ok(m->cm_sha1)) {
-        errfmt(err, errlen, "sha1 is not 40 lower-case hex digits");
-        goto fail;
-    }
-    if (m->cm_stored < 0) {
-        errfmt(err, errlen, "negative stored time");
-        goto fail;
-    }
-    cap = strlen(url) + sizeof(m->cm_etag) + sizeof(m->cm_last_modified) +
-          sizeof(m->cm_content_type) + 256;
-    if ((buf = malloc(cap)) == NULL) {
-        errfmt(err, errlen, "out of memory");
-        goto fail;
-    }
-    w = snprintf(buf, cap,
-                 CACHE_MAGIC "\n"
-                             "url %s\n"
-                             "length %llu\n"
-                             "sha1 %s\n"
-                             "etag %s\n"
-                             "last-modified %s\n"
-                             "content-type %s\n"
-                             "stored %lld\n",
-                 url, (unsigned long long)m->cm_length, m->cm_sha1, m->cm_etag,
-                 m->cm_last_modified, m->cm_content_type,
-                 (long long)m->cm_stored);
-    if (w < 0 || (size_t)w + 48 > cap) {
-        errfmt(err, errlen, "meta text does not fit");
-        goto fail;
-    }
-    n = (size_t)w;
-    if (sha1_buf(buf, n, ck) == -1) {
-        errfmt(err, errlen, "SHA-1 failed");
-        goto fail;
-    }
-    to_hex(ck, KEY_LEN, ckhex);
-    w = snprintf(buf + n, cap - n, "check %s\n", ckhex);
-    if (w < 0 || (size_t)w >= cap - n) {
-        errfmt(err, errlen, "meta text does not fit");
-        goto fail;
-    }
-    *text = buf;
-    *len = n + (size_t)w;
-    return 0;
-fail:
-    free(buf);
-    return -1;
-}
-
-/* Copy a parsed value of vlen bytes into a field of cap bytes. */
-static int
-copy_field(const char *name, char *dst, size_t cap, const char *v, size_t vlen,
-           char *err, size_t errlen)
-{
-    if (vlen >= cap) {
-        errfmt(err, errlen, "%s too long", name);
-        return -1;
-    }
-    memcpy(dst, v, vlen);
-    dst[vlen] = '\0';
-    return 0;
-}
-
-/* A canonical decimal number of vlen bytes (no leading zeros, the
- * format never writes them) into *out; 0 or -1. */
-static int
-parse_num(const char *v, size_t vlen, uint64_t max, uint64_t *out)
-{
-    char buf[24];
-
-    if (vlen == 0 || vlen >= sizeof(buf) || (vlen > 1 && v[0] == '0'))
-        return -1;
-    memcpy(buf, v, vlen);
-    buf[vlen] = '\0';
-    return parse_u64_max(buf, max, out);
-}
-
-enum meta_key {
-    MK_MAGIC = 0,
-    MK_URL,
-    MK_LENGTH,
-    MK_SHA1,
-    MK_ETAG,
-    MK_LASTMOD,
-    MK_CTYPE,
-    MK_STORED,
-    MK_CHECK,
-    MK_COUNT
-};
-
-/* The line prefixes in file order; MK_MAGIC is the whole line. */
-static const char *const meta_keys[MK_COUNT] = {
-    CACHE_MAGIC,      "url ",          "length ", "sha1 ",  "etag ",
-    "last-modified ", "content-type ", "stored ", "check ",
-};
-
-int
-cache_meta_parse(const char *text, size_t len, const char *url,
-                 struct cache_meta *m, char *err, size_t errlen)
-{
-    const char *p = text, *end = text + len, *check_at = NULL;
-    uint8_t ck[KEY_LEN];
-    char ckhex[41];
-    uint64_t num;
-
-    memset(m, 0, sizeof(*m));
-    for (int k = 0; k < MK_COUNT; k++) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        size_t klen = strlen(meta_keys[k]);
-        const char *v;
-        size_t vlen;
-
-        if (nl == NULL) {
-            errfmt(err, errlen, "meta: missing line '%.*s'",
-                   (int)strcspn(meta_keys[k], " "), meta_keys[k]);
-            return -1;
-        }
-        for (const char *q = p; q < nl; q++) {
-            unsigned char ch = (unsigned char)*q;
-            if (ch < 0x20 || ch == 0x7f) {
-                errfmt(err, errlen, "meta: control character");
-                return -1;
-            }
-        }
-        if ((size_t)(nl - p) < klen || memcmp(p, meta_keys[k], klen) != 0) {
-            errfmt(err, errlen, "meta: expected line '%.*s'",
-                   (int)strcspn(meta_keys[k], " "), meta_keys[k]);
-            return -1;
-        }
-        v = p + klen;
-        vlen = (size_t)(nl - v);
-        switch (k) {
-        case MK_MAGIC:
-            if (vlen != 0) {
-                errfmt(err, errlen, "meta: unknown format version");
-                return -1;
-            }
-            break;
-        case MK_URL:
-            if (strlen(url) != vlen || memcmp(v, url, vlen) != 0) {
-                errfmt(err, errlen, "meta: url does not match");
-                return -1;
-            }
-            break;
-        case MK_LENGTH:
-            if (parse_num(v, vlen, UINT64_MAX, &num) == -1) {
-                errfmt(err, errlen, "meta: bad length");
-                return -1;
-            }
-            m->cm_length = num;
-            break;
-        case MK_SHA1:
-            if (vlen != 40 || !is_hex40(v, 0)) {
-                errfmt(err, errlen, "meta: bad sha1");
-                return -1;
-            }
-            memcpy(m->cm_sha1, v, 40);
-            m->cm_sha1[40] = '\0';
-            break;
-        case MK_ETAG:
-            if (copy_field("meta: etag", m->cm_etag, sizeof(m->cm_etag), v,
-                           vlen, err, errlen) == -1)
-                return -1;
-            break;
-        case MK_LASTMOD:
-            if (copy_field("meta: last-modified", m->cm_last_modified,
-                           sizeof(m->cm_last_modified), v, vlen, err,
-                           errlen) == -1)
-                return -1;
-            break;
-        case MK_CTYPE:
-            if (copy_field("meta: content-type", m->cm_content_type,
-                           sizeof(m->cm_content_type), v, vlen, err,
-                           errlen) == -1)
-                return -1;
-            break;
-        case MK_STORED:
-            if (parse_num(v, vlen, (uint64_t)INT64_MAX, &num) == -1) {
-                errfmt(err, errlen, "meta: bad stored time");
-                return -1;
-            }
-            m->cm_stored = (int64_t)num;
-            break;
-        case MK_CHECK:
-            check_at = p;
-            if (vlen != 40 || !is_hex40(v, 0)) {
-                errfmt(err, errlen, "meta: bad check");
-                return -1;
-            }
-            if (sha1_buf(text, (size_t)(check_at - text), ck) == -1) {
-                errfmt(err, errlen, "SHA-1 failed");
-                return -1;
-            }
-            to_hex(ck, KEY_LEN, ckhex);
-            if (memcmp(ckhex, v, 40) != 0) {
-                errfmt(err, errlen, "meta: checksum mismatch");
-                return -1;
-            }
-            break;
-        }
-        p = nl + 1;
-    }
-    if (p != end) {
-        errfmt(err, errlen, "meta: data after the check line");
-        return -1;
-    }
-    return 0;
-}
-
-/* ------------------------------------------------------------------ */
 /* Paths */
 
 /* DIR/xx/<hex><suffix> into buf. 0, or -1 when it does not fit. */
@@ -497,7 +92,7 @@ ent_path(const struct cache *c, const uint8_t *key, const char *suffix,
     char hex[41];
     int w;
 
-    to_hex(key, KEY_LEN, hex);
+    cache_hex(key, KEY_LEN, hex);
     w = snprintf(buf, len, "%s/%.2s/%s%s", c->c_dir, hex, hex, suffix);
     return (w < 0 || (size_t)w >= len) ? -1 : 0;
 }
@@ -508,7 +103,7 @@ sub_path(const struct cache *c, const uint8_t *key, char *buf, size_t len)
     char hex[41];
     int w;
 
-    to_hex(key, KEY_LEN, hex);
+    cache_hex(key, KEY_LEN, hex);
     w = snprintf(buf, len, "%s/%.2s", c->c_dir, hex);
     return (w < 0 || (size_t)w >= len) ? -1 : 0;
 }
@@ -697,7 +292,7 @@ scan_file(void *arg, const char *path, uint64_t size, int64_t mtime)
 
     if (parent == NULL || b - parent != 3 || memcmp(parent, b, 2) != 0)
         return 0;
-    if (strlen(b) < 45 || from_hex40(b, key) == -1)
+    if (strlen(b) < 45 || cache_from_hex40(b, key) == -1)
         return 0;
     if (strncmp(b + 40, ".data.tmp.", 10) == 0 ||
         strncmp(b + 40, ".meta.tmp.", 10) == 0) {
@@ -917,7 +512,7 @@ cache_lookup(struct cache *c, const char *url, struct cache_meta *meta, int *fd)
     int dfd = -1;
 
     *fd = -1;
-    url_key(url, key);
+    cache_key_bin(url, key);
     if ((e = ent_find(c, key)) == NULL) {
         c->c_st.cs_misses++;
         return -1;
@@ -960,7 +555,7 @@ cache_remove(struct cache *c, const char *url)
     uint8_t key[KEY_LEN];
     struct cache_ent *e;
 
-    url_key(url, key);
+    cache_key_bin(url, key);
     if ((e = ent_find(c, key)) == NULL)
         return;
     unlink_files(c, key);
@@ -1002,12 +597,12 @@ cache_fill_begin(struct cache *c, const char *url, uint64_t expected_length,
         errfmt(err, errlen, "cache closed");
         return NULL;
     }
-    if (value_ok("url", url, CACHE_URL_MAX + 1, err, errlen) == -1 ||
-        value_ok("etag", meta->cm_etag, sizeof(meta->cm_etag), err, errlen) ==
+    if (cache_value_ok("url", url, CACHE_URL_MAX + 1, err, errlen) == -1 ||
+        cache_value_ok("etag", meta->cm_etag, sizeof(meta->cm_etag), err, errlen) ==
             -1 ||
-        value_ok("last-modified", meta->cm_last_modified,
+        cache_value_ok("last-modified", meta->cm_last_modified,
                  sizeof(meta->cm_last_modified), err, errlen) == -1 ||
-        value_ok("content-type", meta->cm_content_type,
+        cache_value_ok("content-type", meta->cm_content_type,
                  sizeof(meta->cm_content_type), err, errlen) == -1)
         return NULL;
     if ((ulen = strlen(url)) == 0) {
@@ -1037,8 +632,8 @@ cache_fill_begin(struct cache *c, const char *url, uint64_t expected_length,
         errfmt(err, errlen, "SHA-1 init failed");
         goto fail;
     }
-    url_key(url, f->fl_key);
-    to_hex(f->fl_key, KEY_LEN, hex);
+    cache_key_bin(url, f->fl_key);
+    cache_hex(f->fl_key, KEY_LEN, hex);
     if (sub_path(c, f->fl_key, path, sizeof(path)) == -1 ||
         plat_mkdirs(path) == -1) {
         char es[128];
@@ -1049,7 +644,7 @@ cache_fill_begin(struct cache *c, const char *url, uint64_t expected_length,
     /* A unique temporary; retry the rare clash with a leftover. */
     for (int tries = 0; tries < 8 && f->fl_fd == -1; tries++) {
         plat_random(rb, sizeof(rb));
-        to_hex(rb, sizeof(rb), rnd);
+        cache_hex(rb, sizeof(rb), rnd);
         w = snprintf(path, sizeof(path), "%s/%.2s/%s.data.tmp.%s", c->c_dir,
                      hex, hex, rnd);
         if (w < 0 || (size_t)w >= sizeof(path)) {
@@ -1144,53 +739,129 @@ write_file_sync(const char *path, const char *text, size_t len)
     return plat_close(fd);
 }
 
-int
-cache_fill_commit(struct cache_fill *f, struct cache_meta *meta, char *err,
-                  size_t errlen)
+/* Commit, step 1: may the fill become an entry? Not after cache_close or
+ * a failed write; the length must be the one announced, the body's SHA-1
+ * the one a content URL names (with verify_sha1), the size within
+ * max_size. Sets fl_meta.cm_sha1. Returns 0, or -1 with err. */
+static int
+fill_verify(struct cache_fill *f, char *err, size_t errlen)
 {
     struct cache *c = f->fl_cache;
-    struct cache_ent *e;
-    char dpath[CACHE_PATH_MAX], mpath[CACHE_PATH_MAX], mtmp[CACHE_PATH_MAX];
-    char sub[CACHE_PATH_MAX], named[41], es[128];
     uint8_t dg[EVP_MAX_MD_SIZE];
     unsigned int dlen = 0;
-    char *text = NULL;
-    size_t tlen;
-    int data_moved = 0, mtmp_made = 0, replaced = 0;
+    char named[41];
 
-    mtmp[0] = '\0';
     if (c->c_closed) {
         errfmt(err, errlen, "cache closed");
-        goto fail;
+        return -1;
     }
     if (f->fl_broken) {
         errfmt(err, errlen, "a write to the cache file failed");
-        goto fail;
+        return -1;
     }
     if (f->fl_expect != UINT64_MAX && f->fl_size != f->fl_expect) {
         errfmt(err, errlen, "length mismatch (got %llu of %llu)",
                (unsigned long long)f->fl_size,
                (unsigned long long)f->fl_expect);
         c->c_st.cs_rejected++;
-        goto fail;
+        return -1;
     }
     if (EVP_DigestFinal_ex(f->fl_md, dg, &dlen) != 1 || dlen != KEY_LEN) {
         errfmt(err, errlen, "SHA-1 failed");
-        goto fail;
+        return -1;
     }
-    to_hex(dg, KEY_LEN, f->fl_meta.cm_sha1);
+    cache_hex(dg, KEY_LEN, f->fl_meta.cm_sha1);
     if (c->c_verify && cache_url_sha1(f->fl_url, named) &&
         strcmp(named, f->fl_meta.cm_sha1) != 0) {
         errfmt(err, errlen, "SHA-1 mismatch (body %s, url names %s)",
                f->fl_meta.cm_sha1, named);
         c->c_st.cs_rejected++;
-        goto fail;
+        return -1;
     }
     if (f->fl_size > c->c_max) {
         errfmt(err, errlen, "larger than cache max_size (%llu > %llu)",
                (unsigned long long)f->fl_size, (unsigned long long)c->c_max);
-        goto fail;
+        return -1;
     }
+    return 0;
+}
+
+/* Commit, step 3: the renamed files join the index as the most recently
+ * used entry, and older entries are evicted down to max_size. Returns 0,
+ * or -1 when memory ran out (the files are removed then). */
+static int
+fill_index(struct cache_fill *f)
+{
+    struct cache *c = f->fl_cache;
+    struct cache_ent *e = ent_add(c, f->fl_key);
+
+    if (e == NULL) {
+        /* Keep disk and index in step: without an index entry the files
+         * would be orphans until the next cache_open. */
+        unlink_files(c, f->fl_key);
+        return -1;
+    }
+    e->ce_have = HAVE_DATA | HAVE_META;
+    e->ce_size = f->fl_size;
+    e->ce_used = f->fl_meta.cm_stored;
+    lru_push_mru(c, e);
+    c->c_st.cs_entries++;
+    c->c_st.cs_bytes += e->ce_size;
+    c->c_st.cs_fills++;
+    if (c->c_st.cs_entries > c->c_tabsz)
+        tab_grow(c);
+    evict_to_cap(c, e);
+    return 0;
+}
+
+/* The final data and meta paths of the fill's entry, and the temporary
+ * meta path next to them (each CACHE_PATH_MAX bytes). Returns 0, or -1
+ * when a path would not fit. */
+static int
+fill_paths(const struct cache_fill *f, char *dpath, char *mpath, char *mtmp)
+{
+    const struct cache *c = f->fl_cache;
+
+    if (ent_path(c, f->fl_key, ".data", dpath, CACHE_PATH_MAX) == -1 ||
+        ent_path(c, f->fl_key, ".meta", mpath, CACHE_PATH_MAX) == -1)
+        return -1;
+    return (size_t)snprintf(mtmp, CACHE_PATH_MAX, "%s.tmp.%s", mpath,
+                            f->fl_tmp + strlen(f->fl_tmp) - 16) >=
+                   CACHE_PATH_MAX
+               ? -1
+               : 0;
+}
+
+/* Replacing an entry: its meta file goes first, so a crash between the
+ * two renames of the commit leaves an orphan data file, never the old
+ * meta over the new data; its index entry goes too. Returns 1 if there
+ * was an entry, else 0. */
+static int
+fill_drop_old(struct cache_fill *f, const char *mpath)
+{
+    struct cache_ent *e = ent_find(f->fl_cache, f->fl_key);
+
+    if (e == NULL)
+        return 0;
+    (void)plat_unlink(mpath);
+    ent_drop(f->fl_cache, e, 1);
+    return 1;
+}
+
+int
+cache_fill_commit(struct cache_fill *f, struct cache_meta *meta, char *err,
+                  size_t errlen)
+{
+    struct cache *c = f->fl_cache;
+    char dpath[CACHE_PATH_MAX], mpath[CACHE_PATH_MAX], mtmp[CACHE_PATH_MAX];
+    char sub[CACHE_PATH_MAX], es[128];
+    char *text = NULL;
+    size_t tlen;
+    int data_moved = 0, mtmp_made = 0, replaced = 0;
+
+    mtmp[0] = '\0';
+    if (fill_verify(f, err, errlen) == -1)
+        goto fail;
     f->fl_meta.cm_length = f->fl_size;
     f->fl_meta.cm_stored = now_unix();
     if (cache_meta_format(f->fl_url, &f->fl_meta, &text, &tlen, err, errlen) ==
@@ -1203,10 +874,7 @@ cache_fill_commit(struct cache_fill *f, struct cache_meta *meta, char *err,
     }
     (void)plat_close(f->fl_fd);
     f->fl_fd = -1;
-    if (ent_path(c, f->fl_key, ".data", dpath, sizeof(dpath)) == -1 ||
-        ent_path(c, f->fl_key, ".meta", mpath, sizeof(mpath)) == -1 ||
-        (size_t)snprintf(mtmp, sizeof(mtmp), "%s.tmp.%s", mpath,
-                         f->fl_tmp + strlen(f->fl_tmp) - 16) >= sizeof(mtmp)) {
+    if (fill_paths(f, dpath, mpath, mtmp) == -1) {
         errfmt(err, errlen, "cache path too long");
         mtmp[0] = '\0';
         goto fail;
@@ -1218,16 +886,8 @@ cache_fill_commit(struct cache_fill *f, struct cache_meta *meta, char *err,
         goto fail;
     }
     mtmp_made = 1;
-    /* Replacing: the old meta goes first, so a crash between the two
-     * renames below leaves an orphan data file, never the old meta over
-     * the new data. */
-    e = ent_find(c, f->fl_key);
-    if (e != NULL) {
-        (void)plat_unlink(mpath);
-        ent_drop(c, e, 1);
-        e = NULL;
-        replaced = 1;
-    }
+    /* Before the renames (see fill_drop_old). */
+    replaced = fill_drop_old(f, mpath);
     if (plat_rename(f->fl_tmp, dpath) == -1) {
         plat_strerror(plat_errno(), es, sizeof(es));
         errfmt(err, errlen, "rename to %s: %s", dpath, es);
@@ -1243,27 +903,12 @@ cache_fill_commit(struct cache_fill *f, struct cache_meta *meta, char *err,
      * failure here is not a failed commit. */
     if (sub_path(c, f->fl_key, sub, sizeof(sub)) == 0)
         (void)plat_fsync_dir(sub);
-    if ((e = ent_add(c, f->fl_key)) == NULL) {
-        /* Keep disk and index in step: without an index entry the files
-         * would be orphans until the next cache_open. */
-        unlink_files(c, f->fl_key);
+    if (fill_index(f) == -1) {
         errfmt(err, errlen, "out of memory");
         free(text);
-        text = NULL;
-        f->fl_fd = -1;
         fill_free(f);
         return -1;
     }
-    e->ce_have = HAVE_DATA | HAVE_META;
-    e->ce_size = f->fl_size;
-    e->ce_used = f->fl_meta.cm_stored;
-    lru_push_mru(c, e);
-    c->c_st.cs_entries++;
-    c->c_st.cs_bytes += e->ce_size;
-    c->c_st.cs_fills++;
-    if (c->c_st.cs_entries > c->c_tabsz)
-        tab_grow(c);
-    evict_to_cap(c, e);
     if (meta != NULL)
         *meta = f->fl_meta;
     free(text);

@@ -115,6 +115,12 @@ void cache_get_stats(const struct cache *c, struct cache_stats *st);
  * returns 1, or returns 0 when the URL names none. */
 int cache_url_sha1(const char *url, char out[41]);
 
+/* Is a stored entry still fresh at unix time now? Content URLs are named
+ * by their SHA-1 and never change: always. Anything else while younger
+ * than max_age_ms ([cache] unnamed_max_age). Returns 1 or 0. */
+int cache_meta_fresh(const struct cache_meta *meta, const char *url,
+                     uint32_t max_age_ms, int64_t now);
+
 /* The index key of url: the SHA-1 of the URL text as 40 lower-case hex
  * digits + NUL. The entry's files are DIR/<out[0..1]>/<out>.data|.meta. */
 void cache_url_key(const char *url, char out[41]);

@@ -29,6 +29,7 @@
 
 #include "auth.h"
 #include "config.h"
+#include "config_int.h"
 #include "strutil.h"
 #include "shim_limits.h"
 #include "strparse.h"
@@ -39,53 +40,6 @@
 #define SECRET_FILE_MAX 1024
 /* Room for one formatted message without the FILE:LINE prefix. */
 #define MSG_MAX 512
-
-enum ck_type {
-    CK_ADDR = 0,   /* an IP literal (checked after parsing) */
-    CK_STR,        /* a string; empty = NULL */
-    CK_PATH,       /* a path relative to the conf folder; not empty */
-    CK_OPTPATH,    /* the same, or empty = NULL */
-    CK_U16,        /* uint16_t in [min, max] */
-    CK_U32,        /* uint32_t in [min, max] */
-    CK_SIZE32,     /* parse_size into uint32_t */
-    CK_SIZE64,     /* parse_size into uint64_t */
-    CK_MS,         /* parse_duration_ms into uint32_t */
-    CK_BOOL,       /* parse_bool into int */
-    CK_LOGLEVEL,   /* error|warn|info|debug into int */
-    CK_RANGEMODE,  /* cache|slice|pass into enum range_mode */
-    CK_HTTPVER,    /* 1.0|1.1 into int (the minor version) */
-    CK_LOGDEST,    /* "stderr"/"" = NULL, "syslog", or a path */
-    CK_ACCESSDEST, /* "off"/"" = NULL, "-"/"stdout" = "-", or a path */
-    CK_AUTH,       /* auto|none|basic|ntlm|negotiate into enum auth_want */
-    CK_NTHASH,     /* an NT hash, 32 hex digits, kept as a secret string */
-    CK_SECRET,     /* the password itself; empty = NULL */
-    CK_SECRETFILE, /* a file holding the password (off2: the password) */
-    CK_CIDRS,      /* list: struct cidr_list */
-    CK_HOSTS,      /* list: struct pattern_list */
-    CK_NOPROXY,    /* list: names to off (pattern_list), CIDRs to off2 */
-    CK_PROXIES,    /* list: host:port into off (array), off2 (count) */
-    CK_PORTS,      /* list: 1..65535 into off (uint16_t array), off2 */
-};
-
-struct conf_key {
-    const char *k_section;
-    const char *k_name;
-    enum ck_type k_type;
-    uint64_t k_min, k_max; /* inclusive bounds of numeric types */
-    uint64_t k_def;        /* default of numeric and bool types */
-    const char *k_sdef;    /* default of the others, in conf syntax */
-    size_t k_off;          /* the field in struct shim_config */
-    size_t k_off2;         /* a second field (see enum ck_type) */
-};
-
-#define OFF(f) offsetof(struct shim_config, f)
-#define SEC_S 1000u
-#define MIN_MS (60u * SEC_S)
-#define HOUR_MS (60u * MIN_MS)
-#define KIB 1024ull
-#define MIB (1024ull * KIB)
-#define GIB (1024ull * MIB)
-#define TIB (1024ull * GIB)
 
 /* [upstream] auth, indexed by enum auth_want. */
 static const char *const auth_want_names[] = {
@@ -107,7 +61,7 @@ static const char *const conf_sections[] = {
     "dl.delivery.mp.microsoft.com"
 
 /* clang-format off */
-static const struct conf_key conf_keys[] = {
+const struct conf_key conf_keys[] = {
     {"listen", "address", CK_ADDR, 0, 0, 0, "127.0.0.1",
      OFF(sc_listen_addr), 0},
     {"listen", "port", CK_U16, 0, 65535, 8181, NULL,
@@ -198,6 +152,7 @@ static const struct conf_key conf_keys[] = {
 /* clang-format on */
 
 #define NKEYS (sizeof(conf_keys) / sizeof(conf_keys[0]))
+const size_t conf_nkeys = NKEYS;
 
 /* Parse state shared by the line reader and the key handler. */
 struct load_state {
@@ -236,37 +191,6 @@ secret_free(char **sp)
         free(*sp);
     }
     *sp = NULL;
-}
-
-/* "1K", "64M", "20G", or plain bytes: the largest unit that divides v. */
-static void
-fmt_size(uint64_t v, char *buf, size_t len)
-{
-    static const char units[] = "KMGT";
-    int u = -1;
-
-    while (u < 3 && v != 0 && v % 1024 == 0) {
-        v /= 1024;
-        u++;
-    }
-    if (u < 0)
-        snprintf(buf, len, "%llu", (unsigned long long)v);
-    else
-        snprintf(buf, len, "%llu%c", (unsigned long long)v, units[u]);
-}
-
-/* "250ms", "30s", "5m", "1h": the largest unit that divides ms. */
-static void
-fmt_ms(uint64_t ms, char *buf, size_t len)
-{
-    if (ms != 0 && ms % HOUR_MS == 0)
-        snprintf(buf, len, "%lluh", (unsigned long long)(ms / HOUR_MS));
-    else if (ms != 0 && ms % MIN_MS == 0)
-        snprintf(buf, len, "%llum", (unsigned long long)(ms / MIN_MS));
-    else if (ms % SEC_S == 0)
-        snprintf(buf, len, "%llus", (unsigned long long)(ms / SEC_S));
-    else
-        snprintf(buf, len, "%llums", (unsigned long long)ms);
 }
 
 /* Is p absolute? Both separators and a drive letter count, so that one
@@ -326,248 +250,6 @@ field(struct shim_config *cfg, size_t off)
     return (char *)cfg + off;
 }
 
-static const void *
-cfield(const struct shim_config *cfg, size_t off)
-{
-    return (const char *)cfg + off;
-}
-
-static void
-proxies_free(struct upstream_addr **v, size_t *n)
-{
-    for (size_t i = 0; i < *n; i++)
-        free((*v)[i].ua_host);
-    free(*v);
-    *v = NULL;
-    *n = 0;
-}
-
-/* "host:port" or "[v6]:port"; the port is required. On success ua_host is
- * malloc'ed. Returns 0, or -1 with errno 0 (syntax) or ENOMEM. */
-static int
-proxy_parse(const char *s, struct upstream_addr *out)
-{
-    const char *host, *hend, *port;
-    uint64_t pv;
-    char *h;
-
-    errno = 0;
-    if (s[0] == '[') {
-        host = s + 1;
-        hend = strchr(host, ']');
-        if (hend == NULL || hend[1] != ':')
-            return -1;
-        port = hend + 2;
-    } else {
-        host = s;
-        hend = strrchr(s, ':');
-        if (hend == NULL)
-            return -1;
-        port = hend + 1;
-    }
-    if (parse_u64_max(port, 65535, &pv) == -1 || pv == 0)
-        return -1;
-    h = str_dupn(host, (size_t)(hend - host));
-    if (h == NULL) {
-        errno = ENOMEM;
-        return -1;
-    }
-    /* A bracketed host is an IPv6 literal; a bare one is a name or an
-     * IPv4 literal (a bare IPv6 literal would make the port ambiguous). */
-    if (s[0] == '[' ? ip_literal_family(h) != 6 : !policy_host_valid(h)) {
-        free(h);
-        return -1;
-    }
-    out->ua_host = h;
-    out->ua_port = (uint16_t)pv;
-    return 0;
-}
-
-/* Empty the list field(s) of row k. */
-static void
-list_clear(struct shim_config *cfg, const struct conf_key *k)
-{
-    switch (k->k_type) {
-    case CK_CIDRS:
-        cidr_list_free(field(cfg, k->k_off));
-        break;
-    case CK_HOSTS:
-        pattern_list_free(field(cfg, k->k_off));
-        break;
-    case CK_NOPROXY:
-        pattern_list_free(field(cfg, k->k_off));
-        cidr_list_free(field(cfg, k->k_off2));
-        break;
-    case CK_PROXIES:
-        proxies_free(field(cfg, k->k_off), field(cfg, k->k_off2));
-        break;
-    case CK_PORTS: {
-        uint16_t **v = field(cfg, k->k_off);
-        free(*v);
-        *v = NULL;
-        *(size_t *)field(cfg, k->k_off2) = 0;
-        break;
-    }
-    default:
-        break;
-    }
-}
-
-/* Add one trimmed, non-empty list item to row k. Returns 0 or -1 with a
- * message in m. */
-static int
-list_add(struct shim_config *cfg, const struct conf_key *k, const char *item,
-         char *m, size_t mlen)
-{
-    struct cidr c;
-    struct upstream_addr ua;
-    uint64_t pv;
-
-    errno = 0;
-    switch (k->k_type) {
-    case CK_CIDRS:
-        if (cidr_parse(item, &c) == -1) {
-            errfmt(m, mlen,
-                "%s: '%s' is not an address or CIDR (like 10.0.0.0/8; "
-                "host bits must be zero)",
-                k->k_name, item);
-            return -1;
-        }
-        if (cidr_list_add(field(cfg, k->k_off), &c) == -1)
-            goto oom;
-        return 0;
-    case CK_HOSTS:
-        if (pattern_list_add(field(cfg, k->k_off), item) == -1) {
-            if (errno == ENOMEM)
-                goto oom;
-            errfmt(m, mlen,
-                "%s: '%s' is not a host name or pattern (like "
-                "download.example.com, *.example.com or *)",
-                k->k_name, item);
-            return -1;
-        }
-        return 0;
-    case CK_NOPROXY:
-        if (cidr_parse(item, &c) == 0) {
-            if (cidr_list_add(field(cfg, k->k_off2), &c) == -1)
-                goto oom;
-            return 0;
-        }
-        if (pattern_list_add(field(cfg, k->k_off), item) == -1) {
-            if (errno == ENOMEM)
-                goto oom;
-            errfmt(m, mlen,
-                "%s: '%s' is neither a CIDR nor a host name or pattern",
-                k->k_name, item);
-            return -1;
-        }
-        return 0;
-    case CK_PROXIES: {
-        struct upstream_addr **v = field(cfg, k->k_off), *nv;
-        size_t *n = field(cfg, k->k_off2);
-
-        if (proxy_parse(item, &ua) == -1) {
-            if (errno == ENOMEM)
-                goto oom;
-            errfmt(m, mlen,
-                "%s: '%s' is not host:port (like proxy.example:8080 or "
-                "[2001:db8::1]:3128)",
-                k->k_name, item);
-            return -1;
-        }
-        nv = realloc(*v, (*n + 1) * sizeof(*nv));
-        if (nv == NULL) {
-            free(ua.ua_host);
-            goto oom;
-        }
-        nv[(*n)++] = ua;
-        *v = nv;
-        return 0;
-    }
-    case CK_PORTS: {
-        uint16_t **v = field(cfg, k->k_off), *nv;
-        size_t *n = field(cfg, k->k_off2);
-
-        if (parse_u64_max(item, 65535, &pv) == -1 || pv == 0) {
-            errfmt(m, mlen, "%s: '%s' is not a port from 1 to 65535", k->k_name,
-                item);
-            return -1;
-        }
-        nv = realloc(*v, (*n + 1) * sizeof(*nv));
-        if (nv == NULL)
-            goto oom;
-        nv[(*n)++] = (uint16_t)pv;
-        *v = nv;
-        return 0;
-    }
-    default:
-        break;
-    }
-    errfmt(m, mlen, "%s: not a list", k->k_name);
-    return -1;
-oom:
-    errfmt(m, mlen, "%s: out of memory", k->k_name);
-    return -1;
-}
-
-static int
-is_list(enum ck_type t)
-{
-    return t == CK_CIDRS || t == CK_HOSTS || t == CK_NOPROXY ||
-           t == CK_PROXIES || t == CK_PORTS;
-}
-
-/* Split a comma-separated value and add each trimmed item. Unless append,
- * the list is emptied first. An empty value is an empty list. One comma
- * may end the line (so "a,\n  b" continues naturally); any other empty
- * item (",a", "a,,b", ",") is an error. Returns 0 or -1 with a message. */
-static int
-list_set(struct shim_config *cfg, const struct conf_key *k, const char *val,
-         int append, char *m, size_t mlen)
-{
-    char *copy, *p;
-    size_t n;
-    int ret = -1;
-
-    if (!append)
-        list_clear(cfg, k);
-    if (*val == '\0')
-        return 0;
-    copy = str_dup(val);
-    if (copy == NULL) {
-        errfmt(m, mlen, "%s: out of memory", k->k_name);
-        return -1;
-    }
-    n = strlen(copy); /* inih trimmed the value, so copy[n - 1] is no blank */
-    if (copy[n - 1] == ',' && n > 1)
-        copy[n - 1] = '\0';
-    p = copy;
-    for (;;) {
-        char *comma = strchr(p, ',');
-        char *end = comma != NULL ? comma : p + strlen(p);
-
-        while (*p == ' ' || *p == '\t')
-            p++;
-        while (end > p && (end[-1] == ' ' || end[-1] == '\t'))
-            end--;
-        *end = '\0';
-        if (*p == '\0') {
-            errfmt(m, mlen, "%s: empty item in the list (check the commas)",
-                k->k_name);
-            goto done;
-        }
-        if (list_add(cfg, k, p, m, mlen) == -1)
-            goto done;
-        if (comma == NULL)
-            break;
-        p = comma + 1;
-    }
-    ret = 0;
-done:
-    free(copy);
-    return ret;
-}
-
 /* Read the password from path into *out (malloc'ed). One line; a final
  * "\n" or "\r\n" is stripped. Returns 0 or -1 with a message (which never
  * contains the file's content). */
@@ -625,28 +307,16 @@ done:
     return ret;
 }
 
-/* Set row k from val (already trimmed by inih). dir resolves relative
- * paths (NULL = as is). append adds to a list (continuation line).
- * Returns 0, or -1 with "name: reason" in m. */
+/* Set a numeric or yes/no row (CK_U16 ... CK_BOOL) from val. Returns 0,
+ * or -1 with "name: reason" in m. */
 static int
-key_set(struct shim_config *cfg, const char *dir, const struct conf_key *k,
-        const char *val, int append, char *m, size_t mlen)
+key_set_number(struct shim_config *cfg, const struct conf_key *k,
+               const char *val, char *m, size_t mlen)
 {
     char a[32], b[32];
     uint64_t v;
     uint32_t ms;
     int iv;
-    char **sp;
-
-    if (is_list(k->k_type))
-        return list_set(cfg, k, val, append, m, mlen);
-    if (append) {
-        errfmt(m, mlen,
-            "%s: only lists may continue on an indented line (is this line "
-            "indented by mistake?)",
-            k->k_name);
-        return -1;
-    }
 
     switch (k->k_type) {
     case CK_U16:
@@ -665,8 +335,8 @@ key_set(struct shim_config *cfg, const char *dir, const struct conf_key *k,
     case CK_SIZE32:
     case CK_SIZE64:
         if (parse_size(val, &v) == -1 || v < k->k_min || v > k->k_max) {
-            fmt_size(k->k_min, a, sizeof(a));
-            fmt_size(k->k_max, b, sizeof(b));
+            config_fmt_size(k->k_min, a, sizeof(a));
+            config_fmt_size(k->k_max, b, sizeof(b));
             errfmt(m, mlen,
                 "%s: '%s' is not a size from %s to %s (bytes, or with a K, "
                 "M, G or T suffix)",
@@ -681,8 +351,8 @@ key_set(struct shim_config *cfg, const char *dir, const struct conf_key *k,
     case CK_MS:
         if (parse_duration_ms(val, &ms) == -1 || ms < k->k_min ||
             ms > k->k_max) {
-            fmt_ms(k->k_min, a, sizeof(a));
-            fmt_ms(k->k_max, b, sizeof(b));
+            config_fmt_ms(k->k_min, a, sizeof(a));
+            config_fmt_ms(k->k_max, b, sizeof(b));
             errfmt(m, mlen,
                 "%s: '%s' is not a duration from %s to %s (like 250ms, 30s, "
                 "5m, 1h)",
@@ -698,6 +368,22 @@ key_set(struct shim_config *cfg, const char *dir, const struct conf_key *k,
         }
         *(int *)field(cfg, k->k_off) = iv;
         return 0;
+    default:
+        break;
+    }
+    errfmt(m, mlen, "%s: internal error: bad key type", k->k_name);
+    return -1;
+}
+
+/* Set a row that takes one word of a fixed set (log level, range mode,
+ * auth, HTTP version) from val. Returns 0, or -1 with a message in m. */
+static int
+key_set_word(struct shim_config *cfg, const struct conf_key *k,
+             const char *val, char *m, size_t mlen)
+{
+    int iv;
+
+    switch (k->k_type) {
     case CK_LOGLEVEL: {
         enum log_level lvl;
 
@@ -752,8 +438,46 @@ key_set(struct shim_config *cfg, const char *dir, const struct conf_key *k,
     default:
         break;
     }
+    errfmt(m, mlen, "%s: internal error: bad key type", k->k_name);
+    return -1;
+}
 
-    /* The string types. */
+/* password_file: resolve the path and read the password into the second
+ * field. Returns 0, or -1 with a message in m (never the file's content). */
+static int
+key_set_secretfile(struct shim_config *cfg, const char *dir,
+                   const struct conf_key *k, const char *val, char *m,
+                   size_t mlen)
+{
+    char **sp = field(cfg, k->k_off);
+    char **pw = field(cfg, k->k_off2);
+
+    if (*val == '\0')
+        return 0;
+    secret_free(pw);
+    *sp = path_resolve(dir, val);
+    if (*sp == NULL) {
+        errfmt(m, mlen, "%s: out of memory", k->k_name);
+        return -1;
+    }
+    if (secret_read(*sp, pw, k->k_name, m, mlen) == -1) {
+        free(*sp);
+        *sp = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+/* Set a string row (addresses, paths, log destinations, secrets) from
+ * val; the old value is freed first (a secret is wiped). dir resolves
+ * relative paths. Returns 0, or -1 with a message in m. */
+static int
+key_set_string(struct shim_config *cfg, const char *dir,
+               const struct conf_key *k, const char *val, char *m,
+               size_t mlen)
+{
+    char **sp;
+
     sp = field(cfg, k->k_off);
     if (k->k_type == CK_SECRET || k->k_type == CK_NTHASH)
         secret_free(sp);
@@ -805,22 +529,8 @@ key_set(struct shim_config *cfg, const char *dir, const struct conf_key *k,
         else
             *sp = path_resolve(dir, val);
         break;
-    case CK_SECRETFILE: {
-        char **pw = field(cfg, k->k_off2);
-
-        if (*val == '\0')
-            return 0;
-        secret_free(pw);
-        *sp = path_resolve(dir, val);
-        if (*sp == NULL)
-            break;
-        if (secret_read(*sp, pw, k->k_name, m, mlen) == -1) {
-            free(*sp);
-            *sp = NULL;
-            return -1;
-        }
-        return 0;
-    }
+    case CK_SECRETFILE:
+        return key_set_secretfile(cfg, dir, k, val, m, mlen);
     default:
         errfmt(m, mlen, "%s: internal error: bad key type", k->k_name);
         return -1;
@@ -830,6 +540,40 @@ key_set(struct shim_config *cfg, const char *dir, const struct conf_key *k,
         return -1;
     }
     return 0;
+}
+
+/* Set row k from val (already trimmed by inih). dir resolves relative
+ * paths (NULL = as is). append adds to a list (continuation line).
+ * Returns 0, or -1 with "name: reason" in m. */
+static int
+key_set(struct shim_config *cfg, const char *dir, const struct conf_key *k,
+        const char *val, int append, char *m, size_t mlen)
+{
+    if (config_list_is(k->k_type))
+        return config_list_set(cfg, k, val, append, m, mlen);
+    if (append) {
+        errfmt(m, mlen,
+            "%s: only lists may continue on an indented line (is this line "
+            "indented by mistake?)",
+            k->k_name);
+        return -1;
+    }
+    switch (k->k_type) {
+    case CK_U16:
+    case CK_U32:
+    case CK_SIZE32:
+    case CK_SIZE64:
+    case CK_MS:
+    case CK_BOOL:
+        return key_set_number(cfg, k, val, m, mlen);
+    case CK_LOGLEVEL:
+    case CK_RANGEMODE:
+    case CK_AUTH:
+    case CK_HTTPVER:
+        return key_set_word(cfg, k, val, m, mlen);
+    default:
+        return key_set_string(cfg, dir, k, val, m, mlen);
+    }
 }
 
 /* Row of section/name (case-insensitive), or -1. */
@@ -926,7 +670,7 @@ conf_reader(char *buf, int num, void *arg)
     len = n;
     if (n <= cap) {
         buf[n] = '\0';
-        if (len > 0 && buf[len - 1] == '\n')
+        if (buf[len - 1] == '\n') /* n > 0 here */
             len--;
         if (len > 0 && buf[len - 1] == '\r')
             len--;
@@ -972,7 +716,7 @@ conf_handler(void *arg, const char *section, const char *name,
     struct load_state *st = arg;
     const struct conf_key *k;
     char m[MSG_MAX];
-    int ki, cont, other;
+    int ki, cont;
 
     if (st->ls_failed)
         return 0;
@@ -1004,7 +748,7 @@ conf_handler(void *arg, const char *section, const char *name,
             st->ls_last = ki;
             return 1;
         }
-        other = key_find("upstream",
+        int other = key_find("upstream",
                          k->k_type == CK_SECRET ? "password_file" : "password");
         if (st->ls_cfg->sc_up_password != NULL) {
             st_fail(st, st->ls_line,
@@ -1156,8 +900,8 @@ config_free(struct shim_config *cfg)
     for (size_t i = 0; i < NKEYS; i++) {
         const struct conf_key *k = &conf_keys[i];
 
-        if (is_list(k->k_type))
-            list_clear(cfg, k);
+        if (config_list_is(k->k_type))
+            config_list_clear(cfg, k);
         else if (k->k_type == CK_SECRET || k->k_type == CK_NTHASH)
             secret_free(field(cfg, k->k_off));
         else if (k->k_type == CK_ADDR || k->k_type == CK_STR ||
@@ -1319,170 +1063,6 @@ config_warnings(const struct shim_config *cfg, const char **out, size_t max)
              "credentials are never used");
 #undef WARN
     return n;
-}
-
-/* Print the value of row k in conf syntax. */
-static void
-key_print(const struct shim_config *cfg, const struct conf_key *k, FILE *out)
-{
-    char buf[CIDR_TEXT_MAX + 8];
-    const char *sep = "";
-
-    fprintf(out, "%s =", k->k_name);
-    switch (k->k_type) {
-    case CK_U16:
-        fprintf(out, " %u", (unsigned)*(const uint16_t *)cfield(cfg, k->k_off));
-        break;
-    case CK_U32:
-        fprintf(out, " %lu",
-                (unsigned long)*(const uint32_t *)cfield(cfg, k->k_off));
-        break;
-    case CK_SIZE32:
-    case CK_SIZE64:
-        fmt_size(k->k_type == CK_SIZE32
-                     ? *(const uint32_t *)cfield(cfg, k->k_off)
-                     : *(const uint64_t *)cfield(cfg, k->k_off),
-                 buf, sizeof(buf));
-        fprintf(out, " %s", buf);
-        break;
-    case CK_MS:
-        fmt_ms(*(const uint32_t *)cfield(cfg, k->k_off), buf, sizeof(buf));
-        fprintf(out, " %s", buf);
-        break;
-    case CK_BOOL:
-        fprintf(out, " %s", *(const int *)cfield(cfg, k->k_off) ? "yes" : "no");
-        break;
-    case CK_LOGLEVEL: {
-        static const char *const names[] = {"error", "warn", "info", "debug"};
-        int lv = *(const int *)cfield(cfg, k->k_off);
-
-        fprintf(out, " %s", lv >= 0 && lv <= 3 ? names[lv] : "?");
-        break;
-    }
-    case CK_RANGEMODE: {
-        enum range_mode rm = *(const enum range_mode *)cfield(cfg, k->k_off);
-
-        fprintf(out, " %s",
-                rm == RANGE_MODE_SLICE  ? "slice"
-                : rm == RANGE_MODE_PASS ? "pass"
-                                        : "cache");
-        break;
-    }
-    case CK_HTTPVER:
-        fprintf(out, " 1.%d", *(const int *)cfield(cfg, k->k_off));
-        break;
-    case CK_AUTH: {
-        int a = *(const int *)cfield(cfg, k->k_off);
-
-        fprintf(out, " %s",
-                a >= 0 && a < (int)NAUTH_NAMES ? auth_want_names[a] : "?");
-        break;
-    }
-    case CK_NTHASH:
-        if (*(char *const *)cfield(cfg, k->k_off) != NULL)
-            fprintf(out, " (set)");
-        break;
-    case CK_SECRET:
-        /* Never the password itself; nothing when it came from a file. */
-        if (*(char *const *)cfield(cfg, k->k_off) != NULL &&
-            cfg->sc_up_password_file == NULL)
-            fprintf(out, " (set)");
-        break;
-    case CK_ADDR:
-    case CK_STR:
-    case CK_PATH:
-    case CK_OPTPATH:
-    case CK_SECRETFILE: {
-        const char *s = *(char *const *)cfield(cfg, k->k_off);
-
-        if (s != NULL)
-            fprintf(out, " %s", s);
-        break;
-    }
-    case CK_LOGDEST: {
-        const char *s = *(char *const *)cfield(cfg, k->k_off);
-
-        fprintf(out, " %s", s != NULL ? s : "stderr");
-        break;
-    }
-    case CK_ACCESSDEST: {
-        const char *s = *(char *const *)cfield(cfg, k->k_off);
-
-        fprintf(out, " %s", s != NULL ? s : "off");
-        break;
-    }
-    case CK_CIDRS:
-    case CK_NOPROXY: {
-        const struct cidr_list *cl =
-            cfield(cfg, k->k_type == CK_CIDRS ? k->k_off : k->k_off2);
-
-        if (k->k_type == CK_NOPROXY) {
-            const struct pattern_list *pl = cfield(cfg, k->k_off);
-
-            for (size_t i = 0; i < pl->pl_n; i++, sep = ",")
-                fprintf(out, "%s %s", sep, pl->pl_v[i]);
-        }
-        for (size_t i = 0; i < cl->cl_n; i++, sep = ",") {
-            if (cidr_format(&cl->cl_v[i], buf, sizeof(buf)) == 0)
-                fprintf(out, "%s %s", sep, buf);
-        }
-        break;
-    }
-    case CK_HOSTS: {
-        const struct pattern_list *pl = cfield(cfg, k->k_off);
-
-        /* One item per line: the default list exceeds the line limit. */
-        for (size_t i = 0; i < pl->pl_n; i++)
-            fprintf(out, "%s%s", i == 0 ? " " : ",\n    ", pl->pl_v[i]);
-        break;
-    }
-    case CK_PROXIES: {
-        const struct upstream_addr *v =
-            *(struct upstream_addr *const *)cfield(cfg, k->k_off);
-        size_t n = *(const size_t *)cfield(cfg, k->k_off2);
-
-        for (size_t i = 0; i < n; i++, sep = ",") {
-            int v6 = strchr(v[i].ua_host, ':') != NULL;
-
-            fprintf(out, "%s %s%s%s:%u", sep, v6 ? "[" : "", v[i].ua_host,
-                    v6 ? "]" : "", (unsigned)v[i].ua_port);
-        }
-        break;
-    }
-    case CK_PORTS: {
-        const uint16_t *v = *(uint16_t *const *)cfield(cfg, k->k_off);
-        size_t n = *(const size_t *)cfield(cfg, k->k_off2);
-
-        for (size_t i = 0; i < n; i++, sep = ",")
-            fprintf(out, "%s %u", sep, (unsigned)v[i]);
-        break;
-    }
-    }
-    fputc('\n', out);
-}
-
-void
-config_print(const struct shim_config *cfg, FILE *out)
-{
-    const char *warn[CONFIG_WARN_MAX];
-    size_t nw = config_warnings(cfg, warn, CONFIG_WARN_MAX);
-    const char *section = NULL;
-
-    fprintf(out, "; wsus-shim configuration from %s\n",
-            cfg->sc_path != NULL ? cfg->sc_path : "(built-in defaults)");
-    if (cfg->sc_nproxies == 0)
-        fprintf(out, "; upstream: direct (no proxy)\n");
-    for (size_t i = 0; i < nw && i < CONFIG_WARN_MAX; i++)
-        fprintf(out, "; warning: %s\n", warn[i]);
-    for (size_t i = 0; i < NKEYS; i++) {
-        const struct conf_key *k = &conf_keys[i];
-
-        if (section == NULL || strcmp(section, k->k_section) != 0) {
-            section = k->k_section;
-            fprintf(out, "\n[%s]\n", section);
-        }
-        key_print(cfg, k, out);
-    }
 }
 
 const char *

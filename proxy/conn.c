@@ -33,8 +33,10 @@
 #include <event2/event.h>
 #include <event2/util.h>
 
+#include "admit.h"
 #include "cache.h"
 #include "conn.h"
+#include "conn_int.h"
 #include "fill.h"
 #include "http_msg.h"
 #include "log.h"
@@ -48,63 +50,6 @@
 #include "spool.h"
 #include "status.h"
 #include "tunnel.h"
-
-enum conn_state {
-    CONN_READ_HEAD = 0, /* waiting for or parsing a request head */
-    CONN_READ_BODY,     /* collecting the request body */
-    CONN_UPSTREAM,      /* fetch under way, no response head sent */
-    CONN_RELAY,         /* streaming the fetch's response body */
-    CONN_SERVE,         /* answering from the cache or a fill */
-    CONN_CLOSING,       /* flushing the last bytes, then free */
-    CONN_DEAD,          /* freed from the reaper event */
-};
-
-struct conn {
-    struct conn *c_next;
-    struct conn *c_prev;
-    struct server *c_srv;
-    struct cfg_ref *c_cfgr;
-    const struct shim_config *c_cfg;
-    enum conn_state c_state;
-    struct bufferevent *c_bev;
-    struct event *c_tmo;    /* the timer of the current state */
-    struct event *c_kick;   /* deferred: continue with buffered input */
-    struct event *c_reaper; /* deferred: free */
-    char c_peer[64];
-    uint64_t c_id;
-    int c_client_eof;
-
-    struct http_limits c_lim;
-    struct http_parser *c_reqp;
-
-    /* The current request. */
-    struct http_msg *c_req; /* owned by c_reqp until http_parser_next */
-    struct req_target c_tgt;
-    int c_have_tgt;
-    char *c_url;
-    char c_reqid[REQID_LEN + 1];
-    uint64_t c_t0;
-    uint64_t c_in_bytes;
-    uint64_t c_out_bytes;
-    int c_status;
-    const char *c_plan;
-    const char *c_upstream; /* for the log; NULL: the fetch's or "-" */
-    int c_keep;      /* keep the client connection after this response */
-    int c_req_done;  /* the whole request (head and body) has been read */
-    int c_local;     /* answered by the shim itself */
-    int c_no_cache;  /* the range engine declined: plain pass-through */
-    int c_err_status; /* a recorded verdict, 0: none */
-    char c_err_buf[160];
-    char *c_err_auth; /* Proxy-Authenticate to pass with a 407 */
-
-    struct spool c_body;   /* the request body */
-    struct pass c_pass;    /* answering through a fetch */
-    struct serve c_serve;  /* answering from the cache or a fill */
-    char c_fetch_up[300];  /* the last answer's upstream, for the log */
-
-    struct resp_plan c_plan_out;
-    int c_head_sent;
-};
 
 static void conn_read_cb(struct bufferevent *bev, void *arg);
 static void conn_write_cb(struct bufferevent *bev, void *arg);
@@ -147,108 +92,10 @@ conn_arm(struct conn *c, uint32_t ms)
 }
 
 static void
-new_reqid(char *out)
-{
-    static const char hex[] = "0123456789abcdef";
-    unsigned char rnd[REQID_LEN / 2];
-
-    plat_random(rnd, sizeof(rnd));
-    for (size_t i = 0; i < sizeof(rnd); i++) {
-        out[2 * i] = hex[rnd[i] >> 4];
-        out[2 * i + 1] = hex[rnd[i] & 15];
-    }
-    out[REQID_LEN] = '\0';
-}
-
-static void
 conn_out(struct conn *c, const void *p, size_t n)
 {
     evbuffer_add(bufferevent_get_output(c->c_bev), p, n);
     c->c_out_bytes += n;
-}
-
-/* ---- per-request state ---- */
-
-/* Keep an answer's upstream for the log line. */
-static void
-conn_note_upstream(struct conn *c, const char *up)
-{
-    if (up != NULL && up[0] != '\0')
-        snprintf(c->c_fetch_up, sizeof(c->c_fetch_up), "%s", up);
-}
-
-static void
-conn_unfill(struct conn *c)
-{
-    conn_note_upstream(c, serve_upstream(&c->c_serve));
-    serve_stop(&c->c_serve);
-}
-
-static void
-conn_unfetch(struct conn *c)
-{
-    conn_note_upstream(c, pass_upstream(&c->c_pass));
-    pass_stop(&c->c_pass);
-}
-
-static void
-request_reset(struct conn *c)
-{
-    conn_unfetch(c);
-    conn_unfill(c);
-    if (c->c_have_tgt)
-        req_target_free(&c->c_tgt);
-    c->c_have_tgt = 0;
-    free(c->c_url);
-    c->c_url = NULL;
-    spool_reset(&c->c_body);
-    pass_init(&c->c_pass);
-    serve_init(&c->c_serve);
-    c->c_req = NULL;
-    c->c_in_bytes = c->c_out_bytes = 0;
-    c->c_status = 0;
-    c->c_plan = "pass";
-    c->c_upstream = NULL;
-    c->c_fetch_up[0] = '\0';
-    c->c_req_done = c->c_local = c->c_no_cache = 0;
-    c->c_head_sent = 0;
-    c->c_err_status = 0;
-    free(c->c_err_auth);
-    c->c_err_auth = NULL;
-    c->c_reqid[0] = '\0';
-    memset(&c->c_plan_out, 0, sizeof(c->c_plan_out));
-}
-
-static void
-access_log(struct conn *c)
-{
-    struct access_rec r;
-
-    if (c->c_req == NULL && c->c_status == 0)
-        return;
-    memset(&r, 0, sizeof(r));
-    r.ar_client = c->c_peer;
-    r.ar_method = c->c_req && c->c_req->hm_method ? c->c_req->hm_method : "-";
-    r.ar_url = c->c_url ? c->c_url
-                        : (c->c_req && c->c_req->hm_target ? c->c_req->hm_target
-                                                         : "-");
-    r.ar_status = c->c_status;
-    r.ar_bytes_in = c->c_in_bytes;
-    r.ar_bytes_out = c->c_out_bytes;
-    if (c->c_upstream != NULL)
-        r.ar_upstream = c->c_upstream;
-    else if (pass_upstream(&c->c_pass)[0] != '\0')
-        r.ar_upstream = pass_upstream(&c->c_pass);
-    else if (c->c_fetch_up[0] != '\0')
-        r.ar_upstream = c->c_fetch_up;
-    else
-        r.ar_upstream = "-";
-    r.ar_plan = c->c_plan;
-    r.ar_duration_ms = plat_monotonic_ms() - c->c_t0;
-    r.ar_reqid = c->c_reqid;
-    access_log_write(&r);
-    c->c_srv->sv_stats.st_requests++;
-    c->c_srv->sv_stats.st_bytes_out += c->c_out_bytes;
 }
 
 /* ---- teardown ---- */
@@ -273,7 +120,7 @@ conn_free(struct conn *c)
     struct server *sv = c->c_srv;
 
     conn_unlink(c);
-    request_reset(c);
+    creq_reset(c);
     if (c->c_bev != NULL)
         bufferevent_free(c->c_bev);
     if (c->c_reqp != NULL)
@@ -322,7 +169,7 @@ conn_abort(struct conn *c, const char *reason)
     if (c->c_req != NULL) {
         if (c->c_plan == NULL || strcmp(c->c_plan, "pass") == 0)
             c->c_plan = "aborted";
-        access_log(c);
+        creq_log(c);
         c->c_req = NULL;
     }
     c->c_keep = 0;
@@ -337,8 +184,8 @@ conn_close(struct conn *c, const char *reason)
         return;
     log_debug("conn %llu %s: close: %s", (unsigned long long)c->c_id,
               c->c_peer, reason);
-    conn_unfetch(c);
-    conn_unfill(c);
+    creq_unfetch(c);
+    creq_unfill(c);
     bufferevent_disable(c->c_bev, EV_READ);
     if (evbuffer_get_length(bufferevent_get_output(c->c_bev)) == 0) {
         conn_schedule_free(c);
@@ -355,10 +202,9 @@ conn_close(struct conn *c, const char *reason)
 static void
 conn_error(struct conn *c, int status, const char *reason)
 {
-    struct hdr_list h;
-    char body[512], num[32];
-    size_t hlen;
-    char *head;
+    struct relay_error e;
+    size_t len;
+    char *resp;
 
     if (conn_gone(c))
         return;
@@ -367,39 +213,29 @@ conn_error(struct conn *c, int status, const char *reason)
         return;
     }
     if (c->c_reqid[0] == '\0')
-        new_reqid(c->c_reqid);
-    conn_unfetch(c);
-    conn_unfill(c);
+        creq_new_id(c->c_reqid);
+    creq_unfetch(c);
+    creq_unfill(c);
     c->c_srv->sv_stats.st_errors++;
     log_info("conn %llu %s: req %s: %d %s", (unsigned long long)c->c_id,
              c->c_peer, c->c_reqid, status, reason);
-    int n = snprintf(body, sizeof(body), "wsus-shim: %d %s: %s\nrequest id: %s\n",
-                     status, relay_reason(status), reason, c->c_reqid);
-    if (n < 0 || (size_t)n >= sizeof(body))
-        n = (int)strlen(body);
     /* Only a fully read, well-formed request leaves the connection in a
      * state where the next request can be found. */
     c->c_keep = c->c_keep && c->c_req_done && !c->c_srv->sv_draining &&
                 !c->c_client_eof;
-    hdr_init(&h);
-    snprintf(num, sizeof(num), "%d", n);
-    hdr_add(&h, "Content-Type", "text/plain; charset=utf-8");
-    hdr_add(&h, "Content-Length", num);
-    hdr_add(&h, "X-Wsus-Shim-Request-Id", c->c_reqid);
-    if (status == 405)
-        hdr_add(&h, "Allow", "GET, HEAD, POST, CONNECT");
-    if (status == 407 && c->c_err_auth != NULL)
-        hdr_add(&h, "Proxy-Authenticate", c->c_err_auth);
-    if (!c->c_keep)
-        hdr_add(&h, "Connection", "close");
-    head = relay_head_serialize(1, status, NULL, &h, &hlen);
-    hdr_free(&h);
-    if (head != NULL) {
-        conn_out(c, head, hlen);
-        free(head);
+    memset(&e, 0, sizeof(e));
+    e.re_status = status;
+    e.re_reason = reason;
+    e.re_reqid = c->c_reqid;
+    e.re_keep = c->c_keep;
+    e.re_is_head = c->c_req != NULL && c->c_req->hm_is_head;
+    e.re_allow = status == 405 ? ADMIT_METHODS : NULL;
+    e.re_challenge = status == 407 ? c->c_err_auth : NULL;
+    resp = relay_error_answer(&e, &len);
+    if (resp != NULL) {
+        conn_out(c, resp, len);
+        free(resp);
     }
-    if (c->c_req == NULL || !c->c_req->hm_is_head)
-        conn_out(c, body, (size_t)n);
     c->c_status = status;
     if (c->c_plan == NULL || strcmp(c->c_plan, "pass") == 0)
         c->c_plan = "error";
@@ -481,7 +317,7 @@ conn_new(struct server *sv, evutil_socket_t fd, const struct sockaddr *sa,
         conn_free(c);
         return -1;
     }
-    request_reset(c);
+    creq_reset(c);
     bufferevent_setcb(c->c_bev, conn_read_cb, conn_write_cb, conn_event_cb,
                       c);
     /* Read at most this much ahead while a request is being answered. */
@@ -632,7 +468,7 @@ conn_process_input(struct conn *c)
             /* First byte of a new request. */
             conn_arm(c, c->c_cfg->sc_header_timeout_ms);
             c->c_t0 = plat_monotonic_ms();
-            new_reqid(c->c_reqid);
+            creq_new_id(c->c_reqid);
         }
         const char *p = (const char *)evbuffer_pullup(in, (ev_ssize_t)len);
         size_t used = 0;
@@ -671,84 +507,58 @@ conn_process_input(struct conn *c)
 
 /* ---- the request ---- */
 
+/* Is this request for the shim itself (the status page) rather than one
+ * to pass on? Returns 1 if so, 0 for a proxy request, -1 for neither (an
+ * origin-form target the shim does not serve). */
 static int
-method_allowed(const char *m)
+req_for_shim(const struct http_msg *m, const struct req_target *t)
 {
-    return strcmp(m, "GET") == 0 || strcmp(m, "HEAD") == 0 ||
-           strcmp(m, "POST") == 0 || strcmp(m, "CONNECT") == 0;
-}
-
-static int
-port_allowed(const struct shim_config *cfg, uint16_t port)
-{
-    for (size_t i = 0; i < cfg->sc_nconnect_ports; i++)
-        if (cfg->sc_connect_ports[i] == port)
-            return 1;
-    return 0;
+    if (!t->rt_absolute && !m->hm_is_connect)
+        return strcmp(t->rt_path, STATUS_PATH) == 0 ? 1 : -1;
+    return strcmp(t->rt_host, STATUS_HOST) == 0;
 }
 
 /* Refuse the request. Without a body the request is complete and the
  * connection can stay open; with one, answer at once and close. */
 static int
-req_deny(struct conn *c, const struct http_msg *m, int status,
-         const char *why)
+req_deny(struct conn *c, const struct http_msg *m, const struct admit *ad)
 {
-    conn_verdict(c, status, why);
-    if (m->hm_chunked || (m->hm_has_length && m->hm_length > 0))
-        return -1;
-    return 0;
+    if (ad->ad_close)
+        c->c_keep = 0;
+    if (ad->ad_plan != NULL)
+        c->c_plan = ad->ad_plan;
+    conn_verdict(c, ad->ad_status, ad->ad_why);
+    return admit_has_body(m) ? -1 : 0;
 }
 
 static int
 req_on_head(void *arg, struct http_msg *m)
 {
     struct conn *c = arg;
-    const char *why = NULL;
+    struct admit ad;
 
     c->c_req = m;
     c->c_keep = m->hm_keep_alive && !c->c_srv->sv_draining;
-    if (!method_allowed(m->hm_method))
-        return req_deny(c, m, 405, "method not allowed through this proxy");
-    if (req_target_parse(m->hm_target, m->hm_is_connect,
-                         hdr_get(&m->hm_hdrs, "Host"), &c->c_tgt,
-                         &why) == -1) {
-        c->c_keep = 0;
-        return req_deny(c, m, 400, why ? why : "bad request target");
-    }
-    c->c_have_tgt = 1;
-    char url[4096];
-    if (m->hm_is_connect) {
-        if (req_target_authority(&c->c_tgt, 0, url, sizeof(url)) == 0)
-            c->c_url = strdup(url);
-    } else if (req_target_url(&c->c_tgt, url, sizeof(url)) == 0) {
-        c->c_url = strdup(url);
-    }
-    if (m->hm_expect_other)
-        return req_deny(c, m, 417, "unsupported Expect");
-    /* Requests addressed to the shim itself. */
-    if (!c->c_tgt.rt_absolute && !m->hm_is_connect) {
-        if (strcmp(c->c_tgt.rt_path, STATUS_PATH) != 0) {
-            c->c_keep = 0;
-            return req_deny(c, m, 400,
-                            "not a proxy request (absolute URL expected)");
-        }
+    c->c_have_tgt = admit_head(m, &c->c_tgt, &ad);
+    if (c->c_have_tgt)
+        c->c_url = admit_url(m, &c->c_tgt);
+    if (ad.ad_status != 0)
+        return req_deny(c, m, &ad);
+    switch (req_for_shim(m, &c->c_tgt)) {
+    case 1:
         c->c_local = 1;
-    } else if (strcmp(c->c_tgt.rt_host, STATUS_HOST) == 0) {
-        c->c_local = 1;
+        break;
+    case -1:
+        ad.ad_status = 400;
+        ad.ad_why = "not a proxy request (absolute URL expected)";
+        ad.ad_close = 1;
+        return req_deny(c, m, &ad);
+    default:
+        if (!admit_policy(c->c_cfg, m, &c->c_tgt, &ad))
+            return req_deny(c, m, &ad);
+        break;
     }
-    if (!c->c_local) {
-        if (!pattern_list_match(&c->c_cfg->sc_allow_hosts,
-                                c->c_tgt.rt_host)) {
-            c->c_plan = "denied";
-            return req_deny(c, m, 403, "destination host not in allow_hosts");
-        }
-        if (m->hm_is_connect && !port_allowed(c->c_cfg, c->c_tgt.rt_port)) {
-            c->c_plan = "denied";
-            c->c_keep = 0;
-            return req_deny(c, m, 403, "CONNECT port not in connect_ports");
-        }
-    }
-    if (m->hm_chunked || (m->hm_has_length && m->hm_length > 0)) {
+    if (admit_has_body(m)) {
         c->c_state = CONN_READ_BODY;
         conn_arm(c, c->c_cfg->sc_body_timeout_ms);
         if (m->hm_expect_continue && m->hm_minor >= 1) {
@@ -847,7 +657,7 @@ serve_end_cb(void *arg, enum serve_outcome oc, int status,
 {
     struct conn *c = arg;
 
-    conn_unfill(c);
+    creq_unfill(c);
     switch (oc) {
     case SERVE_DONE:
         conn_request_finish(c);
@@ -872,24 +682,13 @@ static const struct serve_cb conn_serve_cb = {answer_output, answer_sent,
                                               answer_keep_ok, serve_head_cb,
                                               serve_end_cb};
 
-static void
-conn_serve_req(const struct conn *c, struct serve_req *sr)
-{
-    sr->sr_srv = c->c_srv;
-    sr->sr_cfgr = c->c_cfgr;
-    sr->sr_req = c->c_req;
-    sr->sr_tgt = &c->c_tgt;
-    sr->sr_url = c->c_url;
-    sr->sr_reqid = c->c_reqid;
-}
-
 /* Wait on the fill for this URL (starting one if none is under way). */
 static void
 conn_join_fill(struct conn *c, const char *plan)
 {
     struct serve_req sr;
 
-    conn_serve_req(c, &sr);
+    creq_serve_req(c, &sr);
     if (serve_fill(&c->c_serve, &sr, &conn_serve_cb, c) == -1) {
         conn_error(c, 500, "cannot start the cache fill");
         return;
@@ -907,7 +706,7 @@ conn_serve_hit(struct conn *c, const struct cache_meta *meta, int fd)
     c->c_plan = "cache-hit";
     c->c_upstream = "cache";
     c->c_state = CONN_SERVE;
-    conn_serve_req(c, &sr);
+    creq_serve_req(c, &sr);
     serve_hit(&c->c_serve, &sr, meta, fd, &conn_serve_cb, c);
 }
 
@@ -932,14 +731,7 @@ conn_start_tunnel(struct conn *c)
     static const char ok[] = "HTTP/1.1 200 Connection established\r\n\r\n";
 
     conn_out(c, ok, sizeof(ok) - 1);
-    memset(&ti, 0, sizeof(ti));
-    ti.ti_client = c->c_peer;
-    ti.ti_target = c->c_url ? c->c_url : "-";
-    ti.ti_upstream = pass_upstream(&c->c_pass);
-    ti.ti_reqid = c->c_reqid;
-    ti.ti_t0_ms = c->c_t0;
-    ti.ti_bytes_in = c->c_in_bytes;
-    ti.ti_idle_ms = c->c_cfg->sc_idle_timeout_ms;
+    creq_tunnel_info(c, &ti);
     /* The tunnel takes both sockets (and copies ti); this connection
      * object ends here and the tunnel writes the log line. */
     c->c_bev = NULL;
@@ -964,12 +756,12 @@ pass_end_cb(void *arg, enum pass_outcome oc, int status, const char *reason)
         return;
     case PASS_DONE:
     case PASS_SLICE_DONE:
-        conn_unfetch(c);
+        creq_unfetch(c);
         conn_request_finish(c);
         return;
     case PASS_NEEDS_SYNTH:
         /* The upstream's HEAD had no length: learn it with a fill. */
-        conn_unfetch(c);
+        creq_unfetch(c);
         conn_join_fill(c, "head-synth");
         return;
     case PASS_VERDICT:
@@ -999,13 +791,7 @@ conn_start_pass(struct conn *c)
 {
     struct pass_req pr;
 
-    pr.pr_srv = c->c_srv;
-    pr.pr_cfgr = c->c_cfgr;
-    pr.pr_req = c->c_req;
-    pr.pr_tgt = &c->c_tgt;
-    pr.pr_reqid = c->c_reqid;
-    pr.pr_client = c->c_id;
-    pr.pr_body = &c->c_body;
+    creq_pass_req(c, &pr);
     c->c_state = CONN_UPSTREAM;
     conn_arm(c, 0);
     if (pass_start(&c->c_pass, &pr, &conn_pass_cb, c) == -1)
@@ -1014,39 +800,24 @@ conn_start_pass(struct conn *c)
 
 /* ---- the plan ---- */
 
-/* Should a GET go through the range engine's cache? Content URLs always
- * (they are immutable and named by their SHA-1), any ranged GET (the
- * upstream may ignore Range), and anything BITS asks (BITS must get a
- * length, which a close-delimiting upstream does not give). */
+/* Should a GET go through the range engine's cache (admit.h)? */
 static int
 wants_cache(const struct conn *c)
 {
-    const struct http_msg *m = c->c_req;
-    const char *ua = hdr_get(&m->hm_hdrs, "User-Agent");
-    char sha[41];
-
     if (c->c_no_cache || c->c_srv->sv_cache == NULL ||
-        c->c_cfg->sc_range_mode != RANGE_MODE_CACHE ||
-        strcmp(m->hm_method, "GET") != 0 || c->c_body.sp_len > 0)
+        c->c_cfg->sc_range_mode != RANGE_MODE_CACHE || c->c_body.sp_len > 0)
         return 0;
-    return cache_url_sha1(c->c_url, sha) ||
-           hdr_get(&m->hm_hdrs, "Range") != NULL ||
-           (ua != NULL && strstr(ua, "BITS") != NULL);
+    return admit_wants_cache(c->c_req, c->c_url);
 }
 
-/* Content URLs are named by their SHA-1 and never change: always fresh.
- * Anything else is fresh for [cache] unnamed_max_age. */
 static int
 cache_entry_fresh(const struct conn *c, const struct cache_meta *meta)
 {
     struct timespec now;
-    char sha[41];
 
-    if (cache_url_sha1(c->c_url, sha))
-        return 1;
     plat_clock_real(&now);
-    return (int64_t)now.tv_sec - meta->cm_stored <
-           (int64_t)(c->c_cfg->sc_unnamed_max_age_ms / 1000);
+    return cache_meta_fresh(meta, c->c_url, c->c_cfg->sc_unnamed_max_age_ms,
+                            (int64_t)now.tv_sec);
 }
 
 static void
@@ -1100,10 +871,10 @@ conn_request_finish(struct conn *c)
 {
     if (conn_gone(c))
         return;
-    access_log(c);
+    creq_log(c);
     int keep = c->c_keep && c->c_req_done && !c->c_srv->sv_draining &&
                c->c_plan_out.rp_framing != OUT_CLOSE;
-    request_reset(c);
+    creq_reset(c);
     if (!keep) {
         conn_close(c, "not keep-alive");
         return;

@@ -188,7 +188,6 @@ hdr_list_next(const char **sp, const char **tok, size_t *tlen)
 {
     const char *s = *sp, *start;
     size_t n;
-    int inq;
 
     for (;;) {
         if (*s == '\0') {
@@ -196,7 +195,7 @@ hdr_list_next(const char **sp, const char **tok, size_t *tlen)
             return 0;
         }
         start = s;
-        inq = 0;
+        int inq = 0;
         for (; *s != '\0'; s++) {
             if (inq) {
                 if (*s == '\\' && s[1] != '\0')

@@ -169,13 +169,12 @@ sb_free(struct sbuf *b)
 static int
 sb_append(struct sbuf *b, const char *s, size_t n, size_t max)
 {
-    size_t cap;
     char *np;
 
     if (n > max || b->sb_n > max - n)
         return -2;
     if (b->sb_n + n + 1 > b->sb_cap) {
-        cap = b->sb_cap == 0 ? 64 : b->sb_cap;
+        size_t cap = b->sb_cap == 0 ? 64 : b->sb_cap;
         while (cap < b->sb_n + n + 1)
             cap *= 2;
         if ((np = realloc(b->sb_p, cap)) == NULL)
@@ -389,6 +388,9 @@ scan_head(struct http_parser *p, const char *s, size_t n, size_t *used)
  * Scan chunked body bytes s[0..n). Returns 1 when the message ends
  * (*used = bytes up to and including its last LF), 0 when all n bytes were
  * used, -1 on a violation at s[*used] (see scan_err).
+ * Long on purpose: one byte loop over one state switch (size, extension,
+ * data, CRLF, trailers), so every state and its limit check read in one
+ * place and no byte is seen twice; splitting it would scatter the states.
  */
 static int
 scan_chunks(struct http_parser *p, const char *s, size_t n, size_t *used)

@@ -160,12 +160,11 @@ print_banner(const struct server *sv, const char *bound)
 {
     const struct shim_config *cfg = &sv->sv_cfg->cr_cfg;
     char via[512];
-    size_t off = 0;
 
     if (cfg->sc_nproxies == 0) {
         snprintf(via, sizeof(via), "forwarding direct to origin servers");
     } else {
-        off = (size_t)snprintf(via, sizeof(via), "forwarding via");
+        size_t off = (size_t)snprintf(via, sizeof(via), "forwarding via");
         for (size_t i = 0; i < cfg->sc_nproxies && off < sizeof(via); i++)
             off += (size_t)snprintf(via + off, sizeof(via) - off, "%s %s",
                                     i ? "," : "",
@@ -284,7 +283,6 @@ main(int argc, char **argv)
     const char *verb = NULL;
     const char *account = NULL; /* install --account */
     int check = 0, console = 0;
-    char err[512];
 
     if (argc >= 2 && strcmp(argv[1], "probe") == 0)
         return probe_main(argc - 1, argv + 1, default_conf());
@@ -340,6 +338,7 @@ main(int argc, char **argv)
         /* install checks the conf it will run with before registering. */
         struct shim_config cfg;
         const char *path = o.o_path != NULL ? o.o_path : installed_conf();
+        char err[512];
 
         if (config_load(path, &cfg, err, sizeof(err)) == -1) {
             fprintf(stderr, "wsus-shim: %s\n", err);

@@ -51,7 +51,6 @@ parse_authority(const char *a, size_t n, int need_port, uint16_t def_port,
     const char *host, *colon = NULL;
     size_t hlen;
     int v6 = 0;
-    char pbuf[8];
     uint64_t port = def_port;
 
     if (n == 0) {
@@ -109,6 +108,7 @@ parse_authority(const char *a, size_t n, int need_port, uint16_t def_port,
     }
     if (colon != NULL) {
         size_t plen = (size_t)(a + n - colon - 1);
+        char pbuf[8];
 
         if (plen == 0 || plen >= sizeof(pbuf)) {
             *why = "invalid port";

@@ -211,7 +211,7 @@ int
 ntlm_utf16le(const char *s, int upper, uint8_t **out, size_t *outlen)
 {
     const unsigned char *p = (const unsigned char *)s;
-    size_t n = strlen(s), o = 0, k;
+    size_t n = strlen(s), o = 0;
     uint8_t *b;
     uint32_t cp;
 
@@ -221,7 +221,9 @@ ntlm_utf16le(const char *s, int upper, uint8_t **out, size_t *outlen)
     if (n > (SIZE_MAX - 2) / 2 || (b = malloc(2 * n + 2)) == NULL)
         return -1;
     while (*p != '\0') {
-        if ((k = utf8_next(p, &cp)) == 0) {
+        size_t k = utf8_next(p, &cp);
+
+        if (k == 0) {
             OPENSSL_cleanse(b, 2 * n + 2);
             free(b);
             return -1;

@@ -425,13 +425,13 @@ int
 plat_sock_wait(evutil_socket_t fd, int for_write, uint32_t ms)
 {
     struct pollfd pfd;
-    uint64_t end = plat_monotonic_ms() + ms, now;
+    uint64_t end = plat_monotonic_ms() + ms;
 
     pfd.fd = fd;
     pfd.events = for_write ? POLLOUT : POLLIN;
     for (;;) {
         pfd.revents = 0;
-        now = plat_monotonic_ms();
+        uint64_t now = plat_monotonic_ms();
         int left = now >= end ? 0 : (int)(end - now);
         int n = poll(&pfd, 1, left);
         if (n == -1 && errno == EINTR)

@@ -762,7 +762,6 @@ static int
 plat_rmtree_at(const char *path, int depth)
 {
     WIN32_FIND_DATAA de;
-    char pat[PLAT_PATH_MAX], sub[PLAT_PATH_MAX];
     DWORD a = GetFileAttributesA(path), err = 0;
     HANDLE d;
     int rc = 0;
@@ -785,6 +784,8 @@ plat_rmtree_at(const char *path, int depth)
     }
     /* A junction or folder symlink: remove the link, not what it names. */
     if (!(a & FILE_ATTRIBUTE_REPARSE_POINT)) {
+        char pat[PLAT_PATH_MAX];
+
         if (depth >= PLAT_RMTREE_DEPTH) {
             errno = ELOOP;
             return -1;
@@ -800,6 +801,8 @@ plat_rmtree_at(const char *path, int depth)
                 if (strcmp(de.cFileName, ".") == 0 ||
                     strcmp(de.cFileName, "..") == 0)
                     continue;
+                char sub[PLAT_PATH_MAX];
+
                 if ((size_t)snprintf(sub, sizeof(sub), "%s\\%s", path,
                                      de.cFileName) >= sizeof(sub)) {
                     rc = -1;

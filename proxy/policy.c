@@ -301,7 +301,6 @@ policy_host_valid(const char *host)
 int
 pattern_list_add(struct pattern_list *l, const char *pat)
 {
-    const char *name;
     size_t n;
     char *copy, **v;
 
@@ -310,10 +309,10 @@ pattern_list_add(struct pattern_list *l, const char *pat)
     n = strlen(pat);
     if (n > 0 && pat[n - 1] == '.')
         n--; /* "windowsupdate.com." is the same name */
-    if (strcmp(pat, "*") == 0) {
-        name = pat;
-    } else {
-        name = (n > 2 && pat[0] == '*' && pat[1] == '.') ? pat + 2 : pat;
+    if (strcmp(pat, "*") != 0) {
+        const char *name =
+            (n > 2 && pat[0] == '*' && pat[1] == '.') ? pat + 2 : pat;
+
         if (!host_valid(name, n - (size_t)(name - pat)))
             return -1;
     }

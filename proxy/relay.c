@@ -346,6 +346,47 @@ relay_request_serialize(const char *line, const struct hdr_list *h,
     return sbuf_finish(&b, h, len);
 }
 
+char *
+relay_error_answer(const struct relay_error *e, size_t *len)
+{
+    struct hdr_list h;
+    char body[512], num[32];
+    char *head, *out = NULL;
+    size_t hlen;
+    int n;
+
+    n = snprintf(body, sizeof(body), "wsus-shim: %d %s: %s\nrequest id: %s\n",
+                 e->re_status, relay_reason(e->re_status), e->re_reason,
+                 e->re_reqid);
+    if (n < 0 || (size_t)n >= sizeof(body))
+        n = (int)strlen(body);
+    hdr_init(&h);
+    snprintf(num, sizeof(num), "%d", n);
+    hdr_add(&h, "Content-Type", "text/plain; charset=utf-8");
+    hdr_add(&h, "Content-Length", num);
+    hdr_add(&h, "X-Wsus-Shim-Request-Id", e->re_reqid);
+    if (e->re_allow != NULL)
+        hdr_add(&h, "Allow", e->re_allow);
+    if (e->re_challenge != NULL)
+        hdr_add(&h, "Proxy-Authenticate", e->re_challenge);
+    if (!e->re_keep)
+        hdr_add(&h, "Connection", "close");
+    head = relay_head_serialize(1, e->re_status, NULL, &h, &hlen);
+    hdr_free(&h);
+    if (head == NULL)
+        return NULL;
+    if (e->re_is_head)
+        n = 0;
+    out = malloc(hlen + (size_t)n);
+    if (out != NULL) {
+        memcpy(out, head, hlen);
+        memcpy(out + hlen, body, (size_t)n);
+        *len = hlen + (size_t)n;
+    }
+    free(head);
+    return out;
+}
+
 const char *
 relay_reason(int status)
 {

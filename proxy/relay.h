@@ -102,6 +102,25 @@ char *relay_head_serialize(int minor, int status, const char *reason,
 char *relay_request_serialize(const char *line, const struct hdr_list *h,
                               size_t *len);
 
+/* The shim's own error answer to a request. */
+struct relay_error {
+    int re_status;
+    const char *re_reason;    /* why, for the body (and the log) */
+    const char *re_reqid;     /* the request id, in the body and a header */
+    int re_keep;              /* 0: "Connection: close" */
+    int re_is_head;           /* the request was HEAD: no body */
+    const char *re_allow;     /* Allow value (a 405), or NULL */
+    const char *re_challenge; /* Proxy-Authenticate value (a 407), or NULL */
+};
+
+/* Serialize an error answer: an HTTP/1.1 head with the standard reason,
+ * Content-Type text/plain, Content-Length, X-Wsus-Shim-Request-Id, then
+ * Allow, Proxy-Authenticate and "Connection: close" as e asks; and the
+ * body "wsus-shim: <status> <phrase>: <reason>\nrequest id: <id>\n"
+ * (cut at 511 bytes) unless re_is_head, where Content-Length still tells
+ * its length. Returns the malloc'd bytes (*len), or NULL on ENOMEM. */
+char *relay_error_answer(const struct relay_error *e, size_t *len);
+
 /* The standard reason phrase for status, "" when unknown. */
 const char *relay_reason(int status);
 

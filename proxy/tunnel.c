@@ -53,13 +53,13 @@ static void tun_write_cb(struct bufferevent *bev, void *arg);
 static void tun_event_cb(struct bufferevent *bev, short what, void *arg);
 
 static struct tunnel_side *
-tun_side(struct tunnel *t, struct bufferevent *bev)
+tun_side(struct tunnel *t, const struct bufferevent *bev)
 {
     return bev == t->t_c.ts_bev ? &t->t_c : &t->t_u;
 }
 
 static struct tunnel_side *
-tun_other(struct tunnel *t, struct tunnel_side *s)
+tun_other(struct tunnel *t, const struct tunnel_side *s)
 {
     return s == &t->t_c ? &t->t_u : &t->t_c;
 }

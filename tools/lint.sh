@@ -16,9 +16,13 @@ if command -v cppcheck >/dev/null 2>&1; then
     out=$(cppcheck --enable=warning,style,performance,portability \
         --std=c11 --inline-suppr --quiet --error-exitcode=1 \
         -I common -I proxy proxy common 2>&1) || rc=1
-    n=$(printf '%s\n' "$out" | grep -cE '^[^ ]+:[0-9]+:[0-9]+: [a-z]+:')
-    printf '%s\n' "$out" | grep -E '^[^ ]+:[0-9]+:[0-9]+: [a-z]+:'
+    # Findings are "FILE:LINE:COL: severity: text [id]"; the "note:" lines
+    # that follow some of them explain the finding and are not counted.
+    finding='^[^ ]+:[0-9]+:[0-9]+: [a-z]+:'
+    printf '%s\n' "$out" | grep -E "$finding"
+    n=$(printf '%s\n' "$out" | grep -E "$finding" | grep -cv ': note:')
     echo "cppcheck: $n finding(s)"
+    [ "$n" -eq 0 ] || rc=1
 else
     echo "cppcheck not installed (tools/deps.sh installs it)" >&2
     rc=1

@@ -1347,6 +1347,26 @@ test_open_creates_dir(void **state)
     assert_int_equal(files_on_disk(dir_of(state), NULL), 0);
 }
 
+/* A content URL is always fresh; anything else for max_age. */
+static void
+test_meta_fresh(void **state)
+{
+    struct cache_meta m;
+    const char *named = "http://h/c/x_0123456789abcdef0123456789abcdef01234567"
+                        ".cab";
+
+    (void)state;
+    memset(&m, 0, sizeof(m));
+    m.cm_stored = 1000000;
+    assert_int_equal(cache_meta_fresh(&m, named, 0, 99999999), 1);
+    assert_int_equal(cache_meta_fresh(&m, "http://h/a.cab", 60000, 1000059),
+                     1);
+    assert_int_equal(cache_meta_fresh(&m, "http://h/a.cab", 60000, 1000060),
+                     0);
+    assert_int_equal(cache_meta_fresh(&m, "http://h/a.cab", 0, 1000000), 0);
+    assert_int_equal(cache_meta_fresh(&m, NULL, 60000, 1000000), 1);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup_dir, teardown_dir)
 
 int
@@ -1355,6 +1375,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_url_sha1),
         cmocka_unit_test(test_url_key),
+        cmocka_unit_test(test_meta_fresh),
         cmocka_unit_test(test_meta_roundtrip),
         cmocka_unit_test(test_meta_parse_strict),
         cmocka_unit_test(test_meta_check_line),

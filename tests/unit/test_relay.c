@@ -385,11 +385,63 @@ test_head_serialize(void **state)
     hdr_free(&h);
 }
 
+/* The shim's own error answers: exact bytes, a HEAD without the body,
+ * Allow and Proxy-Authenticate only when asked. */
+static void
+test_error_answer(void **state)
+{
+    struct relay_error e;
+    size_t len = 0;
+    char *out;
+    static const char body[] = "wsus-shim: 403 Forbidden: not allowed\n"
+                               "request id: 0123456789ab\n";
+    static const char want[] =
+        "HTTP/1.1 403 Forbidden\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n"
+        "Content-Length: 63\r\n"
+        "X-Wsus-Shim-Request-Id: 0123456789ab\r\n"
+        "\r\n";
+
+    (void)state;
+    assert_int_equal(strlen(body), 63);
+    memset(&e, 0, sizeof(e));
+    e.re_status = 403;
+    e.re_reason = "not allowed";
+    e.re_reqid = "0123456789ab";
+    e.re_keep = 1;
+    out = relay_error_answer(&e, &len);
+    assert_non_null(out);
+    assert_int_equal(len, strlen(want) + strlen(body));
+    assert_memory_equal(out, want, strlen(want));
+    assert_memory_equal(out + strlen(want), body, strlen(body));
+    free(out);
+
+    e.re_is_head = 1;
+    out = relay_error_answer(&e, &len);
+    assert_non_null(out);
+    assert_int_equal(len, strlen(want));
+    assert_memory_equal(out, want, len);
+    free(out);
+
+    e.re_status = 407;
+    e.re_keep = 0;
+    e.re_allow = "GET, HEAD";
+    e.re_challenge = "Basic realm=\"p\"";
+    out = relay_error_answer(&e, &len);
+    assert_non_null(out);
+    assert_non_null(strstr(out, "HTTP/1.1 407 Proxy Authentication Required\r\n"));
+    assert_non_null(strstr(out, "\r\nAllow: GET, HEAD\r\n"));
+    assert_non_null(strstr(out, "\r\nProxy-Authenticate: Basic realm=\"p\"\r\n"));
+    assert_non_null(strstr(out, "\r\nConnection: close\r\n\r\n"));
+    free(out);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plan_table),
+        cmocka_unit_test(test_error_answer),
         cmocka_unit_test(test_plan_407_keeps_challenge_only_when_passed),
         cmocka_unit_test(test_entity_table),
         cmocka_unit_test(test_window_table),

@@ -278,6 +278,31 @@ def test_a_session_begins_on_a_wineserver_of_its_own():
                   "the session did not hold its wineserver and services")
 
 
+def test_install_as_network_service():
+    """install --account NetworkService: the service entry names the
+    account; a word that is no account is refused before anything is
+    registered."""
+    port = free_port()
+    with Emu(ROOT) as up, Session():
+        conf = write_conf(port, up.port)
+        uninstall_quietly()
+        p = shim("install", "-c", conf, "--account", "svc-wsus")
+        check(p.returncode == 2 and "DOMAIN\\user" in p.stderr,
+              "bare name: rc %d %r" % (p.returncode, p.stderr))
+        check(sc_state(NAME) is None, "a service was registered")
+        try:
+            p = shim("install", "-c", conf, "--account", "NetworkService")
+            check(p.returncode == 0, "install rc %d: %s %s"
+                  % (p.returncode, p.stdout, p.stderr))
+            who = reg_query(SVC_KEY, "ObjectName") or ""
+            check(who.lower() == "nt authority\\networkservice",
+                  "ObjectName %r" % who)
+            check("as NT AUTHORITY\\NetworkService" in p.stdout,
+                  "stdout %r" % p.stdout)
+        finally:
+            uninstall_quietly()
+
+
 def test_install_checks_the_conf_first():
     conf = os.path.join(TMP, "bad.conf")
     with open(conf, "w") as f:
@@ -293,7 +318,7 @@ def test_verbs_take_no_options_and_unknown_words_are_refused():
     check(p.returncode == 2 and "takes no options" in p.stderr,
           "start -v: rc %d %r" % (p.returncode, p.stderr))
     p = shim("install", "-f")
-    check(p.returncode == 2 and "no option but -c" in p.stderr,
+    check(p.returncode == 2 and "no option but -c and --account" in p.stderr,
           "install -f: rc %d %r" % (p.returncode, p.stderr))
     p = shim("restart")
     check(p.returncode == 2 and "unknown argument 'restart'" in p.stderr,
@@ -367,6 +392,7 @@ def main():
     try:
         return run([test_a_session_begins_on_a_wineserver_of_its_own,
                     test_install_checks_the_conf_first,
+                    test_install_as_network_service,
                     test_verbs_take_no_options_and_unknown_words_are_refused,
                     test_install_start_serve_drain_stop_uninstall,
                     test_a_conf_broken_after_install_ends_in_stopped_with_its_code,
