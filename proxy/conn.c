@@ -733,7 +733,11 @@ req_on_head(void *arg, struct http_msg *m)
         return req_deny(c, m, 417, "unsupported Expect");
     /* Requests addressed to the shim itself. */
     if (!c->c_tgt.rt_absolute && !m->hm_is_connect) {
-        /* status.c answers its pages, and 404 for any other path. */
+        if (!status_is_page(c->c_tgt.rt_path)) {
+            c->c_keep = 0;
+            return req_deny(c, m, 400,
+                            "not a proxy request (absolute URL expected)");
+        }
         c->c_local = 1;
     } else if (strcmp(c->c_tgt.rt_host, STATUS_HOST) == 0) {
         c->c_local = 1;

@@ -51,6 +51,12 @@ status_route(const char *path)
     return SPAGE_NONE;
 }
 
+int
+status_is_page(const char *path)
+{
+    return status_route(path) != SPAGE_NONE;
+}
+
 /* Head and body in one malloc'd buffer. */
 static char *
 status_answer(int status, const char *type, const char *body, size_t n,
@@ -99,8 +105,8 @@ status_response(struct server *sv, const struct shim_config *cfg,
         "wsus-shim: 404 Not Found: the status page is off "
         "([status] enabled = no)\n";
     static const char none[] =
-        "wsus-shim: 404 Not Found: the shim serves /, /status.json and "
-        "/metrics; a proxy request needs an absolute URL\n";
+        "wsus-shim: 404 Not Found: the shim's pages are /, /status.json "
+        "and /metrics\n";
     enum status_page_id page = status_route(path);
     struct status_snap snap;
     char *body, *resp;

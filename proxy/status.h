@@ -8,7 +8,8 @@
  *
  * asked in origin form of the shim's own address, or through the proxy
  * path as http://wsus-shim.local/... (no other host ever reaches these).
- * Any other path is 404, and so is everything with [status] enabled = no.
+ * Any other path of wsus-shim.local is 404 (of the shim's address, 400:
+ * no proxy request), and every page is 404 with [status] enabled = no.
  * Every answer carries Cache-Control: no-store and shows no credential.
  */
 #ifndef WSUS_STATUS_H
@@ -22,6 +23,10 @@
 
 struct server;
 struct shim_config;
+
+/* Is path (query ignored) one of the shim's pages? 1 or 0. Origin-form
+ * requests for any other path are no proxy requests (400). */
+int status_is_page(const char *path);
 
 /* The whole response to GET/HEAD path (query ignored) under cfg (the
  * connection's; its [status] enabled decides) in a malloc'd buffer of

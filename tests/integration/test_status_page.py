@@ -246,9 +246,14 @@ def test_other_paths_are_404_and_the_page_is_html():
         r = local(s.port, "/", method="HEAD")
         check(r.status == 200 and r.body_len == 0, "HEAD /: %d" % r.status)
         for path in ("/nope", "/status.json/x", "/metricsx", "/c/x.cab"):
-            r = local(s.port, path)
+            # Of wsus-shim.local: not a page (404).
+            with HttpConn(s.port) as c:
+                r = get(c, "http://wsus-shim.local" + path)
             check(r.status == 404, "%s: %d" % (path, r.status))
             check(r.header("Cache-Control") == "no-store", "%s cached" % path)
+            # Of the shim's address: no proxy request (400), as before.
+            r = local(s.port, path)
+            check(r.status == 400, "%s: %d" % (path, r.status))
         r = local(s.port, "/status.json?x=1")
         check(r.status == 200, "query: %d" % r.status)
         with HttpConn(s.port) as c:
