@@ -19,8 +19,8 @@ enum bitserr_kind {
 };
 
 struct bitserr {
-    uint32_t be_code;     /* the HRESULT, e.g. 0x801901F6 */
-    const char *be_name;  /* "BG_E_HTTP_ERROR_502"; static, never NULL */
+    uint32_t be_code;    /* the HRESULT, e.g. 0x801901F6 */
+    const char *be_name; /* "BG_E_HTTP_ERROR_502"; static, never NULL */
 };
 
 /* The BITS error for kind (and status, for BITSERR_STATUS) into *out.

@@ -8,8 +8,8 @@
 #include "metrics.h"
 
 void
-metrics_request(struct metrics *m, const char *plan, int status,
-                uint64_t in, uint64_t out)
+metrics_request(struct metrics *m, const char *plan, int status, uint64_t in,
+                uint64_t out)
 {
     struct metrics_req *r = NULL;
 

@@ -115,8 +115,8 @@ status_response(struct server *sv, const struct shim_config *cfg,
     if (!cfg->sc_status_enabled || page == SPAGE_NONE) {
         const char *msg = cfg->sc_status_enabled ? none : off;
         *status = 404;
-        return status_answer(404, "text/plain; charset=utf-8", msg,
-                             strlen(msg), keep, head_only, len);
+        return status_answer(404, "text/plain; charset=utf-8", msg, strlen(msg),
+                             keep, head_only, len);
     }
     *status = 200;
     if (page == SPAGE_HTML) {
@@ -155,8 +155,8 @@ failed_parents(struct server *sv, uint64_t t0_ms, char *out, size_t size)
             continue;
         const char *label = upstream_label(us, (int)i);
         metrics_upstream_failure(&sv->sv_metrics, label);
-        int n = snprintf(out + used, size - used, "%s%s",
-                         used > 0 ? ", " : "", label);
+        int n = snprintf(out + used, size - used, "%s%s", used > 0 ? ", " : "",
+                         label);
         if (n < 0 || (size_t)n >= size - used)
             break;
         used += (size_t)n;

@@ -34,8 +34,8 @@ int status_is_page(const char *path);
  * the client connection stays open (else "Connection: close"). Returns
  * NULL on ENOMEM. */
 char *status_response(struct server *sv, const struct shim_config *cfg,
-                      const char *path, int keep, int head_only,
-                      int *status, size_t *len);
+                      const char *path, int keep, int head_only, int *status,
+                      size_t *len);
 
 /* The shim answered an error for a request started at t0_ms
  * (monotonic): keep it in the recent errors (with the BITS error it

@@ -76,9 +76,8 @@ collect_parents(struct server *sv, struct status_snap *s, uint64_t now_ms)
         /* The pool key of fetch.c: "parent|host|port|identity". */
         snprintf(prefix, sizeof(prefix), "parent|%s|%u|",
                  host != NULL ? host : "", (unsigned)port);
-        p->sp_idle = sv->sv_pool != NULL
-                         ? pool_idle_prefix(sv->sv_pool, prefix)
-                         : 0;
+        p->sp_idle =
+            sv->sv_pool != NULL ? pool_idle_prefix(sv->sv_pool, prefix) : 0;
         p->sp_keep_alive = p->sp_idle > 0 ? "yes" : "not seen";
         p->sp_scheme = sch != AUTH_NONE ? auth_scheme_name(sch) : "none";
         p->sp_failures = failures_of(&sv->sv_metrics, p->sp_label);
@@ -164,15 +163,13 @@ status_collect(struct server *sv, struct status_snap *s)
     s->ss_uptime_ms = now_ms - sv->sv_t0_ms;
     s->ss_conf = cfg->sc_path;
     if (sv->sv_lis == NULL ||
-        plat_sock_local_str(evconnlistener_get_fd(sv->sv_lis),
-                            s->ss_listen_buf,
+        plat_sock_local_str(evconnlistener_get_fd(sv->sv_lis), s->ss_listen_buf,
                             sizeof(s->ss_listen_buf)) == -1)
         snprintf(s->ss_listen_buf, sizeof(s->ss_listen_buf), "%s:%u",
                  cfg->sc_listen_addr, (unsigned)cfg->sc_listen_port);
     s->ss_listen = s->ss_listen_buf;
-    s->ss_range_mode = (size_t)cfg->sc_range_mode < 3
-                           ? range_names[cfg->sc_range_mode]
-                           : "?";
+    s->ss_range_mode =
+        (size_t)cfg->sc_range_mode < 3 ? range_names[cfg->sc_range_mode] : "?";
     s->ss_connections = sv->sv_nconns;
     s->ss_requests = st->st_requests;
     s->ss_errors = st->st_errors;

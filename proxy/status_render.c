@@ -104,11 +104,21 @@ status_json_str(char *out, size_t size, const char *text)
          *p != '\0'; p++) {
         const char *e = NULL;
         switch (*p) {
-        case '"': e = "\\\""; break;
-        case '\\': e = "\\\\"; break;
-        case '\n': e = "\\n"; break;
-        case '\r': e = "\\r"; break;
-        case '\t': e = "\\t"; break;
+        case '"':
+            e = "\\\"";
+            break;
+        case '\\':
+            e = "\\\\";
+            break;
+        case '\n':
+            e = "\\n";
+            break;
+        case '\r':
+            e = "\\r";
+            break;
+        case '\t':
+            e = "\\t";
+            break;
         default:
             if (*p < 0x20 || *p == '<' || *p == '>' || *p == '&' ||
                 *p == 0x7f) {
@@ -195,9 +205,9 @@ json_parent(struct sbuf *b, const struct status_parent *p)
     sb_kstr(b, "state", p->sp_down ? "down" : "up");
     sb_ki64(b, "down_until", p->sp_down ? p->sp_down_until : 0);
     sb_ku64(b, "down_for_ms", p->sp_down ? p->sp_down_ms : 0);
-    sb_kstr(b, "why", p->sp_down && p->sp_last_err != NULL
-                          ? p->sp_last_err->er_reason
-                          : "");
+    sb_kstr(b, "why",
+            p->sp_down && p->sp_last_err != NULL ? p->sp_last_err->er_reason
+                                                 : "");
     sb_kstr(b, "http_version", p->sp_http);
     sb_kstr(b, "keep_alive", p->sp_keep_alive);
     sb_kstr(b, "auth", p->sp_scheme);
@@ -233,10 +243,10 @@ json_xfer(struct sbuf *b, const struct status_xfer *x)
         sb_ku64(b, "total", x->sx_total);
         /* Tenths of a percent, written as a decimal. */
         uint64_t permille =
-            x->sx_total > 0 ? (x->sx_done >= x->sx_total
-                                   ? 1000
-                                   : x->sx_done * 1000 / x->sx_total)
-                            : 1000;
+            x->sx_total > 0
+                ? (x->sx_done >= x->sx_total ? 1000
+                                             : x->sx_done * 1000 / x->sx_total)
+                : 1000;
         sb_printf(b, ",\"percent\":%llu.%llu",
                   (unsigned long long)(permille / 10),
                   (unsigned long long)(permille % 10));
@@ -322,8 +332,9 @@ status_render_json(const struct status_snap *s, size_t *len)
     sb_kstr(&b, "conf", s->ss_conf ? s->ss_conf : "(built-in defaults)");
     sb_kstr(&b, "listen", s->ss_listen);
     sb_kstr(&b, "range_mode", s->ss_range_mode);
-    sb_printf(&b, ",\"pool\":{\"idle\":%llu,\"opened\":%llu,"
-                  "\"reused\":%llu,\"retried\":%llu}",
+    sb_printf(&b,
+              ",\"pool\":{\"idle\":%llu,\"opened\":%llu,"
+              "\"reused\":%llu,\"retried\":%llu}",
               (unsigned long long)s->ss_pool_idle,
               (unsigned long long)s->ss_pool_opened,
               (unsigned long long)s->ss_pool_reused,
@@ -345,8 +356,7 @@ status_render_json(const struct status_snap *s, size_t *len)
     sb_printf(&b, "],\"recent_errors\":[");
     const struct errrec *e;
     for (unsigned i = 0;
-         s->ss_errs != NULL && (e = errring_get(s->ss_errs, i)) != NULL;
-         i++) {
+         s->ss_errs != NULL && (e = errring_get(s->ss_errs, i)) != NULL; i++) {
         if (i > 0)
             sb_printf(&b, ",");
         json_err(&b, e);
@@ -374,16 +384,15 @@ prom_label(struct sbuf *b, const char *v)
 }
 
 static void
-prom_head(struct sbuf *b, const char *name, const char *type,
-          const char *help)
+prom_head(struct sbuf *b, const char *name, const char *type, const char *help)
 {
-    sb_printf(b, "# HELP wsus_shim_%s %s\n# TYPE wsus_shim_%s %s\n", name,
-              help, name, type);
+    sb_printf(b, "# HELP wsus_shim_%s %s\n# TYPE wsus_shim_%s %s\n", name, help,
+              name, type);
 }
 
 static void
-prom_one(struct sbuf *b, const char *name, const char *type,
-         const char *help, uint64_t v)
+prom_one(struct sbuf *b, const char *name, const char *type, const char *help,
+         uint64_t v)
 {
     prom_head(b, name, type, help);
     sb_printf(b, "wsus_shim_%s %llu\n", name, (unsigned long long)v);
@@ -436,8 +445,8 @@ status_render_metrics(const struct status_snap *s, size_t *len)
         prom_label(&b, s->ss_parents[i].sp_label);
         sb_printf(&b, "\"} %d\n", s->ss_parents[i].sp_down ? 0 : 1);
     }
-    prom_one(&b, "errors_total", "counter",
-             "Error answers sent by the shim.", s->ss_errors);
+    prom_one(&b, "errors_total", "counter", "Error answers sent by the shim.",
+             s->ss_errors);
     prom_one(&b, "refused_total", "counter",
              "Connections refused (ACL, connection cap).", s->ss_refused);
     prom_one(&b, "tunnels_total", "counter", "CONNECT tunnels opened.",
@@ -476,7 +485,6 @@ status_render_metrics(const struct status_snap *s, size_t *len)
     prom_one(&b, "pool_connections_reused_total", "counter",
              "Requests sent on a pooled connection.", s->ss_pool_reused);
     prom_one(&b, "pool_stale_retries_total", "counter",
-             "Pooled connections found dead and retried.",
-             s->ss_pool_retried);
+             "Pooled connections found dead and retried.", s->ss_pool_retried);
     return sb_finish(&b, len);
 }

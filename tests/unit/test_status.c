@@ -79,9 +79,8 @@ test_errring_order_and_wrap(void **state)
     assert_null(errring_get(r, 0));
     for (int i = 0; i < ERRRING_MAX + 7; i++) {
         snprintf(id, sizeof(id), "id%d", i);
-        errring_add(r, 1000 + i, i % 2 ? 502 : 504, id, "127.0.0.1:5",
-                    "GET", "http://h/f.cab", i % 2 ? "p1:8080" : "p2:8080",
-                    "reason");
+        errring_add(r, 1000 + i, i % 2 ? 502 : 504, id, "127.0.0.1:5", "GET",
+                    "http://h/f.cab", i % 2 ? "p1:8080" : "p2:8080", "reason");
     }
     assert_int_equal(r->rg_n, ERRRING_MAX);
     assert_int_equal(r->rg_total, ERRRING_MAX + 7);
@@ -94,8 +93,7 @@ test_errring_order_and_wrap(void **state)
     /* The BITS code comes with each record. */
     assert_int_equal(errring_get(r, 0)->er_status, 504);
     assert_int_equal(errring_get(r, 0)->er_bits, 0x801901F8u);
-    assert_string_equal(errring_get(r, 0)->er_bits_name,
-                        "BG_E_HTTP_ERROR_504");
+    assert_string_equal(errring_get(r, 0)->er_bits_name, "BG_E_HTTP_ERROR_504");
     /* The last error of a hop, also when listed with others. */
     assert_string_equal(errring_last_for(r, "p1:8080")->er_reqid, "id55");
     errring_add(r, 5000, 502, "both", NULL, NULL, NULL, "p2:8080, p3:3128",
@@ -198,8 +196,8 @@ make_snap(struct status_snap *s)
     s->ss_pool_reused = 9;
     s->ss_active_xfers = 1;
 
-    errring_add(&ring, 1700000090, 502, "abc123def456", "127.0.0.1:5000",
-                "GET", "http://h/x.cab", "proxy1:8080",
+    errring_add(&ring, 1700000090, 502, "abc123def456", "127.0.0.1:5000", "GET",
+                "http://h/x.cab", "proxy1:8080",
                 "parent \"reset\" <b>early</b>");
     s->ss_errs = &ring;
     metrics_request(&mets, "cache-fill", 200, 10, 20);
@@ -219,9 +217,8 @@ make_snap(struct status_snap *s)
     s->ss_parents[0].sp_last_err = errring_get(&ring, 0);
 
     s->ss_nxfers = 1;
-    s->ss_xfers[0].sx_url =
-        "http://au.download.windowsupdate.com/c/msdownload/"
-        "<img src=x onerror=alert(1)>_x.cab?a=\"b\"&c";
+    s->ss_xfers[0].sx_url = "http://au.download.windowsupdate.com/c/msdownload/"
+                            "<img src=x onerror=alert(1)>_x.cab?a=\"b\"&c";
     s->ss_xfers[0].sx_client = "127.0.0.1:5001";
     s->ss_xfers[0].sx_plan = "cache-fill";
     s->ss_xfers[0].sx_reqid = "0123456789ab";
@@ -254,13 +251,14 @@ test_json_render(void **state)
     assert_int_equal(strlen(j), len);
     assert_int_equal(j[len - 1], '\n');
     /* The first /status's fields, in their old order, come first. */
-    assert_true(strncmp(j, "{\"version\":\"1.2.3\",\"connections\":3,"
-                           "\"requests\":42,\"errors\":2,\"tunnels\":0,"
-                           "\"bytes_out\":123456,\"bytes_upstream\":0,"
-                           "\"refused\":0,\"cache\":{\"enabled\":true,"
-                           "\"entries\":7,\"bytes\":5000,\"hits\":3,"
-                           "\"misses\":1,\"fills\":0,\"rejected\":0,"
-                           "\"evictions\":2,\"corrupt\":0,",
+    assert_true(strncmp(j,
+                        "{\"version\":\"1.2.3\",\"connections\":3,"
+                        "\"requests\":42,\"errors\":2,\"tunnels\":0,"
+                        "\"bytes_out\":123456,\"bytes_upstream\":0,"
+                        "\"refused\":0,\"cache\":{\"enabled\":true,"
+                        "\"entries\":7,\"bytes\":5000,\"hits\":3,"
+                        "\"misses\":1,\"fills\":0,\"rejected\":0,"
+                        "\"evictions\":2,\"corrupt\":0,",
                         strlen("{\"version\":\"1.2.3\",\"connections\":3,"
                                "\"requests\":42,\"errors\":2,\"tunnels\":0,"
                                "\"bytes_out\":123456,\"bytes_upstream\":0,"
@@ -344,7 +342,8 @@ test_metrics_render(void **state)
     assert_non_null(t);
     assert_int_equal(strlen(t), len);
     has(t, "# TYPE wsus_shim_requests_total counter\n");
-    has(t, "\nwsus_shim_requests_total{plan=\"cache-fill\",status=\"200\"} 1\n");
+    has(t,
+        "\nwsus_shim_requests_total{plan=\"cache-fill\",status=\"200\"} 1\n");
     has(t, "\nwsus_shim_client_bytes_total{direction=\"in\"} 10\n");
     has(t, "\nwsus_shim_client_bytes_total{direction=\"out\"} 20\n");
     has(t, "\nwsus_shim_upstream_failures_total{parent=\"proxy1:8080\"} 1\n");
