@@ -49,6 +49,7 @@ static const char *const auth_want_names[] = {
 
 static const char *const conf_sections[] = {
     "listen", "upstream", "policy", "limits", "log", "range", "cache",
+    "status",
 };
 
 /* The Microsoft update hosts (the default destination allowlist). */
@@ -148,6 +149,8 @@ const struct conf_key conf_keys[] = {
      OFF(sc_verify_sha1), 0},
     {"cache", "unnamed_max_age", CK_MS, 0, 7 * 24 * HOUR_MS, HOUR_MS, NULL,
      OFF(sc_unnamed_max_age_ms), 0},
+
+    {"status", "enabled", CK_BOOL, 0, 1, 1, NULL, OFF(sc_status_enabled), 0},
 };
 /* clang-format on */
 

@@ -92,6 +92,9 @@ struct shim_config {
     /* Entries whose URL names no SHA-1 may change upstream: they are
      * fetched again once older than this. Default 1 hour. */
     uint32_t sc_unnamed_max_age_ms;
+
+    /* [status] */
+    int sc_status_enabled; /* the status page and /metrics; default yes */
 };
 
 /* Fill *cfg with every default (no file read). Returns 0 or -1 (ENOMEM). */

@@ -40,6 +40,7 @@
 #include "fill.h"
 #include "http_msg.h"
 #include "log.h"
+#include "metrics.h"
 #include "normalize.h"
 #include "pass.h"
 #include "plat.h"
@@ -217,6 +218,9 @@ conn_error(struct conn *c, int status, const char *reason)
     creq_unfetch(c);
     creq_unfill(c);
     c->c_srv->sv_stats.st_errors++;
+    status_note_error(c->c_srv, c->c_t0, status, c->c_reqid, c->c_peer,
+                      c->c_req != NULL ? c->c_req->hm_method : NULL,
+                      c->c_url, c->c_fetch_up, reason);
     log_info("conn %llu %s: req %s: %d %s", (unsigned long long)c->c_id,
              c->c_peer, c->c_reqid, status, reason);
     /* Only a fully read, well-formed request leaves the connection in a
@@ -514,7 +518,7 @@ static int
 req_for_shim(const struct http_msg *m, const struct req_target *t)
 {
     if (!t->rt_absolute && !m->hm_is_connect)
-        return strcmp(t->rt_path, STATUS_PATH) == 0 ? 1 : -1;
+        return status_is_page(t->rt_path) ? 1 : -1;
     return strcmp(t->rt_host, STATUS_HOST) == 0;
 }
 
@@ -596,14 +600,16 @@ static void
 conn_serve_status(struct conn *c)
 {
     size_t len;
-    char *resp = status_response(c->c_srv, c->c_keep, c->c_req->hm_is_head,
+    int status = 200;
+    char *resp = status_response(c->c_srv, c->c_cfg, c->c_tgt.rt_path,
+                                 c->c_keep, c->c_req->hm_is_head, &status,
                                  &len);
 
     if (resp != NULL) {
         conn_out(c, resp, len);
         free(resp);
     }
-    c->c_status = 200;
+    c->c_status = status;
     c->c_plan = "status";
     c->c_head_sent = 1;
     conn_request_finish(c);
@@ -918,4 +924,40 @@ conn_close_all(struct server *sv)
         if (c->c_state != CONN_DEAD)
             conn_abort(c, "shutdown");
     }
+}
+
+/* ---- the status page's view ---- */
+
+size_t
+conn_transfers(const struct server *sv, struct conn_xfer *out, size_t max)
+{
+    const struct conn *c;
+    size_t n = 0;
+
+    for (c = sv->sv_conns; c != NULL; c = c->c_next) {
+        if (c->c_state != CONN_UPSTREAM && c->c_state != CONN_RELAY &&
+            c->c_state != CONN_SERVE)
+            continue;
+        if (n < max) {
+            struct conn_xfer *x = &out[n];
+            const char *up = c->c_upstream;
+            if (up == NULL)
+                up = pass_upstream(&c->c_pass);
+            if (up[0] == '\0')
+                up = serve_upstream(&c->c_serve);
+            x->cx_peer = c->c_peer;
+            x->cx_url = c->c_url != NULL ? c->c_url : "-";
+            x->cx_plan = c->c_plan != NULL ? c->c_plan : "-";
+            x->cx_reqid = c->c_reqid;
+            x->cx_upstream = up;
+            x->cx_fill = c->c_state == CONN_SERVE ? c->c_serve.se_fill : NULL;
+            x->cx_done = c->c_out_bytes;
+            x->cx_total_known = c->c_head_sent &&
+                                c->c_plan_out.rp_framing == OUT_LENGTH;
+            x->cx_total = c->c_plan_out.rp_length;
+            x->cx_t0_ms = c->c_t0;
+        }
+        n++;
+    }
+    return n;
 }

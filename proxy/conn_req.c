@@ -10,6 +10,7 @@
 
 #include "conn_int.h"
 #include "log.h"
+#include "metrics.h"
 #include "plat.h"
 #include "server.h"
 #include "tunnel.h"
@@ -106,6 +107,8 @@ creq_log(struct conn *c)
     r.ar_duration_ms = plat_monotonic_ms() - c->c_t0;
     r.ar_reqid = c->c_reqid;
     access_log_write(&r);
+    metrics_request(&c->c_srv->sv_metrics, c->c_plan, c->c_status,
+                    c->c_in_bytes, c->c_out_bytes);
     c->c_srv->sv_stats.st_requests++;
     c->c_srv->sv_stats.st_bytes_out += c->c_out_bytes;
 }

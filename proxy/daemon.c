@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/dns.h>
 #include <event2/event.h>
@@ -16,6 +17,7 @@
 #include "fill.h"
 #include "listener.h"
 #include "log.h"
+#include "plat.h"
 #include "pool.h"
 #include "server.h"
 #include "svc.h"
@@ -43,7 +45,11 @@ int
 daemon_start(struct server *sv, char *bound, size_t boundlen)
 {
     char err[512];
+    struct timespec now;
 
+    plat_clock_real(&now);
+    sv->sv_started = (int64_t)now.tv_sec;
+    sv->sv_t0_ms = plat_monotonic_ms();
     sv->sv_base = event_base_new();
     if (sv->sv_base == NULL) {
         log_err("cannot create the event base");

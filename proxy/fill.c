@@ -53,6 +53,7 @@ struct fill {
     int fl_total_known;
     uint64_t fl_total;
     uint64_t fl_written;
+    uint64_t fl_t0_ms;        /* monotonic, when it started */
     int fl_err_status;
     int fl_err_pass;
     char fl_err[160];
@@ -369,6 +370,7 @@ fill_get(struct server *sv, struct cfg_ref *cfgr, const char *url,
     f->fl_srv = sv;
     f->fl_cfgr = cfg_ref_hold(cfgr);
     f->fl_fd = -1;
+    f->fl_t0_ms = plat_monotonic_ms();
     snprintf(f->fl_reqid, sizeof(f->fl_reqid), "%s", reqid);
     snprintf(f->fl_upstream, sizeof(f->fl_upstream), "-");
     f->fl_url = strdup(url);
@@ -495,4 +497,27 @@ fill_abort_all(struct server *sv)
         }
         fill_fail(f, 503, "shutting down", 0);
     }
+}
+
+const struct fill *
+fill_list_next(const struct server *sv, const struct fill *f)
+{
+    return f == NULL ? sv->sv_fills : f->fl_next;
+}
+
+void
+fill_get_info(const struct fill *f, struct fill_info *fi)
+{
+    const struct fill_watch *w;
+
+    fi->fi_url = f->fl_url;
+    fi->fi_reqid = f->fl_reqid;
+    fi->fi_upstream = f->fl_upstream;
+    fi->fi_written = f->fl_written;
+    fi->fi_total_known = f->fl_total_known;
+    fi->fi_total = f->fl_total;
+    fi->fi_t0_ms = f->fl_t0_ms;
+    fi->fi_watchers = 0;
+    for (w = f->fl_watchers; w != NULL; w = w->fw_next)
+        fi->fi_watchers++;
 }

@@ -70,6 +70,25 @@ int fill_error(const struct fill *f, const char **reason, int *use_pass);
 /* Where the fill came from, for the access log. */
 const char *fill_upstream(const struct fill *f);
 
+/* What the status page shows of a fill; the strings are the fill's,
+ * valid until the event loop runs again. */
+struct fill_info {
+    const char *fi_url;
+    const char *fi_reqid;     /* of the request that started it */
+    const char *fi_upstream;  /* "-" until known */
+    uint64_t fi_written;      /* bytes on disk */
+    int fi_total_known;
+    uint64_t fi_total;
+    uint64_t fi_t0_ms;        /* monotonic start */
+    unsigned fi_watchers;     /* clients watching it now */
+};
+void fill_get_info(const struct fill *f, struct fill_info *fi);
+
+/* The fills under way: the first (f NULL) or the one after f; NULL at
+ * the end. Read-only walk; do not start or stop fills during it. */
+const struct fill *fill_list_next(const struct server *sv,
+                                  const struct fill *f);
+
 /* Stop every fill (shutdown). */
 void fill_abort_all(struct server *sv);
 

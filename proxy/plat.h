@@ -63,6 +63,9 @@ int plat_truncate(const char *path, uint64_t size);
 /* Set the modification time of the file at path to now (the cache keeps
  * its LRU order across restarts this way). Returns 0 or -1. */
 int plat_touch(const char *path);
+/* Free bytes for an unprivileged user on the volume holding path
+ * (statvfs / GetDiskFreeSpaceEx). Returns 0, or -1 with errno set. */
+int plat_disk_free(const char *path, uint64_t *bytes);
 /* A fresh temporary file in dir (or the system temp folder when dir is
  * NULL), already unlinked where the OS allows; returns fd or -1. */
 int plat_tmpfile(const char *dir);

@@ -22,6 +22,7 @@
 #endif
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <syslog.h>
 #include <termios.h>
@@ -612,5 +613,16 @@ plat_walk(const char *dir, plat_walk_fn fn, void *arg)
         }
     }
     closedir(d);
+    return 0;
+}
+
+int
+plat_disk_free(const char *path, uint64_t *bytes)
+{
+    struct statvfs st;
+
+    if (statvfs(path, &st) == -1)
+        return -1;
+    *bytes = (uint64_t)st.f_bavail * (uint64_t)st.f_frsize;
     return 0;
 }

@@ -1171,3 +1171,16 @@ plat_tune_allocator(void)
 {
     /* The Windows heap needs no tuning for relay-sized blocks. */
 }
+
+int
+plat_disk_free(const char *path, uint64_t *bytes)
+{
+    ULARGE_INTEGER avail;
+
+    if (!GetDiskFreeSpaceExA(path, &avail, NULL, NULL)) {
+        errno = EIO;
+        return -1;
+    }
+    *bytes = (uint64_t)avail.QuadPart;
+    return 0;
+}

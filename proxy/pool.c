@@ -235,3 +235,15 @@ pool_stats(struct pool *p)
 {
     return &p->p_stats;
 }
+
+size_t
+pool_idle_prefix(const struct pool *p, const char *prefix)
+{
+    const struct bucket *b;
+    size_t n = 0, plen = strlen(prefix);
+
+    for (b = p->p_buckets; b != NULL; b = b->b_next)
+        if (strncmp(b->b_key, prefix, plen) == 0)
+            n += b->b_n;
+    return n;
+}

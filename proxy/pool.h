@@ -72,4 +72,8 @@ struct pool_stats {
 };
 struct pool_stats *pool_stats(struct pool *p);
 
+/* Parked connections whose key starts with prefix (every identity of
+ * one destination: "parent|host|port|"), for the status page. */
+size_t pool_idle_prefix(const struct pool *p, const char *prefix);
+
 #endif

@@ -16,6 +16,8 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "errring.h"
+#include "metrics.h"
 
 struct event_base;
 struct evdns_base;
@@ -67,6 +69,16 @@ struct server {
     int sv_draining;
     struct event *sv_drain_ev;
     struct server_stats sv_stats;
+
+    /* The operator's view (status.c): recent errors, the counters of
+     * /metrics, the start time, and when the cache last evicted. */
+    struct errring sv_errs;
+    struct metrics sv_metrics;
+    int64_t sv_started;        /* wall clock, seconds */
+    uint64_t sv_t0_ms;         /* monotonic */
+    uint64_t sv_evict_seen;    /* evictions at the last look */
+    int64_t sv_evict_time;
+    uint64_t sv_evict_last;
 };
 
 /* Called by conn/tunnel teardown; finishes a drain when the last one goes. */

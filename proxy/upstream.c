@@ -222,3 +222,28 @@ upstream_auth_accepted(struct upstream_set *us, int i)
     if (i >= 0 && (size_t)i < us->us_n)
         us->us_v[i].p_refused = 0;
 }
+
+uint64_t
+upstream_down_until(const struct upstream_set *us, int i)
+{
+    if (i < 0 || (size_t)i >= us->us_n)
+        return 0;
+    return us->us_v[i].p_down_until;
+}
+
+const char *
+upstream_host(const struct upstream_set *us, int i, uint16_t *port)
+{
+    if (i < 0 || (size_t)i >= us->us_n)
+        return NULL;
+    *port = us->us_v[i].p_port;
+    return us->us_v[i].p_host;
+}
+
+uint64_t
+upstream_failed_at(const struct upstream_set *us, int i)
+{
+    if (i < 0 || (size_t)i >= us->us_n)
+        return 0;
+    return us->us_v[i].p_failed_at;
+}

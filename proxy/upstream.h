@@ -66,4 +66,13 @@ void upstream_set_scheme(struct upstream_set *us, int i, enum auth_scheme s);
 int upstream_auth_refused(struct upstream_set *us, int i);
 void upstream_auth_accepted(struct upstream_set *us, int i);
 
+/* For the status page: the monotonic ms until which parent i is held
+ * down (0 or a past time: it is not), and its host and port (NULL for a
+ * bad index). */
+uint64_t upstream_down_until(const struct upstream_set *us, int i);
+const char *upstream_host(const struct upstream_set *us, int i,
+                          uint16_t *port);
+/* The monotonic ms of parent i's last failure, 0 if none. */
+uint64_t upstream_failed_at(const struct upstream_set *us, int i);
+
 #endif

@@ -194,6 +194,7 @@ test_defaults(void **state)
     assert_string_equal(c.sc_cache_dir, plat_default_cache_dir());
     assert_true(c.sc_cache_max == 20ull << 30);
     assert_int_equal(c.sc_verify_sha1, 1);
+    assert_int_equal(c.sc_status_enabled, 1);
 
     assert_int_equal(config_warnings(&c, w, CONFIG_WARN_MAX), 0);
 
@@ -283,7 +284,10 @@ test_every_key(void **state)
         "[cache]\n"
         "dir = cache\n"
         "max_size = 100G\n"
-        "verify_sha1 = off\n",
+        "verify_sha1 = off\n"
+        "\n"
+        "[status]\n"
+        "enabled = no\n",
         path);
     if (config_load(path, &c, err, sizeof(err)) == -1)
         fail_msg("%s", err);
@@ -356,6 +360,7 @@ test_every_key(void **state)
     assert_string_equal(c.sc_cache_dir, want);
     assert_true(c.sc_cache_max == 100ull << 30);
     assert_int_equal(c.sc_verify_sha1, 0);
+    assert_int_equal(c.sc_status_enabled, 0);
     config_free(&c);
 }
 
@@ -471,6 +476,9 @@ test_errors(void **state)
         /* booleans and enums */
         {"[cache]\nverify_sha1 = maybe\n",
          ":2: verify_sha1: 'maybe' is not yes or no"},
+        {"[status]\n\nenabled = sometimes\n",
+         ":3: enabled: 'sometimes' is not yes or no"},
+        {"[status]\nport = 9\n", ":2: unknown key 'port' in [status]"},
         {"[range]\nmode = fast\n",
          ":2: mode: 'fast' is not one of cache, slice, pass"},
         {"[upstream]\nhttp_version = 2\n",
@@ -850,7 +858,8 @@ test_print_round_trip(void **state)
         "[limits]\nmax_body = 1000\nbody_memory = 1000\n"
         "[log]\nlevel = debug\nfile = syslog\naccess_log = off\n"
         "[range]\nmode = pass\n"
-        "[cache]\ndir = /srv/cache\nmax_size = 3T\nverify_sha1 = no\n",
+        "[cache]\ndir = /srv/cache\nmax_size = 3T\nverify_sha1 = no\n"
+        "[status]\nenabled = no\n",
         path);
     if (config_load(path, &c, err, sizeof(err)) == -1)
         fail_msg("%s", err);
@@ -866,6 +875,7 @@ test_print_round_trip(void **state)
     assert_non_null(strstr(a, "\nhold_down = 1500ms\n"));
     assert_non_null(strstr(a, "\nmax_size = 3T\n"));
     assert_non_null(strstr(a, "\nmax_body = 1000\n"));
+    assert_non_null(strstr(a, "\n[status]\nenabled = no\n"));
     free(a);
     free(b);
     config_free(&c);
