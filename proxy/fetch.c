@@ -47,6 +47,7 @@
 #include "pool.h"
 #include "shim_limits.h"
 #include "log.h"
+#include "metrics.h"
 #include "plat.h"
 #include "relay.h"
 #include "server.h"
@@ -250,11 +251,21 @@ fetch_upstream(const struct fetch *f)
     return upstream_label(f->f_cfgr->cr_up, f->f_hop);
 }
 
+/* The current parent failed: held down, counted by parent for
+ * /metrics and the status page. A direct hop is no parent. */
+static void
+fetch_hop_failed(struct fetch *f, const char *why)
+{
+    if (f->f_direct)
+        return;
+    upstream_failed(f->f_cfgr->cr_up, f->f_hop, plat_monotonic_ms(), why);
+    metrics_upstream_failure(&f->f_srv->sv_metrics, fetch_upstream(f));
+}
+
 static void
 fetch_timeout_cb(evutil_socket_t fd, short what, void *arg)
 {
     struct fetch *f = arg;
-    struct upstream_set *us = f->f_cfgr->cr_up;
 
     (void)fd;
     (void)what;
@@ -263,14 +274,14 @@ fetch_timeout_cb(evutil_socket_t fd, short what, void *arg)
         log_warnx("req %s: connect to %s timed out", f->f_req.fr_reqid,
                   fetch_upstream(f));
         f->f_timed_out = 1;
-        upstream_failed(us, f->f_hop, plat_monotonic_ms());
+        fetch_hop_failed(f, "connect timed out");
         fetch_drop_conn(f);
         fetch_connect_next(f);
         break;
     case FETCH_WAITING:
         log_warnx("req %s: %s did not answer in time", f->f_req.fr_reqid,
                   fetch_upstream(f));
-        upstream_failed(us, f->f_hop, plat_monotonic_ms());
+        fetch_hop_failed(f, "did not answer in time");
         fetch_drop_conn(f);
         fetch_fail(f, 504, "upstream did not answer in time");
         break;
@@ -665,7 +676,7 @@ fetch_open(struct fetch *f)
         /* The event callback may already have moved on. */
         if (gen == f->f_gen && f->f_state == FETCH_CONNECTING &&
             !f->f_connected) {
-            upstream_failed(us, f->f_hop, plat_monotonic_ms());
+            fetch_hop_failed(f, "cannot connect");
             fetch_drop_conn(f);
             fetch_connect_next(f);
         }
@@ -932,7 +943,6 @@ static void
 fetch_event_cb(struct bufferevent *bev, short what, void *arg)
 {
     struct fetch *f = arg;
-    struct upstream_set *us = f->f_cfgr->cr_up;
 
     if (f->f_state == FETCH_FINISHED)
         return;
@@ -960,7 +970,7 @@ fetch_event_cb(struct bufferevent *bev, short what, void *arg)
         else
             log_warnx("req %s: cannot connect to %s", f->f_req.fr_reqid,
                       where);
-        upstream_failed(us, f->f_hop, plat_monotonic_ms());
+        fetch_hop_failed(f, dnserr != 0 ? "cannot resolve its name" : "cannot connect");
         fetch_drop_conn(f);
         if (f->f_direct && dnserr != 0) {
             fetch_fail(f, 502, "cannot resolve the destination host");
@@ -985,7 +995,7 @@ fetch_event_cb(struct bufferevent *bev, short what, void *arg)
             return;
         if (rc == HTTP_MORE && !f->f_resp_bytes) {
             /* Closed before answering: a dead or overloaded parent. */
-            upstream_failed(us, f->f_hop, plat_monotonic_ms());
+            fetch_hop_failed(f, "closed without answering");
             fetch_drop_conn(f);
             if (!f->f_direct && fetch_repeatable(f)) {
                 log_warnx("req %s: %s closed without answering; failing "
@@ -1009,7 +1019,7 @@ fetch_event_cb(struct bufferevent *bev, short what, void *arg)
         return;
     if (f->f_state != FETCH_BODY && !f->f_resp_bytes && !f->f_direct &&
         fetch_repeatable(f)) {
-        upstream_failed(us, f->f_hop, plat_monotonic_ms());
+        fetch_hop_failed(f, "reset before answering");
         fetch_drop_conn(f);
         fetch_connect_next(f);
         return;
@@ -1160,6 +1170,11 @@ fp_head(void *arg, struct http_msg *m)
     } else {
         fetch_auth_done(f);
     }
+    if (!f->f_direct)
+        upstream_learn(f->f_cfgr->cr_up, f->f_hop, m->hm_minor,
+                       m->hm_keep_alive ||
+                           hdr_has_token(&m->hm_hdrs, "Proxy-Connection",
+                                         "keep-alive"));
     f->f_state = FETCH_BODY;
     if (!f->f_paused)
         fetch_arm(f, f->f_cfg->sc_body_timeout_ms);

@@ -140,8 +140,7 @@ status_response(struct server *sv, const struct shim_config *cfg,
     return resp;
 }
 
-/* The parents that failed since t0_ms, as "a, b" into out; counts a
- * failure for each. */
+/* The parents that failed since t0_ms, as "a, b" into out. */
 static void
 failed_parents(struct server *sv, uint64_t t0_ms, char *out, size_t size)
 {
@@ -154,7 +153,6 @@ failed_parents(struct server *sv, uint64_t t0_ms, char *out, size_t size)
         if (at == 0 || at < t0_ms)
             continue;
         const char *label = upstream_label(us, (int)i);
-        metrics_upstream_failure(&sv->sv_metrics, label);
         int n = snprintf(out + used, size - used, "%s%s", used > 0 ? ", " : "",
                          label);
         if (n < 0 || (size_t)n >= size - used)
@@ -173,10 +171,10 @@ status_note_error(struct server *sv, uint64_t t0_ms, int status,
 
     plat_clock_real(&now);
     if (status == 502 || status == 504) {
-        if (upstream != NULL && upstream[0] != '\0' &&
-            strcmp(upstream, "-") != 0) {
-            metrics_upstream_failure(&sv->sv_metrics, upstream);
-        } else {
+        /* fetch.c counts the parents' failures; here the answer only
+         * names them. */
+        if (upstream == NULL || upstream[0] == '\0' ||
+            strcmp(upstream, "-") == 0) {
             failed_parents(sv, t0_ms, hops, sizeof(hops));
             upstream = hops;
         }

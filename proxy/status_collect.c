@@ -72,13 +72,20 @@ collect_parents(struct server *sv, struct status_snap *s, uint64_t now_ms)
             p->sp_down_until =
                 s->ss_now + (int64_t)((p->sp_down_ms + 999) / 1000);
         }
-        p->sp_http = r->cr_cfg.sc_up_minor ? "1.1" : "1.0";
+        struct upstream_info ui;
+        upstream_get_info(us, (int)i, &ui);
+        p->sp_http = ui.ui_minor == 1   ? "1.1"
+                     : ui.ui_minor == 0 ? "1.0"
+                                        : "not seen";
+        p->sp_why = ui.ui_why;
         /* The pool key of fetch.c: "parent|host|port|identity". */
         snprintf(prefix, sizeof(prefix), "parent|%s|%u|",
                  host != NULL ? host : "", (unsigned)port);
         p->sp_idle =
             sv->sv_pool != NULL ? pool_idle_prefix(sv->sv_pool, prefix) : 0;
-        p->sp_keep_alive = p->sp_idle > 0 ? "yes" : "not seen";
+        p->sp_keep_alive = ui.ui_keep == 1 || p->sp_idle > 0 ? "yes"
+                           : ui.ui_keep == 0                ? "no"
+                                                            : "not seen";
         p->sp_scheme = sch != AUTH_NONE ? auth_scheme_name(sch) : "none";
         p->sp_failures = failures_of(&sv->sv_metrics, p->sp_label);
         p->sp_last_err = errring_last_for(&sv->sv_errs, p->sp_label);

@@ -24,7 +24,8 @@ struct status_parent {
     int sp_down;               /* held down now */
     uint64_t sp_down_ms;       /* hold-down left, ms */
     int64_t sp_down_until;     /* wall clock, seconds; 0 when up */
-    const char *sp_http;       /* "1.0" or "1.1": what the shim sends */
+    const char *sp_http;       /* "1.0", "1.1" as it answered, "not seen" */
+    const char *sp_why;        /* its last failure's reason, or "" */
     const char *sp_keep_alive; /* "yes" (pooled), "no", "unknown" */
     const char *sp_scheme;     /* auth scheme in use ("none", "NTLM"...) */
     uint64_t sp_idle;          /* pooled idle connections */

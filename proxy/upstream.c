@@ -23,6 +23,10 @@ struct parent {
     uint64_t p_down_until; /* monotonic ms; 0 = healthy */
     uint64_t p_failed_at;
     enum auth_scheme p_scheme; /* learnt from its last 407 */
+    int p_minor;               /* HTTP minor version it answered; -1 */
+    int p_keep;                /* kept connections open: 1, 0; -1 */
+    uint64_t p_failures;       /* failures, failovers included */
+    char p_why[160];           /* the last one's reason */
     int p_refused;             /* refused our credentials; logged once */
 };
 
@@ -59,6 +63,7 @@ upstream_set_new(const struct shim_config *cfg)
         p->p_host = strdup(a->ua_host);
         if (p->p_host == NULL)
             goto fail;
+        p->p_minor = p->p_keep = -1;
         p->p_port = a->ua_port;
         if (strchr(a->ua_host, ':') != NULL)
             snprintf(p->p_label, sizeof(p->p_label), "[%s]:%u", a->ua_host,
@@ -144,10 +149,14 @@ upstream_hop_parent(const struct upstream_set *us, int i,
 }
 
 void
-upstream_failed(struct upstream_set *us, int i, uint64_t now_ms)
+upstream_failed(struct upstream_set *us, int i, uint64_t now_ms,
+                const char *why)
 {
     if (i < 0 || (size_t)i >= us->us_n)
         return;
+    us->us_v[i].p_failures++;
+    snprintf(us->us_v[i].p_why, sizeof(us->us_v[i].p_why), "%s",
+             why != NULL ? why : "failed");
     us->us_v[i].p_down_until = now_ms + us->us_hold_ms;
     us->us_v[i].p_failed_at = now_ms;
 }
@@ -246,4 +255,28 @@ upstream_failed_at(const struct upstream_set *us, int i)
     if (i < 0 || (size_t)i >= us->us_n)
         return 0;
     return us->us_v[i].p_failed_at;
+}
+
+void
+upstream_learn(struct upstream_set *us, int i, int minor, int keep)
+{
+    if (i < 0 || (size_t)i >= us->us_n)
+        return;
+    us->us_v[i].p_minor = minor;
+    us->us_v[i].p_keep = keep;
+}
+
+void
+upstream_get_info(const struct upstream_set *us, int i,
+                  struct upstream_info *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->ui_minor = out->ui_keep = -1;
+    out->ui_why = "";
+    if (i < 0 || (size_t)i >= us->us_n)
+        return;
+    out->ui_minor = us->us_v[i].p_minor;
+    out->ui_keep = us->us_v[i].p_keep;
+    out->ui_failures = us->us_v[i].p_failures;
+    out->ui_why = us->us_v[i].p_why;
 }

@@ -38,7 +38,10 @@ int upstream_next(const struct upstream_set *us, int after, uint64_t now_ms);
 void upstream_hop_parent(const struct upstream_set *us, int i,
                          struct upstream_hop *hop);
 
-void upstream_failed(struct upstream_set *us, int i, uint64_t now_ms);
+/* Parent i failed (why: a short reason for the status page, or NULL):
+ * held down from now_ms for hold_down. */
+void upstream_failed(struct upstream_set *us, int i, uint64_t now_ms,
+                     const char *why);
 void upstream_succeeded(struct upstream_set *us, int i);
 
 /* Label for logs: "host:port" of parent i, or "direct" for -1. */
@@ -74,5 +77,18 @@ const char *upstream_host(const struct upstream_set *us, int i,
                           uint16_t *port);
 /* The monotonic ms of parent i's last failure, 0 if none. */
 uint64_t upstream_failed_at(const struct upstream_set *us, int i);
+
+/* What parent i's last answer taught: its HTTP minor version and whether
+ * it keeps connections open (for the status page). */
+void upstream_learn(struct upstream_set *us, int i, int minor, int keep);
+
+struct upstream_info {
+    int ui_minor;         /* -1 until it answered */
+    int ui_keep;          /* 1, 0, or -1 until it answered */
+    uint64_t ui_failures; /* failures, failovers included */
+    const char *ui_why;   /* the last failure's reason, "" if none */
+};
+void upstream_get_info(const struct upstream_set *us, int i,
+                       struct upstream_info *out);
 
 #endif

@@ -163,6 +163,29 @@ def test_dead_parent_and_502_in_recent_errors():
               "requests by plan %r" % m)
 
 
+def test_failover_counts_the_dead_parent_and_learns_the_live_one():
+    """A dead first parent while the second answers: the client never
+    sees an error, yet the dead one shows its failure and why, and the
+    live one the HTTP version and keep-alive it answered with."""
+    dead = free_port()
+    with Emu(ROOT) as up, \
+            Shim(conf(["127.0.0.1:%d" % dead, up.port],
+                      http_version="1.1")) as s:
+        with HttpConn(s.port) as c:
+            r = get(c, PLAIN_URL)
+            check(r.status == 200, "status %d" % r.status)
+        st = status_json(s.port)
+        d, live = st["parents"][0], st["parents"][1]
+        check(d["state"] == "down" and d["failures"] == 1 and
+              d["why"] == "cannot connect", "dead parent %r" % d)
+        check(live["state"] == "up" and live["http_version"] == "1.1" and
+              live["keep_alive"] == "yes" and live["failures"] == 0,
+              "live parent %r" % live)
+        m = metrics(s.port)
+        check(m['wsus_shim_upstream_failures_total{parent="127.0.0.1:%d"}'
+                % dead] == 1, "upstream failures %r" % m)
+
+
 def _slow_client(port, url, results, idx, rng=None):
     try:
         with HttpConn(port, timeout=60) as c:
@@ -328,6 +351,7 @@ if __name__ == "__main__":
     run([
         test_counters_after_n_requests,
         test_dead_parent_and_502_in_recent_errors,
+        test_failover_counts_the_dead_parent_and_learns_the_live_one,
         test_fill_in_flight_with_progress_and_clients,
         test_other_paths_are_404_and_the_page_is_html,
         test_disabled_is_404_everywhere,

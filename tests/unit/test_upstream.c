@@ -54,12 +54,12 @@ test_order_and_failover(void **state)
     assert_int_equal(upstream_next(us, -1, 1000), 0);
     assert_int_equal(upstream_next(us, 0, 1000), 1);
     assert_int_equal(upstream_next(us, 2, 1000), -1);
-    upstream_failed(us, 0, 1000);
+    upstream_failed(us, 0, 1000, NULL);
     /* Held down: skipped by the next request. */
     assert_int_equal(upstream_next(us, -1, 2000), 1);
     /* The hold-down ends. */
     assert_int_equal(upstream_next(us, -1, 31000), 0);
-    upstream_failed(us, 0, 40000);
+    upstream_failed(us, 0, 40000, NULL);
     upstream_succeeded(us, 0);
     assert_int_equal(upstream_next(us, -1, 40001), 0);
     assert_string_equal(upstream_label(us, 2), "10.0.0.9:3128");
@@ -74,9 +74,9 @@ test_all_held_down_falls_back_to_least_recent(void **state)
     struct upstream_set *us = make_set(&cfg, 3);
 
     (void)state;
-    upstream_failed(us, 0, 5000);
-    upstream_failed(us, 1, 3000);
-    upstream_failed(us, 2, 4000);
+    upstream_failed(us, 0, 5000, NULL);
+    upstream_failed(us, 1, 3000, NULL);
+    upstream_failed(us, 2, 4000, NULL);
     /* A fresh request still tries the one that failed longest ago. */
     assert_int_equal(upstream_next(us, -1, 6000), 1);
     /* A request that already failed over gives up instead. */
