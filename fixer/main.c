@@ -218,10 +218,8 @@ static int
 main_conn(struct report *rep, const struct fixer_conf *cf, char *conn,
           size_t connlen)
 {
-    char err[MAIN_ERR_MAX];
-
     if (strcmp(cf->fc_connection, "auto") == 0) {
-        char name[256];
+        char name[256], err[MAIN_ERR_MAX];
 
         if (fplat_sqlserver_name(name, sizeof(name), err, sizeof(err)) == -1 ||
             connstr_from_sqlserver_name(name, cf->fc_auto_driver, conn, connlen,

@@ -146,11 +146,10 @@ auth_offered(const struct hdr_list *h)
 const char *
 auth_challenge(const struct hdr_list *h, enum auth_scheme s)
 {
-    const char *t;
-
     if (s <= AUTH_NONE || s >= AUTH_NSCHEMES)
         return NULL;
     for (size_t i = 0; i < h->hl_n; i++) {
+        const char *t;
         if (str_ieq(h->hl_v[i].h_name, "Proxy-Authenticate") &&
             (t = challenge_token(h->hl_v[i].h_value, s)) != NULL)
             return t;
@@ -179,11 +178,11 @@ auth_choose(unsigned offered, enum auth_want want, unsigned usable)
     case AUTH_WANT_NONE:
         return AUTH_NONE;
     case AUTH_WANT_BASIC:
-        return ok & AUTH_BIT(AUTH_BASIC) ? AUTH_BASIC : AUTH_NONE;
+        return (ok & AUTH_BIT(AUTH_BASIC)) ? AUTH_BASIC : AUTH_NONE;
     case AUTH_WANT_NTLM:
-        return ok & AUTH_BIT(AUTH_NTLM) ? AUTH_NTLM : AUTH_NONE;
+        return (ok & AUTH_BIT(AUTH_NTLM)) ? AUTH_NTLM : AUTH_NONE;
     case AUTH_WANT_NEGOTIATE:
-        return ok & AUTH_BIT(AUTH_NEGOTIATE) ? AUTH_NEGOTIATE : AUTH_NONE;
+        return (ok & AUTH_BIT(AUTH_NEGOTIATE)) ? AUTH_NEGOTIATE : AUTH_NONE;
     case AUTH_WANT_AUTO:
         break;
     }

@@ -640,7 +640,6 @@ fetch_open(struct fetch *f)
     struct upstream_set *us = f->f_cfgr->cr_up;
     const struct auth_cred *cr = upstream_cred(us);
     struct bufferevent *bev;
-    int r;
 
     snprintf(f->f_key, sizeof(f->f_key), "%s|%s|%u|%s|%llu",
              f->f_direct ? "origin" : "parent", f->f_host,
@@ -652,7 +651,7 @@ fetch_open(struct fetch *f)
     /* The client's own credentials, and no client to pin them to. */
     if (f->f_cfg->sc_pass_client_auth && f->f_req.fr_client == 0)
         f->f_nopool = 1;
-    if ((r = fetch_reuse(f)) != 0)
+    if (fetch_reuse(f) != 0)
         return;
     bev = bufferevent_socket_new(f->f_srv->sv_base, -1,
                                  BEV_OPT_CLOSE_ON_FREE);
@@ -823,7 +822,6 @@ static enum fetch_auth_rc
 fetch_on_407(struct fetch *f, const struct http_msg *m)
 {
     struct upstream_set *us = f->f_cfgr->cr_up;
-    char err[200];
 
     if (upstream_auth_want(us) == AUTH_WANT_NONE ||
         f->f_cfg->sc_pass_client_auth)
@@ -838,6 +836,7 @@ fetch_on_407(struct fetch *f, const struct http_msg *m)
     if (f->f_auth != NULL) {
         enum auth_scheme s = auth_sess_scheme(f->f_auth);
         const char *ch = auth_challenge(&m->hm_hdrs, s);
+        char err[200];
         if (auth_sess_sent_last(f->f_auth) || ch == NULL || *ch == '\0') {
             /* A bare challenge after our token: refused. A refused
              * Kerberos ticket gives way to NTLM when the parent offers it

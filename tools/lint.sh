@@ -15,7 +15,7 @@ rc=0
 if command -v cppcheck >/dev/null 2>&1; then
     out=$(cppcheck --enable=warning,style,performance,portability \
         --std=c11 --inline-suppr --quiet --error-exitcode=1 \
-        -I common -I proxy proxy common 2>&1) || rc=1
+        -I common -I proxy -I fixer proxy common fixer 2>&1) || rc=1
     # Findings are "FILE:LINE:COL: severity: text [id]"; the "note:" lines
     # that follow some of them explain the finding and are not counted.
     finding='^[^ ]+:[0-9]+:[0-9]+: [a-z]+:'
