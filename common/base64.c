@@ -15,8 +15,8 @@ base64_encode(const unsigned char *in, size_t n, char *out)
     size_t i = 0;
 
     for (; i + 3 <= n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 |
-                     in[i + 2];
+        uint32_t v =
+            (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
         *out++ = b64[v >> 18];
         *out++ = b64[(v >> 12) & 63];
         *out++ = b64[(v >> 6) & 63];

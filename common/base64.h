@@ -17,7 +17,6 @@ void base64_encode(const unsigned char *in, size_t n, char *out);
 /* Decode the NUL-terminated s (padding required, no spaces or line
  * breaks) into out, which holds outlen bytes. Returns 0 with *n set, or
  * -1 for bad characters, bad padding or an out buffer that is too small. */
-int base64_decode(const char *s, unsigned char *out, size_t outlen,
-                  size_t *n);
+int base64_decode(const char *s, unsigned char *out, size_t outlen, size_t *n);
 
 #endif

@@ -65,8 +65,6 @@ parse_u64_max(const char *s, uint64_t max, uint64_t *out)
     return 0;
 }
 
-
-
 int
 parse_size(const char *s, uint64_t *out)
 {
@@ -77,12 +75,24 @@ parse_size(const char *s, uint64_t *out)
         return -1;
     if (*end != '\0') {
         switch (str_lc((unsigned char)*end)) {
-        case 'k': mul = 1ull << 10; break;
-        case 'm': mul = 1ull << 20; break;
-        case 'g': mul = 1ull << 30; break;
-        case 't': mul = 1ull << 40; break;
-        case 'b': mul = 1; end--; break;
-        default: return -1;
+        case 'k':
+            mul = 1ull << 10;
+            break;
+        case 'm':
+            mul = 1ull << 20;
+            break;
+        case 'g':
+            mul = 1ull << 30;
+            break;
+        case 't':
+            mul = 1ull << 40;
+            break;
+        case 'b':
+            mul = 1;
+            end--;
+            break;
+        default:
+            return -1;
         }
         end++;
         if (*end != '\0' && !str_ieq(end, "b") && !str_ieq(end, "ib"))

@@ -37,8 +37,7 @@ port_allowed(const struct shim_config *cfg, uint16_t port)
 }
 
 int
-admit_head(const struct http_msg *m, struct req_target *tgt,
-           struct admit *ad)
+admit_head(const struct http_msg *m, struct req_target *tgt, struct admit *ad)
 {
     const char *why = NULL;
 
@@ -77,8 +76,7 @@ admit_policy(const struct shim_config *cfg, const struct http_msg *m,
 {
     admit_set(ad, 0, NULL, 0, NULL);
     if (!pattern_list_match(&cfg->sc_allow_hosts, tgt->rt_host))
-        admit_set(ad, 403, "destination host not in allow_hosts", 0,
-                  "denied");
+        admit_set(ad, 403, "destination host not in allow_hosts", 0, "denied");
     else if (m->hm_is_connect && !port_allowed(cfg, tgt->rt_port))
         admit_set(ad, 403, "CONNECT port not in connect_ports", 1, "denied");
     return ad->ad_status == 0;

@@ -29,7 +29,7 @@ static const struct auth_mech *const auth_mechs[AUTH_NSCHEMES] = {
 struct auth_sess {
     const struct auth_mech *as_mech;
     void *as_state;
-    int as_legs;     /* values produced so far */
+    int as_legs; /* values produced so far */
     int as_sent_last;
 };
 
@@ -49,8 +49,7 @@ challenge_token(const char *v, enum auth_scheme s)
     const char *name = auth_mechs[s]->am_name;
     size_t n = strlen(name);
 
-    if (!str_iprefix(v, name) ||
-        (v[n] != '\0' && v[n] != ' ' && v[n] != '\t'))
+    if (!str_iprefix(v, name) || (v[n] != '\0' && v[n] != ' ' && v[n] != '\t'))
         return NULL;
     v += n;
     while (*v == ' ' || *v == '\t')
@@ -98,8 +97,7 @@ split_field(const char *v, struct hdr_list *out)
         memcpy(buf + have, e, n);
         have += n;
     }
-    if (have > 0 &&
-        hdr_addn(out, "Proxy-Authenticate", 18, buf, have) == -1)
+    if (have > 0 && hdr_addn(out, "Proxy-Authenticate", 18, buf, have) == -1)
         goto done;
     rc = 0;
 done:
@@ -268,8 +266,8 @@ auth_sess_step(struct auth_sess *a, const char *challenge, char **value,
             goto done;
         }
     }
-    if (a->as_mech->am_step(a->as_state, in, inlen, &out, &outlen, &last,
-                            err, errlen) == -1)
+    if (a->as_mech->am_step(a->as_state, in, inlen, &out, &outlen, &last, err,
+                            errlen) == -1)
         goto done;
     nlen = strlen(a->as_mech->am_name);
     if ((*value = malloc(nlen + 1 + BASE64_LEN(outlen) + 1)) == NULL) {
@@ -316,8 +314,7 @@ basic_usable(const struct auth_cred *c)
 }
 
 static void *
-basic_new(const struct auth_cred *c, const char *host, char *err,
-          size_t errlen)
+basic_new(const struct auth_cred *c, const char *host, char *err, size_t errlen)
 {
     struct basic_state *b;
 
@@ -335,9 +332,8 @@ basic_new(const struct auth_cred *c, const char *host, char *err,
 }
 
 static int
-basic_step(void *st, const unsigned char *in, size_t inlen,
-           unsigned char **out, size_t *outlen, int *last, char *err,
-           size_t errlen)
+basic_step(void *st, const unsigned char *in, size_t inlen, unsigned char **out,
+           size_t *outlen, int *last, char *err, size_t errlen)
 {
     const struct basic_state *b = st;
     size_t nu = strlen(b->bs_cred->ac_user);

@@ -47,8 +47,8 @@ enum auth_want {
 
 /* The configured credentials (borrowed; the config owns them). */
 struct auth_cred {
-    const char *ac_user;       /* "DOMAIN\user", "user@REALM", "user"; or NULL */
-    const char *ac_password;   /* clear text, or NULL */
+    const char *ac_user;     /* "DOMAIN\user", "user@REALM", "user"; or NULL */
+    const char *ac_password; /* clear text, or NULL */
     const uint8_t *ac_nt_hash; /* 16 bytes (password_hash), or NULL */
     const char *ac_keytab;     /* Negotiate: client keytab, or NULL */
     const char *ac_principal;  /* Negotiate: principal in the keytab */
@@ -71,8 +71,8 @@ struct auth_mech {
      * mechanism's final message (a 407 after it means refused). -1 with a
      * message in err: the challenge is malformed or the mechanism failed. */
     int (*am_step)(void *st, const unsigned char *in, size_t inlen,
-                   unsigned char **out, size_t *outlen, int *last,
-                   char *err, size_t errlen);
+                   unsigned char **out, size_t *outlen, int *last, char *err,
+                   size_t errlen);
     void (*am_free)(void *st);
 };
 

@@ -15,8 +15,7 @@ nego_usable(const struct auth_cred *c)
 }
 
 static void *
-nego_new(const struct auth_cred *c, const char *host, char *err,
-         size_t errlen)
+nego_new(const struct auth_cred *c, const char *host, char *err, size_t errlen)
 {
     (void)c;
     (void)host;
@@ -25,9 +24,8 @@ nego_new(const struct auth_cred *c, const char *host, char *err,
 }
 
 static int
-nego_step(void *st, const unsigned char *in, size_t inlen,
-          unsigned char **out, size_t *outlen, int *last, char *err,
-          size_t errlen)
+nego_step(void *st, const unsigned char *in, size_t inlen, unsigned char **out,
+          size_t *outlen, int *last, char *err, size_t errlen)
 {
     (void)st;
     (void)in;

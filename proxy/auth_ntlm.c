@@ -2,8 +2,8 @@
  * auth_ntlm.c - the NTLM mechanism (NTLMv2, [MS-NLMP]) for auth.h: leg 1
  * sends the NEGOTIATE_MESSAGE, leg 2 answers the parent's CHALLENGE with
  * the AUTHENTICATE_MESSAGE and is the last. The messages are ntlm.c's;
- * this file adds the credentials, a client nonce from OpenSSL's RAND_bytes and the
- * wall clock from plat_clock_real.
+ * this file adds the credentials, a client nonce from OpenSSL's RAND_bytes and
+ * the wall clock from plat_clock_real.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +30,7 @@ struct ntlm_state {
     enum ntlm_leg ns_leg;
     char *ns_user;
     char *ns_domain;
-    uint8_t ns_hash[NTLM_HASH_LEN]; /* secret */
+    uint8_t ns_hash[NTLM_HASH_LEN];     /* secret */
     uint8_t ns_neg[NTLM_NEGOTIATE_LEN]; /* what leg 1 sent, for the MIC */
 };
 
@@ -55,8 +55,7 @@ ntlm_free(void *st)
 }
 
 static void *
-ntlm_new(const struct auth_cred *c, const char *host, char *err,
-         size_t errlen)
+ntlm_new(const struct auth_cred *c, const char *host, char *err, size_t errlen)
 {
     struct ntlm_state *s;
 
@@ -70,7 +69,8 @@ ntlm_new(const struct auth_cred *c, const char *host, char *err,
         return NULL;
     }
     if (ntlm_split_user(c->ac_user, &s->ns_user, &s->ns_domain) == -1) {
-        errfmt(err, errlen, "NTLM: user must be DOMAIN\\user, user@REALM "
+        errfmt(err, errlen,
+               "NTLM: user must be DOMAIN\\user, user@REALM "
                "or user");
         goto fail;
     }
@@ -98,9 +98,8 @@ ntlm_filetime_now(void)
 }
 
 static int
-ntlm_step(void *st, const unsigned char *in, size_t inlen,
-          unsigned char **out, size_t *outlen, int *last, char *err,
-          size_t errlen)
+ntlm_step(void *st, const unsigned char *in, size_t inlen, unsigned char **out,
+          size_t *outlen, int *last, char *err, size_t errlen)
 {
     struct ntlm_state *s = st;
     struct ntlm_auth_in ai;
@@ -112,7 +111,8 @@ ntlm_step(void *st, const unsigned char *in, size_t inlen,
     switch (s->ns_leg) {
     case NTLM_LEG_NEGOTIATE:
         if (inlen != 0) {
-            errfmt(err, errlen, "NTLM: a challenge before our negotiate "
+            errfmt(err, errlen,
+                   "NTLM: a challenge before our negotiate "
                    "message");
             return -1;
         }

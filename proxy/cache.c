@@ -65,7 +65,7 @@ struct cache_fill {
     char *fl_tmp; /* temporary data path */
     int fl_fd;
     uint64_t fl_size;
-    uint64_t fl_expect; /* UINT64_MAX when unknown */
+    uint64_t fl_expect;       /* UINT64_MAX when unknown */
     uint64_t fl_written_back; /* bytes handed to plat_writeback */
     EVP_MD_CTX *fl_md;
     struct cache_meta fl_meta; /* validators and content type */
@@ -598,12 +598,12 @@ cache_fill_begin(struct cache *c, const char *url, uint64_t expected_length,
         return NULL;
     }
     if (cache_value_ok("url", url, CACHE_URL_MAX + 1, err, errlen) == -1 ||
-        cache_value_ok("etag", meta->cm_etag, sizeof(meta->cm_etag), err, errlen) ==
-            -1 ||
+        cache_value_ok("etag", meta->cm_etag, sizeof(meta->cm_etag), err,
+                       errlen) == -1 ||
         cache_value_ok("last-modified", meta->cm_last_modified,
-                 sizeof(meta->cm_last_modified), err, errlen) == -1 ||
+                       sizeof(meta->cm_last_modified), err, errlen) == -1 ||
         cache_value_ok("content-type", meta->cm_content_type,
-                 sizeof(meta->cm_content_type), err, errlen) == -1)
+                       sizeof(meta->cm_content_type), err, errlen) == -1)
         return NULL;
     if ((ulen = strlen(url)) == 0) {
         errfmt(err, errlen, "empty url");

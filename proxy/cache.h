@@ -30,12 +30,12 @@
 
 /* What is kept about an entry besides its bytes. */
 struct cache_meta {
-    uint64_t cm_length;                     /* exact body length */
-    char cm_etag[CACHE_ETAG_MAX];           /* "" when none */
-    char cm_last_modified[CACHE_DATE_MAX];  /* "" when none */
-    char cm_content_type[CACHE_CTYPE_MAX];  /* "" when none */
-    char cm_sha1[41];                       /* SHA-1 of the body, hex */
-    int64_t cm_stored;                      /* unix time of the commit */
+    uint64_t cm_length;                    /* exact body length */
+    char cm_etag[CACHE_ETAG_MAX];          /* "" when none */
+    char cm_last_modified[CACHE_DATE_MAX]; /* "" when none */
+    char cm_content_type[CACHE_CTYPE_MAX]; /* "" when none */
+    char cm_sha1[41];                      /* SHA-1 of the body, hex */
+    int64_t cm_stored;                     /* unix time of the commit */
 };
 
 struct cache_stats {
@@ -43,10 +43,10 @@ struct cache_stats {
     uint64_t cs_bytes;
     uint64_t cs_hits;
     uint64_t cs_misses;
-    uint64_t cs_fills;       /* committed fills */
-    uint64_t cs_rejected;    /* fills discarded: SHA-1 or length mismatch */
+    uint64_t cs_fills;    /* committed fills */
+    uint64_t cs_rejected; /* fills discarded: SHA-1 or length mismatch */
     uint64_t cs_evictions;
-    uint64_t cs_corrupt;     /* entries found broken and removed */
+    uint64_t cs_corrupt; /* entries found broken and removed */
 };
 
 struct cache;
@@ -100,8 +100,8 @@ int cache_fill_fd(const struct cache_fill *f);
  * on), commit atomically, evict to the cap. On success returns 0, fills
  * *meta with what was stored, and frees f. On failure the temporary is
  * removed, the reason goes to err, f is freed, returns -1. */
-int cache_fill_commit(struct cache_fill *f, struct cache_meta *meta,
-                      char *err, size_t errlen);
+int cache_fill_commit(struct cache_fill *f, struct cache_meta *meta, char *err,
+                      size_t errlen);
 
 /* Give up: remove the temporary, free f. Nothing is committed. */
 void cache_fill_abort(struct cache_fill *f);
@@ -133,8 +133,8 @@ void cache_url_key(const char *url, char out[41]);
  * returned. Returns -1 with err when a value holds a control character
  * or is not NUL-terminated within its field, when cm_sha1 is not 40
  * lower-case hex, or on allocation failure. */
-int cache_meta_format(const char *url, const struct cache_meta *m,
-                      char **text, size_t *len, char *err, size_t errlen);
+int cache_meta_format(const char *url, const struct cache_meta *m, char **text,
+                      size_t *len, char *err, size_t errlen);
 
 /* Parse a meta file's len bytes of text strictly: the lines in exactly
  * the order cache_meta_format writes them, LF endings, no control

@@ -169,7 +169,8 @@ cache_meta_fresh(const struct cache_meta *meta, const char *url,
 /* Meta text */
 
 int
-cache_value_ok(const char *name, const char *s, size_t cap, char *err, size_t errlen)
+cache_value_ok(const char *name, const char *s, size_t cap, char *err,
+               size_t errlen)
 {
     size_t i;
 
@@ -206,11 +207,12 @@ cache_meta_format(const char *url, const struct cache_meta *m, char **text,
     *text = NULL;
     *len = 0;
     if (cache_value_ok("url", url, CACHE_URL_MAX + 1, err, errlen) == -1 ||
-        cache_value_ok("etag", m->cm_etag, sizeof(m->cm_etag), err, errlen) == -1 ||
+        cache_value_ok("etag", m->cm_etag, sizeof(m->cm_etag), err, errlen) ==
+            -1 ||
         cache_value_ok("last-modified", m->cm_last_modified,
-                 sizeof(m->cm_last_modified), err, errlen) == -1 ||
-        cache_value_ok("content-type", m->cm_content_type, sizeof(m->cm_content_type),
-                 err, errlen) == -1)
+                       sizeof(m->cm_last_modified), err, errlen) == -1 ||
+        cache_value_ok("content-type", m->cm_content_type,
+                       sizeof(m->cm_content_type), err, errlen) == -1)
         goto fail;
     if (*url == '\0') {
         errfmt(err, errlen, "empty url");
@@ -341,8 +343,8 @@ meta_check(const char *text, size_t n, const char *v, size_t vlen, char *err,
  * hold no control character and start with meta_keys[k]. Sets *v and
  * *vlen to its value and *nl to its LF. Returns 0, or -1 with err. */
 static int
-meta_line(const char *p, const char *end, int k, const char **v,
-          size_t *vlen, const char **nl, char *err, size_t errlen)
+meta_line(const char *p, const char *end, int k, const char **v, size_t *vlen,
+          const char **nl, char *err, size_t errlen)
 {
     size_t klen = strlen(meta_keys[k]);
 
@@ -373,8 +375,8 @@ meta_line(const char *p, const char *end, int k, const char **v,
  * *m. Returns 0, or -1 with err. */
 static int
 meta_value(int k, const char *v, size_t vlen, const char *text,
-           const char *line, const char *url, struct cache_meta *m,
-           char *err, size_t errlen)
+           const char *line, const char *url, struct cache_meta *m, char *err,
+           size_t errlen)
 {
     uint64_t num;
 
@@ -407,20 +409,18 @@ meta_value(int k, const char *v, size_t vlen, const char *text,
         m->cm_sha1[40] = '\0';
         break;
     case MK_ETAG:
-        if (copy_field("meta: etag", m->cm_etag, sizeof(m->cm_etag), v,
-                       vlen, err, errlen) == -1)
+        if (copy_field("meta: etag", m->cm_etag, sizeof(m->cm_etag), v, vlen,
+                       err, errlen) == -1)
             return -1;
         break;
     case MK_LASTMOD:
         if (copy_field("meta: last-modified", m->cm_last_modified,
-                       sizeof(m->cm_last_modified), v, vlen, err,
-                       errlen) == -1)
+                       sizeof(m->cm_last_modified), v, vlen, err, errlen) == -1)
             return -1;
         break;
     case MK_CTYPE:
         if (copy_field("meta: content-type", m->cm_content_type,
-                       sizeof(m->cm_content_type), v, vlen, err,
-                       errlen) == -1)
+                       sizeof(m->cm_content_type), v, vlen, err, errlen) == -1)
             return -1;
         break;
     case MK_STORED:

@@ -48,8 +48,7 @@ static const char *const auth_want_names[] = {
 #define NAUTH_NAMES (sizeof(auth_want_names) / sizeof(auth_want_names[0]))
 
 static const char *const conf_sections[] = {
-    "listen", "upstream", "policy", "limits", "log", "range", "cache",
-    "status",
+    "listen", "upstream", "policy", "limits", "log", "range", "cache", "status",
 };
 
 /* The Microsoft update hosts (the default destination allowlist). */
@@ -173,9 +172,6 @@ struct load_state {
     int ls_seen[NKEYS]; /* line where each key was set; 0 = default */
 };
 
-
-
-
 static char *
 str_dup(const char *s)
 {
@@ -280,7 +276,7 @@ secret_read(const char *path, char **out, const char *name, char *m,
     }
     if (n > SECRET_FILE_MAX) {
         errfmt(m, mlen, "%s: '%s' is larger than %d bytes", name, path,
-            SECRET_FILE_MAX);
+               SECRET_FILE_MAX);
         goto done;
     }
     if (n > 0 && buf[n - 1] == '\n')
@@ -293,7 +289,8 @@ secret_read(const char *path, char **out, const char *name, char *m,
     }
     if (memchr(buf, '\n', n) != NULL || memchr(buf, '\r', n) != NULL ||
         memchr(buf, '\0', n) != NULL) {
-        errfmt(m, mlen, "%s: '%s' must hold the password on one line", name, path);
+        errfmt(m, mlen, "%s: '%s' must hold the password on one line", name,
+               path);
         goto done;
     }
     *out = str_dupn(buf, n);
@@ -326,8 +323,8 @@ key_set_number(struct shim_config *cfg, const struct conf_key *k,
     case CK_U32:
         if (parse_u64_max(val, k->k_max, &v) == -1 || v < k->k_min) {
             errfmt(m, mlen, "%s: '%s' is not a number from %llu to %llu",
-                k->k_name, val, (unsigned long long)k->k_min,
-                (unsigned long long)k->k_max);
+                   k->k_name, val, (unsigned long long)k->k_min,
+                   (unsigned long long)k->k_max);
             return -1;
         }
         if (k->k_type == CK_U16)
@@ -341,9 +338,9 @@ key_set_number(struct shim_config *cfg, const struct conf_key *k,
             config_fmt_size(k->k_min, a, sizeof(a));
             config_fmt_size(k->k_max, b, sizeof(b));
             errfmt(m, mlen,
-                "%s: '%s' is not a size from %s to %s (bytes, or with a K, "
-                "M, G or T suffix)",
-                k->k_name, val, a, b);
+                   "%s: '%s' is not a size from %s to %s (bytes, or with a K, "
+                   "M, G or T suffix)",
+                   k->k_name, val, a, b);
             return -1;
         }
         if (k->k_type == CK_SIZE32)
@@ -357,9 +354,9 @@ key_set_number(struct shim_config *cfg, const struct conf_key *k,
             config_fmt_ms(k->k_min, a, sizeof(a));
             config_fmt_ms(k->k_max, b, sizeof(b));
             errfmt(m, mlen,
-                "%s: '%s' is not a duration from %s to %s (like 250ms, 30s, "
-                "5m, 1h)",
-                k->k_name, val, a, b);
+                   "%s: '%s' is not a duration from %s to %s (like 250ms, 30s, "
+                   "5m, 1h)",
+                   k->k_name, val, a, b);
             return -1;
         }
         *(uint32_t *)field(cfg, k->k_off) = ms;
@@ -381,8 +378,8 @@ key_set_number(struct shim_config *cfg, const struct conf_key *k,
 /* Set a row that takes one word of a fixed set (log level, range mode,
  * auth, HTTP version) from val. Returns 0, or -1 with a message in m. */
 static int
-key_set_word(struct shim_config *cfg, const struct conf_key *k,
-             const char *val, char *m, size_t mlen)
+key_set_word(struct shim_config *cfg, const struct conf_key *k, const char *val,
+             char *m, size_t mlen)
 {
     int iv;
 
@@ -392,7 +389,7 @@ key_set_word(struct shim_config *cfg, const struct conf_key *k,
 
         if (log_level_parse(val, &lvl) == -1) {
             errfmt(m, mlen, "%s: '%s' is not one of error, warn, info, debug",
-                k->k_name, val);
+                   k->k_name, val);
             return -1;
         }
         *(int *)field(cfg, k->k_off) = (int)lvl;
@@ -408,8 +405,8 @@ key_set_word(struct shim_config *cfg, const struct conf_key *k,
         else if (str_ieq(val, "pass"))
             rm = RANGE_MODE_PASS;
         else {
-            errfmt(m, mlen, "%s: '%s' is not one of cache, slice, pass", k->k_name,
-                val);
+            errfmt(m, mlen, "%s: '%s' is not one of cache, slice, pass",
+                   k->k_name, val);
             return -1;
         }
         *(enum range_mode *)field(cfg, k->k_off) = rm;
@@ -421,8 +418,8 @@ key_set_word(struct shim_config *cfg, const struct conf_key *k,
                 break;
         if (iv == (int)NAUTH_NAMES) {
             errfmt(m, mlen,
-                "%s: '%s' is not one of auto, none, basic, ntlm, negotiate",
-                k->k_name, val);
+                   "%s: '%s' is not one of auto, none, basic, ntlm, negotiate",
+                   k->k_name, val);
             return -1;
         }
         *(int *)field(cfg, k->k_off) = iv;
@@ -476,8 +473,7 @@ key_set_secretfile(struct shim_config *cfg, const char *dir,
  * relative paths. Returns 0, or -1 with a message in m. */
 static int
 key_set_string(struct shim_config *cfg, const char *dir,
-               const struct conf_key *k, const char *val, char *m,
-               size_t mlen)
+               const struct conf_key *k, const char *val, char *m, size_t mlen)
 {
     char **sp;
 
@@ -502,9 +498,9 @@ key_set_string(struct shim_config *cfg, const char *dir,
         if (strlen(val) != 32 || strspn(val, "0123456789abcdefABCDEF") != 32) {
             /* The value is a secret: not echoed. */
             errfmt(m, mlen,
-                "%s: not an NT hash (32 hex digits, as wsus-shim "
-                "hash-password prints it)",
-                k->k_name);
+                   "%s: not an NT hash (32 hex digits, as wsus-shim "
+                   "hash-password prints it)",
+                   k->k_name);
             return -1;
         }
         *sp = str_dup(val);
@@ -522,7 +518,8 @@ key_set_string(struct shim_config *cfg, const char *dir,
     case CK_LOGDEST:
         if (*val == '\0' || str_ieq(val, "stderr"))
             return 0;
-        *sp = str_ieq(val, "syslog") ? str_dup("syslog") : path_resolve(dir, val);
+        *sp =
+            str_ieq(val, "syslog") ? str_dup("syslog") : path_resolve(dir, val);
         break;
     case CK_ACCESSDEST:
         if (*val == '\0' || str_ieq(val, "off"))
@@ -556,9 +553,9 @@ key_set(struct shim_config *cfg, const char *dir, const struct conf_key *k,
         return config_list_set(cfg, k, val, append, m, mlen);
     if (append) {
         errfmt(m, mlen,
-            "%s: only lists may continue on an indented line (is this line "
-            "indented by mistake?)",
-            k->k_name);
+               "%s: only lists may continue on an indented line (is this line "
+               "indented by mistake?)",
+               k->k_name);
         return -1;
     }
     switch (k->k_type) {
@@ -751,8 +748,8 @@ conf_handler(void *arg, const char *section, const char *name,
             st->ls_last = ki;
             return 1;
         }
-        int other = key_find("upstream",
-                         k->k_type == CK_SECRET ? "password_file" : "password");
+        int other = key_find(
+            "upstream", k->k_type == CK_SECRET ? "password_file" : "password");
         if (st->ls_cfg->sc_up_password != NULL) {
             st_fail(st, st->ls_line,
                     "%s: %s is already set on line %d; use only one of them",
@@ -785,8 +782,8 @@ config_validate_auth(const struct shim_config *c, struct load_state *st)
 {
     int pw_line = key_line(st, "upstream", "password");
     int auth_line = key_line(st, "upstream", "auth");
-    int have_secret = c->sc_up_password != NULL ||
-                      c->sc_up_password_hash != NULL;
+    int have_secret =
+        c->sc_up_password != NULL || c->sc_up_password_hash != NULL;
 
     if (pw_line == 0)
         pw_line = key_line(st, "upstream", "password_file");
@@ -798,8 +795,9 @@ config_validate_auth(const struct shim_config *c, struct load_state *st)
         return -1;
     }
     if (c->sc_up_user == NULL && have_secret) {
-        st_fail(st, pw_line != 0 ? pw_line
-                                 : key_line(st, "upstream", "password_hash"),
+        st_fail(st,
+                pw_line != 0 ? pw_line
+                             : key_line(st, "upstream", "password_hash"),
                 "password: set without user");
         return -1;
     }
@@ -811,8 +809,7 @@ config_validate_auth(const struct shim_config *c, struct load_state *st)
                 "password_hash");
         return -1;
     }
-    if ((c->sc_up_auth == AUTH_WANT_BASIC ||
-         c->sc_up_auth == AUTH_WANT_NTLM) &&
+    if ((c->sc_up_auth == AUTH_WANT_BASIC || c->sc_up_auth == AUTH_WANT_NTLM) &&
         c->sc_up_user == NULL) {
         st_fail(st, auth_line, "auth: %s needs user and a password",
                 auth_want_names[c->sc_up_auth]);
@@ -825,10 +822,11 @@ config_validate_auth(const struct shim_config *c, struct load_state *st)
         return -1;
     }
     if ((c->sc_up_keytab == NULL) != (c->sc_up_principal == NULL)) {
-        st_fail(st, key_line(st, "upstream",
-                             c->sc_up_keytab ? "keytab" : "principal"),
-                "%s: keytab and principal go together",
-                c->sc_up_keytab ? "keytab" : "principal");
+        st_fail(
+            st,
+            key_line(st, "upstream", c->sc_up_keytab ? "keytab" : "principal"),
+            "%s: keytab and principal go together",
+            c->sc_up_keytab ? "keytab" : "principal");
         return -1;
     }
     return 0;
@@ -909,8 +907,8 @@ config_free(struct shim_config *cfg)
             secret_free(field(cfg, k->k_off));
         else if (k->k_type == CK_ADDR || k->k_type == CK_STR ||
                  k->k_type == CK_PATH || k->k_type == CK_OPTPATH ||
-                 k->k_type == CK_LOGDEST ||
-                 k->k_type == CK_ACCESSDEST || k->k_type == CK_SECRETFILE) {
+                 k->k_type == CK_LOGDEST || k->k_type == CK_ACCESSDEST ||
+                 k->k_type == CK_SECRETFILE) {
             char **sp = field(cfg, k->k_off);
 
             free(*sp);

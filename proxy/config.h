@@ -32,25 +32,25 @@ struct shim_config {
     char *sc_path; /* the file it came from */
 
     /* [listen] */
-    char *sc_listen_addr;    /* default "127.0.0.1" */
-    uint16_t sc_listen_port; /* default 8181; 0 = any free port */
-    struct cidr_list sc_allow;   /* default 127.0.0.1/32, ::1/128 */
-    uint32_t sc_max_conns;       /* default DEF_MAX_CONNECTIONS */
+    char *sc_listen_addr;      /* default "127.0.0.1" */
+    uint16_t sc_listen_port;   /* default 8181; 0 = any free port */
+    struct cidr_list sc_allow; /* default 127.0.0.1/32, ::1/128 */
+    uint32_t sc_max_conns;     /* default DEF_MAX_CONNECTIONS */
 
     /* [upstream] */
     struct upstream_addr *sc_proxies; /* tried in order; none = direct */
     size_t sc_nproxies;
-    int sc_up_minor;          /* http_version: 0 for 1.0 (default), 1 */
-    char *sc_up_user;         /* NULL = no Basic auth */
-    char *sc_up_password;     /* from password or password_file; never logged */
+    int sc_up_minor;      /* http_version: 0 for 1.0 (default), 1 */
+    char *sc_up_user;     /* NULL = no Basic auth */
+    char *sc_up_password; /* from password or password_file; never logged */
     char *sc_up_password_file; /* where sc_up_password came from, or NULL */
     char *sc_up_password_hash; /* NT hash, 32 hex digits; never logged */
-    int sc_up_auth;           /* enum auth_want; default auto */
-    char *sc_up_keytab;       /* Negotiate: client keytab, or NULL */
-    char *sc_up_principal;    /* Negotiate: its principal, or NULL */
-    char *sc_up_spn;          /* Negotiate: SPN override, or NULL */
-    uint32_t sc_up_idle_ms;   /* pooled connection idle timeout */
-    uint32_t sc_up_max_idle;  /* pooled connections per destination */
+    int sc_up_auth;            /* enum auth_want; default auto */
+    char *sc_up_keytab;        /* Negotiate: client keytab, or NULL */
+    char *sc_up_principal;     /* Negotiate: its principal, or NULL */
+    char *sc_up_spn;           /* Negotiate: SPN override, or NULL */
+    uint32_t sc_up_idle_ms;    /* pooled connection idle timeout */
+    uint32_t sc_up_max_idle;   /* pooled connections per destination */
     struct pattern_list sc_no_proxy_hosts;
     struct cidr_list sc_no_proxy_nets;
     int sc_pass_client_auth;  /* forward the client's Proxy-Authorization */
@@ -75,9 +75,9 @@ struct shim_config {
     uint32_t sc_drain_timeout_ms;
 
     /* [log] */
-    char *sc_log_file;   /* NULL = stderr, "syslog" = system log */
-    int sc_log_level;    /* enum log_level; default info */
-    char *sc_access_log; /* NULL = off, "-" = stdout */
+    char *sc_log_file;           /* NULL = stderr, "syslog" = system log */
+    int sc_log_level;            /* enum log_level; default info */
+    char *sc_access_log;         /* NULL = off, "-" = stdout */
     uint64_t sc_log_rotate_size; /* 0 = never */
     uint32_t sc_log_rotate_keep;
 
@@ -86,9 +86,9 @@ struct shim_config {
     uint64_t sc_slice_max_discard; /* default 64M */
 
     /* [cache] */
-    char *sc_cache_dir;     /* default /var/cache/wsus-shim */
-    uint64_t sc_cache_max;  /* default 20G */
-    int sc_verify_sha1;     /* default yes */
+    char *sc_cache_dir;    /* default /var/cache/wsus-shim */
+    uint64_t sc_cache_max; /* default 20G */
+    int sc_verify_sha1;    /* default yes */
     /* Entries whose URL names no SHA-1 may change upstream: they are
      * fetched again once older than this. Default 1 hour. */
     uint32_t sc_unnamed_max_age_ms;

@@ -147,9 +147,9 @@ list_add(struct shim_config *cfg, const struct conf_key *k, const char *item,
     case CK_CIDRS:
         if (cidr_parse(item, &c) == -1) {
             errfmt(m, mlen,
-                "%s: '%s' is not an address or CIDR (like 10.0.0.0/8; "
-                "host bits must be zero)",
-                k->k_name, item);
+                   "%s: '%s' is not an address or CIDR (like 10.0.0.0/8; "
+                   "host bits must be zero)",
+                   k->k_name, item);
             return -1;
         }
         if (cidr_list_add(field(cfg, k->k_off), &c) == -1)
@@ -160,9 +160,9 @@ list_add(struct shim_config *cfg, const struct conf_key *k, const char *item,
             if (errno == ENOMEM)
                 goto oom;
             errfmt(m, mlen,
-                "%s: '%s' is not a host name or pattern (like "
-                "download.example.com, *.example.com or *)",
-                k->k_name, item);
+                   "%s: '%s' is not a host name or pattern (like "
+                   "download.example.com, *.example.com or *)",
+                   k->k_name, item);
             return -1;
         }
         return 0;
@@ -176,8 +176,8 @@ list_add(struct shim_config *cfg, const struct conf_key *k, const char *item,
             if (errno == ENOMEM)
                 goto oom;
             errfmt(m, mlen,
-                "%s: '%s' is neither a CIDR nor a host name or pattern",
-                k->k_name, item);
+                   "%s: '%s' is neither a CIDR nor a host name or pattern",
+                   k->k_name, item);
             return -1;
         }
         return 0;
@@ -186,9 +186,9 @@ list_add(struct shim_config *cfg, const struct conf_key *k, const char *item,
             if (errno == ENOMEM)
                 goto oom;
             errfmt(m, mlen,
-                "%s: '%s' is not host:port (like proxy.example:8080 or "
-                "[2001:db8::1]:3128)",
-                k->k_name, item);
+                   "%s: '%s' is not host:port (like proxy.example:8080 or "
+                   "[2001:db8::1]:3128)",
+                   k->k_name, item);
             return -1;
         }
         if (proxies_push(cfg, k, &ua) == -1) {
@@ -199,7 +199,7 @@ list_add(struct shim_config *cfg, const struct conf_key *k, const char *item,
     case CK_PORTS:
         if (parse_u64_max(item, 65535, &pv) == -1 || pv == 0) {
             errfmt(m, mlen, "%s: '%s' is not a port from 1 to 65535", k->k_name,
-                item);
+                   item);
             return -1;
         }
         if (ports_push(cfg, k, (uint16_t)pv) == -1)
@@ -223,8 +223,8 @@ config_list_is(enum ck_type t)
 }
 
 int
-config_list_set(struct shim_config *cfg, const struct conf_key *k, const char *val,
-         int append, char *m, size_t mlen)
+config_list_set(struct shim_config *cfg, const struct conf_key *k,
+                const char *val, int append, char *m, size_t mlen)
 {
     char *copy, *p;
     size_t n;
@@ -254,7 +254,7 @@ config_list_set(struct shim_config *cfg, const struct conf_key *k, const char *v
         *end = '\0';
         if (*p == '\0') {
             errfmt(m, mlen, "%s: empty item in the list (check the commas)",
-                k->k_name);
+                   k->k_name);
             goto done;
         }
         if (list_add(cfg, k, p, m, mlen) == -1)

@@ -159,13 +159,14 @@ key_print_scalar(const struct shim_config *cfg, const struct conf_key *k,
     case CK_SIZE32:
     case CK_SIZE64:
         config_fmt_size(k->k_type == CK_SIZE32
-                     ? *(const uint32_t *)cfield(cfg, k->k_off)
-                     : *(const uint64_t *)cfield(cfg, k->k_off),
-                 buf, sizeof(buf));
+                            ? *(const uint32_t *)cfield(cfg, k->k_off)
+                            : *(const uint64_t *)cfield(cfg, k->k_off),
+                        buf, sizeof(buf));
         fprintf(out, " %s", buf);
         break;
     case CK_MS:
-        config_fmt_ms(*(const uint32_t *)cfield(cfg, k->k_off), buf, sizeof(buf));
+        config_fmt_ms(*(const uint32_t *)cfield(cfg, k->k_off), buf,
+                      sizeof(buf));
         fprintf(out, " %s", buf);
         break;
     case CK_BOOL:
@@ -245,4 +246,3 @@ config_print(const struct shim_config *cfg, FILE *out)
         key_print(cfg, k, out);
     }
 }
-

@@ -183,8 +183,8 @@ conn_close(struct conn *c, const char *reason)
 {
     if (conn_gone(c))
         return;
-    log_debug("conn %llu %s: close: %s", (unsigned long long)c->c_id,
-              c->c_peer, reason);
+    log_debug("conn %llu %s: close: %s", (unsigned long long)c->c_id, c->c_peer,
+              reason);
     creq_unfetch(c);
     creq_unfill(c);
     bufferevent_disable(c->c_bev, EV_READ);
@@ -219,8 +219,8 @@ conn_error(struct conn *c, int status, const char *reason)
     creq_unfill(c);
     c->c_srv->sv_stats.st_errors++;
     status_note_error(c->c_srv, c->c_t0, status, c->c_reqid, c->c_peer,
-                      c->c_req != NULL ? c->c_req->hm_method : NULL,
-                      c->c_url, c->c_fetch_up, reason);
+                      c->c_req != NULL ? c->c_req->hm_method : NULL, c->c_url,
+                      c->c_fetch_up, reason);
     log_info("conn %llu %s: req %s: %d %s", (unsigned long long)c->c_id,
              c->c_peer, c->c_reqid, status, reason);
     /* Only a fully read, well-formed request leaves the connection in a
@@ -322,8 +322,7 @@ conn_new(struct server *sv, evutil_socket_t fd, const struct sockaddr *sa,
         return -1;
     }
     creq_reset(c);
-    bufferevent_setcb(c->c_bev, conn_read_cb, conn_write_cb, conn_event_cb,
-                      c);
+    bufferevent_setcb(c->c_bev, conn_read_cb, conn_write_cb, conn_event_cb, c);
     /* Read at most this much ahead while a request is being answered. */
     bufferevent_setwatermark(c->c_bev, EV_READ, 0,
                              c->c_cfg->sc_max_header_bytes + 16384);
@@ -338,8 +337,7 @@ conn_new(struct server *sv, evutil_socket_t fd, const struct sockaddr *sa,
     /* Until its first byte the connection is idle; header_timeout starts
      * with that byte. */
     conn_arm(c, c->c_cfg->sc_idle_timeout_ms);
-    log_debug("conn %llu %s: accepted", (unsigned long long)c->c_id,
-              c->c_peer);
+    log_debug("conn %llu %s: accepted", (unsigned long long)c->c_id, c->c_peer);
     return 0;
 }
 
@@ -601,9 +599,9 @@ conn_serve_status(struct conn *c)
 {
     size_t len;
     int status = 200;
-    char *resp = status_response(c->c_srv, c->c_cfg, c->c_tgt.rt_path,
-                                 c->c_keep, c->c_req->hm_is_head, &status,
-                                 &len);
+    char *resp =
+        status_response(c->c_srv, c->c_cfg, c->c_tgt.rt_path, c->c_keep,
+                        c->c_req->hm_is_head, &status, &len);
 
     if (resp != NULL) {
         conn_out(c, resp, len);
@@ -658,8 +656,7 @@ serve_head_cb(void *arg, int status, const struct resp_plan *plan)
 }
 
 static void
-serve_end_cb(void *arg, enum serve_outcome oc, int status,
-             const char *reason)
+serve_end_cb(void *arg, enum serve_outcome oc, int status, const char *reason)
 {
     struct conn *c = arg;
 
@@ -684,9 +681,8 @@ serve_end_cb(void *arg, enum serve_outcome oc, int status,
     }
 }
 
-static const struct serve_cb conn_serve_cb = {answer_output, answer_sent,
-                                              answer_keep_ok, serve_head_cb,
-                                              serve_end_cb};
+static const struct serve_cb conn_serve_cb = {
+    answer_output, answer_sent, answer_keep_ok, serve_head_cb, serve_end_cb};
 
 /* Wait on the fill for this URL (starting one if none is under way). */
 static void
@@ -788,9 +784,8 @@ pass_end_cb(void *arg, enum pass_outcome oc, int status, const char *reason)
     }
 }
 
-static const struct pass_cb conn_pass_cb = {answer_output, answer_sent,
-                                            answer_keep_ok, pass_head_cb,
-                                            pass_end_cb};
+static const struct pass_cb conn_pass_cb = {
+    answer_output, answer_sent, answer_keep_ok, pass_head_cb, pass_end_cb};
 
 static void
 conn_start_pass(struct conn *c)
@@ -952,8 +947,8 @@ conn_transfers(const struct server *sv, struct conn_xfer *out, size_t max)
             x->cx_upstream = up;
             x->cx_fill = c->c_state == CONN_SERVE ? c->c_serve.se_fill : NULL;
             x->cx_done = c->c_out_bytes;
-            x->cx_total_known = c->c_head_sent &&
-                                c->c_plan_out.rp_framing == OUT_LENGTH;
+            x->cx_total_known =
+                c->c_head_sent && c->c_plan_out.rp_framing == OUT_LENGTH;
             x->cx_total = c->c_plan_out.rp_length;
             x->cx_t0_ms = c->c_t0;
         }

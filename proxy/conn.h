@@ -30,14 +30,14 @@ void conn_close_all(struct server *sv);
 struct conn_xfer {
     const char *cx_peer;
     const char *cx_url;
-    const char *cx_plan;       /* "pass", "slice", "cache-fill"... */
+    const char *cx_plan; /* "pass", "slice", "cache-fill"... */
     const char *cx_reqid;
-    const char *cx_upstream;   /* "" until known */
+    const char *cx_upstream;    /* "" until known */
     const struct fill *cx_fill; /* the fill it is served from, or NULL */
-    uint64_t cx_done;          /* bytes sent to the client */
+    uint64_t cx_done;           /* bytes sent to the client */
     int cx_total_known;
-    uint64_t cx_total;         /* the body length announced */
-    uint64_t cx_t0_ms;         /* monotonic start of the request */
+    uint64_t cx_total; /* the body length announced */
+    uint64_t cx_t0_ms; /* monotonic start of the request */
 };
 
 /* Fill out[0..max) with the connections answering a request now (waiting

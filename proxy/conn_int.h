@@ -67,18 +67,18 @@ struct conn {
     int c_status;
     const char *c_plan;
     const char *c_upstream; /* for the log; NULL: the fetch's or "-" */
-    int c_keep;      /* keep the client connection after this response */
-    int c_req_done;  /* the whole request (head and body) has been read */
-    int c_local;     /* answered by the shim itself */
-    int c_no_cache;  /* the range engine declined: plain pass-through */
+    int c_keep;             /* keep the client connection after this response */
+    int c_req_done;   /* the whole request (head and body) has been read */
+    int c_local;      /* answered by the shim itself */
+    int c_no_cache;   /* the range engine declined: plain pass-through */
     int c_err_status; /* a recorded verdict, 0: none */
     char c_err_buf[160];
     char *c_err_auth; /* Proxy-Authenticate to pass with a 407 */
 
-    struct spool c_body;   /* the request body */
-    struct pass c_pass;    /* answering through a fetch */
-    struct serve c_serve;  /* answering from the cache or a fill */
-    char c_fetch_up[300];  /* the last answer's upstream, for the log */
+    struct spool c_body;  /* the request body */
+    struct pass c_pass;   /* answering through a fetch */
+    struct serve c_serve; /* answering from the cache or a fill */
+    char c_fetch_up[300]; /* the last answer's upstream, for the log */
 
     struct resp_plan c_plan_out;
     int c_head_sent;

@@ -91,7 +91,7 @@ creq_log(struct conn *c)
     r.ar_method = c->c_req && c->c_req->hm_method ? c->c_req->hm_method : "-";
     r.ar_url = c->c_url ? c->c_url
                         : (c->c_req && c->c_req->hm_target ? c->c_req->hm_target
-                                                         : "-");
+                                                           : "-");
     r.ar_status = c->c_status;
     r.ar_bytes_in = c->c_in_bytes;
     r.ar_bytes_out = c->c_out_bytes;

@@ -26,8 +26,8 @@
 int
 daemon_open_logs(const struct shim_config *cfg, int verbose)
 {
-    enum log_level lvl = verbose ? LOG_LVL_DEBUG
-                                 : (enum log_level)cfg->sc_log_level;
+    enum log_level lvl =
+        verbose ? LOG_LVL_DEBUG : (enum log_level)cfg->sc_log_level;
 
     log_set_rotation(cfg->sc_log_rotate_size, cfg->sc_log_rotate_keep);
     if (log_open(cfg->sc_log_file, lvl) == -1) {
@@ -55,8 +55,7 @@ daemon_start(struct server *sv, char *bound, size_t boundlen)
         log_err("cannot create the event base");
         return -1;
     }
-    sv->sv_dns = evdns_base_new(sv->sv_base,
-                                EVDNS_BASE_INITIALIZE_NAMESERVERS);
+    sv->sv_dns = evdns_base_new(sv->sv_base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
     if (sv->sv_dns == NULL) {
         /* No resolver configuration: numeric hosts still work. */
         log_warnx("no DNS configuration found; only numeric hosts resolve");
@@ -130,8 +129,7 @@ daemon_reload(struct server *sv, const char *path, int verbose)
 
     struct cfg_ref *r = cfg_ref_load(path, err, sizeof(err));
     if (r == NULL) {
-        log_warnx("reload failed, keeping the running configuration: %s",
-                  err);
+        log_warnx("reload failed, keeping the running configuration: %s", err);
         return;
     }
     const struct shim_config *old = &sv->sv_cfg->cr_cfg;

@@ -83,39 +83,39 @@ struct fetch {
     enum fetch_state f_state;
     struct event *f_kick;
     struct event *f_tmo;
-    struct upconn *f_uc;  /* the connection in use; owns f_bev */
+    struct upconn *f_uc; /* the connection in use; owns f_bev */
     struct bufferevent *f_bev;
     struct http_parser *f_parser;
     struct http_msg *f_resp;
     int f_direct;
-    int f_hop;           /* parent index; -1 direct */
+    int f_hop; /* parent index; -1 direct */
     int f_tried_direct;
     int f_sent_auth;
     int f_connected;
-    int f_resp_bytes;    /* any response byte seen */
+    int f_resp_bytes; /* any response byte seen */
     int f_timed_out;
-    int f_interim;       /* the message just parsed was 1xx */
+    int f_interim; /* the message just parsed was 1xx */
     int f_paused;
-    int f_done;          /* the parser completed the final message */
-    int f_peer_eof;      /* our own read saw EOF (or an error) */
+    int f_done;     /* the parser completed the final message */
+    int f_peer_eof; /* our own read saw EOF (or an error) */
     int f_peer_err;
-    unsigned f_gen;      /* bumped by every connect attempt */
-    char *f_head;        /* serialized request head of the current hop */
+    unsigned f_gen; /* bumped by every connect attempt */
+    char *f_head;   /* serialized request head of the current hop */
     size_t f_head_len;
-    const char *f_host;  /* where the current hop connects */
+    const char *f_host; /* where the current hop connects */
     uint16_t f_port;
-    char f_key[400];     /* pool key of the current hop */
-    int f_nopool;        /* never from or back to the pool */
-    int f_reused;        /* f_uc came from the pool */
-    int f_stale_retry;   /* a stale parked connection was replaced */
-    struct auth_sess *f_auth;  /* handshake under way on f_uc */
-    char *f_auth_value;        /* Proxy-Authorization for the next send */
-    int f_auth_pending;        /* swallowing a 407 before sending again */
+    char f_key[400];          /* pool key of the current hop */
+    int f_nopool;             /* never from or back to the pool */
+    int f_reused;             /* f_uc came from the pool */
+    int f_stale_retry;        /* a stale parked connection was replaced */
+    struct auth_sess *f_auth; /* handshake under way on f_uc */
+    char *f_auth_value;       /* Proxy-Authorization for the next send */
+    int f_auth_pending;       /* swallowing a 407 before sending again */
     int f_auth_legs;
-    unsigned f_auth_failed;    /* schemes whose mechanism failed here */
-    int f_sent_body;           /* the last send carried the body */
-    int f_abort_status;        /* a parser callback's verdict: 502 */
-    char f_err[256];           /* a reason built at run time */
+    unsigned f_auth_failed; /* schemes whose mechanism failed here */
+    int f_sent_body;        /* the last send carried the body */
+    int f_abort_status;     /* a parser callback's verdict: 502 */
+    char f_err[256];        /* a reason built at run time */
 };
 
 static void fetch_connect_next(struct fetch *f);
@@ -132,8 +132,8 @@ static int fp_done(void *arg);
 
 static const struct http_parser_cb fetch_parser_cb = {fp_head, fp_body,
                                                       fp_done};
-static const struct http_limits fetch_resp_limits = {
-    MAX_RESP_HEADER_BYTES, MAX_RESP_HEADERS, 0, 0};
+static const struct http_limits fetch_resp_limits = {MAX_RESP_HEADER_BYTES,
+                                                     MAX_RESP_HEADERS, 0, 0};
 
 static void
 fetch_arm(struct fetch *f, uint32_t ms)
@@ -305,8 +305,8 @@ fetch_kick_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 struct fetch *
-fetch_start(struct server *sv, struct cfg_ref *cfgr,
-            const struct fetch_req *fr, const struct fetch_cb *cb, void *arg)
+fetch_start(struct server *sv, struct cfg_ref *cfgr, const struct fetch_req *fr,
+            const struct fetch_cb *cb, void *arg)
 {
     struct fetch *f = calloc(1, sizeof(*f));
 
@@ -457,13 +457,13 @@ fetch_build_head(struct fetch *f)
         o.no_pass_client_auth = cfg->sc_pass_client_auth;
         o.no_via = m->hm_minor >= 1 ? "1.1 wsus-shim" : "1.0 wsus-shim";
         o.no_identity = 1;
-        o.no_has_body = f->f_req.fr_body_len > 0 || m->hm_chunked ||
-                        m->hm_has_length;
+        o.no_has_body =
+            f->f_req.fr_body_len > 0 || m->hm_chunked || m->hm_has_length;
         o.no_body_len = fetch_holds_body(f) ? 0 : f->f_req.fr_body_len;
         /* Keep-alive is worth asking for when the connection can be
          * parked, and needed while a handshake runs on it. */
-        o.no_keep_alive = (!f->f_nopool && cfg->sc_up_max_idle > 0) ||
-                          f->f_auth != NULL;
+        o.no_keep_alive =
+            (!f->f_nopool && cfg->sc_up_max_idle > 0) || f->f_auth != NULL;
         if (normalize_request(m, t, &o, &line, &h) == -1)
             goto fail;
         f->f_head = relay_request_serialize(line, &h, &f->f_head_len);
@@ -490,11 +490,10 @@ fetch_auth_start(struct fetch *f, enum auth_scheme s)
     f->f_auth = NULL;
     if (s == AUTH_BASIC)
         return 0; /* upstream_auth() goes with every request */
-    f->f_auth = auth_sess_new(s, upstream_cred(us), f->f_host, err,
-                              sizeof(err));
-    if (f->f_auth == NULL ||
-        auth_sess_step(f->f_auth, NULL, &f->f_auth_value, err,
-                       sizeof(err)) == -1) {
+    f->f_auth =
+        auth_sess_new(s, upstream_cred(us), f->f_host, err, sizeof(err));
+    if (f->f_auth == NULL || auth_sess_step(f->f_auth, NULL, &f->f_auth_value,
+                                            err, sizeof(err)) == -1) {
         snprintf(f->f_err, sizeof(f->f_err), "%s to %s: %s",
                  auth_scheme_name(s), fetch_upstream(f), err);
         auth_sess_free(f->f_auth);
@@ -642,8 +641,7 @@ fetch_open(struct fetch *f)
     struct bufferevent *bev;
 
     snprintf(f->f_key, sizeof(f->f_key), "%s|%s|%u|%s|%llu",
-             f->f_direct ? "origin" : "parent", f->f_host,
-             (unsigned)f->f_port,
+             f->f_direct ? "origin" : "parent", f->f_host, (unsigned)f->f_port,
              !f->f_direct && cr->ac_user != NULL ? cr->ac_user : "-",
              f->f_cfg->sc_pass_client_auth
                  ? (unsigned long long)f->f_req.fr_client
@@ -653,8 +651,7 @@ fetch_open(struct fetch *f)
         f->f_nopool = 1;
     if (fetch_reuse(f) != 0)
         return;
-    bev = bufferevent_socket_new(f->f_srv->sv_base, -1,
-                                 BEV_OPT_CLOSE_ON_FREE);
+    bev = bufferevent_socket_new(f->f_srv->sv_base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (bev == NULL || (f->f_uc = upconn_new(bev, f->f_key)) == NULL) {
         fetch_fail(f, 502, "out of memory");
         return;
@@ -785,8 +782,8 @@ fetch_auth_choose(struct fetch *f, unsigned offered)
         (f->f_auth_failed & AUTH_BIT(AUTH_NEGOTIATE)))
         want = AUTH_WANT_NTLM;
     for (int tries = 0; tries < AUTH_NSCHEMES; tries++) {
-        enum auth_scheme s = auth_choose(offered & ~f->f_auth_failed, want,
-                                         usable);
+        enum auth_scheme s =
+            auth_choose(offered & ~f->f_auth_failed, want, usable);
         if (s == AUTH_NONE)
             break;
         upstream_set_scheme(us, f->f_hop, s);
@@ -841,11 +838,10 @@ fetch_on_407(struct fetch *f, const struct http_msg *m)
             /* A bare challenge after our token: refused. A refused
              * Kerberos ticket gives way to NTLM when the parent offers it
              * and the credentials allow it. */
-            unsigned rest = auth_offered(&m->hm_hdrs) & ~AUTH_BIT(s) &
-                            ~f->f_auth_failed;
+            unsigned rest =
+                auth_offered(&m->hm_hdrs) & ~AUTH_BIT(s) & ~f->f_auth_failed;
             if (s != AUTH_NEGOTIATE ||
-                !(rest & AUTH_BIT(AUTH_NTLM) &
-                  auth_usable(upstream_cred(us))))
+                !(rest & AUTH_BIT(AUTH_NTLM) & auth_usable(upstream_cred(us))))
                 return fetch_refused(f, s);
             log_warnx("req %s: %s refused the Negotiate (Kerberos) token; "
                       "falling back to NTLM",
@@ -857,8 +853,8 @@ fetch_on_407(struct fetch *f, const struct http_msg *m)
                 f->f_uc->uc_authed = AUTH_NONE;
             return fetch_auth_choose(f, rest);
         }
-        if (auth_sess_step(f->f_auth, ch, &f->f_auth_value, err,
-                           sizeof(err)) == 0) {
+        if (auth_sess_step(f->f_auth, ch, &f->f_auth_value, err, sizeof(err)) ==
+            0) {
             f->f_auth_legs++;
             return FAUTH_RESEND;
         }
@@ -961,15 +957,15 @@ fetch_event_cb(struct bufferevent *bev, short what, void *arg)
 
     if (!f->f_connected) {
         int dnserr = bufferevent_socket_get_dns_error(bev);
-        const char *where = f->f_direct ? f->f_req.fr_tgt->rt_host
-                                        : fetch_upstream(f);
+        const char *where =
+            f->f_direct ? f->f_req.fr_tgt->rt_host : fetch_upstream(f);
         if (dnserr != 0)
-            log_warnx("req %s: cannot resolve %s: %s", f->f_req.fr_reqid,
-                      where, evutil_gai_strerror(dnserr));
+            log_warnx("req %s: cannot resolve %s: %s", f->f_req.fr_reqid, where,
+                      evutil_gai_strerror(dnserr));
         else
-            log_warnx("req %s: cannot connect to %s", f->f_req.fr_reqid,
-                      where);
-        fetch_hop_failed(f, dnserr != 0 ? "cannot resolve its name" : "cannot connect");
+            log_warnx("req %s: cannot connect to %s", f->f_req.fr_reqid, where);
+        fetch_hop_failed(f, dnserr != 0 ? "cannot resolve its name"
+                                        : "cannot connect");
         fetch_drop_conn(f);
         if (f->f_direct && dnserr != 0) {
             fetch_fail(f, 502, "cannot resolve the destination host");
@@ -998,19 +994,22 @@ fetch_event_cb(struct bufferevent *bev, short what, void *arg)
             fetch_drop_conn(f);
             if (!f->f_direct && fetch_repeatable(f)) {
                 log_warnx("req %s: %s closed without answering; failing "
-                          "over", f->f_req.fr_reqid, fetch_upstream(f));
+                          "over",
+                          f->f_req.fr_reqid, fetch_upstream(f));
                 fetch_connect_next(f);
                 return;
             }
-            fetch_fail(f, 502, "upstream closed the connection without "
-                               "answering");
+            fetch_fail(f, 502,
+                       "upstream closed the connection without "
+                       "answering");
             return;
         }
         fetch_drop_conn(f);
-        fetch_fail(f, 502, f->f_state == FETCH_BODY
-                               ? "upstream closed before the end of the body"
-                               : "upstream closed in the middle of the "
-                                 "response");
+        fetch_fail(f, 502,
+                   f->f_state == FETCH_BODY
+                       ? "upstream closed before the end of the body"
+                       : "upstream closed in the middle of the "
+                         "response");
         return;
     }
     /* An error after connect: reset by the upstream. */
@@ -1065,8 +1064,7 @@ static int
 fetch_feed(struct fetch *f, struct evbuffer *in)
 {
 
-    while (f->f_state != FETCH_FINISHED && f->f_parser != NULL &&
-           !f->f_done) {
+    while (f->f_state != FETCH_FINISHED && f->f_parser != NULL && !f->f_done) {
         size_t len = evbuffer_get_contiguous_space(in);
         if (len == 0)
             break;
@@ -1129,8 +1127,9 @@ fetch_read_cb(struct bufferevent *bev, void *arg)
      * parsed: handled as libevent would report it. */
     if (f->f_peer_eof && f->f_state != FETCH_FINISHED && f->f_bev == bev) {
         bufferevent_disable(bev, EV_READ);
-        fetch_event_cb(bev, f->f_peer_err ? BEV_EVENT_ERROR | BEV_EVENT_READING
-                                          : BEV_EVENT_EOF | BEV_EVENT_READING,
+        fetch_event_cb(bev,
+                       f->f_peer_err ? BEV_EVENT_ERROR | BEV_EVENT_READING
+                                     : BEV_EVENT_EOF | BEV_EVENT_READING,
                        f);
     }
 }
@@ -1170,10 +1169,10 @@ fp_head(void *arg, struct http_msg *m)
         fetch_auth_done(f);
     }
     if (!f->f_direct)
-        upstream_learn(f->f_cfgr->cr_up, f->f_hop, m->hm_minor,
-                       m->hm_keep_alive ||
-                           hdr_has_token(&m->hm_hdrs, "Proxy-Connection",
-                                         "keep-alive"));
+        upstream_learn(
+            f->f_cfgr->cr_up, f->f_hop, m->hm_minor,
+            m->hm_keep_alive ||
+                hdr_has_token(&m->hm_hdrs, "Proxy-Connection", "keep-alive"));
     f->f_state = FETCH_BODY;
     if (!f->f_paused)
         fetch_arm(f, f->f_cfg->sc_body_timeout_ms);

@@ -37,8 +37,7 @@ struct fetch_cb {
      * (502 or 504), or 0 after the owner stopped it. reason: text or
      * NULL, valid until the fetch is freed (copy it before fetch_free).
      * head_seen: fc_head ran (the body was cut short). */
-    void (*fc_fail)(void *arg, int status, const char *reason,
-                    int head_seen);
+    void (*fc_fail)(void *arg, int status, const char *reason, int head_seen);
 };
 
 struct fetch_req {
@@ -59,8 +58,8 @@ struct fetch_req {
  * freed. The first connect happens from the event loop. Returns NULL on
  * allocation failure. */
 struct fetch *fetch_start(struct server *sv, struct cfg_ref *cfgr,
-                          const struct fetch_req *fr,
-                          const struct fetch_cb *cb, void *arg);
+                          const struct fetch_req *fr, const struct fetch_cb *cb,
+                          void *arg);
 void fetch_free(struct fetch *f);
 
 /* Backpressure from the owner: stop or resume reading the upstream. While

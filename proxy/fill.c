@@ -43,29 +43,29 @@ struct fill {
     struct cfg_ref *fl_cfgr;
     char *fl_url;
     char fl_reqid[REQID_LEN + 1];
-    struct http_msg fl_req;   /* the GET sent upstream */
+    struct http_msg fl_req; /* the GET sent upstream */
     struct req_target fl_tgt;
     struct fetch *fl_fetch;
     struct cache_fill *fl_cf;
-    int fl_fd;                /* committed entry, opened for watchers */
+    int fl_fd; /* committed entry, opened for watchers */
     enum fill_state fl_state;
     struct cache_meta fl_meta;
     int fl_total_known;
     uint64_t fl_total;
     uint64_t fl_written;
-    uint64_t fl_t0_ms;        /* monotonic, when it started */
+    uint64_t fl_t0_ms; /* monotonic, when it started */
     int fl_err_status;
     int fl_err_pass;
     char fl_err[160];
     char fl_upstream[300];
     struct fill_watch *fl_watchers;
     struct event *fl_notify;
-    unsigned fl_pending;      /* 1 << enum fill_event */
+    unsigned fl_pending; /* 1 << enum fill_event */
 };
 
 static const char *const skip_hdrs[] = {
-    "Range",         "If-Range",        "If-Match",
-    "If-None-Match", "If-Modified-Since", "If-Unmodified-Since",
+    "Range",          "If-Range",          "If-Match",
+    "If-None-Match",  "If-Modified-Since", "If-Unmodified-Since",
     "Content-Length", "Transfer-Encoding", "Expect",
 };
 
@@ -165,8 +165,8 @@ fill_fail(struct fill *f, int status, const char *reason, int use_pass)
     snprintf(f->fl_err, sizeof(f->fl_err), "%.150s", reason);
     fill_unlist(f);
     if (!use_pass)
-        log_warnx("req %s: cache fill of %s failed: %s", f->fl_reqid,
-                  f->fl_url, reason);
+        log_warnx("req %s: cache fill of %s failed: %s", f->fl_reqid, f->fl_url,
+                  reason);
     fill_post(f, FILL_EV_FAIL);
 }
 
@@ -220,8 +220,7 @@ fl_head(void *arg, struct http_msg *m)
     memset(&f->fl_meta, 0, sizeof(f->fl_meta));
     copy_field(f->fl_meta.cm_etag, sizeof(f->fl_meta.cm_etag),
                hdr_get(&m->hm_hdrs, "ETag"));
-    copy_field(f->fl_meta.cm_last_modified,
-               sizeof(f->fl_meta.cm_last_modified),
+    copy_field(f->fl_meta.cm_last_modified, sizeof(f->fl_meta.cm_last_modified),
                hdr_get(&m->hm_hdrs, "Last-Modified"));
     copy_field(f->fl_meta.cm_content_type, sizeof(f->fl_meta.cm_content_type),
                ct);
@@ -289,8 +288,8 @@ fl_done(void *arg)
     f->fl_written = meta.cm_length;
     f->fl_state = FILL_COMMITTED;
     fill_unlist(f);
-    log_info("req %s: cached %s (%llu bytes, sha1 %s)", f->fl_reqid,
-             f->fl_url, (unsigned long long)meta.cm_length, meta.cm_sha1);
+    log_info("req %s: cached %s (%llu bytes, sha1 %s)", f->fl_reqid, f->fl_url,
+             (unsigned long long)meta.cm_length, meta.cm_sha1);
     fill_post(f, FILL_EV_DONE);
 }
 
@@ -307,8 +306,8 @@ fl_fail(void *arg, int status, const char *reason, int head_seen)
     fetch_free(f->fl_fetch);
     f->fl_fetch = NULL;
     if (!fill_finished(f))
-        fill_fail(f, status ? status : 502,
-                  reason ? reason : "upstream failed", 0);
+        fill_fail(f, status ? status : 502, reason ? reason : "upstream failed",
+                  0);
 }
 
 static const struct fetch_cb fill_fetch_cb = {fl_head, fl_body, fl_done,

@@ -37,9 +37,9 @@ struct fill_watch {
 /* The fill for url, or a new one started for req/tgt (the client's
  * request: its headers are copied, less Range and conditionals). Returns
  * NULL on failure to start (out of memory, cache file error). */
-struct fill *fill_get(struct server *sv, struct cfg_ref *cfgr,
-                      const char *url, const struct http_msg *req,
-                      const struct req_target *tgt, const char *reqid);
+struct fill *fill_get(struct server *sv, struct cfg_ref *cfgr, const char *url,
+                      const struct http_msg *req, const struct req_target *tgt,
+                      const char *reqid);
 
 /* The fill under way for url, or NULL. */
 struct fill *fill_find(struct server *sv, const char *url);
@@ -74,13 +74,13 @@ const char *fill_upstream(const struct fill *f);
  * valid until the event loop runs again. */
 struct fill_info {
     const char *fi_url;
-    const char *fi_reqid;     /* of the request that started it */
-    const char *fi_upstream;  /* "-" until known */
-    uint64_t fi_written;      /* bytes on disk */
+    const char *fi_reqid;    /* of the request that started it */
+    const char *fi_upstream; /* "-" until known */
+    uint64_t fi_written;     /* bytes on disk */
     int fi_total_known;
     uint64_t fi_total;
-    uint64_t fi_t0_ms;        /* monotonic start */
-    unsigned fi_watchers;     /* clients watching it now */
+    uint64_t fi_t0_ms;    /* monotonic start */
+    unsigned fi_watchers; /* clients watching it now */
 };
 void fill_get_info(const struct fill *f, struct fill_info *fi);
 

@@ -55,8 +55,10 @@ hashpw_main(int argc, char **argv)
     }
     n = plat_read_secret("Password: ", pw, sizeof(pw));
     if (n == -1) {
-        fprintf(stderr, "wsus-shim: no password read (or longer than %d "
-                        "bytes)\n", HASHPW_MAX);
+        fprintf(stderr,
+                "wsus-shim: no password read (or longer than %d "
+                "bytes)\n",
+                HASHPW_MAX);
         goto done;
     }
     if (n == 0) {

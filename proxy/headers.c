@@ -17,7 +17,6 @@
 
 #define HDR_MIN_CAP 16
 
-
 static int
 is_ows(int c)
 {
@@ -25,8 +24,6 @@ is_ows(int c)
 }
 
 /* Case-insensitive comparison of a NUL-terminated a with b[0..blen). */
-
-
 
 /* Trim OWS from both ends of s[0..*n); returns the new start. */
 static const char *
@@ -83,8 +80,8 @@ hdr_grow(struct hdr_list *l)
 }
 
 int
-hdr_addn(struct hdr_list *l, const char *name, size_t nlen,
-         const char *value, size_t vlen)
+hdr_addn(struct hdr_list *l, const char *name, size_t nlen, const char *value,
+         size_t vlen)
 {
     char *n = NULL, *v = NULL;
 
@@ -270,16 +267,16 @@ static int
 is_fixed_hop(const char *name, int keep_proxy_auth)
 {
     static const char *const hop[] = {
-        "Connection", "Keep-Alive", "Proxy-Connection", "TE", "Trailer",
-        "Transfer-Encoding", "Upgrade",
+        "Connection", "Keep-Alive",        "Proxy-Connection", "TE",
+        "Trailer",    "Transfer-Encoding", "Upgrade",
     };
 
     for (size_t i = 0; i < sizeof(hop) / sizeof(hop[0]); i++) {
         if (str_ieq(name, hop[i]))
             return 1;
     }
-    if (!keep_proxy_auth &&
-        (str_ieq(name, "Proxy-Authorization") || str_ieq(name, "Proxy-Authenticate")))
+    if (!keep_proxy_auth && (str_ieq(name, "Proxy-Authorization") ||
+                             str_ieq(name, "Proxy-Authenticate")))
         return 1;
     return 0;
 }
@@ -304,7 +301,8 @@ hdr_strip_hop_by_hop(struct hdr_list *l, int keep_proxy_auth)
         if (str_ieq(name, "Connection"))
             continue;
         drop = is_fixed_hop(name, keep_proxy_auth);
-        if (!drop && !str_ieq(name, "Content-Length") && !str_ieq(name, "Host") &&
+        if (!drop && !str_ieq(name, "Content-Length") &&
+            !str_ieq(name, "Host") &&
             !(keep_proxy_auth && (str_ieq(name, "Proxy-Authorization") ||
                                   str_ieq(name, "Proxy-Authenticate"))))
             drop = hdr_has_token(l, "Connection", name);

@@ -89,28 +89,28 @@ struct http_parser {
     void *hp_arg;
 
     enum hp_phase hp_phase;
-    enum http_rc hp_rc;     /* the sticky result once HP_FAILED */
-    int hp_status;          /* after HTTP_BAD */
-    const char *hp_reason;  /* static */
-    int hp_no_body;         /* response to HEAD */
-    int hp_connect;         /* response to CONNECT */
-    int hp_skip_body;       /* decided at head time */
-    int hp_scan_status;     /* a scanner's pending verdict */
+    enum http_rc hp_rc;    /* the sticky result once HP_FAILED */
+    int hp_status;         /* after HTTP_BAD */
+    const char *hp_reason; /* static */
+    int hp_no_body;        /* response to HEAD */
+    int hp_connect;        /* response to CONNECT */
+    int hp_skip_body;      /* decided at head time */
+    int hp_scan_status;    /* a scanner's pending verdict */
     const char *hp_scan_reason;
 
     /* head scanner */
     enum hs_state hp_hs;
-    int hp_hs_lines;        /* non-empty lines seen */
+    int hp_hs_lines; /* non-empty lines seen */
     uint64_t hp_head_bytes;
-    int hp_sl_field;        /* request line: 0 method, 1 target, 2 version */
-    uint64_t hp_sl_tlen;    /* request-target bytes so far */
+    int hp_sl_field;     /* request line: 0 method, 1 target, 2 version */
+    uint64_t hp_sl_tlen; /* request-target bytes so far */
 
     /* chunk scanner */
     int hp_ck_on;
     enum ck_state hp_ck;
-    uint64_t hp_ck_size;    /* size being parsed */
-    uint64_t hp_ck_left;    /* data bytes left in this chunk */
-    uint64_t hp_ck_total;   /* declared data bytes so far */
+    uint64_t hp_ck_size;  /* size being parsed */
+    uint64_t hp_ck_left;  /* data bytes left in this chunk */
+    uint64_t hp_ck_total; /* declared data bytes so far */
     uint64_t hp_trl_bytes;
 
     /* span accumulation */
@@ -125,9 +125,6 @@ struct http_parser {
 };
 
 /* --- small helpers ------------------------------------------------------ */
-
-
-
 
 /* RFC 9110 §5.6.2 tchar. */
 static int
@@ -146,7 +143,6 @@ is_bad_ctl(int c)
 {
     return (c < 0x20 && c != '\t') || c == 0x7f;
 }
-
 
 static void
 sb_reset(struct sbuf *b)
@@ -328,8 +324,8 @@ scan_err(struct http_parser *p, int status, const char *reason, size_t at,
 /*
  * Scan head bytes s[0..n). Returns 1 when the head ends (*used = bytes up to
  * and including the final LF), 0 when all n bytes belong to the head so far
- * (*used = n), -1 on a violation at s[*used] (see scan_err). Empty lines before the start
- * line are skipped (RFC 9112 §2.2 lets a server ignore them).
+ * (*used = n), -1 on a violation at s[*used] (see scan_err). Empty lines before
+ * the start line are skipped (RFC 9112 §2.2 lets a server ignore them).
  */
 static int
 scan_head(struct http_parser *p, const char *s, size_t n, size_t *used)
@@ -455,12 +451,14 @@ scan_chunks(struct http_parser *p, const char *s, size_t n, size_t *used)
         }
         case CK_DATA_CR:
             if (c != '\r')
-                return scan_err(p, 400, "missing CRLF after chunk data", i, used);
+                return scan_err(p, 400, "missing CRLF after chunk data", i,
+                                used);
             p->hp_ck = CK_DATA_LF;
             break;
         case CK_DATA_LF:
             if (c != '\n')
-                return scan_err(p, 400, "missing CRLF after chunk data", i, used);
+                return scan_err(p, 400, "missing CRLF after chunk data", i,
+                                used);
             p->hp_ck = CK_SIZE_START;
             break;
         case CK_TRL_START:
@@ -525,8 +523,7 @@ commit_field(struct http_parser *p)
     }
     if (m->hm_hdrs.hl_n >= p->hp_lim->hl_max_headers)
         return fail(p, 431, "too many header fields");
-    if (hdr_addn(&m->hm_hdrs, name, p->hp_name.sb_n, v, p->hp_value.sb_n) ==
-        -1)
+    if (hdr_addn(&m->hm_hdrs, name, p->hp_name.sb_n, v, p->hp_value.sb_n) == -1)
         return fail_oom(p);
     sb_reset(&p->hp_name);
     sb_reset(&p->hp_value);
@@ -535,10 +532,10 @@ commit_field(struct http_parser *p)
 
 /* Transfer-Encoding over every field, in order. */
 struct te_info {
-    int ti_fields;   /* Transfer-Encoding fields */
-    int ti_codings;  /* codings listed */
-    int ti_chunked;  /* how often "chunked" appears */
-    int ti_final;    /* the last coding is chunked */
+    int ti_fields;  /* Transfer-Encoding fields */
+    int ti_codings; /* codings listed */
+    int ti_chunked; /* how often "chunked" appears */
+    int ti_final;   /* the last coding is chunked */
 };
 
 static void
@@ -719,8 +716,8 @@ head_response(struct http_parser *p)
     if ((m->hm_reason = xstrdup(sb_str(&p->hp_stat))) == NULL)
         return fail_oom(p);
 
-    m->hm_no_body = st / 100 == 1 || st == 204 || st == 304 ||
-                    p->hp_no_body || (p->hp_connect && st / 100 == 2);
+    m->hm_no_body = st / 100 == 1 || st == 204 || st == 304 || p->hp_no_body ||
+                    (p->hp_connect && st / 100 == 2);
 
     rc = cl_read(l, &ncl, &len);
     if (rc == -1)
@@ -768,8 +765,7 @@ framing_agrees(const struct http_parser *p)
         return 1;
     if (ll_chunked != m->hm_chunked)
         return 0;
-    if (m->hm_has_length &&
-        (!ll_cl || p->hp_ll.content_length != m->hm_length))
+    if (m->hm_has_length && (!ll_cl || p->hp_ll.content_length != m->hm_length))
         return 0;
     if (!m->hm_has_length && !m->hm_chunked && ll_cl)
         return 0;
@@ -1063,8 +1059,8 @@ run_llhttp(struct http_parser *p, const char *s, size_t n, size_t *used)
             fail(p, 400, "malformed message");
             return HTTP_BAD;
         }
-        *used = (pos != NULL && pos >= s && pos <= s + n) ? (size_t)(pos - s)
-                                                          : n;
+        *used =
+            (pos != NULL && pos >= s && pos <= s + n) ? (size_t)(pos - s) : n;
         return HTTP_DONE;
     }
     if (e != HPE_OK) {

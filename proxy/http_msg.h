@@ -32,19 +32,19 @@ struct http_msg {
     char *hm_reason;
     struct hdr_list hm_hdrs;
     /* framing, derived when the head is complete */
-    int hm_chunked;        /* Transfer-Encoding: ..., chunked */
-    int hm_has_length;     /* a valid single Content-Length */
+    int hm_chunked;    /* Transfer-Encoding: ..., chunked */
+    int hm_has_length; /* a valid single Content-Length */
     uint64_t hm_length;
     int hm_close_delimited; /* response body runs to EOF */
-    int hm_keep_alive;     /* peer wants the connection kept open */
+    int hm_keep_alive;      /* peer wants the connection kept open */
     int hm_expect_continue; /* request has Expect: 100-continue */
     /* added with the implementation: */
-    int hm_expect_other;   /* request has another Expect value (417 is the
-                            * caller's choice); both are 0 for HTTP/1.0 */
-    int hm_no_body;        /* response carries no body whatever its framing
-                            * fields say: 1xx, 204, 304, HEAD, CONNECT 2xx.
-                            * hm_chunked/hm_has_length/hm_length still tell
-                            * what the fields announced (a HEAD's length) */
+    int hm_expect_other; /* request has another Expect value (417 is the
+                          * caller's choice); both are 0 for HTTP/1.0 */
+    int hm_no_body;      /* response carries no body whatever its framing
+                          * fields say: 1xx, 204, 304, HEAD, CONNECT 2xx.
+                          * hm_chunked/hm_has_length/hm_length still tell
+                          * what the fields announced (a HEAD's length) */
 };
 
 void http_msg_init(struct http_msg *m, enum http_kind kind);
@@ -54,7 +54,7 @@ struct http_limits {
     uint32_t hl_max_head;    /* bytes of start line + headers */
     uint32_t hl_max_headers; /* count */
     uint32_t hl_max_uri;
-    uint64_t hl_max_body;    /* requests only; 0 = no limit */
+    uint64_t hl_max_body; /* requests only; 0 = no limit */
 };
 
 /* Callbacks into the owner. Each returns 0 to go on or -1 to abort the
@@ -82,8 +82,7 @@ struct http_parser;
  * pointers to limits and cb; they must outlive it. */
 struct http_parser *http_parser_new(enum http_kind kind,
                                     const struct http_limits *limits,
-                                    const struct http_parser_cb *cb,
-                                    void *arg);
+                                    const struct http_parser_cb *cb, void *arg);
 void http_parser_free(struct http_parser *p);
 
 /* For a response: the request was HEAD, so the response carries no body

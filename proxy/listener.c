@@ -75,9 +75,8 @@ listener_start(struct server *sv, char *bound, size_t boundlen, char *err,
     int sslen = (int)sizeof(ss);
     char spec[128];
 
-    snprintf(spec, sizeof(spec), strchr(cfg->sc_listen_addr, ':') != NULL
-                                     ? "[%s]:%u"
-                                     : "%s:%u",
+    snprintf(spec, sizeof(spec),
+             strchr(cfg->sc_listen_addr, ':') != NULL ? "[%s]:%u" : "%s:%u",
              cfg->sc_listen_addr, (unsigned)cfg->sc_listen_port);
     if (plat_sockaddr_make(cfg->sc_listen_addr, cfg->sc_listen_port,
                            (struct sockaddr *)&ss, &sslen) == -1) {
@@ -86,8 +85,8 @@ listener_start(struct server *sv, char *bound, size_t boundlen, char *err,
     }
     sv->sv_lis = evconnlistener_new_bind(
         sv->sv_base, accept_cb, sv,
-        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-        512, (struct sockaddr *)&ss, sslen);
+        LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 512,
+        (struct sockaddr *)&ss, sslen);
     if (sv->sv_lis == NULL) {
         char eb[128];
         plat_strerror(plat_errno(), eb, sizeof(eb));

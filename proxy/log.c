@@ -22,13 +22,13 @@ struct log_file {
     int lf_lbf;       /* line-buffered */
 };
 
-static struct log_file log_f;  /* lf_path NULL: stderr */
+static struct log_file log_f; /* lf_path NULL: stderr */
 static int log_to_syslog;
-static int log_mirror = -1;  /* levels <= this also go to the system log */
+static int log_mirror = -1; /* levels <= this also go to the system log */
 static enum log_level log_lvl = LOG_LVL_INFO;
-static struct log_file acc_f;  /* lf_path NULL and !acc_is_stdout: off */
+static struct log_file acc_f; /* lf_path NULL and !acc_is_stdout: off */
 static int acc_is_stdout;
-static uint64_t rot_size;      /* 0: never rotate */
+static uint64_t rot_size; /* 0: never rotate */
 static unsigned rot_keep = 5;
 
 static int
@@ -189,17 +189,16 @@ fmt_time(char *buf, size_t len)
 
     plat_clock_real(&ts);
     plat_gmtime(ts.tv_sec, &tm);
-    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-             tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-             tm.tm_min, tm.tm_sec, (int)(ts.tv_nsec / 1000000) % 1000);
+    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             (int)(ts.tv_nsec / 1000000) % 1000);
 }
 
-static void log_vemit(enum log_level lvl, const char *errtext,
-                      const char *fmt, va_list ap) LOG_PRINTF(3, 0);
+static void log_vemit(enum log_level lvl, const char *errtext, const char *fmt,
+                      va_list ap) LOG_PRINTF(3, 0);
 
 static void
-log_vemit(enum log_level lvl, const char *errtext, const char *fmt,
-          va_list ap)
+log_vemit(enum log_level lvl, const char *errtext, const char *fmt, va_list ap)
 {
     char msg[1024], line[1200], ts[64];
 
@@ -215,9 +214,8 @@ log_vemit(enum log_level lvl, const char *errtext, const char *fmt,
             return;
     }
     fmt_time(ts, sizeof(ts));
-    int n = snprintf(line, sizeof(line), "%s %s %s%s%s\n", ts,
-                     lvl_names[lvl], msg, errtext ? ": " : "",
-                     errtext ? errtext : "");
+    int n = snprintf(line, sizeof(line), "%s %s %s%s%s\n", ts, lvl_names[lvl],
+                     msg, errtext ? ": " : "", errtext ? errtext : "");
     if (n < 0)
         return;
     if ((size_t)n >= sizeof(line)) {
@@ -232,12 +230,12 @@ log_vemit(enum log_level lvl, const char *errtext, const char *fmt,
     fflush(stderr);
 }
 
-#define LOG_BODY(lvl, errtext)                                              \
-    do {                                                                    \
-        va_list ap;                                                         \
-        va_start(ap, fmt);                                                  \
-        log_vemit(lvl, errtext, fmt, ap);                                   \
-        va_end(ap);                                                         \
+#define LOG_BODY(lvl, errtext)                                                 \
+    do {                                                                       \
+        va_list ap;                                                            \
+        va_start(ap, fmt);                                                     \
+        log_vemit(lvl, errtext, fmt, ap);                                      \
+        va_end(ap);                                                            \
     } while (0)
 
 void
@@ -308,15 +306,15 @@ access_log_write(const struct access_rec *r)
     if (acc_f.lf_path == NULL && !acc_is_stdout)
         return;
     plat_clock_real(&ts);
-    int n = snprintf(line, sizeof(line),
-                     "%lld.%03ld %6llu %s %s/%03d %llu %s %.1800s - %s - "
-                     "%llu %s\n",
-                     (long long)ts.tv_sec, ts.tv_nsec / 1000000,
-                     (unsigned long long)r->ar_duration_ms, r->ar_client,
-                     r->ar_plan, r->ar_status,
-                     (unsigned long long)r->ar_bytes_out, r->ar_method,
-                     r->ar_url, r->ar_upstream,
-                     (unsigned long long)r->ar_bytes_in, r->ar_reqid);
+    int n =
+        snprintf(line, sizeof(line),
+                 "%lld.%03ld %6llu %s %s/%03d %llu %s %.1800s - %s - "
+                 "%llu %s\n",
+                 (long long)ts.tv_sec, ts.tv_nsec / 1000000,
+                 (unsigned long long)r->ar_duration_ms, r->ar_client,
+                 r->ar_plan, r->ar_status, (unsigned long long)r->ar_bytes_out,
+                 r->ar_method, r->ar_url, r->ar_upstream,
+                 (unsigned long long)r->ar_bytes_in, r->ar_reqid);
     if (n < 0)
         return;
     if ((size_t)n >= sizeof(line))

@@ -53,7 +53,7 @@ int access_log_open(const char *path);
 void access_log_close(void);
 
 struct access_rec {
-    const char *ar_client;   /* "127.0.0.1:51234" */
+    const char *ar_client; /* "127.0.0.1:51234" */
     const char *ar_method;
     const char *ar_url;
     int ar_status;           /* status sent to the client, 0 if none */

@@ -233,8 +233,7 @@ shim_serve(void *arg)
             evsignal_add(ev_hup, NULL);
     }
     if (plat_sig_stats() != -1) {
-        ev_usr1 = evsignal_new(sv.sv_base, plat_sig_stats(), sig_stats_cb,
-                               &sc);
+        ev_usr1 = evsignal_new(sv.sv_base, plat_sig_stats(), sig_stats_cb, &sc);
         if (ev_usr1 != NULL)
             evsignal_add(ev_usr1, NULL);
     }
@@ -243,8 +242,8 @@ shim_serve(void *arg)
         goto out;
     }
     if (ctl != -1) {
-        ev_ctl = event_new(sv.sv_base, ctl, EV_READ | EV_PERSIST, control_cb,
-                           &sc);
+        ev_ctl =
+            event_new(sv.sv_base, ctl, EV_READ | EV_PERSIST, control_cb, &sc);
         if (ev_ctl == NULL || event_add(ev_ctl, NULL) == -1) {
             log_err("cannot watch the service control channel");
             goto out;
@@ -324,8 +323,7 @@ main(int argc, char **argv)
         if ((!install && (o.o_path != NULL || account != NULL)) || check ||
             console || o.o_verbose) {
             fprintf(stderr, "wsus-shim: %s takes %s\n", verb,
-                    install ? "no option but -c and --account"
-                            : "no options");
+                    install ? "no option but -c and --account" : "no options");
             return 2;
         }
         if (!install)

@@ -28,9 +28,6 @@
 
 #define HOST_MAX 253 /* a DNS name; also bounds authority buffers */
 
-
-
-
 void
 req_target_free(struct req_target *t)
 {
@@ -164,8 +161,8 @@ req_target_parse(const char *target, int is_connect, const char *host_hdr,
         /* origin-form: the authority comes from Host (may be absent, e.g.
          * an HTTP/1.0 request to the shim itself: rt_host is then "") */
         if (host_hdr != NULL && *host_hdr != '\0') {
-            if (parse_authority(host_hdr, strlen(host_hdr), 0, 80, out,
-                                why) == -1)
+            if (parse_authority(host_hdr, strlen(host_hdr), 0, 80, out, why) ==
+                -1)
                 goto fail;
         } else {
             if ((out->rt_host = str_dupn("", 0)) == NULL) {
@@ -303,8 +300,7 @@ add_via(struct hdr_list *l, const char *entry)
  */
 int
 normalize_request(const struct http_msg *req, const struct req_target *t,
-                  const struct norm_opts *o, char **line,
-                  struct hdr_list *out)
+                  const struct norm_opts *o, char **line, struct hdr_list *out)
 {
     char auth[HOST_MAX + 16], clen[24];
     const char *target;
@@ -314,8 +310,7 @@ normalize_request(const struct http_msg *req, const struct req_target *t,
 
     *line = NULL;
     if (req->hm_method == NULL || t->rt_path == NULL ||
-        req_target_authority(t, !req->hm_is_connect, auth, sizeof(auth)) ==
-            -1)
+        req_target_authority(t, !req->hm_is_connect, auth, sizeof(auth)) == -1)
         goto fail;
 
     /* request line */

@@ -13,10 +13,10 @@
 
 /* A parsed request target. */
 struct req_target {
-    char *rt_host;     /* lower-case; IPv6 without brackets */
-    uint16_t rt_port;  /* explicit or the scheme's default */
-    char *rt_path;     /* origin-form: "/path?query" (never empty) */
-    int rt_absolute;   /* the client sent absolute-form */
+    char *rt_host;    /* lower-case; IPv6 without brackets */
+    uint16_t rt_port; /* explicit or the scheme's default */
+    char *rt_path;    /* origin-form: "/path?query" (never empty) */
+    int rt_absolute;  /* the client sent absolute-form */
 };
 
 void req_target_free(struct req_target *t);
@@ -49,16 +49,16 @@ int req_target_authority(const struct req_target *t, int omit_default,
 int req_target_url(const struct req_target *t, char *buf, size_t len);
 
 struct norm_opts {
-    int no_to_proxy;          /* 1: absolute-form to a proxy; 0: direct */
-    int no_up_minor;          /* 0 for HTTP/1.0 upstreams, 1 for 1.1 */
+    int no_to_proxy;           /* 1: absolute-form to a proxy; 0: direct */
+    int no_up_minor;           /* 0 for HTTP/1.0 upstreams, 1 for 1.1 */
     const char *no_proxy_auth; /* full Proxy-Authorization value or NULL */
-    int no_pass_client_auth;  /* keep the client's Proxy-Authorization */
-    const char *no_via;       /* e.g. "1.1 wsus-shim"; appended to Via */
-    int no_identity;          /* force Accept-Encoding: identity */
-    int no_has_body;          /* a body of no_body_len bytes follows */
+    int no_pass_client_auth;   /* keep the client's Proxy-Authorization */
+    const char *no_via;        /* e.g. "1.1 wsus-shim"; appended to Via */
+    int no_identity;           /* force Accept-Encoding: identity */
+    int no_has_body;           /* a body of no_body_len bytes follows */
     uint64_t no_body_len;
-    int no_keep_alive;        /* ask a 1.0 upstream to keep the connection
-                               * (for the pool) instead of closing it */
+    int no_keep_alive; /* ask a 1.0 upstream to keep the connection
+                        * (for the pool) instead of closing it */
 };
 
 /* Build the upstream request head from the client's request:

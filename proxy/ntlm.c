@@ -392,8 +392,8 @@ ntlm_negotiate(uint8_t out[NTLM_NEGOTIATE_LEN])
  * and MsvAvEOL ends them. Fills c's timestamp; *used gets the length up
  * to the end of MsvAvEOL. 0 or -1 with err set. */
 static int
-tinfo_scan(const uint8_t *ti, size_t n, struct ntlm_challenge *c,
-           size_t *used, char *err, size_t errlen)
+tinfo_scan(const uint8_t *ti, size_t n, struct ntlm_challenge *c, size_t *used,
+           char *err, size_t errlen)
 {
     size_t pos = 0;
 
@@ -402,8 +402,10 @@ tinfo_scan(const uint8_t *ti, size_t n, struct ntlm_challenge *c,
 
         pos += 4;
         if (l > n - pos) {
-            errfmt(err, errlen, "NTLM challenge: AV pair %u runs past the "
-                   "target info", (unsigned)id);
+            errfmt(err, errlen,
+                   "NTLM challenge: AV pair %u runs past the "
+                   "target info",
+                   (unsigned)id);
             return -1;
         }
         if (id == NTLM_AV_EOL) {
@@ -412,8 +414,10 @@ tinfo_scan(const uint8_t *ti, size_t n, struct ntlm_challenge *c,
         }
         if (id == NTLM_AV_TIMESTAMP) {
             if (l != 8) {
-                errfmt(err, errlen, "NTLM challenge: MsvAvTimestamp of %u "
-                       "bytes", (unsigned)l);
+                errfmt(err, errlen,
+                       "NTLM challenge: MsvAvTimestamp of %u "
+                       "bytes",
+                       (unsigned)l);
                 return -1;
             }
             c->nc_has_time = 1;
@@ -427,8 +431,7 @@ tinfo_scan(const uint8_t *ti, size_t n, struct ntlm_challenge *c,
 
 /* Is the field (Len, MaxLen, Offset) at msg + at inside msg[0..len)? */
 static int
-field_ok(const uint8_t *msg, size_t len, size_t at, size_t *flen,
-         size_t *foff)
+field_ok(const uint8_t *msg, size_t len, size_t at, size_t *flen, size_t *foff)
 {
     *flen = get16(msg + at);
     *foff = get32(msg + at + 4);
@@ -436,8 +439,8 @@ field_ok(const uint8_t *msg, size_t len, size_t at, size_t *flen,
 }
 
 int
-ntlm_parse_challenge(const uint8_t *msg, size_t len,
-                     struct ntlm_challenge *c, char *err, size_t errlen)
+ntlm_parse_challenge(const uint8_t *msg, size_t len, struct ntlm_challenge *c,
+                     char *err, size_t errlen)
 {
     size_t flen, foff, used;
 
@@ -452,8 +455,10 @@ ntlm_parse_challenge(const uint8_t *msg, size_t len,
         return -1;
     }
     if (get32(msg + 8) != 2) {
-        errfmt(err, errlen, "NTLM message of type %u where a challenge (2) "
-               "was expected", (unsigned)get32(msg + 8));
+        errfmt(err, errlen,
+               "NTLM message of type %u where a challenge (2) "
+               "was expected",
+               (unsigned)get32(msg + 8));
         return -1;
     }
     /* The TargetName field is not used (NTLMv2 takes the names from the
@@ -469,12 +474,15 @@ ntlm_parse_challenge(const uint8_t *msg, size_t len,
         return 0;
     /* Reserved 8, TargetInfoFields 8 */
     if (len < 48) {
-        errfmt(err, errlen, "NTLM challenge too short for its target info "
-               "(%zu bytes)", len);
+        errfmt(err, errlen,
+               "NTLM challenge too short for its target info "
+               "(%zu bytes)",
+               len);
         return -1;
     }
     if (!field_ok(msg, len, 40, &flen, &foff)) {
-        errfmt(err, errlen, "NTLM challenge: target info outside the "
+        errfmt(err, errlen,
+               "NTLM challenge: target info outside the "
                "message");
         return -1;
     }
@@ -538,8 +546,7 @@ auth_mic(const uint8_t ntowf[NTLM_HASH_LEN], const uint8_t *ntproof,
     if ((all = malloc(n)) == NULL)
         return -1;
     memcpy(all, in->ai_negotiate, in->ai_negotiate_len);
-    memcpy(all + in->ai_negotiate_len, in->ai_challenge,
-           in->ai_challenge_len);
+    memcpy(all + in->ai_negotiate_len, in->ai_challenge, in->ai_challenge_len);
     memcpy(all + in->ai_negotiate_len + in->ai_challenge_len, auth, alen);
     if (hmac_md5(ntowf, NTLM_HASH_LEN, ntproof, 16, sbk) == 0 &&
         hmac_md5(sbk, sizeof(sbk), all, n, mic) == 0) {
@@ -553,8 +560,8 @@ auth_mic(const uint8_t ntowf[NTLM_HASH_LEN], const uint8_t *ntproof,
 }
 
 int
-ntlm_authenticate(const struct ntlm_auth_in *in, uint8_t **out,
-                  size_t *outlen, char *err, size_t errlen)
+ntlm_authenticate(const struct ntlm_auth_in *in, uint8_t **out, size_t *outlen,
+                  char *err, size_t errlen)
 {
     struct ntlm_challenge ch;
     uint8_t ntowf[NTLM_HASH_LEN], lm[24];
@@ -565,11 +572,12 @@ ntlm_authenticate(const struct ntlm_auth_in *in, uint8_t **out,
 
     *out = NULL;
     *outlen = 0;
-    if (ntlm_parse_challenge(in->ai_challenge, in->ai_challenge_len, &ch,
-                             err, errlen) == -1)
+    if (ntlm_parse_challenge(in->ai_challenge, in->ai_challenge_len, &ch, err,
+                             errlen) == -1)
         return -1;
     if (ch.nc_has_time && in->ai_negotiate == NULL) {
-        errfmt(err, errlen, "NTLM: the negotiate message is needed for "
+        errfmt(err, errlen,
+               "NTLM: the negotiate message is needed for "
                "the MIC");
         return -1;
     }
@@ -583,9 +591,9 @@ ntlm_authenticate(const struct ntlm_auth_in *in, uint8_t **out,
     }
     if (ntlm_utf16le(in->ai_domain, 0, &dom, &ndom) == -1 ||
         ntlm_utf16le(in->ai_user, 0, &usr, &nusr) == -1 ||
-        ntlm_ntowfv2(in->ai_nt_hash, in->ai_user, in->ai_domain, ntowf) ==
-            -1) {
-        errfmt(err, errlen, "NTLM: the user or domain name is not valid "
+        ntlm_ntowfv2(in->ai_nt_hash, in->ai_user, in->ai_domain, ntowf) == -1) {
+        errfmt(err, errlen,
+               "NTLM: the user or domain name is not valid "
                "UTF-8 (or out of memory)");
         goto done;
     }
@@ -599,8 +607,8 @@ ntlm_authenticate(const struct ntlm_auth_in *in, uint8_t **out,
         goto oom;
     if (ch.nc_has_time)
         memset(lm, 0, sizeof(lm));
-    else if (ntlm_lmv2_response(ntowf, ch.nc_server_chal, in->ai_nonce,
-                                lm) == -1)
+    else if (ntlm_lmv2_response(ntowf, ch.nc_server_chal, in->ai_nonce, lm) ==
+             -1)
         goto oom;
     total = NTLM_AUTH_HDR + ndom + nusr + sizeof(lm) + ntlen;
     if ((m = calloc(1, total)) == NULL)

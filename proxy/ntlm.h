@@ -43,10 +43,10 @@
 #define NTLM_F_56 0x80000000u
 
 /* The flags of our NEGOTIATE_MESSAGE (0xa2088205). */
-#define NTLM_F_CLIENT                                                    \
-    (NTLM_F_UNICODE | NTLM_F_REQUEST_TARGET | NTLM_F_NTLM |              \
-     NTLM_F_ALWAYS_SIGN | NTLM_F_EXTENDED_SESSIONSECURITY |              \
-     NTLM_F_VERSION | NTLM_F_128 | NTLM_F_56)
+#define NTLM_F_CLIENT                                                          \
+    (NTLM_F_UNICODE | NTLM_F_REQUEST_TARGET | NTLM_F_NTLM |                    \
+     NTLM_F_ALWAYS_SIGN | NTLM_F_EXTENDED_SESSIONSECURITY | NTLM_F_VERSION |   \
+     NTLM_F_128 | NTLM_F_56)
 
 /* MD4 (RFC 1320) of data[0..len). Our own: OpenSSL 3 keeps MD4 in the
  * legacy provider, which is often not loaded. */
@@ -87,8 +87,8 @@ struct ntlm_challenge {
     uint8_t nc_server_chal[8];
     const uint8_t *nc_tinfo; /* target info AV pairs, or NULL */
     size_t nc_tinfo_len;
-    int nc_has_time;         /* MsvAvTimestamp present? */
-    uint64_t nc_time;        /* its FILETIME */
+    int nc_has_time;  /* MsvAvTimestamp present? */
+    uint64_t nc_time; /* its FILETIME */
 };
 
 /* Parse msg[0..len) as a CHALLENGE_MESSAGE ([MS-NLMP] 2.2.1.2). Every
@@ -111,14 +111,13 @@ int ntlm_v2_response(const uint8_t ntowf[NTLM_HASH_LEN],
 /* The LMv2 response: HMAC-MD5(ntowf, server_chal + nonce) + nonce. */
 int ntlm_lmv2_response(const uint8_t ntowf[NTLM_HASH_LEN],
                        const uint8_t server_chal[8],
-                       const uint8_t nonce[NTLM_NONCE_LEN],
-                       uint8_t out[24]);
+                       const uint8_t nonce[NTLM_NONCE_LEN], uint8_t out[24]);
 
 /* What ntlm_authenticate needs. All borrowed. */
 struct ntlm_auth_in {
-    const char *ai_user;      /* as split by ntlm_split_user */
+    const char *ai_user; /* as split by ntlm_split_user */
     const char *ai_domain;
-    const uint8_t *ai_nt_hash; /* NTLM_HASH_LEN bytes */
+    const uint8_t *ai_nt_hash;   /* NTLM_HASH_LEN bytes */
     const uint8_t *ai_negotiate; /* the NEGOTIATE_MESSAGE we sent (MIC) */
     size_t ai_negotiate_len;
     const uint8_t *ai_challenge; /* the CHALLENGE_MESSAGE as received */

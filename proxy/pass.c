@@ -37,8 +37,7 @@ pass_out(struct pass *ps, const void *p, size_t n)
 /* Stop from inside a fetch callback: the outcome is delivered from
  * pass_on_fail once the fetch's parser has returned. */
 static int
-pass_halt(struct pass *ps, enum pass_outcome oc, int status,
-          const char *reason)
+pass_halt(struct pass *ps, enum pass_outcome oc, int status, const char *reason)
 {
     if (ps->ps_stop == PASS_DONE) {
         ps->ps_stop = oc;
@@ -109,8 +108,8 @@ pass_on_head(void *arg, struct http_msg *m)
         ps->ps_synth_ok)
         return pass_halt(ps, PASS_NEEDS_SYNTH, 0, NULL);
 
-    enum relay_window_rc rc = relay_pass_window(req, m, ps->ps_slice,
-                                                ps->ps_max_discard, &w);
+    enum relay_window_rc rc =
+        relay_pass_window(req, m, ps->ps_slice, ps->ps_max_discard, &w);
     if (window_refusal(rc) != NULL)
         return pass_halt(ps, PASS_VERDICT, 502, window_refusal(rc));
     hdr_init(&out);
@@ -179,9 +178,8 @@ pass_on_body(void *arg, const char *p, size_t n)
         /* The wanted range is complete: drop the rest of the body. */
         return pass_halt(ps, PASS_SLICE_DONE, 0, NULL);
     }
-    if (!ps->ps_paused &&
-        evbuffer_get_length(ps->ps_cb->pcb_output(ps->ps_arg)) >
-            RELAY_HIGH_MARK) {
+    if (!ps->ps_paused && evbuffer_get_length(ps->ps_cb->pcb_output(
+                              ps->ps_arg)) > RELAY_HIGH_MARK) {
         ps->ps_paused = 1;
         fetch_pause(ps->ps_fetch, 1);
     }
@@ -189,8 +187,7 @@ pass_on_body(void *arg, const char *p, size_t n)
 }
 
 static void
-pass_end(struct pass *ps, enum pass_outcome oc, int status,
-         const char *reason)
+pass_end(struct pass *ps, enum pass_outcome oc, int status, const char *reason)
 {
     if (ps->ps_stopped)
         return;
@@ -233,8 +230,7 @@ pass_on_fail(void *arg, int status, const char *reason, int head_seen)
         return;
     }
     if (head_seen)
-        pass_end(ps, PASS_CUT, 0,
-                 reason ? reason : "upstream failed mid-body");
+        pass_end(ps, PASS_CUT, 0, reason ? reason : "upstream failed mid-body");
     else
         pass_end(ps, PASS_FAILED, status ? status : 502,
                  reason ? reason : "upstream failed");
@@ -244,8 +240,8 @@ static const struct fetch_cb pass_fetch_cb = {pass_on_head, pass_on_body,
                                               pass_on_done, pass_on_fail};
 
 int
-pass_start(struct pass *ps, const struct pass_req *pr,
-           const struct pass_cb *cb, void *arg)
+pass_start(struct pass *ps, const struct pass_req *pr, const struct pass_cb *cb,
+           void *arg)
 {
     const struct shim_config *cfg = &pr->pr_cfgr->cr_cfg;
     struct fetch_req fr;
@@ -255,8 +251,8 @@ pass_start(struct pass *ps, const struct pass_req *pr,
     ps->ps_cb = cb;
     ps->ps_arg = arg;
     ps->ps_req = pr->pr_req;
-    ps->ps_synth_ok = cfg->sc_range_mode == RANGE_MODE_CACHE &&
-                      pr->pr_srv->sv_cache != NULL;
+    ps->ps_synth_ok =
+        cfg->sc_range_mode == RANGE_MODE_CACHE && pr->pr_srv->sv_cache != NULL;
     ps->ps_slice = cfg->sc_range_mode == RANGE_MODE_SLICE;
     ps->ps_max_discard = cfg->sc_slice_max_discard;
     memset(&fr, 0, sizeof(fr));
@@ -267,8 +263,8 @@ pass_start(struct pass *ps, const struct pass_req *pr,
     fr.fr_body = spool_mem(pr->pr_body);
     fr.fr_body_seg = spool_segment(pr->pr_body);
     fr.fr_body_len = pr->pr_body->sp_len;
-    ps->ps_fetch = fetch_start(pr->pr_srv, pr->pr_cfgr, &fr, &pass_fetch_cb,
-                               ps);
+    ps->ps_fetch =
+        fetch_start(pr->pr_srv, pr->pr_cfgr, &fr, &pass_fetch_cb, ps);
     return ps->ps_fetch == NULL ? -1 : 0;
 }
 

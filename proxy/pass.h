@@ -63,7 +63,7 @@ struct pass_req {
     const struct req_target *pr_tgt;
     const char *pr_reqid;
     const struct spool *pr_body;
-    uint64_t pr_client;   /* the client connection's id (fetch_req) */
+    uint64_t pr_client; /* the client connection's id (fetch_req) */
 };
 
 struct pass {
@@ -71,18 +71,18 @@ struct pass {
     const struct pass_cb *ps_cb;
     void *ps_arg;
     const struct http_msg *ps_req;
-    int ps_synth_ok;     /* a HEAD without a length may become a fill */
-    int ps_slice;        /* [range] mode slice */
+    int ps_synth_ok; /* a HEAD without a length may become a fill */
+    int ps_slice;    /* [range] mode slice */
     uint64_t ps_max_discard;
     enum pass_outcome ps_stop; /* why a fetch callback stopped it;
                                 * PASS_DONE while it runs on */
     int ps_stopped;
-    int ps_status;       /* of a verdict */
+    int ps_status; /* of a verdict */
     const char *ps_reason;
     char ps_why[96];
-    char *ps_challenge;  /* Proxy-Authenticate of a CONNECT's 407 */
-    uint64_t ps_skip;    /* body bytes to drop before sending */
-    uint64_t ps_take;    /* body bytes still to send; UINT64_MAX: all */
+    char *ps_challenge; /* Proxy-Authenticate of a CONNECT's 407 */
+    uint64_t ps_skip;   /* body bytes to drop before sending */
+    uint64_t ps_take;   /* body bytes still to send; UINT64_MAX: all */
     int ps_paused;
     struct resp_plan ps_plan;
 };

@@ -150,8 +150,7 @@ int
 plat_writeback(int fd, uint64_t off, uint64_t len)
 {
 #if defined(__linux__)
-    return sync_file_range(fd, (off_t)off, (off_t)len,
-                           SYNC_FILE_RANGE_WRITE);
+    return sync_file_range(fd, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE);
 #else
     (void)fd;
     (void)off;
@@ -601,14 +600,13 @@ plat_walk(const char *dir, plat_walk_fn fn, void *arg)
                     continue;
                 if (stat(sub, &st) == -1 || !S_ISREG(st.st_mode))
                     continue;
-                if (fn(arg, sub, (uint64_t)st.st_size,
-                       (int64_t)st.st_mtime) != 0)
+                if (fn(arg, sub, (uint64_t)st.st_size, (int64_t)st.st_mtime) !=
+                    0)
                     break;
             }
             closedir(sd);
         } else if (S_ISREG(st.st_mode)) {
-            if (fn(arg, path, (uint64_t)st.st_size, (int64_t)st.st_mtime) !=
-                0)
+            if (fn(arg, path, (uint64_t)st.st_size, (int64_t)st.st_mtime) != 0)
                 break;
         }
     }

@@ -183,12 +183,11 @@ plat_strerror(int err, char *buf, size_t len)
         snprintf(buf, len, "%s", strerror(err));
         return;
     }
-    n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM |
-                           FORMAT_MESSAGE_IGNORE_INSERTS |
-                           FORMAT_MESSAGE_MAX_WIDTH_MASK,
-                       NULL, (DWORD)err, MAKELANGID(LANG_NEUTRAL,
-                                                    SUBLANG_DEFAULT),
-                       buf, len > 0xffff ? 0xffff : (DWORD)len, NULL);
+    n = FormatMessageA(
+        FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS |
+            FORMAT_MESSAGE_MAX_WIDTH_MASK,
+        NULL, (DWORD)err, MAKELANGID(LANG_NEUTRAL, SUBLANG_DEFAULT), buf,
+        len > 0xffff ? 0xffff : (DWORD)len, NULL);
     if (n == 0) {
         snprintf(buf, len, "error %d", err);
         return;
@@ -248,8 +247,7 @@ plat_syslog_close(void)
 }
 
 /* Every share mode, delete included: see the top of the file. */
-#define PLAT_SHARE_ALL                                                        \
-    (FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE)
+#define PLAT_SHARE_ALL (FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE)
 
 /* CreateFileA with PLAT_SHARE_ALL (not inheritable), wrapped in a CRT
  * descriptor with crtflags; -1 with errno set. The descriptor owns the
@@ -406,8 +404,7 @@ plat_is_plain_file(const char *path)
     DWORD a = GetFileAttributesA(path);
 
     return a != INVALID_FILE_ATTRIBUTES &&
-           (a & (FILE_ATTRIBUTE_DIRECTORY | FILE_ATTRIBUTE_REPARSE_POINT)) ==
-               0;
+           (a & (FILE_ATTRIBUTE_DIRECTORY | FILE_ATTRIBUTE_REPARSE_POINT)) == 0;
 }
 
 /*
@@ -464,8 +461,8 @@ plat_unlink(const char *path)
     plat_random(rnd, sizeof(rnd));
     if ((size_t)snprintf(aside, sizeof(aside),
                          "%s.tmp.%02x%02x%02x%02x%02x%02x%02x%02x", path,
-                         rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5],
-                         rnd[6], rnd[7]) >= sizeof(aside) ||
+                         rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6],
+                         rnd[7]) >= sizeof(aside) ||
         !MoveFileExA(path, aside, 0)) {
         /* No room for the longer name, or the move was refused: a plain
          * delete, whose name may linger while the file is open. */
@@ -498,10 +495,9 @@ plat_fsync_dir(const char *dir)
 static HANDLE
 plat_open_existing(const char *path, DWORD access)
 {
-    HANDLE h = CreateFileA(path, access,
-                           FILE_SHARE_READ | FILE_SHARE_WRITE |
-                               FILE_SHARE_DELETE,
-                           NULL, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
+    HANDLE h = CreateFileA(
+        path, access, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+        NULL, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, NULL);
 
     if (h == INVALID_HANDLE_VALUE)
         plat_set_errno(GetLastError());
@@ -686,22 +682,19 @@ plat_tmpfile(const char *dir)
         int fd;
         size_t dl = strlen(dir);
         const char *sep =
-            (dl > 0 && (dir[dl - 1] == '\\' || dir[dl - 1] == '/')) ? ""
-                                                                     : "\\";
+            (dl > 0 && (dir[dl - 1] == '\\' || dir[dl - 1] == '/')) ? "" : "\\";
 
         plat_random(rnd, sizeof(rnd));
         if ((size_t)snprintf(path, sizeof(path),
                              "%s%swsus-shim-%02x%02x%02x%02x%02x%02x%02x"
                              "%02x.tmp",
-                             dir, sep, rnd[0], rnd[1], rnd[2], rnd[3],
-                             rnd[4], rnd[5], rnd[6], rnd[7]) >=
-            sizeof(path)) {
+                             dir, sep, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4],
+                             rnd[5], rnd[6], rnd[7]) >= sizeof(path)) {
             errno = ENAMETOOLONG;
             return -1;
         }
         h = CreateFileA(path, GENERIC_READ | GENERIC_WRITE,
-                        FILE_SHARE_READ | FILE_SHARE_WRITE |
-                            FILE_SHARE_DELETE,
+                        FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
                         NULL, CREATE_NEW,
                         FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE,
                         NULL);
@@ -790,8 +783,7 @@ plat_rmtree_at(const char *path, int depth)
             errno = ELOOP;
             return -1;
         }
-        if ((size_t)snprintf(pat, sizeof(pat), "%s\\*", path) >=
-            sizeof(pat)) {
+        if ((size_t)snprintf(pat, sizeof(pat), "%s\\*", path) >= sizeof(pat)) {
             errno = ENAMETOOLONG;
             return -1;
         }
@@ -1011,20 +1003,19 @@ plat_read_secret(const char *prompt, char *buf, size_t len)
     DWORD mode, got = 0;
     int n = -1;
 
-    if (len == 0 || len > INT32_MAX || in == NULL ||
-        in == INVALID_HANDLE_VALUE)
+    if (len == 0 || len > INT32_MAX || in == NULL || in == INVALID_HANDLE_VALUE)
         return -1;
     if (!GetConsoleMode(in, &mode))
         return read_line_handle(in, buf, len);
-    if (!SetConsoleMode(in, (mode | ENABLE_LINE_INPUT |
-                             ENABLE_PROCESSED_INPUT) & ~ENABLE_ECHO_INPUT))
+    if (!SetConsoleMode(in,
+                        (mode | ENABLE_LINE_INPUT | ENABLE_PROCESSED_INPUT) &
+                            ~ENABLE_ECHO_INPUT))
         return -1;
     fputs(prompt, stderr);
     fflush(stderr);
     /* Line input: the call returns at Enter, with CR LF at the end; a
      * line without LF did not fit. */
-    if (ReadConsoleW(in, w, (DWORD)(sizeof(w) / sizeof(w[0])), &got,
-                     NULL) &&
+    if (ReadConsoleW(in, w, (DWORD)(sizeof(w) / sizeof(w[0])), &got, NULL) &&
         got > 0 && w[got - 1] == L'\n') {
         got--;
         if (got > 0 && w[got - 1] == L'\r')
@@ -1033,8 +1024,8 @@ plat_read_secret(const char *prompt, char *buf, size_t len)
             buf[0] = '\0';
             n = 0;
         } else {
-            n = WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, w,
-                                    (int)got, buf, (int)len - 1, NULL, NULL);
+            n = WideCharToMultiByte(CP_UTF8, WC_ERR_INVALID_CHARS, w, (int)got,
+                                    buf, (int)len - 1, NULL, NULL);
             if (n > 0)
                 buf[n] = '\0';
             else
@@ -1079,8 +1070,7 @@ plat_random(void *buf, size_t len)
 static int64_t
 plat_unix_time(const FILETIME *ft)
 {
-    return ((int64_t)plat_filetime(ft) - (int64_t)PLAT_EPOCH_DIFF) /
-           10000000;
+    return ((int64_t)plat_filetime(ft) - (int64_t)PLAT_EPOCH_DIFF) / 10000000;
 }
 
 static uint64_t
@@ -1132,8 +1122,8 @@ plat_walk(const char *dir, plat_walk_fn fn, void *arg)
     do {
         if (de.cFileName[0] == '.')
             continue;
-        if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
-                             de.cFileName) >= sizeof(path))
+        if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, de.cFileName) >=
+            sizeof(path))
             continue;
         if (de.dwFileAttributes & FILE_ATTRIBUTE_REPARSE_POINT)
             continue;

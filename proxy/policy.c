@@ -254,7 +254,6 @@ cidr_list_match_str(const struct cidr_list *l, const char *ip)
     return cidr_list_match(l, family, addr);
 }
 
-
 /* Is s[0..n) a DNS name: labels of 1..63 letters, digits, '-' or '_'
  * (the latter appears in real service names), not starting or ending with
  * '-', separated by single dots, 253 characters at most? */

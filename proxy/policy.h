@@ -42,8 +42,7 @@ void cidr_list_free(struct cidr_list *l);
  * entries). Returns 1 on match, 0 otherwise (also for a non-address). */
 int cidr_list_match_str(const struct cidr_list *l, const char *ip);
 /* Match raw address bytes (4 or 16 of them). */
-int cidr_list_match(const struct cidr_list *l, int family,
-                    const uint8_t *addr);
+int cidr_list_match(const struct cidr_list *l, int family, const uint8_t *addr);
 
 /* Validate and add a pattern (lower-cased copy). Returns 0 or -1 for an
  * invalid pattern ("*" alone, "*.x", or a host name; no "a*b"). */

@@ -167,8 +167,7 @@ pool_park(struct pool *p, struct upconn *uc, uint32_t idle_ms,
         p->p_buckets = b;
     }
     if (uc->uc_idle_ev == NULL &&
-        (uc->uc_idle_ev = evtimer_new(p->p_base, idle_timeout_cb, uc)) ==
-            NULL)
+        (uc->uc_idle_ev = evtimer_new(p->p_base, idle_timeout_cb, uc)) == NULL)
         goto drop;
     uc->uc_pool = p;
     uc->uc_prev = NULL;

@@ -27,15 +27,15 @@ struct pool;
 
 /* One upstream connection with what was learnt on it. */
 struct upconn {
-    struct upconn *uc_next;      /* in its pool bucket while parked */
+    struct upconn *uc_next; /* in its pool bucket while parked */
     struct upconn *uc_prev;
-    struct pool *uc_pool;        /* set while parked */
-    struct bufferevent *uc_bev;  /* owned */
-    struct event *uc_idle_ev;    /* idle timer while parked */
-    char *uc_key;                /* the pool key it belongs to */
-    unsigned uc_responses;       /* complete responses received on it */
-    enum auth_scheme uc_authed;  /* a connection-oriented handshake that
-                                  * completed on it, or AUTH_NONE */
+    struct pool *uc_pool;       /* set while parked */
+    struct bufferevent *uc_bev; /* owned */
+    struct event *uc_idle_ev;   /* idle timer while parked */
+    char *uc_key;               /* the pool key it belongs to */
+    unsigned uc_responses;      /* complete responses received on it */
+    enum auth_scheme uc_authed; /* a connection-oriented handshake that
+                                 * completed on it, or AUTH_NONE */
 };
 
 /* An unparked connection around bev (taken) for key (copied). NULL when
@@ -66,9 +66,9 @@ size_t pool_idle(const struct pool *p, const char *key);
 /* Connections opened for the pool's users and reuses, for the status
  * output and the tests. */
 struct pool_stats {
-    uint64_t ps_opened;   /* new upstream connections */
-    uint64_t ps_reused;   /* requests sent on a parked connection */
-    uint64_t ps_retried;  /* reused connections that were stale */
+    uint64_t ps_opened;  /* new upstream connections */
+    uint64_t ps_reused;  /* requests sent on a parked connection */
+    uint64_t ps_retried; /* reused connections that were stale */
 };
 struct pool_stats *pool_stats(struct pool *p);
 

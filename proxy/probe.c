@@ -47,12 +47,12 @@
 /* A small real content file (a driver cab from the Microsoft Update
  * Catalog, 2017); Windows Update names content after its SHA-1. Tests
  * always give their own URL. */
-#define PROBE_DEFAULT_URL                                                     \
-    "http://download.windowsupdate.com/c/msdownload/update/driver/drvs/"     \
+#define PROBE_DEFAULT_URL                                                      \
+    "http://download.windowsupdate.com/c/msdownload/update/driver/drvs/"       \
     "2017/11/netaapl_7503681835e08ce761c52858949731761e1fa5a1.cab"
-#define PROBE_STEP_MAX_MS 10000u      /* one connect, or one wait for bytes */
-#define PROBE_BODY_CAP (64u * 1024)   /* body bytes read per answer */
-#define PROBE_MAX_LEGS 6              /* auth legs on one connection */
+#define PROBE_STEP_MAX_MS 10000u    /* one connect, or one wait for bytes */
+#define PROBE_BODY_CAP (64u * 1024) /* body bytes read per answer */
+#define PROBE_MAX_LEGS 6            /* auth legs on one connection */
 #define PROBE_UA "Microsoft BITS/7.8 (wsus-shim probe)"
 
 struct probe {
@@ -61,10 +61,10 @@ struct probe {
     struct probe_conf p_pc;
     const char *p_url;
     struct req_target p_t;
-    char p_host_hdr[300];   /* Host: of the URL */
-    char p_abs[4096];       /* the URL as a proxy gets it */
-    char p_tunnel[300];     /* CONNECT target */
-    uint32_t p_cto, p_rto;  /* connect, read timeouts (ms) */
+    char p_host_hdr[300];  /* Host: of the URL */
+    char p_abs[4096];      /* the URL as a proxy gets it */
+    char p_tunnel[300];    /* CONNECT target */
+    uint32_t p_cto, p_rto; /* connect, read timeouts (ms) */
     /* the peer under test */
     char p_label[300];
     int p_direct;
@@ -97,8 +97,8 @@ enum preq_kind {
     PREQ_CONNECT,
 };
 
-static const struct http_limits probe_limits = {
-    MAX_RESP_HEADER_BYTES, MAX_RESP_HEADERS, 0, 0};
+static const struct http_limits probe_limits = {MAX_RESP_HEADER_BYTES,
+                                                MAX_RESP_HEADERS, 0, 0};
 
 /* ---- connections ------------------------------------------------------ */
 
@@ -166,8 +166,8 @@ fail:
 }
 
 static int
-pconn_send(const struct probe *p, struct pconn *c, const char *buf,
-           size_t len, char *err, size_t errlen)
+pconn_send(const struct probe *p, struct pconn *c, const char *buf, size_t len,
+           char *err, size_t errlen)
 {
     while (len > 0) {
         int64_t n = plat_send(c->pc_fd, buf, len);
@@ -248,8 +248,7 @@ pr_head(void *arg, struct http_msg *m)
         struct byte_range br;
         int known = 0;
         a->pa_has_cr = 1;
-        if (range_parse_content_range(cr, &br, &a->pa_cr_total, &known) ==
-                0 &&
+        if (range_parse_content_range(cr, &br, &a->pa_cr_total, &known) == 0 &&
             known) {
             a->pa_cr_valid = 1;
             a->pa_cr_first = br.br_first;
@@ -326,8 +325,8 @@ pread_answer(const struct probe *p, struct pconn *c, struct http_parser *hp,
                                            : "closed without answering");
             return -1;
         }
-        rc = http_parser_feed(hp, c->pc_buf + c->pc_off,
-                              c->pc_len - c->pc_off, &used);
+        rc = http_parser_feed(hp, c->pc_buf + c->pc_off, c->pc_len - c->pc_off,
+                              &used);
         c->pc_off += used;
         switch (rc) {
         case HTTP_MORE:
@@ -432,8 +431,7 @@ pexchange_on(const struct probe *p, struct pconn *c, enum preq_kind kind,
         return -1;
     }
     if (s != AUTH_NONE) {
-        as = auth_sess_new(s, &p->p_cred, p->p_t.rt_host, autherr,
-                           autherrlen);
+        as = auth_sess_new(s, &p->p_cred, p->p_t.rt_host, autherr, autherrlen);
         if (as == NULL) {
             *res = PAR_FAILED;
             errfmt(a->pa_err, sizeof(a->pa_err), "%s", autherr);
@@ -441,8 +439,8 @@ pexchange_on(const struct probe *p, struct pconn *c, enum preq_kind kind,
         }
     }
     for (int leg = 0; leg < PROBE_MAX_LEGS; leg++) {
-        if (as != NULL && auth_sess_step(as, challenge, &value, autherr,
-                                         autherrlen) == -1) {
+        if (as != NULL &&
+            auth_sess_step(as, challenge, &value, autherr, autherrlen) == -1) {
             *res = PAR_FAILED;
             errfmt(a->pa_err, sizeof(a->pa_err), "%s", autherr);
             rc = -1;
@@ -464,8 +462,7 @@ pexchange_on(const struct probe *p, struct pconn *c, enum preq_kind kind,
             http_parser_set_no_body(hp);
         else if (kind == PREQ_CONNECT)
             http_parser_set_connect(hp);
-        if (pconn_send(p, c, head, hlen, a->pa_err, sizeof(a->pa_err)) ==
-                -1 ||
+        if (pconn_send(p, c, head, hlen, a->pa_err, sizeof(a->pa_err)) == -1 ||
             (kind == PREQ_POST &&
              pconn_send(p, c, probe_post_body, sizeof(probe_post_body) - 1,
                         a->pa_err, sizeof(a->pa_err)) == -1)) {
@@ -576,8 +573,7 @@ probe_reach(struct probe *p, const char *host, uint16_t port,
         if (ai->ai_addrlen > sizeof(p->p_sa))
             continue;
         if (pconn_open(p, ai->ai_addr, (int)ai->ai_addrlen, &c,
-                       o->po_connect_err,
-                       sizeof(o->po_connect_err)) == -1)
+                       o->po_connect_err, sizeof(o->po_connect_err)) == -1)
             continue;
         pconn_close(&c);
         o->po_connected = 1;
@@ -604,8 +600,8 @@ probe_first(struct probe *p, struct probe_obs *o)
     if (pconn_open(p, (const struct sockaddr *)&p->p_sa, p->p_salen, &c,
                    o->po_first.pa_err, sizeof(o->po_first.pa_err)) == -1)
         return;
-    rc = pexchange_on(p, &c, PREQ_HEAD, AUTH_NONE, &o->po_first, &unused,
-                      err, sizeof(err));
+    rc = pexchange_on(p, &c, PREQ_HEAD, AUTH_NONE, &o->po_first, &unused, err,
+                      sizeof(err));
     if (rc == 1) {
         o->po_keep_tested = 1;
         rc = pexchange_on(p, &c, PREQ_HEAD, AUTH_NONE, &again, &unused, err,
@@ -666,8 +662,7 @@ probe_parent(struct probe *p, int idx, struct probe_obs *o,
         snprintf(p->p_label, sizeof(p->p_label), "[%s]:%u", host,
                  (unsigned)port);
     else
-        snprintf(p->p_label, sizeof(p->p_label), "%s:%u", host,
-                 (unsigned)port);
+        snprintf(p->p_label, sizeof(p->p_label), "%s:%u", host, (unsigned)port);
     probe_reach(p, host, port, o);
     if (!o->po_connected)
         goto eval;
@@ -698,8 +693,7 @@ probe_parent(struct probe *p, int idx, struct probe_obs *o,
     if (p->p_direct)
         probe_tunnel_direct(p, &o->po_tunnel);
     else
-        pexchange(p, PREQ_CONNECT, s, &o->po_tunnel, &unused, err,
-                  sizeof(err));
+        pexchange(p, PREQ_CONNECT, s, &o->po_tunnel, &unused, err, sizeof(err));
 eval:
     return probe_eval(o, &p->p_pc, f);
 }
@@ -748,8 +742,8 @@ print_human(FILE *out, const struct probe *p, int idx, size_t n,
     if (strcmp(addr, p->p_label) == 0)
         addr[0] = '\0';
     if (idx < 0)
-        fprintf(out, "\ndirect (no parent configured): %s%s%s%s\n",
-                p->p_label, addr[0] ? " (" : "", addr, addr[0] ? ")" : "");
+        fprintf(out, "\ndirect (no parent configured): %s%s%s%s\n", p->p_label,
+                addr[0] ? " (" : "", addr, addr[0] ? ")" : "");
     else
         fprintf(out, "\nparent %d of %u: %s%s%s%s\n", idx + 1, (unsigned)n,
                 p->p_label, addr[0] ? " (" : "", addr, addr[0] ? ")" : "");
@@ -774,8 +768,7 @@ print_human(FILE *out, const struct probe *p, int idx, size_t n,
             }
     }
     for (int i = 0; i < PC_NCHECKS; i++)
-        if (!f[i].pf_conf_set && f[i].pf_conf[0] != '\0' &&
-            !conf_listed(f, i))
+        if (!f[i].pf_conf_set && f[i].pf_conf[0] != '\0' && !conf_listed(f, i))
             fprintf(out, "  %-13s %s\n", "conf change", f[i].pf_conf);
     fprintf(out, "  %-13s %s\n", "verdict", verdict_text(v));
 }
@@ -882,8 +875,7 @@ print_json_parent(FILE *out, const struct probe *p, int idx,
     fputs("},\n      \"conf_changes\": [", out);
     first = 1;
     for (int i = 0; i < PC_NCHECKS; i++) {
-        if (f[i].pf_conf_set || f[i].pf_conf[0] == '\0' ||
-            conf_listed(f, i))
+        if (f[i].pf_conf_set || f[i].pf_conf[0] == '\0' || conf_listed(f, i))
             continue;
         fputs(first ? "" : ", ", out);
         json_str(out, f[i].pf_conf);
@@ -970,8 +962,10 @@ probe_main(int argc, char **argv, const char *default_conf)
     p.p_cfg = &cfg;
     p.p_url = url;
     if (auth_cred_from_config(&cfg, &p.p_cred, nt_hash) == -1) {
-        fprintf(stderr, "wsus-shim probe: %s: password_hash is not 32 hex "
-                        "digits\n", path);
+        fprintf(stderr,
+                "wsus-shim probe: %s: password_hash is not 32 hex "
+                "digits\n",
+                path);
         goto out;
     }
     p.p_pc.pc_range_mode = (int)cfg.sc_range_mode;
@@ -985,8 +979,8 @@ probe_main(int argc, char **argv, const char *default_conf)
         fprintf(stderr, "wsus-shim probe: bad URL '%s': %s\n", url, why);
         goto out;
     }
-    if (req_target_authority(&p.p_t, 1, p.p_host_hdr,
-                             sizeof(p.p_host_hdr)) == -1 ||
+    if (req_target_authority(&p.p_t, 1, p.p_host_hdr, sizeof(p.p_host_hdr)) ==
+            -1 ||
         req_target_url(&p.p_t, p.p_abs, sizeof(p.p_abs)) == -1) {
         fprintf(stderr, "wsus-shim probe: bad URL '%s'\n", url);
         goto out;
@@ -994,8 +988,8 @@ probe_main(int argc, char **argv, const char *default_conf)
     if (tunnel != NULL) {
         struct req_target tt;
         if (req_target_parse(tunnel, 1, NULL, &tt, &why) == -1) {
-            fprintf(stderr, "wsus-shim probe: bad --connect '%s': %s\n",
-                    tunnel, why);
+            fprintf(stderr, "wsus-shim probe: bad --connect '%s': %s\n", tunnel,
+                    why);
             goto out;
         }
         req_target_free(&tt);
@@ -1034,8 +1028,7 @@ probe_main(int argc, char **argv, const char *default_conf)
             print_json_parent(stdout, &p, idx, &o, f, verdicts[i],
                               i + 1 == nparents);
         else
-            print_human(stdout, &p, idx, (size_t)nparents, &o, f,
-                        verdicts[i]);
+            print_human(stdout, &p, idx, (size_t)nparents, &o, f, verdicts[i]);
         fflush(stdout);
     }
     rc = probe_exit_code(verdicts, (size_t)nparents);

@@ -114,9 +114,8 @@ probe_auth_pick(const struct probe_obs *o, const struct probe_conf *c)
 {
     static const enum auth_scheme order[] = {AUTH_NEGOTIATE, AUTH_NTLM,
                                              AUTH_BASIC};
-    enum auth_scheme s = auth_choose(o->po_offered,
-                                     (enum auth_want)c->pc_want,
-                                     o->po_usable);
+    enum auth_scheme s =
+        auth_choose(o->po_offered, (enum auth_want)c->pc_want, o->po_usable);
 
     if (s != AUTH_NONE && o->po_auth[s] == PAR_PASSED)
         return s;
@@ -174,8 +173,7 @@ eval_auth(const struct probe_obs *o, const struct probe_conf *c,
         set(f, PL_FAIL, "0x80190197 BG_E_HTTP_ERROR_407", NULL, 1);
         return;
     }
-    want = auth_choose(o->po_offered, (enum auth_want)c->pc_want,
-                       o->po_usable);
+    want = auth_choose(o->po_offered, (enum auth_want)c->pc_want, o->po_usable);
     pick = probe_auth_pick(o, c);
     if (pick != AUTH_NONE) {
         int as_conf = pick == want;
@@ -266,9 +264,8 @@ eval_range(const struct probe_answer *a, const struct probe_conf *c,
             c->pc_range_mode == RANGE_MODE_CACHE);
         return;
     }
-    uint64_t want_last = a->pa_cr_total > 0 && a->pa_cr_total < 100
-                             ? a->pa_cr_total - 1
-                             : 99;
+    uint64_t want_last =
+        a->pa_cr_total > 0 && a->pa_cr_total < 100 ? a->pa_cr_total - 1 : 99;
     uint64_t n = a->pa_cr_last - a->pa_cr_first + 1;
     if (a->pa_cr_first != 0 || a->pa_cr_last != want_last ||
         (a->pa_has_length && a->pa_length != n) ||
@@ -419,26 +416,26 @@ probe_eval(const struct probe_obs *o, const struct probe_conf *c,
                    c->pc_minor == 0 ? " ([upstream] http_version = 1.1 "
                                       "may be used)"
                                     : "");
-            set(f, PL_OK, NULL, c->pc_minor == 1 ? "[upstream] http_version "
-                                                   "= 1.1"
-                                                 : NULL,
+            set(f, PL_OK, NULL,
+                c->pc_minor == 1 ? "[upstream] http_version "
+                                   "= 1.1"
+                                 : NULL,
                 1);
         } else {
             errfmt(f->pf_text, sizeof(f->pf_text),
                    "answers HTTP/1.0; the shim speaks HTTP/1.1 to BITS");
-            set(f, PL_REPAIRED, BITS_NO_HTTP11,
-                "[upstream] http_version = 1.0", c->pc_minor == 0);
+            set(f, PL_REPAIRED, BITS_NO_HTTP11, "[upstream] http_version = 1.0",
+                c->pc_minor == 0);
         }
 
         f = &out[PC_KEEPALIVE];
         if (o->po_keep_tested && o->po_kept_alive) {
-            errfmt(f->pf_text, sizeof(f->pf_text),
-                   "keeps connections open%s",
-                   first->pa_minor == 0 ? (first->pa_said_keep_alive
-                                               ? " (says keep-alive)"
-                                               : " (without saying "
-                                                 "keep-alive)")
-                                        : "");
+            errfmt(f->pf_text, sizeof(f->pf_text), "keeps connections open%s",
+                   first->pa_minor == 0
+                       ? (first->pa_said_keep_alive ? " (says keep-alive)"
+                                                    : " (without saying "
+                                                      "keep-alive)")
+                       : "");
             set(f, PL_OK, NULL, NULL, 1);
         } else {
             errfmt(f->pf_text, sizeof(f->pf_text),
@@ -463,8 +460,7 @@ probe_eval(const struct probe_obs *o, const struct probe_conf *c,
     for (i = 0; i < PC_NCHECKS; i++) {
         if (out[i].pf_level == PL_SKIPPED) {
             if (out[i].pf_text[0] == '\0')
-                errfmt(out[i].pf_text, sizeof(out[i].pf_text),
-                       "not tested: %s",
+                errfmt(out[i].pf_text, sizeof(out[i].pf_text), "not tested: %s",
                        reached ? "no working authentication"
                                : "the parent did not answer");
         } else if (out[i].pf_level == PL_FAIL) {

@@ -19,10 +19,10 @@
 
 /* One request and what came back. */
 struct probe_answer {
-    int pa_tried;           /* the request was attempted */
-    int pa_status;          /* 0: no answer (pa_err says why) */
-    int pa_minor;           /* HTTP/1.x of the status line */
-    int pa_has_length;      /* a Content-Length */
+    int pa_tried;      /* the request was attempted */
+    int pa_status;     /* 0: no answer (pa_err says why) */
+    int pa_minor;      /* HTTP/1.x of the status line */
+    int pa_has_length; /* a Content-Length */
     uint64_t pa_length;
     int pa_chunked;
     int pa_close_delimited; /* body runs to the close */
@@ -31,22 +31,22 @@ struct probe_answer {
     int pa_has_cr;          /* a Content-Range field */
     int pa_cr_valid;        /* it parsed, with a known total */
     uint64_t pa_cr_first, pa_cr_last, pa_cr_total;
-    unsigned pa_offered;    /* Proxy-Authenticate schemes: AUTH_BIT()s */
-    uint64_t pa_body;       /* body bytes read */
-    int pa_body_complete;   /* the body was read to its end */
+    unsigned pa_offered;  /* Proxy-Authenticate schemes: AUTH_BIT()s */
+    uint64_t pa_body;     /* body bytes read */
+    int pa_body_complete; /* the body was read to its end */
     char pa_err[160];
 };
 
 enum probe_auth_res {
-    PAR_UNTRIED = 0,  /* not offered, or not needed */
-    PAR_UNUSABLE,     /* offered; the credentials cannot do it */
-    PAR_PASSED,       /* the handshake ended in a non-407 answer */
-    PAR_REFUSED,      /* a 407 after the final leg */
-    PAR_FAILED,       /* the mechanism or the connection failed */
+    PAR_UNTRIED = 0, /* not offered, or not needed */
+    PAR_UNUSABLE,    /* offered; the credentials cannot do it */
+    PAR_PASSED,      /* the handshake ended in a non-407 answer */
+    PAR_REFUSED,     /* a 407 after the final leg */
+    PAR_FAILED,      /* the mechanism or the connection failed */
 };
 
 struct probe_obs {
-    int po_direct;       /* no parent: the origin itself */
+    int po_direct; /* no parent: the origin itself */
     /* connect */
     int po_resolved;
     int po_connected;
@@ -54,11 +54,11 @@ struct probe_obs {
     char po_connect_err[160];
     /* the first request: HEAD of the URL, no credentials */
     struct probe_answer po_first;
-    int po_keep_tested;  /* a second request was sent on that connection */
-    int po_kept_alive;   /* ... and answered */
+    int po_keep_tested; /* a second request was sent on that connection */
+    int po_kept_alive;  /* ... and answered */
     /* authentication (from the first answer's 407) */
-    unsigned po_offered;  /* AUTH_BIT()s */
-    unsigned po_usable;   /* AUTH_BIT()s of auth_usable() */
+    unsigned po_offered; /* AUTH_BIT()s */
+    unsigned po_usable;  /* AUTH_BIT()s of auth_usable() */
     enum probe_auth_res po_auth[AUTH_NSCHEMES];
     char po_auth_err[AUTH_NSCHEMES][160];
     /* the content checks, with the working scheme (if any) */
@@ -100,16 +100,16 @@ enum probe_check {
 struct probe_finding {
     enum probe_check pf_check;
     enum probe_level pf_level;
-    char pf_text[240];  /* what was seen, one sentence */
-    char pf_bits[96];   /* "0x80200013 BG_E_INSUFFICIENT_RANGE_SUPPORT", or "" */
-    char pf_conf[96];   /* the conf line the repair needs, or "" */
-    int pf_conf_set;    /* the conf already says so (or none is needed) */
+    char pf_text[240]; /* what was seen, one sentence */
+    char pf_bits[96];  /* "0x80200013 BG_E_INSUFFICIENT_RANGE_SUPPORT", or "" */
+    char pf_conf[96];  /* the conf line the repair needs, or "" */
+    int pf_conf_set;   /* the conf already says so (or none is needed) */
 };
 
 enum probe_verdict {
-    PV_WORKS = 0,   /* works through the shim with this conf */
-    PV_NEEDS_CONF,  /* works once the listed conf lines are set */
-    PV_FAILS,       /* cannot be made to work */
+    PV_WORKS = 0,  /* works through the shim with this conf */
+    PV_NEEDS_CONF, /* works once the listed conf lines are set */
+    PV_FAILS,      /* cannot be made to work */
 };
 
 /* The check's name as printed and in JSON: "connect", "http_version",

@@ -32,7 +32,6 @@ skip_ows(const char *p)
     return p;
 }
 
-
 /* Does p start with the unit "bytes" (any case)? Returns the character
  * after it, or NULL. The caller checks that the token ends there. */
 static const char *
@@ -157,8 +156,7 @@ spec_well_formed(const struct range_spec *rs)
 /* Resolve one well-formed spec against total. Returns 1 with *br set if
  * satisfiable, else 0. */
 static int
-spec_resolve(const struct range_spec *rs, uint64_t total,
-             struct byte_range *br)
+spec_resolve(const struct range_spec *rs, uint64_t total, struct byte_range *br)
 {
     if (total == 0)
         return 0;

@@ -65,8 +65,8 @@ struct byte_range {
 };
 
 enum range_resolve_rc {
-    RESOLVE_FULL = 0,       /* serve the whole entity (200) */
-    RESOLVE_PARTIAL = 1,    /* one range (206) in *out */
+    RESOLVE_FULL = 0,          /* serve the whole entity (200) */
+    RESOLVE_PARTIAL = 1,       /* one range (206) in *out */
     RESOLVE_UNSATISFIABLE = 2, /* 416 with Content-Range: bytes * /total */
 };
 
@@ -86,8 +86,8 @@ enum range_resolve_rc {
  * one range_parse() never produces (r_n > RANGE_MAX_SPECS, a closed spec
  * with last < first, both flags set): such a set is ignored like an
  * invalid header. *out is written only on PARTIAL. */
-enum range_resolve_rc range_resolve(const struct range_set *set,
-                                    uint64_t total, struct byte_range *out);
+enum range_resolve_rc range_resolve(const struct range_set *set, uint64_t total,
+                                    struct byte_range *out);
 
 /* Does r cover the whole entity of length total (0..total-1)? 1 or 0;
  * 0 when total is 0. */
@@ -102,8 +102,8 @@ int range_is_full(const struct byte_range *r, uint64_t total);
  * Also -1, formatting nothing, when r is not a range of the entity
  * (first > last or last >= total): we never emit a Content-Range that
  * contradicts itself. On -1, buf holds "" when len > 0. */
-int range_content_range(const struct byte_range *r, uint64_t total,
-                        char *buf, size_t len);
+int range_content_range(const struct byte_range *r, uint64_t total, char *buf,
+                        size_t len);
 /* Format "bytes * /total" (without the space) into buf. Returns 0, or -1
  * if too small (buf then holds "" when len > 0). */
 int range_content_range_unsat(uint64_t total, char *buf, size_t len);

@@ -51,8 +51,7 @@ relay_plan(const struct http_msg *req, const struct http_msg *resp,
     } else if (resp->hm_has_length && !resp->hm_chunked) {
         plan->rp_framing = OUT_LENGTH;
         plan->rp_length = resp->hm_length;
-        snprintf(num, sizeof(num), "%llu",
-                 (unsigned long long)resp->hm_length);
+        snprintf(num, sizeof(num), "%llu", (unsigned long long)resp->hm_length);
         if (hdr_set(out, "Content-Length", num) == -1)
             return -1;
     } else {
@@ -210,7 +209,8 @@ relay_plan_entity(const struct http_msg *req, const struct cache_meta *meta,
     int keep = keep_alive_ok && req->hm_keep_alive;
 
     memset(plan, 0, sizeof(*plan));
-    if (rv != NULL && !req->hm_is_head && hdr_count(&req->hm_hdrs, "Range") == 1 &&
+    if (rv != NULL && !req->hm_is_head &&
+        hdr_count(&req->hm_hdrs, "Range") == 1 &&
         relay_if_range_ok(req, meta->cm_etag, meta->cm_last_modified) &&
         range_parse(rv, &set) == RANGE_OK)
         rc = range_resolve(&set, total, &br);
@@ -243,9 +243,9 @@ relay_plan_entity(const struct http_msg *req, const struct cache_meta *meta,
         hdr_add(out, "Last-Modified", meta->cm_last_modified) == -1)
         return -1;
     if (hdr_add(out, "Content-Type",
-                meta->cm_content_type[0] != '\0' ? meta->cm_content_type
-                                                 : "application/octet-stream") ==
-        -1)
+                meta->cm_content_type[0] != '\0'
+                    ? meta->cm_content_type
+                    : "application/octet-stream") == -1)
         return -1;
     plan->rp_framing = req->hm_is_head ? OUT_NONE : OUT_LENGTH;
     plan->rp_length = req->hm_is_head ? 0 : *len;
@@ -326,9 +326,8 @@ relay_head_serialize(int minor, int status, const char *reason,
     snprintf(line, sizeof(line), "HTTP/1.%d %03d ", minor ? 1 : 0, status);
     sbuf_puts(&b, line);
     for (const char *p = reason; *p != '\0'; p++) {
-        char ch = (*p == '\t' || (unsigned char)*p >= 0x20) && *p != 0x7f
-                      ? *p
-                      : ' ';
+        char ch =
+            (*p == '\t' || (unsigned char)*p >= 0x20) && *p != 0x7f ? *p : ' ';
         sbuf_put(&b, &ch, 1);
     }
     sbuf_put(&b, "\r\n", 2);
@@ -336,8 +335,7 @@ relay_head_serialize(int minor, int status, const char *reason,
 }
 
 char *
-relay_request_serialize(const char *line, const struct hdr_list *h,
-                        size_t *len)
+relay_request_serialize(const char *line, const struct hdr_list *h, size_t *len)
 {
     struct sbuf b = {0};
 
@@ -391,31 +389,57 @@ const char *
 relay_reason(int status)
 {
     switch (status) {
-    case 100: return "Continue";
-    case 200: return "OK";
-    case 206: return "Partial Content";
-    case 204: return "No Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 407: return "Proxy Authentication Required";
-    case 408: return "Request Timeout";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 416: return "Range Not Satisfiable";
-    case 417: return "Expectation Failed";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    case 505: return "HTTP Version Not Supported";
-    default: return "";
+    case 100:
+        return "Continue";
+    case 200:
+        return "OK";
+    case 206:
+        return "Partial Content";
+    case 204:
+        return "No Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 407:
+        return "Proxy Authentication Required";
+    case 408:
+        return "Request Timeout";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 416:
+        return "Range Not Satisfiable";
+    case 417:
+        return "Expectation Failed";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return "";
     }
 }

@@ -33,8 +33,8 @@ struct resp_plan {
  * Proxy-Authenticate must stay. Fills *plan and out (end-to-end headers of
  * resp plus framing, Connection and Via). Returns 0 or -1 (ENOMEM). */
 int relay_plan(const struct http_msg *req, const struct http_msg *resp,
-               int keep_alive_ok, int pass_proxy_auth,
-               struct resp_plan *plan, struct hdr_list *out);
+               int keep_alive_ok, int pass_proxy_auth, struct resp_plan *plan,
+               struct hdr_list *out);
 
 /* How a stored entity (length total, validators in meta) answers req:
  * 200 with everything, 206 with one range, or 416. Range is honoured for
@@ -81,8 +81,8 @@ struct relay_window {
  * If-Range matching the response's ETag or Last-Modified) when the range
  * starts at or before max_discard. Fills *w for PARTIAL and UNSAT. */
 enum relay_window_rc relay_pass_window(const struct http_msg *req,
-                                       const struct http_msg *resp,
-                                       int slice, uint64_t max_discard,
+                                       const struct http_msg *resp, int slice,
+                                       uint64_t max_discard,
                                        struct relay_window *w);
 
 /* Turn the head being planned (out, *plan from relay_plan) into the

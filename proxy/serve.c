@@ -81,9 +81,8 @@ serve_pump(struct serve *se)
         if (fd == -1 || avail <= se->se_pos)
             return; /* more comes with FILL_EV_DATA/DONE */
         uint64_t stop = avail < se->se_end ? avail : se->se_end;
-        size_t n = stop - se->se_pos > PUMP_CHUNK
-                       ? PUMP_CHUNK
-                       : (size_t)(stop - se->se_pos);
+        size_t n = stop - se->se_pos > PUMP_CHUNK ? PUMP_CHUNK
+                                                  : (size_t)(stop - se->se_pos);
         struct evbuffer_iovec v;
         if (evbuffer_reserve_space(out, (ev_ssize_t)n, &v, 1) < 1) {
             serve_end(se, SERVE_CUT, 0, "out of memory");
@@ -189,9 +188,9 @@ serve_hit(struct serve *se, const struct serve_req *sr,
             serve_end(se, SERVE_CUT, 0, "cannot map the cache file");
             return;
         }
-        int r = evbuffer_add_file_segment(
-            se->se_cb->scb_output(se->se_arg), seg, (ev_off_t)se->se_pos,
-            (ev_off_t)(se->se_end - se->se_pos));
+        int r = evbuffer_add_file_segment(se->se_cb->scb_output(se->se_arg),
+                                          seg, (ev_off_t)se->se_pos,
+                                          (ev_off_t)(se->se_end - se->se_pos));
         /* The buffer holds its own reference; on failure it took none. */
         evbuffer_file_segment_free(seg);
         if (r == -1) {

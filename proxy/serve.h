@@ -64,10 +64,10 @@ struct serve {
     struct fill_watch se_watch;
     int se_watching;
     int se_head_sent;
-    uint64_t se_pos;     /* next entity byte to queue */
-    uint64_t se_end;     /* one past the last byte to queue */
+    uint64_t se_pos; /* next entity byte to queue */
+    uint64_t se_end; /* one past the last byte to queue */
     struct resp_plan se_plan;
-    char se_up[300];     /* the fill's upstream, once known */
+    char se_up[300]; /* the fill's upstream, once known */
 };
 
 /* An idle serve. */
@@ -77,8 +77,8 @@ void serve_init(struct serve *se);
  * (taken: closed here whatever happens). Runs to its end before it
  * returns: scb_end is called from inside. */
 void serve_hit(struct serve *se, const struct serve_req *sr,
-               const struct cache_meta *meta, int fd,
-               const struct serve_cb *cb, void *arg);
+               const struct cache_meta *meta, int fd, const struct serve_cb *cb,
+               void *arg);
 
 /* Answer from the fill for sr_url, starting one if none is under way.
  * Callbacks come from the event loop. Returns 0, or -1 when no fill could

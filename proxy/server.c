@@ -104,8 +104,7 @@ server_log_stats(const struct server *sv)
 
     log_info("stats: connections=%u requests=%llu errors=%llu tunnels=%llu "
              "bytes_out=%llu bytes_up=%llu refused=%llu",
-             (unsigned)sv->sv_nconns,
-             (unsigned long long)st->st_requests,
+             (unsigned)sv->sv_nconns, (unsigned long long)st->st_requests,
              (unsigned long long)st->st_errors,
              (unsigned long long)st->st_tunnels,
              (unsigned long long)st->st_bytes_out,
@@ -114,15 +113,13 @@ server_log_stats(const struct server *sv)
     if (sv->sv_cache != NULL) {
         struct cache_stats cs;
         cache_get_stats(sv->sv_cache, &cs);
-        log_info("cache: entries=%llu bytes=%llu hits=%llu misses=%llu "
-                 "fills=%llu rejected=%llu evictions=%llu corrupt=%llu",
-                 (unsigned long long)cs.cs_entries,
-                 (unsigned long long)cs.cs_bytes,
-                 (unsigned long long)cs.cs_hits,
-                 (unsigned long long)cs.cs_misses,
-                 (unsigned long long)cs.cs_fills,
-                 (unsigned long long)cs.cs_rejected,
-                 (unsigned long long)cs.cs_evictions,
-                 (unsigned long long)cs.cs_corrupt);
+        log_info(
+            "cache: entries=%llu bytes=%llu hits=%llu misses=%llu "
+            "fills=%llu rejected=%llu evictions=%llu corrupt=%llu",
+            (unsigned long long)cs.cs_entries, (unsigned long long)cs.cs_bytes,
+            (unsigned long long)cs.cs_hits, (unsigned long long)cs.cs_misses,
+            (unsigned long long)cs.cs_fills, (unsigned long long)cs.cs_rejected,
+            (unsigned long long)cs.cs_evictions,
+            (unsigned long long)cs.cs_corrupt);
     }
 }

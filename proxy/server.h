@@ -50,21 +50,21 @@ struct server_stats {
     uint64_t st_errors;
     uint64_t st_tunnels;
     uint64_t st_bytes_out;
-    uint64_t st_bytes_up;   /* body bytes received from upstreams */
-    uint64_t st_refused;    /* ACL and connection cap */
+    uint64_t st_bytes_up; /* body bytes received from upstreams */
+    uint64_t st_refused;  /* ACL and connection cap */
 };
 
 struct server {
     struct event_base *sv_base;
     struct evdns_base *sv_dns;
-    struct cfg_ref *sv_cfg;          /* for new connections */
+    struct cfg_ref *sv_cfg; /* for new connections */
     struct evconnlistener *sv_lis;
-    struct cache *sv_cache;          /* NULL when the cache is off */
-    struct pool *sv_pool;            /* idle upstream connections */
-    struct conn *sv_conns;           /* every live client connection */
-    struct tunnel *sv_tunnels;       /* every live tunnel */
-    struct fill *sv_fills;           /* cache fills under way, by URL */
-    uint32_t sv_nconns;              /* conns + tunnels */
+    struct cache *sv_cache;    /* NULL when the cache is off */
+    struct pool *sv_pool;      /* idle upstream connections */
+    struct conn *sv_conns;     /* every live client connection */
+    struct tunnel *sv_tunnels; /* every live tunnel */
+    struct fill *sv_fills;     /* cache fills under way, by URL */
+    uint32_t sv_nconns;        /* conns + tunnels */
     uint64_t sv_next_id;
     int sv_draining;
     struct event *sv_drain_ev;
@@ -74,9 +74,9 @@ struct server {
      * /metrics, the start time, and when the cache last evicted. */
     struct errring sv_errs;
     struct metrics sv_metrics;
-    int64_t sv_started;        /* wall clock, seconds */
-    uint64_t sv_t0_ms;         /* monotonic */
-    uint64_t sv_evict_seen;    /* evictions at the last look */
+    int64_t sv_started;     /* wall clock, seconds */
+    uint64_t sv_t0_ms;      /* monotonic */
+    uint64_t sv_evict_seen; /* evictions at the last look */
     int64_t sv_evict_time;
     uint64_t sv_evict_last;
 };

@@ -7,38 +7,38 @@
 #define WSUS_SHIM_LIMITS_H
 
 /* Defaults of [limits] keys. */
-#define DEF_MAX_HEADER_BYTES   (32u * 1024)     /* whole request head */
-#define DEF_MAX_HEADERS        100u
-#define DEF_MAX_URI            8192u
-#define DEF_MAX_BODY           (16u * 1024 * 1024)
-#define DEF_BODY_MEMORY        (64u * 1024)     /* spool to disk above */
-#define DEF_HEADER_TIMEOUT_MS  30000u
-#define DEF_IDLE_TIMEOUT_MS    60000u
+#define DEF_MAX_HEADER_BYTES (32u * 1024) /* whole request head */
+#define DEF_MAX_HEADERS 100u
+#define DEF_MAX_URI 8192u
+#define DEF_MAX_BODY (16u * 1024 * 1024)
+#define DEF_BODY_MEMORY (64u * 1024) /* spool to disk above */
+#define DEF_HEADER_TIMEOUT_MS 30000u
+#define DEF_IDLE_TIMEOUT_MS 60000u
 #define DEF_CONNECT_TIMEOUT_MS 10000u
-#define DEF_FIRST_BYTE_MS      60000u
-#define DEF_BODY_TIMEOUT_MS    120000u
-#define DEF_DRAIN_TIMEOUT_MS   30000u
-#define DEF_HOLD_DOWN_MS       30000u
-#define DEF_MAX_CONNECTIONS    1024u
-#define DEF_UP_IDLE_MS         30000u  /* [upstream] idle_timeout */
-#define DEF_UP_MAX_IDLE        64u     /* [upstream] max_idle */
+#define DEF_FIRST_BYTE_MS 60000u
+#define DEF_BODY_TIMEOUT_MS 120000u
+#define DEF_DRAIN_TIMEOUT_MS 30000u
+#define DEF_HOLD_DOWN_MS 30000u
+#define DEF_MAX_CONNECTIONS 1024u
+#define DEF_UP_IDLE_MS 30000u /* [upstream] idle_timeout */
+#define DEF_UP_MAX_IDLE 64u   /* [upstream] max_idle */
 /* [log] rotate_size: the smallest size a log file is rotated at. */
-#define LOG_ROTATE_MIN         (16u * 1024)
+#define LOG_ROTATE_MIN (16u * 1024)
 
 /* Upstream response head, which we do not let an administrator raise. */
-#define MAX_RESP_HEADER_BYTES  (64u * 1024)
-#define MAX_RESP_HEADERS       200u
+#define MAX_RESP_HEADER_BYTES (64u * 1024)
+#define MAX_RESP_HEADERS 200u
 
 /* Backpressure: stop reading a source when its sink holds this much, resume
  * when it drained below the low mark. Applies on top of libevent's
  * watermarks (an OpenSSL bufferevent may overrun those). */
-#define RELAY_HIGH_MARK        (256u * 1024)
-#define RELAY_LOW_MARK         (64u * 1024)
+#define RELAY_HIGH_MARK (256u * 1024)
+#define RELAY_LOW_MARK (64u * 1024)
 
 /* Largest single read or write on a relayed socket. */
-#define RELAY_IO_CHUNK         (256u * 1024)
+#define RELAY_IO_CHUNK (256u * 1024)
 
 /* Request id length (hex digits). */
-#define REQID_LEN              12
+#define REQID_LEN 12
 
 #endif

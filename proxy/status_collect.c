@@ -84,8 +84,8 @@ collect_parents(struct server *sv, struct status_snap *s, uint64_t now_ms)
         p->sp_idle =
             sv->sv_pool != NULL ? pool_idle_prefix(sv->sv_pool, prefix) : 0;
         p->sp_keep_alive = ui.ui_keep == 1 || p->sp_idle > 0 ? "yes"
-                           : ui.ui_keep == 0                ? "no"
-                                                            : "not seen";
+                           : ui.ui_keep == 0                 ? "no"
+                                                             : "not seen";
         p->sp_scheme = sch != AUTH_NONE ? auth_scheme_name(sch) : "none";
         p->sp_failures = failures_of(&sv->sv_metrics, p->sp_label);
         p->sp_last_err = errring_last_for(&sv->sv_errs, p->sp_label);

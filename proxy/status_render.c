@@ -206,7 +206,7 @@ json_parent(struct sbuf *b, const struct status_parent *p)
     sb_ki64(b, "down_until", p->sp_down ? p->sp_down_until : 0);
     sb_ku64(b, "down_for_ms", p->sp_down ? p->sp_down_ms : 0);
     sb_kstr(b, "why",
-            !p->sp_down                               ? ""
+            !p->sp_down                                 ? ""
             : p->sp_why != NULL && p->sp_why[0] != '\0' ? p->sp_why
             : p->sp_last_err != NULL ? p->sp_last_err->er_reason
                                      : "");

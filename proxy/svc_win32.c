@@ -41,11 +41,11 @@
 #include "svcacct.h"
 
 #define SVC_DISPLAY "WSUS shim (HTTP/1.1 repair proxy for BITS)"
-#define SVC_DESCRIPTION                                                     \
-    "Local proxy between WSUS and a legacy HTTP/1.0 upstream proxy: "     \
-    "answers BITS ranges from a SHA-1-verified cache, gives HEAD exact "   \
+#define SVC_DESCRIPTION                                                        \
+    "Local proxy between WSUS and a legacy HTTP/1.0 upstream proxy: "          \
+    "answers BITS ranges from a SHA-1-verified cache, gives HEAD exact "       \
     "lengths, tunnels CONNECT. Conf: %ProgramData%\\wsus-shim\\."
-#define SVC_EVLOG_KEY                                                       \
+#define SVC_EVLOG_KEY                                                          \
     "SYSTEM\\CurrentControlSet\\Services\\EventLog\\Application\\" SVC_NAME
 /* A user-defined control code (128-255): log the counters, like SIGUSR1.
  * Send it with `sc control wsus-shim 128`. */
@@ -74,12 +74,11 @@ static int svc_rc;
 static const char *
 win_error(DWORD err, char *buf, size_t len)
 {
-    DWORD n = FormatMessageA(FORMAT_MESSAGE_FROM_SYSTEM |
-                                 FORMAT_MESSAGE_IGNORE_INSERTS |
-                                 FORMAT_MESSAGE_MAX_WIDTH_MASK,
-                             NULL, err, MAKELANGID(LANG_NEUTRAL,
-                                                   SUBLANG_DEFAULT),
-                             buf, (DWORD)len, NULL);
+    DWORD n = FormatMessageA(
+        FORMAT_MESSAGE_FROM_SYSTEM | FORMAT_MESSAGE_IGNORE_INSERTS |
+            FORMAT_MESSAGE_MAX_WIDTH_MASK,
+        NULL, err, MAKELANGID(LANG_NEUTRAL, SUBLANG_DEFAULT), buf, (DWORD)len,
+        NULL);
     while (n > 0 && (buf[n - 1] == ' ' || buf[n - 1] == '.' ||
                      buf[n - 1] == '\r' || buf[n - 1] == '\n'))
         buf[--n] = '\0';
@@ -169,11 +168,11 @@ report_locked(DWORD state, DWORD hint_ms)
         svc_status.dwCheckPoint++;
     else
         svc_status.dwCheckPoint = 0;
-    svc_status.dwControlsAccepted =
-        state == SERVICE_RUNNING ? SERVICE_ACCEPT_STOP |
-                                       SERVICE_ACCEPT_SHUTDOWN |
-                                       SERVICE_ACCEPT_PARAMCHANGE
-                                 : 0;
+    svc_status.dwControlsAccepted = state == SERVICE_RUNNING
+                                        ? SERVICE_ACCEPT_STOP |
+                                              SERVICE_ACCEPT_SHUTDOWN |
+                                              SERVICE_ACCEPT_PARAMCHANGE
+                                        : 0;
     SetServiceStatus(svc_handle, &svc_status);
 }
 
@@ -325,22 +324,23 @@ svc_run(int (*fn)(void *), void *arg, int console)
 void
 svc_usage(FILE *out)
 {
-    fprintf(out,
-            "       wsus-shim install [-c FILE] [--account NAME] | uninstall |\n"
-            "                 start | stop | reload | stats\n"
-            "  install    register the Windows service '%s' (automatic "
-            "start)\n"
-            "             and its Event Log source; FILE defaults to\n"
-            "             %%ProgramData%%\\wsus-shim\\wsus-shim.conf; NAME: the\n"
-            "             account it runs as (LocalSystem by default,\n"
-            "             NetworkService, DOMAIN\\gmsa$, DOMAIN\\user: its\n"
-            "             password is asked for)\n"
-            "  uninstall  stop and remove the service and the source\n"
-            "  start, stop  start or stop the service and wait for it\n"
-            "  reload     have the running service read its conf again\n"
-            "             (also: sc control %s paramchange)\n"
-            "  stats      have it log its counters (sc control %s %d)\n",
-            SVC_NAME, SVC_NAME, SVC_NAME, SVC_CONTROL_STATS);
+    fprintf(
+        out,
+        "       wsus-shim install [-c FILE] [--account NAME] | uninstall |\n"
+        "                 start | stop | reload | stats\n"
+        "  install    register the Windows service '%s' (automatic "
+        "start)\n"
+        "             and its Event Log source; FILE defaults to\n"
+        "             %%ProgramData%%\\wsus-shim\\wsus-shim.conf; NAME: the\n"
+        "             account it runs as (LocalSystem by default,\n"
+        "             NetworkService, DOMAIN\\gmsa$, DOMAIN\\user: its\n"
+        "             password is asked for)\n"
+        "  uninstall  stop and remove the service and the source\n"
+        "  start, stop  start or stop the service and wait for it\n"
+        "  reload     have the running service read its conf again\n"
+        "             (also: sc control %s paramchange)\n"
+        "  stats      have it log its counters (sc control %s %d)\n",
+        SVC_NAME, SVC_NAME, SVC_NAME, SVC_CONTROL_STATS);
 }
 
 int
@@ -397,8 +397,7 @@ wait_state(SC_HANDLE s, DWORD pending, DWORD want, SERVICE_STATUS_PROCESS *st)
     cp = st->dwCheckPoint;
     while (st->dwCurrentState == pending) {
         DWORD hint = st->dwWaitHint != 0 ? st->dwWaitHint : 5000;
-        DWORD nap = hint / 10 < 100 ? 100 : hint / 10 > 1000 ? 1000
-                                                            : hint / 10;
+        DWORD nap = hint / 10 < 100 ? 100 : hint / 10 > 1000 ? 1000 : hint / 10;
         ULONGLONG now;
 
         Sleep(nap);
@@ -442,7 +441,8 @@ report_exit(const SERVICE_STATUS_PROCESS *st)
     char text[256];
 
     if (st->dwWin32ExitCode == ERROR_SERVICE_SPECIFIC_ERROR)
-        fprintf(stderr, "wsus-shim: the service exited with code %lu; its "
+        fprintf(stderr,
+                "wsus-shim: the service exited with code %lu; its "
                 "log file and the Application event log say why\n",
                 (unsigned long)st->dwServiceSpecificExitCode);
     else if (st->dwWin32ExitCode != NO_ERROR)
@@ -455,8 +455,7 @@ report_exit(const SERVICE_STATUS_PROCESS *st)
 static int
 do_start(void)
 {
-    SC_HANDLE scm, s = open_service(SERVICE_START | SERVICE_QUERY_STATUS,
-                                    &scm);
+    SC_HANDLE scm, s = open_service(SERVICE_START | SERVICE_QUERY_STATUS, &scm);
     SERVICE_STATUS_PROCESS st;
     int rc = 1;
 
@@ -508,8 +507,7 @@ stop_and_wait(SC_HANDLE s)
 static int
 do_stop(void)
 {
-    SC_HANDLE scm, s = open_service(SERVICE_STOP | SERVICE_QUERY_STATUS,
-                                    &scm);
+    SC_HANDLE scm, s = open_service(SERVICE_STOP | SERVICE_QUERY_STATUS, &scm);
     int rc = 1;
 
     if (s == NULL)
@@ -527,10 +525,10 @@ do_stop(void)
 static int
 do_control(DWORD code, const char *what)
 {
-    SC_HANDLE scm, s = open_service(SERVICE_PAUSE_CONTINUE |
-                                        SERVICE_USER_DEFINED_CONTROL |
-                                        SERVICE_INTERROGATE,
-                                    &scm);
+    SC_HANDLE scm,
+        s = open_service(SERVICE_PAUSE_CONTINUE | SERVICE_USER_DEFINED_CONTROL |
+                             SERVICE_INTERROGATE,
+                         &scm);
     SERVICE_STATUS ss;
     int rc = 1;
 
@@ -553,8 +551,8 @@ static int
 evlog_register(const char *exe)
 {
     HKEY k;
-    DWORD types = EVENTLOG_ERROR_TYPE | EVENTLOG_WARNING_TYPE |
-                  EVENTLOG_INFORMATION_TYPE;
+    DWORD types =
+        EVENTLOG_ERROR_TYPE | EVENTLOG_WARNING_TYPE | EVENTLOG_INFORMATION_TYPE;
     LONG r = RegCreateKeyExA(HKEY_LOCAL_MACHINE, SVC_EVLOG_KEY, 0, NULL, 0,
                              KEY_SET_VALUE, NULL, &k, NULL);
 
@@ -621,8 +619,8 @@ grant_dir(const char *name, const char *dir)
     if (!CreateDirectoryA(dir, NULL) && GetLastError() != ERROR_ALREADY_EXISTS)
         return fail(dir);
     memset(&ea, 0, sizeof(ea));
-    ea.grfAccessPermissions = FILE_GENERIC_READ | FILE_GENERIC_WRITE |
-                              FILE_GENERIC_EXECUTE | DELETE;
+    ea.grfAccessPermissions =
+        FILE_GENERIC_READ | FILE_GENERIC_WRITE | FILE_GENERIC_EXECUTE | DELETE;
     ea.grfAccessMode = GRANT_ACCESS;
     ea.grfInheritance = SUB_CONTAINERS_AND_OBJECTS_INHERIT;
     ea.Trustee.TrusteeForm = TRUSTEE_IS_NAME;
@@ -656,18 +654,23 @@ grant_account(const struct svcacct *a)
     if (a->sa_kind == SVCACCT_LOCAL_SYSTEM)
         return;
     if (a->sa_logon_right && grant_logon_right(a->sa_name) != 0)
-        fprintf(stderr, "wsus-shim: warning: grant it by hand: Local "
+        fprintf(stderr,
+                "wsus-shim: warning: grant it by hand: Local "
                 "Security Policy > User Rights Assignment > Log on as a "
-                "service > add %s\n", a->sa_name);
+                "service > add %s\n",
+                a->sa_name);
     for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
         if (dirs[i] != NULL && grant_dir(a->sa_name, dirs[i]) != 0)
-            fprintf(stderr, "wsus-shim: warning: grant it by hand: icacls "
-                    "\"%s\" /grant \"%s:(OI)(CI)M\"\n", dirs[i],
-                    a->sa_name);
+            fprintf(stderr,
+                    "wsus-shim: warning: grant it by hand: icacls "
+                    "\"%s\" /grant \"%s:(OI)(CI)M\"\n",
+                    dirs[i], a->sa_name);
     if (!a->sa_network_id)
-        fprintf(stderr, "wsus-shim: warning: %s has no identity on the "
+        fprintf(stderr,
+                "wsus-shim: warning: %s has no identity on the "
                 "network: Negotiate and NTLM need user and a password in "
-                "the conf\n", a->sa_name);
+                "the conf\n",
+                a->sa_name);
 }
 
 static int
@@ -750,9 +753,8 @@ out:
 static int
 do_uninstall(void)
 {
-    SC_HANDLE scm, s = open_service(SERVICE_STOP | SERVICE_QUERY_STATUS |
-                                        DELETE,
-                                    &scm);
+    SC_HANDLE scm,
+        s = open_service(SERVICE_STOP | SERVICE_QUERY_STATUS | DELETE, &scm);
     int rc = 1;
 
     if (s == NULL)

@@ -16,8 +16,7 @@ static const struct {
     {"LocalSystem", SVCACCT_LOCAL_SYSTEM, ""},
     {"SYSTEM", SVCACCT_LOCAL_SYSTEM, ""},
     {"NT AUTHORITY\\SYSTEM", SVCACCT_LOCAL_SYSTEM, ""},
-    {"NetworkService", SVCACCT_NETWORK_SERVICE,
-     "NT AUTHORITY\\NetworkService"},
+    {"NetworkService", SVCACCT_NETWORK_SERVICE, "NT AUTHORITY\\NetworkService"},
     {"NT AUTHORITY\\NetworkService", SVCACCT_NETWORK_SERVICE,
      "NT AUTHORITY\\NetworkService"},
     {"LocalService", SVCACCT_LOCAL_SERVICE, "NT AUTHORITY\\LocalService"},
@@ -26,8 +25,7 @@ static const struct {
 };
 
 int
-svcacct_resolve(const char *word, struct svcacct *out, char *err,
-                size_t errlen)
+svcacct_resolve(const char *word, struct svcacct *out, char *err, size_t errlen)
 {
     size_t n;
 

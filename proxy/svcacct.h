@@ -29,10 +29,10 @@ enum svcacct_kind {
 
 struct svcacct {
     enum svcacct_kind sa_kind;
-    char sa_name[256];   /* for CreateService; "" for LocalSystem */
-    int sa_password;     /* a password must be given */
-    int sa_logon_right;  /* needs "Log on as a service" granted */
-    int sa_network_id;   /* authenticates as itself on the network */
+    char sa_name[256];  /* for CreateService; "" for LocalSystem */
+    int sa_password;    /* a password must be given */
+    int sa_logon_right; /* needs "Log on as a service" granted */
+    int sa_network_id;  /* authenticates as itself on the network */
 };
 
 /* Resolve word (NULL: LocalSystem). Returns 0, or -1 with a message in

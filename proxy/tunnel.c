@@ -37,7 +37,7 @@ struct tunnel {
     struct tunnel_side t_c; /* client */
     struct tunnel_side t_u; /* upstream */
     struct event *t_reaper;
-    struct event *t_idle;   /* re-armed by traffic in either direction */
+    struct event *t_idle; /* re-armed by traffic in either direction */
     uint32_t t_idle_ms;
     int t_dead;
     char *t_client;

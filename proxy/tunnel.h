@@ -18,9 +18,9 @@ struct tunnel_info {
     const char *ti_target;   /* "host:443" */
     const char *ti_upstream; /* label of the hop used */
     const char *ti_reqid;
-    uint64_t ti_t0_ms;       /* when the CONNECT arrived */
-    uint64_t ti_bytes_in;    /* request head bytes already counted */
-    uint32_t ti_idle_ms;     /* idle timeout for both directions */
+    uint64_t ti_t0_ms;    /* when the CONNECT arrived */
+    uint64_t ti_bytes_in; /* request head bytes already counted */
+    uint32_t ti_idle_ms;  /* idle timeout for both directions */
 };
 
 /* Start pumping between client and upstream. Takes ownership of both

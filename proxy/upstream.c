@@ -79,8 +79,7 @@ upstream_set_new(const struct shim_config *cfg)
     if (cfg->sc_up_user != NULL && cfg->sc_up_password != NULL &&
         cfg->sc_nproxies > 0) {
         us->us_auth = normalize_basic_auth(
-            cfg->sc_up_user,
-            cfg->sc_up_password ? cfg->sc_up_password : "");
+            cfg->sc_up_user, cfg->sc_up_password ? cfg->sc_up_password : "");
         if (us->us_auth == NULL)
             goto fail;
     }
@@ -129,8 +128,7 @@ upstream_next(const struct upstream_set *us, int after, uint64_t now_ms)
         const struct parent *p = &us->us_v[i];
         if (p->p_down_until <= now_ms)
             return (int)i;
-        if (fallback == -1 ||
-            p->p_failed_at < us->us_v[fallback].p_failed_at)
+        if (fallback == -1 || p->p_failed_at < us->us_v[fallback].p_failed_at)
             fallback = (int)i;
     }
     /* Every remaining parent is held down. Only fall back when this is

@@ -16,8 +16,8 @@ struct upstream_set;
 
 /* One hop: a parent proxy (us_index >= 0) or the origin itself. */
 struct upstream_hop {
-    int uh_index;          /* parent index, or -1 for direct */
-    const char *uh_host;   /* where to connect */
+    int uh_index;        /* parent index, or -1 for direct */
+    const char *uh_host; /* where to connect */
     uint16_t uh_port;
 };
 
@@ -73,8 +73,7 @@ void upstream_auth_accepted(struct upstream_set *us, int i);
  * down (0 or a past time: it is not), and its host and port (NULL for a
  * bad index). */
 uint64_t upstream_down_until(const struct upstream_set *us, int i);
-const char *upstream_host(const struct upstream_set *us, int i,
-                          uint16_t *port);
+const char *upstream_host(const struct upstream_set *us, int i, uint16_t *port);
 /* The monotonic ms of parent i's last failure, 0 if none. */
 uint64_t upstream_failed_at(const struct upstream_set *us, int i);
 

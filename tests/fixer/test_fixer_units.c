@@ -597,26 +597,36 @@ test_json_string(void **state)
 struct exec_cmds {
     const char *ec_out_err_exit4; /* "hello" out, "err" to stderr, exit 4 */
     const char *ec_want_out;
-    const char *ec_root;          /* a folder, and what ec_pwd prints there */
+    const char *ec_root; /* a folder, and what ec_pwd prints there */
     const char *ec_pwd;
     const char *ec_want_pwd;
-    const char *ec_flood;         /* far more output than the buffer */
-    const char *ec_bg_before;     /* these around "SELF --sleep 3000": */
-    const char *ec_bg_after;      /* leave a child running, echo ok */
+    const char *ec_flood;     /* far more output than the buffer */
+    const char *ec_bg_before; /* these around "SELF --sleep 3000": */
+    const char *ec_bg_after;  /* leave a child running, echo ok */
 };
 
 static const struct exec_cmds exec_posix = {
-    "echo hello; echo err >&2; exit 4", "hello\nerr\n", "/", "pwd", "/\n",
-    "yes | head -c 100000", "(", " >/dev/null 2>&1 &) ; echo ok",
+    "echo hello; echo err >&2; exit 4",
+    "hello\nerr\n",
+    "/",
+    "pwd",
+    "/\n",
+    "yes | head -c 100000",
+    "(",
+    " >/dev/null 2>&1 &) ; echo ok",
 };
 
 static const struct exec_cmds exec_windows = {
-    "echo hello&echo err>&2&exit 4", "hello\r\nerr\r\n", "C:\\", "cd",
+    "echo hello&echo err>&2&exit 4",
+    "hello\r\nerr\r\n",
+    "C:\\",
+    "cd",
     "C:\\\r\n",
     /* 21000 bytes: more than the pipe holds (4 KiB). */
     "for /l %i in (1,1,500) do @echo 0123456789012345678901234567890123456789",
     /* The started child shares the output pipe while it sleeps. */
-    "start \"\" /b ", "&echo ok",
+    "start \"\" /b ",
+    "&echo ok",
 };
 
 static void
@@ -634,8 +644,8 @@ test_fplat_exec(void **state)
                      0);
     assert_int_equal(status, 4);
     assert_string_equal(out, ec->ec_want_out);
-    assert_int_equal(fplat_exec(ec->ec_pwd, ec->ec_root, 5000, out,
-                                sizeof(out), &status, err, sizeof(err)),
+    assert_int_equal(fplat_exec(ec->ec_pwd, ec->ec_root, 5000, out, sizeof(out),
+                                &status, err, sizeof(err)),
                      0);
     assert_string_equal(out, ec->ec_want_pwd);
     /* output beyond the buffer is dropped, not overflowed */
@@ -646,9 +656,9 @@ test_fplat_exec(void **state)
     /* a hanging command (a child of the shell) is killed at the limit */
     snprintf(cmd, sizeof(cmd), "\"%s\" --sleep 30000", self_path);
     t0 = fplat_now_ms();
-    assert_int_equal(fplat_exec(cmd, NULL, 300, out, sizeof(out), &status,
-                                err, sizeof(err)),
-                     -1);
+    assert_int_equal(
+        fplat_exec(cmd, NULL, 300, out, sizeof(out), &status, err, sizeof(err)),
+        -1);
     assert_true(fplat_now_ms() - t0 < 5000);
     assert_non_null(strstr(err, "timed out"));
     /* a background child keeping the pipe open does not hold us */

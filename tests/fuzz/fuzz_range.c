@@ -25,13 +25,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(x)                                                           \
-    do {                                                                   \
-        if (!(x)) {                                                        \
-            fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__,        \
-                    __LINE__, #x);                                         \
-            abort();                                                       \
-        }                                                                  \
+#define CHECK(x)                                                               \
+    do {                                                                       \
+        if (!(x)) {                                                            \
+            fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__,   \
+                    #x);                                                       \
+            abort();                                                           \
+        }                                                                      \
     } while (0)
 
 static int
@@ -88,8 +88,7 @@ serialize(const struct range_set *set, char *buf, size_t len)
 
 /* The naive answer for one spec, written independently of range.c. */
 static int
-oracle_spec(const struct range_spec *rs, uint64_t total,
-            struct byte_range *br)
+oracle_spec(const struct range_spec *rs, uint64_t total, struct byte_range *br)
 {
     if (rs->rs_suffix) {
         if (rs->rs_last == 0 || total == 0)

@@ -102,8 +102,8 @@ read_response(int fd, int *status, struct hdr_list *h)
     }
     while (clen > 0) {
         char body[4096];
-        ssize_t n = recv(fd, body, clen < sizeof(body) ? clen : sizeof(body),
-                         0);
+        ssize_t n =
+            recv(fd, body, clen < sizeof(body) ? clen : sizeof(body), 0);
         if (n <= 0)
             return -1;
         clen -= (unsigned long)n;
@@ -183,8 +183,7 @@ main(int argc, char **argv)
                 auth_scheme_name(s));
         goto done;
     }
-    if ((sess = auth_sess_new(s, &cred, "127.0.0.1", err, sizeof(err))) ==
-        NULL)
+    if ((sess = auth_sess_new(s, &cred, "127.0.0.1", err, sizeof(err))) == NULL)
         goto fail;
     chal = NULL;
     /* NTLM has two legs; the bound guards against a loop. */

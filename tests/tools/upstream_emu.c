@@ -560,12 +560,11 @@ resp_stats(struct conn *c)
     struct emu *e = c->c_emu;
     struct path_stat *ps;
 
-    evbuffer_add_printf(c->c_mem,
-                        "{\"requests\":%" PRIu64 ",\"connections\":%" PRIu64
-                        ",\"dropped\":%" PRIu64 ",\"unanswered\":%" PRIu64
-                        ",\"by_path\":{",
-                        e->e_requests, e->e_connections, e->e_dropped,
-                        e->e_unanswered);
+    evbuffer_add_printf(
+        c->c_mem,
+        "{\"requests\":%" PRIu64 ",\"connections\":%" PRIu64
+        ",\"dropped\":%" PRIu64 ",\"unanswered\":%" PRIu64 ",\"by_path\":{",
+        e->e_requests, e->e_connections, e->e_dropped, e->e_unanswered);
     for (ps = e->e_paths; ps; ps = ps->ps_next) {
         json_str(c->c_mem, ps->ps_path);
         evbuffer_add_printf(c->c_mem,

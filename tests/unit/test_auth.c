@@ -33,23 +33,21 @@ test_offered_and_challenge(void **state)
     assert_int_equal(auth_offered(&h), 0);
     assert_int_equal(hdr_add(&h, "WWW-Authenticate", "NTLM"), 0);
     assert_int_equal(hdr_add(&h, "Proxy-Authenticate", "NTLMX abc"), 0);
-    assert_int_equal(hdr_add(&h, "Proxy-Authenticate", "Digest realm=x"),
-                     0);
+    assert_int_equal(hdr_add(&h, "Proxy-Authenticate", "Digest realm=x"), 0);
     /* Neither a 401's field, an unknown scheme nor a longer name count. */
     assert_int_equal(auth_offered(&h), 0);
     assert_null(auth_challenge(&h, AUTH_NTLM));
 
     assert_int_equal(hdr_add(&h, "proxy-authenticate", "ntlm"), 0);
-    assert_int_equal(hdr_add(&h, "Proxy-Authenticate",
-                             "Basic realm=\"corp\""), 0);
+    assert_int_equal(hdr_add(&h, "Proxy-Authenticate", "Basic realm=\"corp\""),
+                     0);
     assert_int_equal(auth_offered(&h), L | B);
     assert_string_equal(auth_challenge(&h, AUTH_NTLM), "");
     assert_string_equal(auth_challenge(&h, AUTH_BASIC), "realm=\"corp\"");
     assert_null(auth_challenge(&h, AUTH_NEGOTIATE));
     assert_null(auth_challenge(&h, AUTH_NONE));
 
-    assert_int_equal(hdr_add(&h, "Proxy-Authenticate", "Negotiate\t YIIB"),
-                     0);
+    assert_int_equal(hdr_add(&h, "Proxy-Authenticate", "Negotiate\t YIIB"), 0);
     assert_int_equal(auth_offered(&h), L | B | N);
     assert_string_equal(auth_challenge(&h, AUTH_NEGOTIATE), "YIIB");
     hdr_free(&h);
@@ -76,7 +74,7 @@ test_choose(void **state)
         {L | B, AUTH_WANT_AUTO, L | B, AUTH_NTLM},
         {N | B, AUTH_WANT_AUTO, L | B, AUTH_NONE}, /* Basic not alone */
         {L | B, AUTH_WANT_AUTO, B, AUTH_NONE},
-        {B, AUTH_WANT_AUTO, B, AUTH_BASIC},        /* Basic alone */
+        {B, AUTH_WANT_AUTO, B, AUTH_BASIC}, /* Basic alone */
         {B, AUTH_WANT_AUTO, L, AUTH_NONE},
         {0, AUTH_WANT_AUTO, N | L | B, AUTH_NONE},
         {N, AUTH_WANT_AUTO, L | B, AUTH_NONE},
@@ -96,8 +94,8 @@ test_choose(void **state)
         if (auth_choose(v[i].offered, v[i].want, v[i].usable) !=
             v[i].want_scheme)
             fail_msg("row %zu: got %s", i,
-                     auth_scheme_name(auth_choose(v[i].offered, v[i].want,
-                                                  v[i].usable)));
+                     auth_scheme_name(
+                         auth_choose(v[i].offered, v[i].want, v[i].usable)));
 }
 
 static void
@@ -172,8 +170,8 @@ test_ntlm_session(void **state)
     assert_int_equal(auth_sess_step(a, NULL, &v, err, sizeof(err)), -1);
     assert_int_equal(auth_sess_step(a, "TlRM!", &v, err, sizeof(err)), -1);
     /* Leg 2: the AUTHENTICATE_MESSAGE, the last. */
-    assert_int_equal(auth_sess_step(a, spec_challenge_b64, &v, err,
-                                    sizeof(err)), 0);
+    assert_int_equal(
+        auth_sess_step(a, spec_challenge_b64, &v, err, sizeof(err)), 0);
     assert_int_equal(auth_sess_sent_last(a), 1);
     assert_memory_equal(v, "NTLM ", 5);
     assert_int_equal(base64_decode(v + 5, t3, sizeof(t3), &n), 0);
@@ -181,8 +179,8 @@ test_ntlm_session(void **state)
     /* User and domain as split from "Domain\User", in UTF-16LE. */
     assert_memory_equal(t3 + 88, "D\0o\0m\0a\0i\0n\0U\0s\0e\0r\0", 20);
     auth_value_free(v);
-    assert_int_equal(auth_sess_step(a, spec_challenge_b64, &v, err,
-                                    sizeof(err)), -1);
+    assert_int_equal(
+        auth_sess_step(a, spec_challenge_b64, &v, err, sizeof(err)), -1);
     auth_sess_free(a);
 
     /* A malformed challenge (a NEGOTIATE sent back) is an error with a
@@ -216,10 +214,9 @@ test_challenges_split(void **state)
     } v[] = {
         {{"Negotiate, NTLM, Basic realm=\"corp\"", NULL},
          {"Negotiate", "NTLM", "Basic realm=\"corp\"", NULL}},
-        {{"Basic realm=\"a, b\", charset=\"UTF-8\", NTLM TlRMTVNTUAAC==",
-          NULL},
-         {"Basic realm=\"a, b\", charset=\"UTF-8\"", "NTLM TlRMTVNTUAAC==",
-          NULL}},
+        {{"Basic realm=\"a, b\", charset=\"UTF-8\", NTLM TlRMTVNTUAAC==", NULL},
+         {"Basic realm=\"a, b\", charset=\"UTF-8\"",
+          "NTLM TlRMTVNTUAAC==", NULL}},
         {{"NTLM", "Digest realm=x, nonce=\"1\", Negotiate YIIB", NULL},
          {"NTLM", "Digest realm=x, nonce=\"1\"", "Negotiate YIIB", NULL}},
         {{" ,NTLM ,, ", NULL}, {"NTLM", NULL}},
@@ -232,16 +229,14 @@ test_challenges_split(void **state)
         hdr_init(&h);
         assert_int_equal(hdr_add(&h, "Via", "1.1 p"), 0);
         for (size_t j = 0; v[i].in[j] != NULL; j++)
-            assert_int_equal(hdr_add(&h, "Proxy-Authenticate", v[i].in[j]),
-                             0);
+            assert_int_equal(hdr_add(&h, "Proxy-Authenticate", v[i].in[j]), 0);
         assert_int_equal(auth_challenges_split(&h), 0);
         assert_string_equal(hdr_get(&h, "Via"), "1.1 p");
         for (size_t j = 0; j < h.hl_n; j++) {
             if (strcmp(h.hl_v[j].h_name, "Proxy-Authenticate") != 0)
                 continue;
             if (v[i].out[k] == NULL)
-                fail_msg("row %zu: extra challenge '%s'", i,
-                         h.hl_v[j].h_value);
+                fail_msg("row %zu: extra challenge '%s'", i, h.hl_v[j].h_value);
             assert_string_equal(h.hl_v[j].h_value, v[i].out[k]);
             k++;
         }
@@ -252,7 +247,8 @@ test_challenges_split(void **state)
     struct hdr_list h;
     hdr_init(&h);
     assert_int_equal(hdr_add(&h, "Proxy-Authenticate",
-                             "Negotiate, NTLM TlRM, Basic realm=x"), 0);
+                             "Negotiate, NTLM TlRM, Basic realm=x"),
+                     0);
     assert_int_equal(auth_challenges_split(&h), 0);
     assert_int_equal(auth_offered(&h), AUTH_BIT(AUTH_NEGOTIATE) |
                                            AUTH_BIT(AUTH_NTLM) |

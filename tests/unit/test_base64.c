@@ -17,8 +17,12 @@ static const struct {
     const char *plain;
     const char *enc;
 } rfc4648[] = {
-    {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},
-    {"foo", "Zm9v"},  {"foob", "Zm9vYg=="},  {"fooba", "Zm9vYmE="},
+    {"", ""},
+    {"f", "Zg=="},
+    {"fo", "Zm8="},
+    {"foo", "Zm9v"},
+    {"foob", "Zm9vYg=="},
+    {"fooba", "Zm9vYmE="},
     {"foobar", "Zm9vYmFy"},
 };
 
@@ -68,22 +72,22 @@ static void
 test_bad_inputs(void **state)
 {
     static const char *const bad[] = {
-        "Zg=",       /* length not a multiple of 4 */
-        "Zg",        /* padding missing */
+        "Zg=", /* length not a multiple of 4 */
+        "Zg",  /* padding missing */
         "Z",
         "Zm9vY",
-        "Z===",      /* too much padding */
+        "Z===", /* too much padding */
         "====",
-        "=Zg=",      /* padding first */
-        "Zg=a",      /* data after padding */
-        "Zg==Zg==",  /* padding in the middle */
+        "=Zg=",     /* padding first */
+        "Zg=a",     /* data after padding */
+        "Zg==Zg==", /* padding in the middle */
         "Zm9v=Zg=",
-        "Zm9-",      /* URL-safe alphabet */
+        "Zm9-", /* URL-safe alphabet */
         "Zm9_",
-        "Zm 9",      /* space */
-        "Zm9v\n",    /* line break */
+        "Zm 9",   /* space */
+        "Zm9v\n", /* line break */
         "Zm9v\r\nYg==",
-        "Zm9\x80",   /* non-ASCII */
+        "Zm9\x80", /* non-ASCII */
         "Zm9*",
     };
     unsigned char out[64];

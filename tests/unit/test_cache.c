@@ -1359,10 +1359,8 @@ test_meta_fresh(void **state)
     memset(&m, 0, sizeof(m));
     m.cm_stored = 1000000;
     assert_int_equal(cache_meta_fresh(&m, named, 0, 99999999), 1);
-    assert_int_equal(cache_meta_fresh(&m, "http://h/a.cab", 60000, 1000059),
-                     1);
-    assert_int_equal(cache_meta_fresh(&m, "http://h/a.cab", 60000, 1000060),
-                     0);
+    assert_int_equal(cache_meta_fresh(&m, "http://h/a.cab", 60000, 1000059), 1);
+    assert_int_equal(cache_meta_fresh(&m, "http://h/a.cab", 60000, 1000060), 0);
     assert_int_equal(cache_meta_fresh(&m, "http://h/a.cab", 0, 1000000), 0);
     assert_int_equal(cache_meta_fresh(&m, NULL, 60000, 1000000), 1);
 }

@@ -588,7 +588,8 @@ test_errors(void **state)
          "hash-password prints it)"},
         {"[upstream]\npassword_hash = 8846f7eaee8fb117ad06bdd830b7586c\n",
          ":2: password: set without user"},
-        {"[upstream]\nauth = ntlm\n", ":2: auth: ntlm needs user and a password"},
+        {"[upstream]\nauth = ntlm\n",
+         ":2: auth: ntlm needs user and a password"},
         {"[upstream]\nauth = kerberos\n",
          ":2: auth: 'kerberos' is not one of auto, none, basic, ntlm, "
          "negotiate"},

@@ -117,8 +117,8 @@ static const struct tok_case tok_cases[] = {
     {",close,", "close", 1},
     {"closed", "close", 0},
     {"clos", "close", 0},
-    {"\"close\"", "close", 0},         /* a quoted string is not the token */
-    {"foo=\"a,close\"", "close", 0},   /* comma inside quotes doesn't split */
+    {"\"close\"", "close", 0},           /* a quoted string is not the token */
+    {"foo=\"a,close\"", "close", 0},     /* comma inside quotes doesn't split */
     {"foo=\"a\\\",close\"", "close", 0}, /* escaped quote stays inside */
     {"foo=\"a\", close", "close", 1},
     {"", "close", 0},
@@ -137,8 +137,8 @@ test_has_token(void **state)
         hdr_init(&l);
         assert_int_equal(hdr_add(&l, "Connection", c->value), 0);
         if (hdr_has_token(&l, "connection", c->token) != c->want)
-            fail_msg("case %zu: [%s] has [%s]: want %d", i, c->value,
-                     c->token, c->want);
+            fail_msg("case %zu: [%s] has [%s]: want %d", i, c->value, c->token,
+                     c->want);
         assert_int_equal(hdr_has_token(&l, "Other", c->token), 0);
         hdr_free(&l);
     }
@@ -188,13 +188,12 @@ static const struct hop_case hop_cases[] = {
     /* the fixed list */
     {{"Host", "a", "Connection", "keep-alive", "Keep-Alive", "300",
       "Proxy-Connection", "Keep-Alive", "TE", "trailers", "Trailer", "X",
-      "Transfer-Encoding", "chunked", "Upgrade", "h2c", "Accept", "*/*",
-      NULL},
+      "Transfer-Encoding", "chunked", "Upgrade", "h2c", "Accept", "*/*", NULL},
      0,
      {"Host", "Accept", NULL}},
     /* fields named by Connection, case-insensitively, across two fields */
-    {{"Connection", "X-Foo, x-bar", "X-Foo", "1", "X-BAR", "2", "X-Baz",
-      "3", "connection", "X-Baz", NULL},
+    {{"Connection", "X-Foo, x-bar", "X-Foo", "1", "X-BAR", "2", "X-Baz", "3",
+      "connection", "X-Baz", NULL},
      0,
      {NULL}},
     /* Connection may not remove Content-Length or Host */
@@ -212,14 +211,11 @@ static const struct hop_case hop_cases[] = {
      1,
      {"Proxy-Authorization", "Proxy-Authenticate", NULL}},
     /* "Connection: connection" and quoted names don't confuse it */
-    {{"Connection", "Connection, \"X-Q\"", "X-Q", "1", NULL},
-     0,
-     {"X-Q", NULL}},
+    {{"Connection", "Connection, \"X-Q\"", "X-Q", "1", NULL}, 0, {"X-Q", NULL}},
     /* BITS through a proxy */
-    {{"Accept", "*/*", "Accept-Encoding", "identity", "Range",
-      "bytes=0-6361", "User-Agent", "Microsoft BITS/6.7", "Host",
-      "au.download.windowsupdate.com", "Proxy-Connection", "Keep-Alive",
-      NULL},
+    {{"Accept", "*/*", "Accept-Encoding", "identity", "Range", "bytes=0-6361",
+      "User-Agent", "Microsoft BITS/6.7", "Host",
+      "au.download.windowsupdate.com", "Proxy-Connection", "Keep-Alive", NULL},
      0,
      {"Accept", "Accept-Encoding", "Range", "User-Agent", "Host", NULL}},
 };
@@ -239,8 +235,8 @@ test_strip_hop_by_hop(void **state)
         hdr_strip_hop_by_hop(&l, c->keep_auth);
         for (k = 0; c->out[k] != NULL; k++) {
             if (k >= l.hl_n || strcmp(l.hl_v[k].h_name, c->out[k]) != 0)
-                fail_msg("case %zu: field %zu: want %s got %s", i, k,
-                         c->out[k], k < l.hl_n ? l.hl_v[k].h_name : "-");
+                fail_msg("case %zu: field %zu: want %s got %s", i, k, c->out[k],
+                         k < l.hl_n ? l.hl_v[k].h_name : "-");
         }
         if (k != l.hl_n)
             fail_msg("case %zu: %zu fields left, want %zu", i, l.hl_n, k);

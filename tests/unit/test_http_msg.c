@@ -117,24 +117,30 @@ struct vec {
     const struct http_limits *v_lim; /* NULL: lim_small */
     const char *v_in;
     enum http_rc v_rc;
-    int v_status;          /* HTTP_BAD */
-    const char *v_reason;  /* HTTP_BAD; NULL: not checked */
-    long v_consumed;       /* ALL: the whole input */
-    const char *v_body;    /* NULL: not checked */
+    int v_status;         /* HTTP_BAD */
+    const char *v_reason; /* HTTP_BAD; NULL: not checked */
+    long v_consumed;      /* ALL: the whole input */
+    const char *v_body;   /* NULL: not checked */
     /* framing on DONE/MORE after the head: -1 = not checked */
     int v_chunked, v_has_length, v_close, v_keep_alive, v_no_body;
     uint64_t v_length;
 };
 
-#define OK_REQ(name, in, body, ka)                                           \
-    {name, HTTP_KIND_REQUEST, 0, NULL, in, HTTP_DONE, 0, NULL, ALL, body,   \
-     -1, -1, -1, ka, -1, 0}
-#define BAD_REQ(name, in, status, reason)                                    \
-    {name, HTTP_KIND_REQUEST, 0, NULL, in, HTTP_BAD, status, reason, -2,     \
-     NULL, -1, -1, -1, -1, -1, 0}
-#define BAD_RESP(name, flags, in, reason)                                    \
-    {name, HTTP_KIND_RESPONSE, flags, NULL, in, HTTP_BAD, 502, reason, -2,   \
-     NULL, -1, -1, -1, -1, -1, 0}
+#define OK_REQ(name, in, body, ka)                                             \
+    {                                                                          \
+        name, HTTP_KIND_REQUEST, 0, NULL, in, HTTP_DONE, 0, NULL, ALL, body,   \
+            -1, -1, -1, ka, -1, 0                                              \
+    }
+#define BAD_REQ(name, in, status, reason)                                      \
+    {                                                                          \
+        name, HTTP_KIND_REQUEST, 0, NULL, in, HTTP_BAD, status, reason, -2,    \
+            NULL, -1, -1, -1, -1, -1, 0                                        \
+    }
+#define BAD_RESP(name, flags, in, reason)                                      \
+    {                                                                          \
+        name, HTTP_KIND_RESPONSE, flags, NULL, in, HTTP_BAD, 502, reason, -2,  \
+            NULL, -1, -1, -1, -1, -1, 0                                        \
+    }
 
 static const struct vec vecs[] = {
     /* --- requests that pass ------------------------------------------- */
@@ -146,32 +152,31 @@ static const struct vec vecs[] = {
            "Host: au.download.windowsupdate.com\r\n"
            "Proxy-Connection: Keep-Alive\r\n\r\n",
            "", 1),
-    OK_REQ("absolute-form without Host",
-           "GET http://a/ HTTP/1.1\r\n\r\n", "", 1),
+    OK_REQ("absolute-form without Host", "GET http://a/ HTTP/1.1\r\n\r\n", "",
+           1),
     OK_REQ("1.0 without Host, closes", "GET / HTTP/1.0\r\n\r\n", "", 0),
     OK_REQ("1.0 keep-alive", "GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n",
            "", 1),
     OK_REQ("1.0 Proxy-Connection keep-alive",
-           "GET http://a/ HTTP/1.0\r\nProxy-Connection: keep-alive\r\n\r\n",
-           "", 1),
-    OK_REQ("1.1 close", "GET / HTTP/1.1\r\nHost: a\r\nConnection: x, close\r\n\r\n",
-           "", 0),
+           "GET http://a/ HTTP/1.0\r\nProxy-Connection: keep-alive\r\n\r\n", "",
+           1),
+    OK_REQ("1.1 close",
+           "GET / HTTP/1.1\r\nHost: a\r\nConnection: x, close\r\n\r\n", "", 0),
     OK_REQ("leading empty line", "\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", "",
            1),
     OK_REQ("empty value then another field",
-           "GET / HTTP/1.1\r\nX-Empty:\r\nHost: a\r\nX-T: a\tb\r\n\r\n", "",
-           1),
+           "GET / HTTP/1.1\r\nX-Empty:\r\nHost: a\r\nX-T: a\tb\r\n\r\n", "", 1),
     {"POST with Content-Length", HTTP_KIND_REQUEST, 0, NULL,
-     "POST /u HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello",
-     HTTP_DONE, 0, NULL, ALL, "hello", 0, 1, 0, 1, -1, 5},
+     "POST /u HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello", HTTP_DONE,
+     0, NULL, ALL, "hello", 0, 1, 0, 1, -1, 5},
     {"POST chunked with extension and trailer", HTTP_KIND_REQUEST, 0, NULL,
      "POST /u HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: Chunked\r\n\r\n"
      "5\r\nhello\r\n6;ext=\"1\"\r\n world\r\nA\r\n0123456789\r\n"
      "0\r\nX-Trailer: x\r\n\r\n",
      HTTP_DONE, 0, NULL, ALL, "hello world0123456789", 1, 0, 0, 1, -1, 0},
     {"body without framing is no body", HTTP_KIND_REQUEST, 0, NULL,
-     "GET / HTTP/1.1\r\nHost: a\r\n\r\nhello", HTTP_DONE, 0, NULL, 27, "",
-     0, 0, 0, 1, -1, 0},
+     "GET / HTTP/1.1\r\nHost: a\r\n\r\nhello", HTTP_DONE, 0, NULL, 27, "", 0, 0,
+     0, 1, -1, 0},
     {"pipelined second request left over", HTTP_KIND_REQUEST, 0, NULL,
      "GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\n\r\n",
      HTTP_DONE, 0, NULL, 28, "", -1, -1, -1, 1, -1, 0},
@@ -183,9 +188,9 @@ static const struct vec vecs[] = {
      &lim_nobody_cap,
      "PUT /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5368709120\r\n\r\nab",
      HTTP_MORE, 0, NULL, ALL, "ab", 0, 1, 0, 1, -1, 5368709120ull},
-    {"Content-Length UINT64_MAX parses", HTTP_KIND_REQUEST, 0,
-     &lim_nobody_cap,
-     "PUT /x HTTP/1.1\r\nHost: a\r\nContent-Length: 18446744073709551615\r\n\r\n",
+    {"Content-Length UINT64_MAX parses", HTTP_KIND_REQUEST, 0, &lim_nobody_cap,
+     "PUT /x HTTP/1.1\r\nHost: a\r\nContent-Length: "
+     "18446744073709551615\r\n\r\n",
      HTTP_MORE, 0, NULL, ALL, "", 0, 1, 0, 1, -1, UINT64_MAX},
 
     /* --- request smuggling: Content-Length / Transfer-Encoding --------- */
@@ -216,8 +221,9 @@ static const struct vec vecs[] = {
     BAD_REQ("CL negative",
             "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", 400,
             "invalid Content-Length"),
-    BAD_REQ("CL hex", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0x5\r\n\r\n",
-            400, "invalid Content-Length"),
+    BAD_REQ("CL hex",
+            "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0x5\r\n\r\n", 400,
+            "invalid Content-Length"),
     BAD_REQ("CL overflow",
             "POST / HTTP/1.1\r\nHost: a\r\n"
             "Content-Length: 18446744073709551616\r\n\r\n",
@@ -330,17 +336,18 @@ static const struct vec vecs[] = {
     BAD_REQ("HTTP/2.0", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505, NULL),
     BAD_REQ("HTTP/0.9 style", "GET / HTTP/0.9\r\n\r\n", 505, NULL),
 
-    /* --- Host -------------------------------------------------------------- */
-    BAD_REQ("two Host fields",
-            "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400,
-            "multiple Host headers"),
+    /* --- Host --------------------------------------------------------------
+     */
+    BAD_REQ("two Host fields", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+            400, "multiple Host headers"),
     BAD_REQ("two Host fields, absolute-form",
             "GET http://a/ HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n", 400,
             "multiple Host headers"),
     BAD_REQ("1.1 origin-form without Host", "GET / HTTP/1.1\r\n\r\n", 400,
             "missing Host header"),
 
-    /* --- limits ------------------------------------------------------------ */
+    /* --- limits ------------------------------------------------------------
+     */
     BAD_REQ("URI too long",
             "GET /0123456789012345678901234567890123456789012345678901234567"
             "89/123456789 HTTP/1.1\r\nHost: a\r\n\r\n",
@@ -365,7 +372,8 @@ static const struct vec vecs[] = {
      "3E7\r\n",
      HTTP_MORE, 0, NULL, ALL, "", 1, 0, 0, 1, -1, 0},
 
-    /* --- responses --------------------------------------------------------- */
+    /* --- responses ---------------------------------------------------------
+     */
     {"200 with Content-Length", HTTP_KIND_RESPONSE, 0, NULL,
      "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", HTTP_DONE, 0, NULL,
      ALL, "hello", 0, 1, 0, 1, 0, 5},
@@ -373,12 +381,12 @@ static const struct vec vecs[] = {
      "HTTP/1.1 206 Partial Content\r\nTransfer-Encoding: chunked\r\n\r\n"
      "3\r\nabc\r\n0\r\n\r\n",
      HTTP_DONE, 0, NULL, ALL, "abc", 1, 0, 0, 1, 0, 0},
-    {"HEAD response with CL and no body", HTTP_KIND_RESPONSE, F_HEAD_REQ,
-     NULL, "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n", HTTP_DONE, 0,
-     NULL, ALL, "", 0, 1, 0, 1, 1, 1000},
-    {"HEAD response, next bytes not body", HTTP_KIND_RESPONSE, F_HEAD_REQ,
-     NULL, "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nHTTP/1.1", HTTP_DONE,
-     0, NULL, 38, "", 0, 1, 0, 1, 1, 5},
+    {"HEAD response with CL and no body", HTTP_KIND_RESPONSE, F_HEAD_REQ, NULL,
+     "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n", HTTP_DONE, 0, NULL, ALL,
+     "", 0, 1, 0, 1, 1, 1000},
+    {"HEAD response, next bytes not body", HTTP_KIND_RESPONSE, F_HEAD_REQ, NULL,
+     "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nHTTP/1.1", HTTP_DONE, 0, NULL,
+     38, "", 0, 1, 0, 1, 1, 5},
     {"304 with CL", HTTP_KIND_RESPONSE, 0, NULL,
      "HTTP/1.1 304 Not Modified\r\nContent-Length: 5\r\n\r\n", HTTP_DONE, 0,
      NULL, ALL, "", 0, 1, 0, 1, 1, 5},
@@ -389,14 +397,14 @@ static const struct vec vecs[] = {
      "\r\n",
      HTTP_DONE, 0, NULL, 25, "", 0, 0, 0, 1, 1, 0},
     {"close-delimited completed by EOF", HTTP_KIND_RESPONSE, F_EOF, NULL,
-     "HTTP/1.1 200 OK\r\nContent-Type: x\r\n\r\nsome body", HTTP_DONE, 0,
-     NULL, ALL, "some body", 0, 0, 1, 0, 0, 0},
+     "HTTP/1.1 200 OK\r\nContent-Type: x\r\n\r\nsome body", HTTP_DONE, 0, NULL,
+     ALL, "some body", 0, 0, 1, 0, 0, 0},
     {"HTTP/1.0 close-delimited", HTTP_KIND_RESPONSE, F_EOF, NULL,
-     "HTTP/1.0 200 OK\r\n\r\nabc", HTTP_DONE, 0, NULL, ALL, "abc", 0, 0, 1,
-     0, 0, 0},
+     "HTTP/1.0 200 OK\r\n\r\nabc", HTTP_DONE, 0, NULL, ALL, "abc", 0, 0, 1, 0,
+     0, 0},
     {"empty reason phrase", HTTP_KIND_RESPONSE, 0, NULL,
-     "HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n", HTTP_DONE, 0, NULL, ALL,
-     "", 0, 1, 0, 1, 0, 0},
+     "HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n", HTTP_DONE, 0, NULL, ALL, "",
+     0, 1, 0, 1, 0, 0},
     {"truncated CL at EOF", HTTP_KIND_RESPONSE, F_EOF, NULL,
      "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello", HTTP_BAD, 502,
      "truncated message", -2, NULL, -1, -1, -1, -1, -1, 0},
@@ -452,24 +460,25 @@ static const struct vec vecs[] = {
      "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n"
      "\r\n",
      HTTP_DONE, 0, NULL, ALL, "abc", 1, 0, 0, 0, 0, 0},
-    {"CONNECT 200 then tunnel bytes", HTTP_KIND_RESPONSE, F_CONNECT_REQ,
-     NULL, "HTTP/1.1 200 Connection established\r\n\r\n\x16\x03\x03", HTTP_DONE,
-     0, NULL, 39, "", 0, 0, 0, 1, 1, 0},
+    {"CONNECT 200 then tunnel bytes", HTTP_KIND_RESPONSE, F_CONNECT_REQ, NULL,
+     "HTTP/1.1 200 Connection established\r\n\r\n\x16\x03\x03", HTTP_DONE, 0,
+     NULL, 39, "", 0, 0, 0, 1, 1, 0},
     {"CONNECT 407 has a body", HTTP_KIND_RESPONSE, F_CONNECT_REQ, NULL,
      "HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: "
      "Basic realm=\"x\"\r\nContent-Length: 4\r\n\r\ndeny",
      HTTP_DONE, 0, NULL, ALL, "deny", 0, 1, 0, 1, 0, 4},
     {"response CL past 4 GiB", HTTP_KIND_RESPONSE, 0, NULL,
-     "HTTP/1.1 200 OK\r\nContent-Length: 5368709120\r\n\r\nabc", HTTP_MORE,
-     0, NULL, ALL, "abc", 0, 1, 0, 1, 0, 5368709120ull},
+     "HTTP/1.1 200 OK\r\nContent-Length: 5368709120\r\n\r\nabc", HTTP_MORE, 0,
+     NULL, ALL, "abc", 0, 1, 0, 1, 0, 5368709120ull},
     {"response 1.1 Connection: close", HTTP_KIND_RESPONSE, 0, NULL,
      "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 1\r\n\r\nx",
      HTTP_DONE, 0, NULL, ALL, "x", 0, 1, 0, 0, 0, 1},
 
-    /* --- the owner aborts -------------------------------------------------- */
+    /* --- the owner aborts --------------------------------------------------
+     */
     {"on_head says stop", HTTP_KIND_REQUEST, F_ABORT, NULL,
-     "GET / HTTP/1.1\r\nHost: a\r\n\r\n", HTTP_ABORTED, 500, NULL, -2, NULL,
-     -1, -1, -1, -1, -1, 0},
+     "GET / HTTP/1.1\r\nHost: a\r\n\r\n", HTTP_ABORTED, 500, NULL, -2, NULL, -1,
+     -1, -1, -1, -1, 0},
 };
 
 /* Vector bytes and length (the NUL vector holds a NUL). */
@@ -522,19 +531,18 @@ run(const struct vec *v, const size_t *cuts, size_t ncuts, struct result *r)
 static void
 check(const struct vec *v, const struct result *r, const char *how)
 {
-#define CHK(cond, ...)                                                       \
-    do {                                                                     \
-        if (!(cond))                                                         \
-            fail_msg("[%s] %s: " __VA_ARGS__);                               \
+#define CHK(cond, ...)                                                         \
+    do {                                                                       \
+        if (!(cond))                                                           \
+            fail_msg("[%s] %s: " __VA_ARGS__);                                 \
     } while (0)
-    CHK(r->r_rc == v->v_rc, "rc %d want %d (%d %s)", v->v_name, how,
-        r->r_rc, v->v_rc, r->r_status, r->r_reason ? r->r_reason : "");
+    CHK(r->r_rc == v->v_rc, "rc %d want %d (%d %s)", v->v_name, how, r->r_rc,
+        v->v_rc, r->r_status, r->r_reason ? r->r_reason : "");
     if (v->v_rc == HTTP_BAD || v->v_rc == HTTP_ABORTED) {
         CHK(r->r_status == v->v_status, "status %d want %d (%s)", v->v_name,
             how, r->r_status, v->v_status, r->r_reason);
         CHK(v->v_reason == NULL || strcmp(r->r_reason, v->v_reason) == 0,
-            "reason '%s' want '%s'", v->v_name, how, r->r_reason,
-            v->v_reason);
+            "reason '%s' want '%s'", v->v_name, how, r->r_reason, v->v_reason);
         CHK(r->r_dones == 0, "on_done after failure", v->v_name, how);
         return;
     }
@@ -740,9 +748,10 @@ test_head_fields(void **state)
 static void
 test_pipelined(void **state)
 {
-    const char *in = "GET /a HTTP/1.1\r\nHost: a\r\n\r\n"
-                     "POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nxyz"
-                     "GET /c HTTP/1.1\r\nHost: a\r\n\r\n";
+    const char *in =
+        "GET /a HTTP/1.1\r\nHost: a\r\n\r\n"
+        "POST /b HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nxyz"
+        "GET /c HTTP/1.1\r\nHost: a\r\n\r\n";
     size_t len = strlen(in);
 
     (void)state;
@@ -764,8 +773,7 @@ test_pipelined(void **state)
             off += used;
             if (rc == HTTP_DONE) {
                 assert_true(msgs < 3);
-                snprintf(targets[msgs], sizeof(targets[0]), "%s",
-                         r.r_target);
+                snprintf(targets[msgs], sizeof(targets[0]), "%s", r.r_target);
                 msgs++;
                 http_parser_next(p);
             } else {
@@ -853,7 +861,8 @@ test_eof(void **state)
     struct result r;
     struct http_parser *p;
     size_t used;
-    const char *in = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhe";
+    const char *in =
+        "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhe";
 
     (void)state;
     memset(&r, 0, sizeof(r));
@@ -888,7 +897,8 @@ test_mutations_fragment_invariant(void **state)
 
     (void)state;
     for (int iter = 0; iter < 6000; iter++) {
-        const struct vec *v = &vecs[lcg(&seed) % (sizeof(vecs) / sizeof(vecs[0]))];
+        const struct vec *v =
+            &vecs[lcg(&seed) % (sizeof(vecs) / sizeof(vecs[0]))];
         size_t len = vec_len(v), n;
         int muts = 1 + (int)(lcg(&seed) % 3);
 

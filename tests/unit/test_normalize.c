@@ -25,7 +25,7 @@ struct tgt_case {
     unsigned port;
     const char *path;
     int absolute;
-    const char *url;  /* req_target_url, or NULL when it must fail */
+    const char *url; /* req_target_url, or NULL when it must fail */
 };
 
 static const struct tgt_case tgt_cases[] = {
@@ -34,8 +34,8 @@ static const struct tgt_case tgt_cases[] = {
      "au.download.windowsupdate.com", 1, "au.download.windowsupdate.com", 80,
      "/c/msdownload/x_0123.exe", 1,
      "http://au.download.windowsupdate.com/c/msdownload/x_0123.exe"},
-    {"HTTP://Example.COM:8080/a?b=C", 0, NULL, 1, "example.com", 8080,
-     "/a?b=C", 1, "http://example.com:8080/a?b=C"},
+    {"HTTP://Example.COM:8080/a?b=C", 0, NULL, 1, "example.com", 8080, "/a?b=C",
+     1, "http://example.com:8080/a?b=C"},
     {"http://example.com", 0, NULL, 1, "example.com", 80, "/", 1,
      "http://example.com/"},
     {"http://example.com?q=1", 0, NULL, 1, "example.com", 80, "/?q=1", 1,
@@ -54,33 +54,28 @@ static const struct tgt_case tgt_cases[] = {
      NULL},
     {"ftp://example.com/", 0, NULL, 0, "unsupported URL scheme", 0, NULL, 0,
      NULL},
-    {"http://user:pw@example.com/", 0, NULL, 0, "userinfo in request-target",
+    {"http://user:pw@example.com/", 0, NULL, 0, "userinfo in request-target", 0,
+     NULL, 0, NULL},
+    {"http://example.com@evil.com/", 0, NULL, 0, "userinfo in request-target",
      0, NULL, 0, NULL},
-    {"http://example.com@evil.com/", 0, NULL, 0,
-     "userinfo in request-target", 0, NULL, 0, NULL},
-    {"http://example.com/a#frag", 0, NULL, 0, "fragment in request-target",
-     0, NULL, 0, NULL},
+    {"http://example.com/a#frag", 0, NULL, 0, "fragment in request-target", 0,
+     NULL, 0, NULL},
     {"http://example.com:0/", 0, NULL, 0, "invalid port", 0, NULL, 0, NULL},
-    {"http://example.com:65536/", 0, NULL, 0, "invalid port", 0, NULL, 0,
-     NULL},
+    {"http://example.com:65536/", 0, NULL, 0, "invalid port", 0, NULL, 0, NULL},
     {"http://example.com:/", 0, NULL, 0, "invalid port", 0, NULL, 0, NULL},
     {"http://example.com:+80/", 0, NULL, 0, "invalid port", 0, NULL, 0, NULL},
     {"http://example.com:8o/", 0, NULL, 0, "invalid port", 0, NULL, 0, NULL},
-    {"http://example.com:99999999999999999999/", 0, NULL, 0, "invalid port",
-     0, NULL, 0, NULL},
+    {"http://example.com:99999999999999999999/", 0, NULL, 0, "invalid port", 0,
+     NULL, 0, NULL},
     {"http:///path", 0, NULL, 0, "empty host", 0, NULL, 0, NULL},
     {"http://exa%6dple.com/", 0, NULL, 0, "invalid host name", 0, NULL, 0,
      NULL},
-    {"http://exa mple.com/", 0, NULL, 0, "invalid host name", 0, NULL, 0,
+    {"http://exa mple.com/", 0, NULL, 0, "invalid host name", 0, NULL, 0, NULL},
+    {"http://[::1/", 0, NULL, 0, "unterminated IPv6 literal", 0, NULL, 0, NULL},
+    {"http://[::1]x/", 0, NULL, 0, "junk after IPv6 literal", 0, NULL, 0, NULL},
+    {"http://[fe80::1%25eth0]/", 0, NULL, 0, "invalid IPv6 literal", 0, NULL, 0,
      NULL},
-    {"http://[::1/", 0, NULL, 0, "unterminated IPv6 literal", 0, NULL, 0,
-     NULL},
-    {"http://[::1]x/", 0, NULL, 0, "junk after IPv6 literal", 0, NULL, 0,
-     NULL},
-    {"http://[fe80::1%25eth0]/", 0, NULL, 0, "invalid IPv6 literal", 0, NULL,
-     0, NULL},
-    {"http://[1.2.3.4]/", 0, NULL, 0, "invalid IPv6 literal", 0, NULL, 0,
-     NULL},
+    {"http://[1.2.3.4]/", 0, NULL, 0, "invalid IPv6 literal", 0, NULL, 0, NULL},
     {"example.com/x", 0, NULL, 0, "invalid request-target", 0, NULL, 0, NULL},
     {"*", 0, "a", 0, "invalid request-target", 0, NULL, 0, NULL},
     {"", 0, "a", 0, "empty request-target", 0, NULL, 0, NULL},
@@ -92,10 +87,9 @@ static const struct tgt_case tgt_cases[] = {
     {"SWS.Update.Microsoft.com:443", 1, "ignored", 1,
      "sws.update.microsoft.com", 443, "/", 0,
      "http://sws.update.microsoft.com:443/"},
-    {"sws.update.microsoft.com", 1, NULL, 0, "CONNECT needs host:port", 0,
-     NULL, 0, NULL},
-    {"[2001:db8::2]", 1, NULL, 0, "CONNECT needs host:port", 0, NULL, 0,
-     NULL},
+    {"sws.update.microsoft.com", 1, NULL, 0, "CONNECT needs host:port", 0, NULL,
+     0, NULL},
+    {"[2001:db8::2]", 1, NULL, 0, "CONNECT needs host:port", 0, NULL, 0, NULL},
     {"a:443/x", 1, NULL, 0, "invalid port", 0, NULL, 0, NULL},
     {"u@a:443", 1, NULL, 0, "userinfo in request-target", 0, NULL, 0, NULL},
     {"http://a:443", 1, NULL, 0, "invalid port", 0, NULL, 0, NULL},
@@ -122,15 +116,14 @@ test_target_parse(void **state)
         struct req_target t;
         const char *why = NULL;
         char url[512];
-        int rc = req_target_parse(c->target, c->connect, c->host_hdr, &t,
-                                  &why);
+        int rc = req_target_parse(c->target, c->connect, c->host_hdr, &t, &why);
 
         if (!c->ok) {
             if (rc != -1)
                 fail_msg("case %zu [%s]: accepted", i, c->target);
             if (why == NULL || strcmp(why, c->host) != 0)
-                fail_msg("case %zu [%s]: reason '%s' want '%s'", i,
-                         c->target, why ? why : "-", c->host);
+                fail_msg("case %zu [%s]: reason '%s' want '%s'", i, c->target,
+                         why ? why : "-", c->host);
             assert_null(t.rt_host);
             assert_null(t.rt_path);
             continue;
@@ -208,8 +201,8 @@ static struct http_parser *
 parse_req(const char *in)
 {
     int done = 0;
-    struct http_parser *p = http_parser_new(HTTP_KIND_REQUEST, &cap_lim,
-                                            &keep_cb, &done);
+    struct http_parser *p =
+        http_parser_new(HTTP_KIND_REQUEST, &cap_lim, &keep_cb, &done);
     size_t len = strlen(in), off = 0, used;
 
     assert_non_null(p);
@@ -227,9 +220,9 @@ parse_req(const char *in)
 
 struct norm_case {
     const char *name;
-    const char *in;        /* client request head */
+    const char *in; /* client request head */
     struct norm_opts o;
-    const char *line;      /* expected request line */
+    const char *line;       /* expected request line */
     const char *fields[32]; /* expected fields, name/value pairs, in order */
 };
 
@@ -280,15 +273,14 @@ static const struct norm_case norm_cases[] = {
      "Trailer: X-T\r\nContent-Type: text/xml\r\n\r\n0\r\n\r\n",
      {1, 1, NULL, 0, NULL, 0, 1, 1234, 0},
      "POST http://a.example/up HTTP/1.1",
-     {"Host", "a.example", "Content-Type", "text/xml", "Content-Length",
-      "1234", NULL}},
+     {"Host", "a.example", "Content-Type", "text/xml", "Content-Length", "1234",
+      NULL}},
     {"Content-Length kept with its value from opts",
      "POST /up HTTP/1.1\r\nHost: a.example\r\nContent-Length: 5\r\n"
      "Connection: Content-Length, Host\r\n\r\nhello",
      {0, 0, NULL, 0, NULL, 0, 1, 5, 0},
      "POST /up HTTP/1.0",
-     {"Host", "a.example", "Content-Length", "5", "Connection", "close",
-      NULL}},
+     {"Host", "a.example", "Content-Length", "5", "Connection", "close", NULL}},
     {"client proxy auth passed to a proxy when asked",
      "GET http://a.example/ HTTP/1.1\r\nProxy-Authorization: Basic cc\r\n\r\n",
      {1, 1, NULL, 1, NULL, 0, 0, 0, 0},
@@ -370,8 +362,7 @@ test_normalize_connect_and_failures(void **state)
     hdr_init(&out);
     assert_int_equal(normalize_request(head_msg, &t, &o, &line, &out), 0);
     assert_string_equal(line, "CONNECT sws.update.microsoft.com:443 HTTP/1.1");
-    assert_string_equal(hdr_get(&out, "Host"),
-                        "sws.update.microsoft.com:443");
+    assert_string_equal(hdr_get(&out, "Host"), "sws.update.microsoft.com:443");
     free(line);
     hdr_free(&out);
     req_target_free(&t);
@@ -397,10 +388,10 @@ struct auth_case {
 static const struct auth_case auth_cases[] = {
     /* RFC 7617 §2 example */
     {"Aladdin", "open sesame", "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="},
-    {"u", "p", "Basic dTpw"},                /* 3 bytes: no padding */
-    {"ab", "", "Basic YWI6"},                /* 3 bytes */
-    {"a", "", "Basic YTo="},                 /* 2 bytes: one '=' */
-    {"", "", "Basic Og=="},                  /* 1 byte: two '=' */
+    {"u", "p", "Basic dTpw"}, /* 3 bytes: no padding */
+    {"ab", "", "Basic YWI6"}, /* 3 bytes */
+    {"a", "", "Basic YTo="},  /* 2 bytes: one '=' */
+    {"", "", "Basic Og=="},   /* 1 byte: two '=' */
     {NULL, NULL, "Basic Og=="},
     {"DOMAIN\\user", "p\xc3\xa4ss", "Basic RE9NQUlOXHVzZXI6cMOkc3M="},
     {"user", "pw:with:colons", "Basic dXNlcjpwdzp3aXRoOmNvbG9ucw=="},

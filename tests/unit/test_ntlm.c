@@ -102,22 +102,24 @@ test_utf16le(void **state)
         {"", 0, 0, ""},
         {"Ab", 0, 0, "4100 6200"},
         {"Ab", 1, 0, "4100 4200"},
-        {"\xc3\xa9", 0, 0, "e900"},               /* e acute */
-        {"\xc3\xa9\xc3\x9f", 1, 0, "c900 df00"},  /* sharp s has no capital */
-        {"\xe2\x82\xac", 0, 0, "ac20"},           /* euro sign */
-        {"\xf0\x9f\x98\x80", 0, 0, "3dd8 00de"},  /* U+1F600: a pair */
-        {"\xf4\x8f\xbf\xbf", 0, 0, "ffdb ffdf"},  /* U+10FFFF */
-        {"\xc5\x82\xc3\xb3" "d\xc5\xba", 1, 0, "4101 d300 4400 7901"},
-        {"\xd0\xb6\xc3\xbf", 1, 0, "1604 7801"},  /* Cyrillic zhe, y diaer. */
-        {"\xc0\x80", 0, -1, NULL},                /* overlong NUL */
-        {"\xe0\x80\xaf", 0, -1, NULL},            /* overlong '/' */
-        {"\xed\xa0\x80", 0, -1, NULL},            /* a surrogate */
-        {"\xf4\x90\x80\x80", 0, -1, NULL},        /* above U+10FFFF */
-        {"\xe2\x82", 0, -1, NULL},                /* cut at the end */
-        {"a\xe2\x82z", 0, -1, NULL},              /* cut in the middle */
-        {"\x80", 0, -1, NULL},                    /* lone continuation */
+        {"\xc3\xa9", 0, 0, "e900"},              /* e acute */
+        {"\xc3\xa9\xc3\x9f", 1, 0, "c900 df00"}, /* sharp s has no capital */
+        {"\xe2\x82\xac", 0, 0, "ac20"},          /* euro sign */
+        {"\xf0\x9f\x98\x80", 0, 0, "3dd8 00de"}, /* U+1F600: a pair */
+        {"\xf4\x8f\xbf\xbf", 0, 0, "ffdb ffdf"}, /* U+10FFFF */
+        {"\xc5\x82\xc3\xb3"
+         "d\xc5\xba",
+         1, 0, "4101 d300 4400 7901"},
+        {"\xd0\xb6\xc3\xbf", 1, 0, "1604 7801"}, /* Cyrillic zhe, y diaer. */
+        {"\xc0\x80", 0, -1, NULL},               /* overlong NUL */
+        {"\xe0\x80\xaf", 0, -1, NULL},           /* overlong '/' */
+        {"\xed\xa0\x80", 0, -1, NULL},           /* a surrogate */
+        {"\xf4\x90\x80\x80", 0, -1, NULL},       /* above U+10FFFF */
+        {"\xe2\x82", 0, -1, NULL},               /* cut at the end */
+        {"a\xe2\x82z", 0, -1, NULL},             /* cut in the middle */
+        {"\x80", 0, -1, NULL},                   /* lone continuation */
         {"\xff", 0, -1, NULL},
-        {"\xf8\x88\x80\x80\x80", 0, -1, NULL},    /* 5-byte form */
+        {"\xf8\x88\x80\x80\x80", 0, -1, NULL}, /* 5-byte form */
     };
     uint8_t *o;
     size_t n;
@@ -161,8 +163,7 @@ test_split_user(void **state)
         {"CORP\\alice", 0, "alice", "CORP"},
         {"alice@corp.example.com", 0, "alice@corp.example.com", ""},
         {"alice", 0, "alice", ""},
-        {"CORP\\alice@corp.example.com", 0, "alice@corp.example.com",
-         "CORP"},
+        {"CORP\\alice@corp.example.com", 0, "alice@corp.example.com", "CORP"},
         {"\\alice", -1, NULL, NULL},
         {"CORP\\", -1, NULL, NULL},
         {"", -1, NULL, NULL},
@@ -200,9 +201,9 @@ static const char spec_tinfo[] =
     "02000c0044006f006d00610069006e00 01000c00530065007200760065007200"
     "00000000";
 static const char spec_ntlmv2[] =
-    "68cd0ab851e51c96aabc927bebef6a1c"   /* NTProofStr */
-    "0101000000000000 0000000000000000"  /* version, zeros, time 0 */
-    "aaaaaaaaaaaaaaaa 00000000"          /* client challenge, zeros */
+    "68cd0ab851e51c96aabc927bebef6a1c"  /* NTProofStr */
+    "0101000000000000 0000000000000000" /* version, zeros, time 0 */
+    "aaaaaaaaaaaaaaaa 00000000"         /* client challenge, zeros */
     "02000c0044006f006d00610069006e00 01000c00530065007200760065007200"
     "00000000 00000000";
 static const char spec_lmv2[] =
@@ -242,8 +243,7 @@ test_spec_responses(void **state)
     unhex("0123456789abcdef", sc, sizeof(sc));
     memset(cc, 0xaa, sizeof(cc));
     tin = unhex(spec_tinfo, ti, sizeof(ti));
-    assert_int_equal(ntlm_v2_response(k, sc, cc, 0, ti, tin, &nt, &ntlen),
-                     0);
+    assert_int_equal(ntlm_v2_response(k, sc, cc, 0, ti, tin, &nt, &ntlen), 0);
     assert_hex(nt, ntlen, spec_ntlmv2);
     free(nt);
     assert_int_equal(ntlm_lmv2_response(k, sc, cc, lm), 0);
@@ -337,8 +337,7 @@ test_timestamp_mic(void **state)
     (void)state;
     spec_hash(h);
     clen = unhex(ts_challenge, chal, sizeof(chal));
-    assert_int_equal(ntlm_parse_challenge(chal, clen, &c, err, sizeof(err)),
-                     0);
+    assert_int_equal(ntlm_parse_challenge(chal, clen, &c, err, sizeof(err)), 0);
     assert_int_equal(c.nc_has_time, 1);
     assert_true(c.nc_time == 0x7766554433221100ull);
     assert_int_equal(c.nc_tinfo_len, 0x30);
@@ -374,8 +373,8 @@ test_timestamp_mic(void **state)
         uint8_t *buf = malloc(8 + ntlen - 16), proof[16];
         memcpy(buf, c.nc_server_chal, 8);
         memcpy(buf + 8, nt + 16, ntlen - 16);
-        assert_non_null(HMAC(EVP_md5(), k, 16, buf, 8 + ntlen - 16, proof,
-                             &mdlen));
+        assert_non_null(
+            HMAC(EVP_md5(), k, 16, buf, 8 + ntlen - 16, proof, &mdlen));
         assert_memory_equal(proof, nt, 16);
         free(buf);
     }
@@ -388,8 +387,8 @@ test_timestamp_mic(void **state)
     memcpy(copy + sizeof(neg), chal, clen);
     memcpy(copy + sizeof(neg) + clen, m, n);
     memset(copy + sizeof(neg) + clen + 72, 0, 16);
-    assert_non_null(HMAC(EVP_md5(), sbk, 16, copy, sizeof(neg) + clen + n,
-                         mic, &mdlen));
+    assert_non_null(
+        HMAC(EVP_md5(), sbk, 16, copy, sizeof(neg) + clen + n, mic, &mdlen));
     assert_memory_equal(m + 72, mic, 16);
     assert_memory_not_equal(m + 72, zero, 16);
     free(copy);
@@ -452,8 +451,7 @@ test_challenge_malformed(void **state)
         {"signature", 0, "4e544c4d53535001", "signature"},
         {"type 3", 8, "03000000", "type 3"},
         {"info offset past end", 44, "ffffffff", "target info"},
-        {"info offset+length wraps", 40, "ffff ffff f0ffffff",
-         "target info"},
+        {"info offset+length wraps", 40, "ffff ffff f0ffffff", "target info"},
         {"info length one too long", 40, "25002500", "target info"},
         {"no UNICODE", 20, "32828ae2", "UNICODE"},
         {"AV pair past info", 70, "ff00", "AV pair"},
@@ -531,7 +529,8 @@ test_challenge_short_form(void **state)
     struct ntlm_challenge c;
     struct ntlm_auth_in ai;
     size_t n = unhex("4e544c4d53535000 02000000 00000000 20000000 01820000"
-                     "0123456789abcdef", chal, sizeof(chal));
+                     "0123456789abcdef",
+                     chal, sizeof(chal));
     char err[128];
 
     (void)state;

@@ -51,12 +51,36 @@ compliant(struct probe_obs *o)
     answer_ok(&o->po_tunnel, 200);
 }
 
-static void t_none(struct probe_obs *o) { (void)o; }
-static void t_unresolved(struct probe_obs *o) { o->po_resolved = o->po_connected = 0; }
-static void t_refused(struct probe_obs *o) { o->po_connected = 0; }
-static void t_silent(struct probe_obs *o) { o->po_first.pa_status = 0; }
-static void t_http10(struct probe_obs *o) { o->po_first.pa_minor = 0; }
-static void t_closes(struct probe_obs *o) { o->po_keep_tested = o->po_kept_alive = 0; }
+static void
+t_none(struct probe_obs *o)
+{
+    (void)o;
+}
+static void
+t_unresolved(struct probe_obs *o)
+{
+    o->po_resolved = o->po_connected = 0;
+}
+static void
+t_refused(struct probe_obs *o)
+{
+    o->po_connected = 0;
+}
+static void
+t_silent(struct probe_obs *o)
+{
+    o->po_first.pa_status = 0;
+}
+static void
+t_http10(struct probe_obs *o)
+{
+    o->po_first.pa_minor = 0;
+}
+static void
+t_closes(struct probe_obs *o)
+{
+    o->po_keep_tested = o->po_kept_alive = 0;
+}
 static void
 t_basic(struct probe_obs *o)
 {
@@ -92,16 +116,37 @@ t_407_unknown(struct probe_obs *o)
     o->po_first.pa_status = 407;
     o->po_offered = 0;
 }
-static void t_head_nolen(struct probe_obs *o) { o->po_head.pa_has_length = 0; }
-static void t_head_404(struct probe_obs *o) { o->po_head.pa_status = 404; }
+static void
+t_head_nolen(struct probe_obs *o)
+{
+    o->po_head.pa_has_length = 0;
+}
+static void
+t_head_404(struct probe_obs *o)
+{
+    o->po_head.pa_status = 404;
+}
 static void
 t_range_dropped(struct probe_obs *o)
 {
     answer_ok(&o->po_range, 200);
 }
-static void t_range_no_cr(struct probe_obs *o) { o->po_range.pa_has_cr = 0; o->po_range.pa_cr_valid = 0; }
-static void t_range_wrong(struct probe_obs *o) { o->po_range.pa_cr_last = 199; }
-static void t_range_short(struct probe_obs *o) { o->po_range.pa_body = 50; }
+static void
+t_range_no_cr(struct probe_obs *o)
+{
+    o->po_range.pa_has_cr = 0;
+    o->po_range.pa_cr_valid = 0;
+}
+static void
+t_range_wrong(struct probe_obs *o)
+{
+    o->po_range.pa_cr_last = 199;
+}
+static void
+t_range_short(struct probe_obs *o)
+{
+    o->po_range.pa_body = 50;
+}
 static void
 t_range_small_file(struct probe_obs *o)
 {
@@ -116,9 +161,21 @@ t_close_delim(struct probe_obs *o)
     o->po_get.pa_has_length = 0;
     o->po_get.pa_close_delimited = 1;
 }
-static void t_chunked_411(struct probe_obs *o) { o->po_post.pa_status = 411; }
-static void t_chunked_400(struct probe_obs *o) { o->po_post.pa_status = 400; }
-static void t_connect_403(struct probe_obs *o) { o->po_tunnel.pa_status = 403; }
+static void
+t_chunked_411(struct probe_obs *o)
+{
+    o->po_post.pa_status = 411;
+}
+static void
+t_chunked_400(struct probe_obs *o)
+{
+    o->po_post.pa_status = 400;
+}
+static void
+t_connect_403(struct probe_obs *o)
+{
+    o->po_tunnel.pa_status = 403;
+}
 static void
 t_connect_407(struct probe_obs *o)
 {
@@ -154,12 +211,12 @@ static const struct row rows[] = {
     {"compliant", t_none, C, 0, AUTO, PC_RANGE, PL_OK, "", "", 1, PV_WORKS},
     {"compliant connect", t_none, C, 0, AUTO, PC_CONNECT, PL_OK, "", "", 1,
      PV_WORKS},
-    {"unresolved", t_unresolved, C, 0, AUTO, PC_CONNECT, PL_FAIL,
-     "0x80072EE7", "", 1, PV_FAILS},
-    {"unresolved skips head", t_unresolved, C, 0, AUTO, PC_HEAD, PL_SKIPPED,
-     "", "", 1, PV_FAILS},
-    {"refused", t_refused, C, 0, AUTO, PC_CONNECT, PL_FAIL, "0x80072EFD", "",
-     1, PV_FAILS},
+    {"unresolved", t_unresolved, C, 0, AUTO, PC_CONNECT, PL_FAIL, "0x80072EE7",
+     "", 1, PV_FAILS},
+    {"unresolved skips head", t_unresolved, C, 0, AUTO, PC_HEAD, PL_SKIPPED, "",
+     "", 1, PV_FAILS},
+    {"refused", t_refused, C, 0, AUTO, PC_CONNECT, PL_FAIL, "0x80072EFD", "", 1,
+     PV_FAILS},
     {"no http answer", t_silent, C, 0, AUTO, PC_CONNECT, PL_FAIL, "", "", 1,
      PV_FAILS},
     {"http/1.0, conf 1.0", t_http10, C, 0, AUTO, PC_HTTP, PL_REPAIRED,
@@ -168,13 +225,11 @@ static const struct row rows[] = {
      "0x80200012", "[upstream] http_version = 1.0", 0, PV_NEEDS_CONF},
     {"closes", t_closes, C, 0, AUTO, PC_KEEPALIVE, PL_INFO, "", "", 1,
      PV_WORKS},
-    {"basic passes", t_basic, C, 0, AUTO, PC_AUTH, PL_OK, "", "", 1,
-     PV_WORKS},
-    {"basic passes, conf basic", t_basic, C, 0, AUTH_WANT_BASIC, PC_AUTH,
-     PL_OK, "", "[upstream] auth = basic", 1, PV_WORKS},
+    {"basic passes", t_basic, C, 0, AUTO, PC_AUTH, PL_OK, "", "", 1, PV_WORKS},
+    {"basic passes, conf basic", t_basic, C, 0, AUTH_WANT_BASIC, PC_AUTH, PL_OK,
+     "", "[upstream] auth = basic", 1, PV_WORKS},
     {"basic passes, conf ntlm", t_basic, C, 0, AUTH_WANT_NTLM, PC_AUTH,
-     PL_REPAIRED, "0x80190197", "[upstream] auth = basic", 0,
-     PV_NEEDS_CONF},
+     PL_REPAIRED, "0x80190197", "[upstream] auth = basic", 0, PV_NEEDS_CONF},
     {"basic refused", t_basic_refused, C, 0, AUTO, PC_AUTH, PL_FAIL,
      "0x80190197", "", 1, PV_FAILS},
     {"basic refused skips range", t_basic_refused, C, 0, AUTO, PC_RANGE,
@@ -186,42 +241,40 @@ static const struct row rows[] = {
      "0x80190197", "[upstream] auth = basic", 0, PV_NEEDS_CONF},
     {"407 unknown scheme", t_407_unknown, C, 0, AUTO, PC_AUTH, PL_FAIL,
      "0x80190197", "", 1, PV_FAILS},
-    {"head no length, cache", t_head_nolen, C, 0, AUTO, PC_HEAD,
-     PL_REPAIRED, "0x80200011", "[range] mode = cache", 1, PV_WORKS},
-    {"head no length, slice", t_head_nolen, S, 0, AUTO, PC_HEAD,
-     PL_REPAIRED, "0x80200011", "[range] mode = cache", 0, PV_NEEDS_CONF},
-    {"head 404", t_head_404, C, 0, AUTO, PC_HEAD, PL_FAIL, "0x80190194", "",
-     1, PV_FAILS},
-    {"range dropped, cache", t_range_dropped, C, 0, AUTO, PC_RANGE,
+    {"head no length, cache", t_head_nolen, C, 0, AUTO, PC_HEAD, PL_REPAIRED,
+     "0x80200011", "[range] mode = cache", 1, PV_WORKS},
+    {"head no length, slice", t_head_nolen, S, 0, AUTO, PC_HEAD, PL_REPAIRED,
+     "0x80200011", "[range] mode = cache", 0, PV_NEEDS_CONF},
+    {"head 404", t_head_404, C, 0, AUTO, PC_HEAD, PL_FAIL, "0x80190194", "", 1,
+     PV_FAILS},
+    {"range dropped, cache", t_range_dropped, C, 0, AUTO, PC_RANGE, PL_REPAIRED,
+     "0x80200013", "[range] mode = cache", 1, PV_WORKS},
+    {"range dropped, slice", t_range_dropped, S, 0, AUTO, PC_RANGE, PL_REPAIRED,
+     "0x80200013", "[range] mode = cache", 1, PV_WORKS},
+    {"range dropped, pass", t_range_dropped, P, 0, AUTO, PC_RANGE, PL_REPAIRED,
+     "0x80200013", "[range] mode = cache", 0, PV_NEEDS_CONF},
+    {"206 without content-range, cache", t_range_no_cr, C, 0, AUTO, PC_RANGE,
      PL_REPAIRED, "0x80200013", "[range] mode = cache", 1, PV_WORKS},
-    {"range dropped, slice", t_range_dropped, S, 0, AUTO, PC_RANGE,
-     PL_REPAIRED, "0x80200013", "[range] mode = cache", 1, PV_WORKS},
-    {"range dropped, pass", t_range_dropped, P, 0, AUTO, PC_RANGE,
+    {"206 without content-range, slice", t_range_no_cr, S, 0, AUTO, PC_RANGE,
      PL_REPAIRED, "0x80200013", "[range] mode = cache", 0, PV_NEEDS_CONF},
-    {"206 without content-range, cache", t_range_no_cr, C, 0, AUTO,
-     PC_RANGE, PL_REPAIRED, "0x80200013", "[range] mode = cache", 1,
-     PV_WORKS},
-    {"206 without content-range, slice", t_range_no_cr, S, 0, AUTO,
-     PC_RANGE, PL_REPAIRED, "0x80200013", "[range] mode = cache", 0,
-     PV_NEEDS_CONF},
     {"206 wrong range", t_range_wrong, P, 0, AUTO, PC_RANGE, PL_REPAIRED,
      "0x80200013", "[range] mode = cache", 0, PV_NEEDS_CONF},
     {"206 short body", t_range_short, C, 0, AUTO, PC_RANGE, PL_REPAIRED,
      "0x80200013", "[range] mode = cache", 1, PV_WORKS},
-    {"206 whole small file", t_range_small_file, P, 0, AUTO, PC_RANGE,
-     PL_OK, "", "", 1, PV_WORKS},
+    {"206 whole small file", t_range_small_file, P, 0, AUTO, PC_RANGE, PL_OK,
+     "", "", 1, PV_WORKS},
     {"close-delimited", t_close_delim, P, 0, AUTO, PC_FRAMING, PL_REPAIRED,
      "0x80200011", "", 1, PV_WORKS},
-    {"chunked 411", t_chunked_411, C, 0, AUTO, PC_CHUNKED, PL_INFO, "", "",
-     1, PV_WORKS},
-    {"chunked 400", t_chunked_400, C, 0, AUTO, PC_CHUNKED, PL_INFO, "", "",
-     1, PV_WORKS},
+    {"chunked 411", t_chunked_411, C, 0, AUTO, PC_CHUNKED, PL_INFO, "", "", 1,
+     PV_WORKS},
+    {"chunked 400", t_chunked_400, C, 0, AUTO, PC_CHUNKED, PL_INFO, "", "", 1,
+     PV_WORKS},
     {"connect 403", t_connect_403, C, 0, AUTO, PC_TUNNEL, PL_FAIL,
      "0x80190193 BG_E_HTTP_ERROR_403", "", 1, PV_FAILS},
     {"connect 407", t_connect_407, C, 0, AUTO, PC_TUNNEL, PL_FAIL,
      "0x80190197 BG_E_HTTP_ERROR_407", "", 1, PV_FAILS},
-    {"direct, 443 closed", t_direct_443_closed, C, 0, AUTO, PC_TUNNEL,
-     PL_FAIL, "0x80072EFD", "", 1, PV_FAILS},
+    {"direct, 443 closed", t_direct_443_closed, C, 0, AUTO, PC_TUNNEL, PL_FAIL,
+     "0x80072EFD", "", 1, PV_FAILS},
 };
 
 static void

@@ -24,9 +24,18 @@
 #define U64MAX UINT64_MAX
 
 /* Spec constructors, in struct range_spec field order. */
-#define CL(a, b) {0, 0, (a), (b)}
-#define OPEN(a) {0, 1, (a), 0}
-#define SUF(n) {1, 0, 0, (n)}
+#define CL(a, b)                                                               \
+    {                                                                          \
+        0, 0, (a), (b)                                                         \
+    }
+#define OPEN(a)                                                                \
+    {                                                                          \
+        0, 1, (a), 0                                                           \
+    }
+#define SUF(n)                                                                 \
+    {                                                                          \
+        1, 0, 0, (n)                                                           \
+    }
 
 /* ------------------------------------------------------------------ */
 /* range_parse */
@@ -39,7 +48,15 @@ struct parse_vec {
     struct range_spec pv_v[RANGE_MAX_SPECS];
 };
 
-#define BAD(cls, in) {cls, in, RANGE_INVALID, 0, {{0, 0, 0, 0}}}
+#define BAD(cls, in)                                                           \
+    {                                                                          \
+        cls, in, RANGE_INVALID, 0,                                             \
+        {                                                                      \
+            {                                                                  \
+                0, 0, 0, 0                                                     \
+            }                                                                  \
+        }                                                                      \
+    }
 
 static const struct parse_vec parse_vecs[] = {
     /* closed ranges, as BITS walks a file */
@@ -69,13 +86,25 @@ static const struct parse_vec parse_vecs[] = {
     BAD("last<first 64-bit", "bytes=4294967296-4294967295"),
     /* multiple ranges, kept in order (coalesced at resolve) */
     {"multi", "bytes=0-0,-1", RANGE_OK, 2, {CL(0, 0), SUF(1)}},
-    {"multi adjacent", "bytes=500-600,601-999", RANGE_OK, 2,
+    {"multi adjacent",
+     "bytes=500-600,601-999",
+     RANGE_OK,
+     2,
      {CL(500, 600), CL(601, 999)}},
-    {"multi overlapping", "bytes=500-700,601-999", RANGE_OK, 2,
+    {"multi overlapping",
+     "bytes=500-700,601-999",
+     RANGE_OK,
+     2,
      {CL(500, 700), CL(601, 999)}},
-    {"multi unordered", "bytes=900-999,0-99", RANGE_OK, 2,
+    {"multi unordered",
+     "bytes=900-999,0-99",
+     RANGE_OK,
+     2,
      {CL(900, 999), CL(0, 99)}},
-    {"multi mixed kinds", "bytes=10-,-5,0-1", RANGE_OK, 3,
+    {"multi mixed kinds",
+     "bytes=10-,-5,0-1",
+     RANGE_OK,
+     3,
      {OPEN(10), SUF(5), CL(0, 1)}},
     /* whitespace (OWS) */
     {"ows after comma", "bytes=0-1, 2-3", RANGE_OK, 2, {CL(0, 1), CL(2, 3)}},
@@ -99,10 +128,12 @@ static const struct parse_vec parse_vecs[] = {
     /* empty list elements (RFC 9110 §5.6.1.2) */
     {"empty element leading", "bytes=,0-1", RANGE_OK, 1, {CL(0, 1)}},
     {"empty element trailing", "bytes=0-1,", RANGE_OK, 1, {CL(0, 1)}},
-    {"empty element middle", "bytes=0-1,,2-3", RANGE_OK, 2,
+    {"empty element middle",
+     "bytes=0-1,,2-3",
+     RANGE_OK,
+     2,
      {CL(0, 1), CL(2, 3)}},
-    {"empty elements with ows", "bytes=, ,0-1 , ,", RANGE_OK, 1,
-     {CL(0, 1)}},
+    {"empty elements with ows", "bytes=, ,0-1 , ,", RANGE_OK, 1, {CL(0, 1)}},
     BAD("only empty elements", "bytes=,"),
     BAD("only empty elements", "bytes= , , "),
     BAD("no specs", "bytes="),
@@ -137,20 +168,38 @@ static const struct parse_vec parse_vecs[] = {
     BAD("non-ascii", "bytes=0-1\x80"),
     BAD("non-ascii digit lookalike", "bytes=0-\xd9\xa1"),
     /* 64-bit offsets: content exceeds 4 GiB */
-    {">4GiB", "bytes=4294967296-4294967395", RANGE_OK, 1,
+    {">4GiB",
+     "bytes=4294967296-4294967395",
+     RANGE_OK,
+     1,
      {CL(4294967296ull, 4294967395ull)}},
-    {">4GiB crossing 2^32", "bytes=4294967295-4294967296", RANGE_OK, 1,
+    {">4GiB crossing 2^32",
+     "bytes=4294967295-4294967296",
+     RANGE_OK,
+     1,
      {CL(4294967295ull, 4294967296ull)}},
     {">4GiB open", "bytes=5368709119-", RANGE_OK, 1, {OPEN(5368709119ull)}},
     {">4GiB suffix", "bytes=-4294967297", RANGE_OK, 1, {SUF(4294967297ull)}},
     {"u64 max", "bytes=0-18446744073709551615", RANGE_OK, 1, {CL(0, U64MAX)}},
-    {"u64 max", "bytes=18446744073709551615-18446744073709551615", RANGE_OK,
-     1, {CL(U64MAX, U64MAX)}},
-    {"u64 max open", "bytes=18446744073709551615-", RANGE_OK, 1,
+    {"u64 max",
+     "bytes=18446744073709551615-18446744073709551615",
+     RANGE_OK,
+     1,
+     {CL(U64MAX, U64MAX)}},
+    {"u64 max open",
+     "bytes=18446744073709551615-",
+     RANGE_OK,
+     1,
      {OPEN(U64MAX)}},
-    {"u64 max suffix", "bytes=-18446744073709551615", RANGE_OK, 1,
+    {"u64 max suffix",
+     "bytes=-18446744073709551615",
+     RANGE_OK,
+     1,
      {SUF(U64MAX)}},
-    {"u64 max leading zeros", "bytes=0-000018446744073709551615", RANGE_OK, 1,
+    {"u64 max leading zeros",
+     "bytes=0-000018446744073709551615",
+     RANGE_OK,
+     1,
      {CL(0, U64MAX)}},
     BAD("overflow last", "bytes=0-18446744073709551616"),
     BAD("overflow first", "bytes=18446744073709551616-"),
@@ -159,16 +208,19 @@ static const struct parse_vec parse_vecs[] = {
     BAD("overflow x10", "bytes=0-184467440737095516150"),
     BAD("overflow in list", "bytes=0-1,-18446744073709551616"),
     /* RANGE_MAX_SPECS */
-    {"max specs", "bytes=0-0,1-1,2-2,3-3,4-4,5-5,6-6,7-7,8-8,9-9,10-10,"
-                  "11-11,12-12,13-13,14-14,15-15",
-     RANGE_OK, 16,
+    {"max specs",
+     "bytes=0-0,1-1,2-2,3-3,4-4,5-5,6-6,7-7,8-8,9-9,10-10,"
+     "11-11,12-12,13-13,14-14,15-15",
+     RANGE_OK,
+     16,
      {CL(0, 0), CL(1, 1), CL(2, 2), CL(3, 3), CL(4, 4), CL(5, 5), CL(6, 6),
       CL(7, 7), CL(8, 8), CL(9, 9), CL(10, 10), CL(11, 11), CL(12, 12),
       CL(13, 13), CL(14, 14), CL(15, 15)}},
     {"max specs empties not counted",
      "bytes=,0-0,,1-1,2-2,3-3,4-4,5-5,6-6,7-7,8-8,9-9,10-10,"
      "11-11,12-12,13-13,14-14,15-15,,",
-     RANGE_OK, 16,
+     RANGE_OK,
+     16,
      {CL(0, 0), CL(1, 1), CL(2, 2), CL(3, 3), CL(4, 4), CL(5, 5), CL(6, 6),
       CL(7, 7), CL(8, 8), CL(9, 9), CL(10, 10), CL(11, 11), CL(12, 12),
       CL(13, 13), CL(14, 14), CL(15, 15)}},
@@ -188,8 +240,7 @@ fail_parse(const struct parse_vec *v, const char *variant, const char *in,
 
 /* Parse in and compare with the vector's expectation. */
 static void
-check_parse_one(const struct parse_vec *v, const char *variant,
-                const char *in)
+check_parse_one(const struct parse_vec *v, const char *variant, const char *in)
 {
     struct range_set set;
     size_t i;
@@ -357,8 +408,8 @@ test_parse_max_specs_generated(void **state)
     (void)state;
     o = (size_t)snprintf(buf, sizeof(buf), "bytes=");
     for (i = 0; i < RANGE_MAX_SPECS; i++)
-        o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%zu-",
-                              i ? "," : "", i * 10);
+        o += (size_t)snprintf(buf + o, sizeof(buf) - o, "%s%zu-", i ? "," : "",
+                              i * 10);
     assert_int_equal(range_parse(buf, &set), RANGE_OK);
     assert_int_equal(set.r_n, RANGE_MAX_SPECS);
     for (i = 0; i < RANGE_MAX_SPECS; i++) {
@@ -426,8 +477,9 @@ static const struct resolve_vec resolve_vecs[] = {
     {"coalesce clamps", "bytes=9000-9100,9900-20000", 10000, P, 9000, 9999},
     {"416 all unsat", "bytes=20000-,-0", 10000, U, 0, 0},
     {"416 all unsat", "bytes=10000-,10001-10002,-0", 10000, U, 0, 0},
-    {"coalesce max specs", "bytes=15-15,14-14,13-13,12-12,11-11,10-10,9-9,"
-                           "8-8,7-7,6-6,5-5,4-4,3-3,2-2,1-1,0-0",
+    {"coalesce max specs",
+     "bytes=15-15,14-14,13-13,12-12,11-11,10-10,9-9,"
+     "8-8,7-7,6-6,5-5,4-4,3-3,2-2,1-1,0-0",
      16, P, 0, 15},
     /* empty entity */
     {"416 total 0 open", "bytes=0-", 0, U, 0, 0},
@@ -453,20 +505,18 @@ static const struct resolve_vec resolve_vecs[] = {
     {">4GiB clamp", "bytes=4294967296-9999999999", 5 * GiB, P, 4 * GiB,
      5 * GiB - 1},
     {"416 >4GiB at total", "bytes=5368709120-", 5 * GiB, U, 0, 0},
-    {"416 >4GiB beyond 32-bit wrap", "bytes=4294967296-", 4294967296ull, U,
-     0, 0},
+    {"416 >4GiB beyond 32-bit wrap", "bytes=4294967296-", 4294967296ull, U, 0,
+     0},
     {"32-bit truncation", "bytes=4294967296-", 4294967297ull, P, 4 * GiB,
      4 * GiB},
     /* near UINT64_MAX */
     {"u64 max total", "bytes=0-", U64MAX, P, 0, U64MAX - 1},
     {"u64 max total", "bytes=-1", U64MAX, P, U64MAX - 1, U64MAX - 1},
-    {"u64 max total", "bytes=0-18446744073709551615", U64MAX, P, 0,
-     U64MAX - 1},
+    {"u64 max total", "bytes=0-18446744073709551615", U64MAX, P, 0, U64MAX - 1},
     {"u64 max total", "bytes=18446744073709551614-", U64MAX, P, U64MAX - 1,
      U64MAX - 1},
     {"416 u64 max total", "bytes=18446744073709551615-", U64MAX, U, 0, 0},
-    {"u64 max suffix", "bytes=-18446744073709551615", U64MAX, P, 0,
-     U64MAX - 1},
+    {"u64 max suffix", "bytes=-18446744073709551615", U64MAX, P, 0, U64MAX - 1},
 };
 
 #undef P
@@ -607,8 +657,9 @@ struct fmt_vec {
     const char *fv_want; /* "" on -1 (when fv_len > 0) */
 };
 
-#define LONGEST "bytes 18446744073709551614-18446744073709551614/" \
-                "18446744073709551615"
+#define LONGEST                                                                \
+    "bytes 18446744073709551614-18446744073709551614/"                         \
+    "18446744073709551615"
 
 static const struct fmt_vec fmt_vecs[] = {
     {"basic", 0, 499, 10000, 64, 0, "bytes 0-499/10000"},
@@ -620,14 +671,14 @@ static const struct fmt_vec fmt_vecs[] = {
      "bytes 5368709119-5368709119/5368709120"},
     {"u64 max total", 0, U64MAX - 1, U64MAX, 69, 0,
      "bytes 0-18446744073709551614/18446744073709551615"},
-    {"longest value", U64MAX - 1, U64MAX - 1, U64MAX,
-     RANGE_CONTENT_RANGE_LEN, 0, LONGEST},
+    {"longest value", U64MAX - 1, U64MAX - 1, U64MAX, RANGE_CONTENT_RANGE_LEN,
+     0, LONGEST},
     {"buffer too small by one", U64MAX - 1, U64MAX - 1, U64MAX,
      RANGE_CONTENT_RANGE_LEN - 1, -1, ""},
     {"buffer exact", 0, 499, 10000, sizeof("bytes 0-499/10000"), 0,
      "bytes 0-499/10000"},
-    {"buffer too small for NUL", 0, 499, 10000,
-     sizeof("bytes 0-499/10000") - 1, -1, ""},
+    {"buffer too small for NUL", 0, 499, 10000, sizeof("bytes 0-499/10000") - 1,
+     -1, ""},
     {"buffer too small in total", 0, 499, 10000, 14, -1, ""},
     {"buffer too small in unit", 0, 499, 10000, 3, -1, ""},
     {"buffer of one", 0, 499, 10000, 1, -1, ""},
@@ -661,8 +712,7 @@ test_format_table(void **state)
             if (buf[0] != 'Z')
                 fail_msg("[%s] wrote into an empty buffer", v->fv_class);
         } else if (strcmp(buf, v->fv_want) != 0)
-            fail_msg("[%s] \"%s\", want \"%s\"", v->fv_class, buf,
-                     v->fv_want);
+            fail_msg("[%s] \"%s\", want \"%s\"", v->fv_class, buf, v->fv_want);
         if (rc == 0)
             check_roundtrip(v->fv_class, &r, v->fv_total);
         free(buf);
@@ -711,13 +761,11 @@ test_format_unsat_table(void **state)
             if (buf[0] != 'Z')
                 fail_msg("[%s] wrote into an empty buffer", v->uv_class);
         } else if (strcmp(buf, v->uv_want) != 0)
-            fail_msg("[%s] \"%s\", want \"%s\"", v->uv_class, buf,
-                     v->uv_want);
+            fail_msg("[%s] \"%s\", want \"%s\"", v->uv_class, buf, v->uv_want);
         if (rc == 0) {
             if (range_parse_content_range_unsat(buf, &back) != 0 ||
                 back != v->uv_total)
-                fail_msg("[%s] \"%s\" does not parse back", v->uv_class,
-                         buf);
+                fail_msg("[%s] \"%s\" does not parse back", v->uv_class, buf);
         }
         free(buf);
     }
@@ -734,7 +782,10 @@ struct crp_vec {
     int cv_known;
 };
 
-#define CRBAD(cls, in) {cls, in, -1, 0, 0, 0, 0}
+#define CRBAD(cls, in)                                                         \
+    {                                                                          \
+        cls, in, -1, 0, 0, 0, 0                                                \
+    }
 
 static const struct crp_vec crp_vecs[] = {
     {"basic", "bytes 0-499/10000", 0, 0, 499, 10000, 1},
@@ -745,14 +796,14 @@ static const struct crp_vec crp_vecs[] = {
     {"unit case", "Bytes 0-1/2", 0, 0, 1, 2, 1},
     {"ows around value", " \tbytes 0-1/2\t ", 0, 0, 1, 2, 1},
     {"unknown total", "bytes 0-499/*", 0, 0, 499, 0, 0},
-    {"unknown total u64 max", "bytes 0-18446744073709551615/*", 0, 0,
-     U64MAX, 0, 0},
+    {"unknown total u64 max", "bytes 0-18446744073709551615/*", 0, 0, U64MAX, 0,
+     0},
     {">4GiB", "bytes 4294967296-4294967395/5368709120", 0, 4294967296ull,
      4294967395ull, 5 * GiB, 1},
-    {">4GiB whole", "bytes 0-5368709119/5368709120", 0, 0, 5 * GiB - 1,
-     5 * GiB, 1},
-    {"u64 max total", "bytes 0-18446744073709551614/18446744073709551615", 0,
-     0, U64MAX - 1, U64MAX, 1},
+    {">4GiB whole", "bytes 0-5368709119/5368709120", 0, 0, 5 * GiB - 1, 5 * GiB,
+     1},
+    {"u64 max total", "bytes 0-18446744073709551614/18446744073709551615", 0, 0,
+     U64MAX - 1, U64MAX, 1},
     {"u64 max longest", LONGEST, 0, U64MAX - 1, U64MAX - 1, U64MAX, 1},
     /* the unsatisfied form belongs to the other function */
     CRBAD("unsatisfied form", "bytes */10000"),
@@ -791,7 +842,8 @@ static const struct crp_vec crp_vecs[] = {
     CRBAD("last==u64 max total", "bytes 0-18446744073709551615/"
                                  "18446744073709551615"),
     /* overflow */
-    CRBAD("overflow first", "bytes 18446744073709551616-18446744073709551616/*"),
+    CRBAD("overflow first",
+          "bytes 18446744073709551616-18446744073709551616/*"),
     CRBAD("overflow last", "bytes 0-18446744073709551616/*"),
     CRBAD("overflow total", "bytes 0-1/18446744073709551616"),
     CRBAD("overflow total digits", "bytes 0-1/99999999999999999999999"),
@@ -911,13 +963,12 @@ test_parse_content_range_unsat_table(void **state)
         int rc = range_parse_content_range_unsat(p, &total);
 
         if (rc != v->uv_rc)
-            fail_msg("[%s] \"%s\": rc %d, want %d", v->uv_class, v->uv_in,
-                     rc, v->uv_rc);
+            fail_msg("[%s] \"%s\": rc %d, want %d", v->uv_class, v->uv_in, rc,
+                     v->uv_rc);
         if (rc == 0 && total != v->uv_total)
             fail_msg("[%s] \"%s\": wrong total", v->uv_class, v->uv_in);
         if (rc != 0 && total != 0xfeed)
-            fail_msg("[%s] \"%s\": total written on -1", v->uv_class,
-                     v->uv_in);
+            fail_msg("[%s] \"%s\": total written on -1", v->uv_class, v->uv_in);
         free(p);
     }
     assert_int_equal(range_parse_content_range_unsat(NULL, NULL), -1);
@@ -931,20 +982,18 @@ test_vector_count(void **state)
     (void)state;
     /* %lu, not %zu: cmocka prints through the C library's own printf,
      * which on Windows (msvcrt) may not know %zu. */
-    print_message("range vectors: parse %lu, resolve %lu, is_full %lu, "
-                  "format %lu, format-unsat %lu, parse-cr %lu, "
-                  "parse-cr-unsat %lu, total %lu\n",
-                  (unsigned long)NELEM(parse_vecs),
-                  (unsigned long)NELEM(resolve_vecs),
-                  (unsigned long)NELEM(full_vecs),
-                  (unsigned long)NELEM(fmt_vecs),
-                  (unsigned long)NELEM(unsat_fmt_vecs),
-                  (unsigned long)NELEM(crp_vecs),
-                  (unsigned long)NELEM(cru_vecs),
-                  (unsigned long)(NELEM(parse_vecs) + NELEM(resolve_vecs) +
-                                  NELEM(full_vecs) + NELEM(fmt_vecs) +
-                                  NELEM(unsat_fmt_vecs) + NELEM(crp_vecs) +
-                                  NELEM(cru_vecs)));
+    print_message(
+        "range vectors: parse %lu, resolve %lu, is_full %lu, "
+        "format %lu, format-unsat %lu, parse-cr %lu, "
+        "parse-cr-unsat %lu, total %lu\n",
+        (unsigned long)NELEM(parse_vecs), (unsigned long)NELEM(resolve_vecs),
+        (unsigned long)NELEM(full_vecs), (unsigned long)NELEM(fmt_vecs),
+        (unsigned long)NELEM(unsat_fmt_vecs), (unsigned long)NELEM(crp_vecs),
+        (unsigned long)NELEM(cru_vecs),
+        (unsigned long)(NELEM(parse_vecs) + NELEM(resolve_vecs) +
+                        NELEM(full_vecs) + NELEM(fmt_vecs) +
+                        NELEM(unsat_fmt_vecs) + NELEM(crp_vecs) +
+                        NELEM(cru_vecs)));
 }
 
 int

@@ -42,14 +42,13 @@ struct plan_case {
 };
 
 static const struct plan_case plan_cases[] = {
-    {"length passes", 1, 0, 200, 1, 300000, 0, OUT_LENGTH, 1, "300000",
-     NULL},
-    {"close-delimited to 1.1 is chunked", 1, 0, 200, 0, 0, 0, OUT_CHUNKED,
-     1, NULL, "chunked"},
-    {"close-delimited to 1.0 closes", 0, 0, 200, 0, 0, 0, OUT_CLOSE, 0,
-     NULL, NULL},
-    {"chunked to 1.1 stays chunked", 1, 0, 200, 0, 0, 1, OUT_CHUNKED, 1,
+    {"length passes", 1, 0, 200, 1, 300000, 0, OUT_LENGTH, 1, "300000", NULL},
+    {"close-delimited to 1.1 is chunked", 1, 0, 200, 0, 0, 0, OUT_CHUNKED, 1,
      NULL, "chunked"},
+    {"close-delimited to 1.0 closes", 0, 0, 200, 0, 0, 0, OUT_CLOSE, 0, NULL,
+     NULL},
+    {"chunked to 1.1 stays chunked", 1, 0, 200, 0, 0, 1, OUT_CHUNKED, 1, NULL,
+     "chunked"},
     {"HEAD keeps the announced length", 1, 1, 200, 1, 5368709120ull, 0,
      OUT_NONE, 1, "5368709120", NULL},
     {"204 carries no length", 1, 0, 204, 1, 0, 0, OUT_NONE, 1, NULL, NULL},
@@ -197,9 +196,8 @@ test_entity_table(void **state)
         strcpy(meta.cm_etag, "\"e1\"");
         strcpy(meta.cm_last_modified, "Tue, 15 Oct 2013 10:00:00 GMT");
         hdr_init(&out);
-        assert_int_equal(relay_plan_entity(&req, &meta, ec->total, 1,
-                                           &status, &first, &len, &plan,
-                                           &out),
+        assert_int_equal(relay_plan_entity(&req, &meta, ec->total, 1, &status,
+                                           &first, &len, &plan, &out),
                          0);
         if (status != ec->want_status || first != ec->want_first ||
             len != ec->want_len)
@@ -233,7 +231,7 @@ struct window_case {
     uint64_t max_discard;
     enum relay_window_rc want;
     uint64_t want_first, want_last, want_total, want_skip;
-    int want_status;      /* of relay_plan_window; 0: not applied */
+    int want_status; /* of relay_plan_window; 0: not applied */
     const char *want_cr;
 };
 
@@ -243,19 +241,19 @@ static const struct window_case window_cases[] = {
      WINDOW_WHOLE, 0, 0, 0, 0, 0, NULL},
     {"pass mode leaves a 200 whole", "GET", "bytes=0-9", NULL, 200, 1, 1000,
      NULL, 0, 1000, WINDOW_WHOLE, 0, 0, 0, 0, 0, NULL},
-    {"slice a 200", "GET", "bytes=100-199", NULL, 200, 1, 1000, NULL, 1,
-     1000, WINDOW_PARTIAL, 100, 199, 1000, 100, 206, "bytes 100-199/1000"},
-    {"slice a suffix", "GET", "bytes=-10", NULL, 200, 1, 1000, NULL, 1,
-     1000, WINDOW_PARTIAL, 990, 999, 1000, 990, 206, "bytes 990-999/1000"},
+    {"slice a 200", "GET", "bytes=100-199", NULL, 200, 1, 1000, NULL, 1, 1000,
+     WINDOW_PARTIAL, 100, 199, 1000, 100, 206, "bytes 100-199/1000"},
+    {"slice a suffix", "GET", "bytes=-10", NULL, 200, 1, 1000, NULL, 1, 1000,
+     WINDOW_PARTIAL, 990, 999, 1000, 990, 206, "bytes 990-999/1000"},
     {"slice past the end is 416", "GET", "bytes=1000-", NULL, 200, 1, 1000,
      NULL, 1, 1000, WINDOW_UNSAT, 0, 0, 1000, 0, 416, "bytes */1000"},
-    {"slice start beyond the discard cap", "GET", "bytes=500-", NULL, 200,
-     1, 1000, NULL, 1, 499, WINDOW_TOO_FAR, 0, 0, 1000, 0, 0, NULL},
+    {"slice start beyond the discard cap", "GET", "bytes=500-", NULL, 200, 1,
+     1000, NULL, 1, 499, WINDOW_TOO_FAR, 0, 0, 1000, 0, 0, NULL},
     {"slice start at the discard cap", "GET", "bytes=499-500", NULL, 200, 1,
      1000, NULL, 1, 499, WINDOW_PARTIAL, 499, 500, 1000, 499, 206,
      "bytes 499-500/1000"},
-    {"slice needs a length", "GET", "bytes=0-9", NULL, 200, 0, 0, NULL, 1,
-     1000, WINDOW_WHOLE, 0, 0, 0, 0, 0, NULL},
+    {"slice needs a length", "GET", "bytes=0-9", NULL, 200, 0, 0, NULL, 1, 1000,
+     WINDOW_WHOLE, 0, 0, 0, 0, 0, NULL},
     {"slice ignores HEAD", "HEAD", "bytes=0-9", NULL, 200, 1, 1000, NULL, 1,
      1000, WINDOW_WHOLE, 0, 0, 0, 0, 0, NULL},
     {"slice ignores an invalid range", "GET", "bytes=x", NULL, 200, 1, 1000,
@@ -263,20 +261,19 @@ static const struct window_case window_cases[] = {
     {"slice: If-Range tag matches", "GET", "bytes=10-19", "\"e1\"", 200, 1,
      1000, NULL, 1, 1000, WINDOW_PARTIAL, 10, 19, 1000, 10, 206,
      "bytes 10-19/1000"},
-    {"slice: If-Range tag differs", "GET", "bytes=10-19", "\"old\"", 200,
-     1, 1000, NULL, 1, 1000, WINDOW_WHOLE, 0, 0, 0, 0, 0, NULL},
-    {"slice: If-Range weak tag never matches", "GET", "bytes=10-19",
-     "W/\"e1\"", 200, 1, 1000, NULL, 1, 1000, WINDOW_WHOLE, 0, 0, 0, 0, 0,
-     NULL},
+    {"slice: If-Range tag differs", "GET", "bytes=10-19", "\"old\"", 200, 1,
+     1000, NULL, 1, 1000, WINDOW_WHOLE, 0, 0, 0, 0, 0, NULL},
+    {"slice: If-Range weak tag never matches", "GET", "bytes=10-19", "W/\"e1\"",
+     200, 1, 1000, NULL, 1, 1000, WINDOW_WHOLE, 0, 0, 0, 0, 0, NULL},
     {"slice: If-Range date matches", "GET", "bytes=10-19",
      "Tue, 15 Oct 2013 10:00:00 GMT", 200, 1, 1000, NULL, 1, 1000,
      WINDOW_PARTIAL, 10, 19, 1000, 10, 206, "bytes 10-19/1000"},
     {"slice: If-Range date differs", "GET", "bytes=10-19",
-     "Wed, 16 Oct 2013 10:00:00 GMT", 200, 1, 1000, NULL, 1, 1000,
-     WINDOW_WHOLE, 0, 0, 0, 0, 0, NULL},
+     "Wed, 16 Oct 2013 10:00:00 GMT", 200, 1, 1000, NULL, 1, 1000, WINDOW_WHOLE,
+     0, 0, 0, 0, 0, NULL},
     {"slice: If-Range mismatch with an unsatisfiable range", "GET",
-     "bytes=2000-", "\"old\"", 200, 1, 1000, NULL, 1, 1000, WINDOW_WHOLE, 0,
-     0, 0, 0, 0, NULL},
+     "bytes=2000-", "\"old\"", 200, 1, 1000, NULL, 1, 1000, WINDOW_WHOLE, 0, 0,
+     0, 0, 0, NULL},
     {"upstream 206 exact", "GET", "bytes=10-19", NULL, 206, 1, 10,
      "bytes 10-19/1000", 0, 0, WINDOW_PARTIAL, 10, 19, 1000, 0, 206,
      "bytes 10-19/1000"},
@@ -297,10 +294,9 @@ static const struct window_case window_cases[] = {
      "bytes 10-19/1000", 0, 0, WINDOW_BAD_206, 0, 0, 0, 0, 0, NULL},
     {"upstream 206 without a Range passes", "GET", NULL, NULL, 206, 1, 10,
      "bytes 10-19/1000", 1, 1000, WINDOW_WHOLE, 0, 0, 0, 0, 0, NULL},
-    {"slice near the end of 5 GiB", "GET", "bytes=5368709000-5368709119",
-     NULL, 200, 1, GiB5, NULL, 1, GiB5, WINDOW_PARTIAL, 5368709000ull,
-     5368709119ull, GiB5, 5368709000ull, 206,
-     "bytes 5368709000-5368709119/5368709120"},
+    {"slice near the end of 5 GiB", "GET", "bytes=5368709000-5368709119", NULL,
+     200, 1, GiB5, NULL, 1, GiB5, WINDOW_PARTIAL, 5368709000ull, 5368709119ull,
+     GiB5, 5368709000ull, 206, "bytes 5368709000-5368709119/5368709120"},
 };
 
 static void
@@ -331,8 +327,8 @@ test_window_table(void **state)
                 "Tue, 15 Oct 2013 10:00:00 GMT");
         if (wc->content_range)
             hdr_add(&resp.hm_hdrs, "Content-Range", wc->content_range);
-        enum relay_window_rc rc = relay_pass_window(&req, &resp, wc->slice,
-                                                    wc->max_discard, &w);
+        enum relay_window_rc rc =
+            relay_pass_window(&req, &resp, wc->slice, wc->max_discard, &w);
         if (rc != wc->want)
             fail_msg("%s: rc %d, want %d", wc->name, (int)rc, (int)wc->want);
         if (rc == WINDOW_PARTIAL || rc == WINDOW_UNSAT) {
@@ -350,9 +346,8 @@ test_window_table(void **state)
                 fail_msg("%s: status %d", wc->name, st);
             assert_string_equal(hdr_get(&out, "Content-Range"), wc->want_cr);
             char num[32];
-            uint64_t len = rc == WINDOW_PARTIAL
-                               ? wc->want_last - wc->want_first + 1
-                               : 0;
+            uint64_t len =
+                rc == WINDOW_PARTIAL ? wc->want_last - wc->want_first + 1 : 0;
             snprintf(num, sizeof(num), "%llu", (unsigned long long)len);
             assert_string_equal(hdr_get(&out, "Content-Length"), num);
             assert_null(hdr_get(&out, "Transfer-Encoding"));
@@ -395,12 +390,11 @@ test_error_answer(void **state)
     char *out;
     static const char body[] = "wsus-shim: 403 Forbidden: not allowed\n"
                                "request id: 0123456789ab\n";
-    static const char want[] =
-        "HTTP/1.1 403 Forbidden\r\n"
-        "Content-Type: text/plain; charset=utf-8\r\n"
-        "Content-Length: 63\r\n"
-        "X-Wsus-Shim-Request-Id: 0123456789ab\r\n"
-        "\r\n";
+    static const char want[] = "HTTP/1.1 403 Forbidden\r\n"
+                               "Content-Type: text/plain; charset=utf-8\r\n"
+                               "Content-Length: 63\r\n"
+                               "X-Wsus-Shim-Request-Id: 0123456789ab\r\n"
+                               "\r\n";
 
     (void)state;
     assert_int_equal(strlen(body), 63);
@@ -429,9 +423,11 @@ test_error_answer(void **state)
     e.re_challenge = "Basic realm=\"p\"";
     out = relay_error_answer(&e, &len);
     assert_non_null(out);
-    assert_non_null(strstr(out, "HTTP/1.1 407 Proxy Authentication Required\r\n"));
+    assert_non_null(
+        strstr(out, "HTTP/1.1 407 Proxy Authentication Required\r\n"));
     assert_non_null(strstr(out, "\r\nAllow: GET, HEAD\r\n"));
-    assert_non_null(strstr(out, "\r\nProxy-Authenticate: Basic realm=\"p\"\r\n"));
+    assert_non_null(
+        strstr(out, "\r\nProxy-Authenticate: Basic realm=\"p\"\r\n"));
     assert_non_null(strstr(out, "\r\nConnection: close\r\n\r\n"));
     free(out);
 }

@@ -217,7 +217,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_u64),  cmocka_unit_test(test_u64_max),
         cmocka_unit_test(test_size), cmocka_unit_test(test_duration),
-        cmocka_unit_test(test_bool),   cmocka_unit_test(test_errfmt),
+        cmocka_unit_test(test_bool), cmocka_unit_test(test_errfmt),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,17 +17,17 @@
 static struct upstream_set *
 make_set(struct shim_config *cfg, size_t n)
 {
-    static struct upstream_addr addrs[3] = {
-        {"p0.corp.example", 8080}, {"p1.corp.example", 8080},
-        {"10.0.0.9", 3128}};
+    static struct upstream_addr addrs[3] = {{"p0.corp.example", 8080},
+                                            {"p1.corp.example", 8080},
+                                            {"10.0.0.9", 3128}};
     struct cidr c;
 
     assert_int_equal(config_defaults(cfg), 0);
     cfg->sc_proxies = addrs;
     cfg->sc_nproxies = n;
     cfg->sc_hold_down_ms = 30000;
-    assert_int_equal(pattern_list_add(&cfg->sc_no_proxy_hosts,
-                                      "*.corp.example"), 0);
+    assert_int_equal(
+        pattern_list_add(&cfg->sc_no_proxy_hosts, "*.corp.example"), 0);
     assert_int_equal(cidr_parse("192.168.0.0/16", &c), 0);
     assert_int_equal(cidr_list_add(&cfg->sc_no_proxy_nets, &c), 0);
     struct upstream_set *us = upstream_set_new(cfg);

@@ -140,10 +140,8 @@ ini_parse_stream(ini_reader reader, void *stream, ini_handler handler,
 
         lineno++;
         start = line;
-        if (ini_allow_bom && lineno == 1 &&
-            (unsigned char)start[0] == 0xEF &&
-            (unsigned char)start[1] == 0xBB &&
-            (unsigned char)start[2] == 0xBF)
+        if (ini_allow_bom && lineno == 1 && (unsigned char)start[0] == 0xEF &&
+            (unsigned char)start[1] == 0xBB && (unsigned char)start[2] == 0xBF)
             start += 3;
         start = inic_lskip(inic_rstrip(start));
 
@@ -153,8 +151,8 @@ ini_parse_stream(ini_reader reader, void *stream, ini_handler handler,
                    *start != '\0' && start > line) {
             /* An indented line continues the previous value. As in
              * libinih 55, inline comments are kept on such lines. */
-            if (!inic_call(handler, user, section, prev_name, start,
-                           lineno) && !error)
+            if (!inic_call(handler, user, section, prev_name, start, lineno) &&
+                !error)
                 error = lineno;
         } else if (*start == '[') {
             end = inic_find(start + 1, "]");
@@ -185,14 +183,14 @@ ini_parse_stream(ini_reader reader, void *stream, ini_handler handler,
                 value = inic_lskip(value);
                 inic_rstrip(value);
                 inic_copy(prev_name, name, sizeof(prev_name));
-                if (!inic_call(handler, user, section, name, value,
-                               lineno) && !error)
+                if (!inic_call(handler, user, section, name, value, lineno) &&
+                    !error)
                     error = lineno;
             } else if (!error) {
                 if (ini_allow_no_value) {
                     *end = '\0';
-                    if (!inic_call(handler, user, section,
-                                   inic_rstrip(start), NULL, lineno))
+                    if (!inic_call(handler, user, section, inic_rstrip(start),
+                                   NULL, lineno))
                         error = lineno;
                 } else {
                     error = lineno;
