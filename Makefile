@@ -8,7 +8,7 @@ ASAN    ?= build-asan
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CONF    ?= conf/wsus-shim.conf
 
-.PHONY: all deps build run check check-win test test-asan bench clean
+.PHONY: all deps build run check check-win test test-asan lint bench clean
 
 all: build
 
@@ -35,6 +35,10 @@ check: test test-asan
 # Cross-build for Windows with mingw-w64 and run the unit tests under Wine.
 check-win: deps
 	tools/win/build.sh
+
+# cppcheck at zero findings and clang-format on every C file.
+lint: deps
+	tools/lint.sh
 
 bench: build
 	tests/bench/run.sh $(BUILD)
