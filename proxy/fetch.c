@@ -114,11 +114,13 @@ struct fetch {
     int f_auth_legs;
     unsigned f_auth_failed; /* schemes whose mechanism failed here */
     int f_sent_body;        /* the last send carried the body */
+    int f_reopen;           /* the kick reopens the current hop */
     int f_abort_status;     /* a parser callback's verdict: 502 */
     char f_err[256];        /* a reason built at run time */
 };
 
 static void fetch_connect_next(struct fetch *f);
+static void fetch_open(struct fetch *f);
 static void fetch_read_cb(struct bufferevent *bev, void *arg);
 static int fetch_feed(struct fetch *f, struct evbuffer *in);
 static void fetch_event_cb(struct bufferevent *bev, short what, void *arg);
@@ -299,9 +301,17 @@ fetch_timeout_cb(evutil_socket_t fd, short what, void *arg)
 static void
 fetch_kick_cb(evutil_socket_t fd, short what, void *arg)
 {
+    struct fetch *f = arg;
+
     (void)fd;
     (void)what;
-    fetch_connect_next(arg);
+    if (f->f_reopen) {
+        /* The same hop again on a new connection (fetch_auth_resend). */
+        f->f_reopen = 0;
+        fetch_open(f);
+        return;
+    }
+    fetch_connect_next(f);
 }
 
 struct fetch *
@@ -905,22 +915,21 @@ fetch_auth_resend(struct fetch *f)
     f->f_stale_retry = 1; /* a new connection, not a parked one */
     if (a != NULL && f->f_auth_legs > 1) {
         /* The token answered a challenge bound to the closed
-         * connection: begin again. */
-        enum auth_scheme s = auth_sess_scheme(a);
+         * connection: the handshake begins again there. */
+        log_debug("req %s: %s restarts on a new connection", f->f_req.fr_reqid,
+                  auth_scheme_name(auth_sess_scheme(a)));
         auth_sess_free(a);
         auth_value_free(v);
-        f->f_state = FETCH_WAITING;
-        fetch_open(f);
-        if (f->f_auth == NULL && f->f_state != FETCH_FINISHED)
-            log_debug("req %s: %s restarts on a new connection",
-                      f->f_req.fr_reqid, auth_scheme_name(s));
-        return f->f_state == FETCH_FINISHED;
+    } else {
+        f->f_auth = a;
+        f->f_auth_value = v;
     }
-    f->f_auth = a;
-    f->f_auth_value = v;
+    /* From the event loop: a failure there may free f, which the parser
+     * loop above us still holds. */
     f->f_state = FETCH_WAITING;
-    fetch_open(f);
-    return f->f_state == FETCH_FINISHED;
+    f->f_reopen = 1;
+    event_active(f->f_kick, EV_TIMEOUT, 0);
+    return 0;
 }
 
 /* The parser completed a message. Returns 1 when the exchange ended
