@@ -66,6 +66,7 @@ struct probe {
     char p_tunnel[300];    /* CONNECT target */
     uint32_t p_cto, p_rto; /* connect, read timeouts (ms) */
     /* the peer under test */
+    const char *p_peer_host; /* its name as configured (the SPN's host) */
     char p_label[300];
     int p_direct;
     struct sockaddr_storage p_sa;
@@ -431,7 +432,8 @@ pexchange_on(const struct probe *p, struct pconn *c, enum preq_kind kind,
         return -1;
     }
     if (s != AUTH_NONE) {
-        as = auth_sess_new(s, &p->p_cred, p->p_t.rt_host, autherr, autherrlen);
+        /* The parent is who authenticates us: its name makes the SPN. */
+        as = auth_sess_new(s, &p->p_cred, p->p_peer_host, autherr, autherrlen);
         if (as == NULL) {
             *res = PAR_FAILED;
             errfmt(a->pa_err, sizeof(a->pa_err), "%s", autherr);
@@ -658,6 +660,7 @@ probe_parent(struct probe *p, int idx, struct probe_obs *o,
         host = p->p_cfg->sc_proxies[idx].ua_host;
         port = p->p_cfg->sc_proxies[idx].ua_port;
     }
+    p->p_peer_host = host;
     if (strchr(host, ':') != NULL)
         snprintf(p->p_label, sizeof(p->p_label), "[%s]:%u", host,
                  (unsigned)port);

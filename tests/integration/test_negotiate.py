@@ -405,6 +405,49 @@ def test_shim_ranges_and_connect_through_negotiate():
         check(data.endswith(BODY), "tunnelled %r" % data[-80:])
 
 
+def probe_json(c, env):
+    """wsus-shim probe --json with conf c; (exit code, the parent block)."""
+    import json as _json
+    import subprocess as _sp
+    d = tempfile.mkdtemp(prefix="probe-nego-")
+    path = os.path.join(d, "shim.conf")
+    with open(path, "w") as f:
+        for sect, keys in c.items():
+            f.write("[%s]\n" % sect)
+            for k, v in keys.items():
+                f.write("%s = %s\n" % (k, str(v).replace("{tmp}", d)))
+    e = dict(os.environ)
+    e.update(env)
+    p = _sp.run([os.environ["WSUS_SHIM"], "probe", "-c", path, "--json",
+                 ENV["emu"].url("/hello.txt")], env=e, stdin=_sp.DEVNULL,
+                stdout=_sp.PIPE, stderr=_sp.PIPE, timeout=120)
+    shutil.rmtree(d, ignore_errors=True)
+    out = p.stdout.decode("utf-8", "replace")
+    return p.returncode, _json.loads(out)["parents"][0], out
+
+
+@parts
+def test_probe_reports_negotiate():
+    """probe: with a ticket, Negotiate offered and passed; without one,
+    failed with the GSSAPI reason; never a token in the output."""
+    k, sq = ENV["rig"], ENV["squid"]
+    c = conf(["localhost:%d" % sq.port])
+    c["upstream"]["auth"] = "negotiate"
+    k.kinit()
+    rc, par, out = probe_json(c, k.env)
+    a = par["auth"]
+    check("Negotiate" in a["offered"] and
+          a["results"].get("Negotiate") == "passed", "with a ticket %r" % a)
+    no_secret_in(out)
+    k.kdestroy()
+    rc, par, out = probe_json(c, k.env)
+    a = par["auth"]
+    check(rc == 1 and a["results"].get("Negotiate") in ("failed",
+                                                        "not usable"),
+          "without a ticket rc %d %r" % (rc, a))
+    no_secret_in(out)
+
+
 def main():
     run([test_parent_demands_negotiate,
          test_ccache_token_gets_200,
@@ -420,7 +463,8 @@ def main():
          test_shim_without_a_ticket_gives_502_naming_negotiate,
          test_shim_falls_back_to_ntlm_without_a_ticket,
          test_shim_prefers_negotiate_when_both_are_offered,
-         test_shim_ranges_and_connect_through_negotiate])
+         test_shim_ranges_and_connect_through_negotiate,
+         test_probe_reports_negotiate])
 
 
 if __name__ == "__main__":
