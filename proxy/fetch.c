@@ -44,80 +44,14 @@
 
 #include "auth.h"
 #include "fetch.h"
-#include "pool.h"
-#include "shim_limits.h"
+#include "fetch_int.h"
 #include "log.h"
 #include "metrics.h"
 #include "plat.h"
 #include "relay.h"
 #include "server.h"
+#include "shim_limits.h"
 #include "upstream.h"
-
-enum fetch_state {
-    FETCH_KICK = 0,   /* waiting for the event loop to start */
-    FETCH_CONNECTING, /* TCP connect (and DNS) under way */
-    FETCH_WAITING,    /* request sent, no response byte yet */
-    FETCH_BODY,       /* head delivered, body streaming */
-    FETCH_FINISHED,   /* fc_done or fc_fail called */
-};
-
-/* Most legs one request may spend on authentication (NTLM needs two,
- * Negotiate usually one; a restart on a new connection counts again). */
-#define FETCH_AUTH_MAX_LEGS 6
-
-/* What a 407 leads to. */
-enum fetch_auth_rc {
-    FAUTH_PASS = 0, /* no scheme of ours applies: the owner gets the 407 */
-    FAUTH_RESEND,   /* swallow this 407, send again with f_auth_value */
-    FAUTH_REFUSED,  /* the parent refused our credentials */
-    FAUTH_ERROR,    /* the handshake cannot go on (f_err says why) */
-};
-
-struct fetch {
-    struct server *f_srv;
-    struct cfg_ref *f_cfgr;
-    const struct shim_config *f_cfg;
-    struct fetch_req f_req;
-    struct fetch_cb f_cb;
-    void *f_arg;
-    enum fetch_state f_state;
-    struct event *f_kick;
-    struct event *f_tmo;
-    struct upconn *f_uc; /* the connection in use; owns f_bev */
-    struct bufferevent *f_bev;
-    struct http_parser *f_parser;
-    struct http_msg *f_resp;
-    int f_direct;
-    int f_hop; /* parent index; -1 direct */
-    int f_tried_direct;
-    int f_sent_auth;
-    int f_connected;
-    int f_resp_bytes; /* any response byte seen */
-    int f_timed_out;
-    int f_interim; /* the message just parsed was 1xx */
-    int f_paused;
-    int f_done;     /* the parser completed the final message */
-    int f_peer_eof; /* our own read saw EOF (or an error) */
-    int f_peer_err;
-    unsigned f_gen; /* bumped by every connect attempt */
-    char *f_head;   /* serialized request head of the current hop */
-    size_t f_head_len;
-    const char *f_host; /* where the current hop connects */
-    uint16_t f_port;
-    char f_key[400];          /* pool key of the current hop */
-    int f_nopool;             /* never from or back to the pool */
-    int f_reused;             /* f_uc came from the pool */
-    int f_stale_retry;        /* a stale parked connection was replaced */
-    struct auth_sess *f_auth; /* handshake under way on f_uc */
-    char *f_auth_value;       /* Proxy-Authorization for the next send */
-    int f_auth_pending;       /* swallowing a 407 before sending again */
-    int f_auth_legs;
-    unsigned f_auth_failed; /* schemes whose mechanism failed here */
-    int f_sent_body;        /* the last send carried the body */
-    int f_reopen;           /* the kick reopens the current hop */
-    int f_abort_status;     /* a parser callback's verdict: 502 */
-    char f_err[256];        /* a reason built at run time */
-};
 
 static void fetch_connect_next(struct fetch *f);
 static void fetch_open(struct fetch *f);
@@ -125,9 +59,6 @@ static void fetch_read_cb(struct bufferevent *bev, void *arg);
 static int fetch_feed(struct fetch *f, struct evbuffer *in);
 static void fetch_event_cb(struct bufferevent *bev, short what, void *arg);
 static int fetch_complete(struct fetch *f);
-static enum fetch_auth_rc fetch_on_407(struct fetch *f,
-                                       const struct http_msg *m);
-static void fetch_auth_done(struct fetch *f);
 static int fp_head(void *arg, struct http_msg *m);
 static int fp_body(void *arg, const char *p, size_t n);
 static int fp_done(void *arg);
@@ -387,36 +318,6 @@ fetch_take_bev(struct fetch *f)
     return b;
 }
 
-/* The Proxy-Authorization to send with the next request on this hop:
- * a handshake leg, the Basic value, or none. */
-static const char *
-fetch_auth_header(const struct fetch *f)
-{
-    struct upstream_set *us = f->f_cfgr->cr_up;
-
-    if (f->f_direct)
-        return NULL;
-    if (f->f_auth_value != NULL)
-        return f->f_auth_value;
-    if (upstream_auth_want(us) == AUTH_WANT_BASIC ||
-        upstream_scheme(us, f->f_hop) == AUTH_BASIC)
-        return upstream_auth(us);
-    return NULL;
-}
-
-/* Does the next send carry an NTLM leg before the last one? Such a
- * request is always answered with a 407, so its body goes as
- * "Content-Length: 0" and the whole body only with the final leg, as
- * Windows clients and curl do: a parent may stall or close rather than
- * read a large body it is going to refuse anyway. */
-static int
-fetch_holds_body(const struct fetch *f)
-{
-    return f->f_auth != NULL && f->f_auth_value != NULL &&
-           auth_sess_scheme(f->f_auth) == AUTH_NTLM &&
-           !auth_sess_sent_last(f->f_auth);
-}
-
 /* Serialize the request for the current hop into f_head. */
 static int
 fetch_build_head(struct fetch *f)
@@ -469,7 +370,7 @@ fetch_build_head(struct fetch *f)
         o.no_identity = 1;
         o.no_has_body =
             f->f_req.fr_body_len > 0 || m->hm_chunked || m->hm_has_length;
-        o.no_body_len = fetch_holds_body(f) ? 0 : f->f_req.fr_body_len;
+        o.no_body_len = fetch_auth_holds_body(f) ? 0 : f->f_req.fr_body_len;
         /* Keep-alive is worth asking for when the connection can be
          * parked, and needed while a handshake runs on it. */
         o.no_keep_alive =
@@ -486,67 +387,6 @@ fail:
     return -1;
 }
 
-/* Start a handshake of scheme s on the current connection and make its
- * first leg the next Proxy-Authorization. Returns 0 or -1 (f_err set). */
-static int
-fetch_auth_start(struct fetch *f, enum auth_scheme s)
-{
-    struct upstream_set *us = f->f_cfgr->cr_up;
-    char err[200];
-
-    auth_sess_free(f->f_auth);
-    auth_value_free(f->f_auth_value);
-    f->f_auth_value = NULL;
-    f->f_auth = NULL;
-    if (s == AUTH_BASIC)
-        return 0; /* upstream_auth() goes with every request */
-    f->f_auth =
-        auth_sess_new(s, upstream_cred(us), f->f_host, err, sizeof(err));
-    if (f->f_auth == NULL || auth_sess_step(f->f_auth, NULL, &f->f_auth_value,
-                                            err, sizeof(err)) == -1) {
-        snprintf(f->f_err, sizeof(f->f_err), "%s to %s: %s",
-                 auth_scheme_name(s), fetch_upstream(f), err);
-        auth_sess_free(f->f_auth);
-        f->f_auth = NULL;
-        return -1;
-    }
-    f->f_auth_legs++;
-    return 0;
-}
-
-/* A new connection to a parent that asked for a connection-oriented
- * scheme before, or is configured for one: its first request carries the
- * handshake's first leg. A failure here is not fatal: the request goes
- * without, and the 407 decides. */
-static void
-fetch_auth_preempt(struct fetch *f)
-{
-    struct upstream_set *us = f->f_cfgr->cr_up;
-    enum auth_scheme s = upstream_scheme(us, f->f_hop);
-
-    switch (upstream_auth_want(us)) {
-    case AUTH_WANT_NTLM:
-        s = AUTH_NTLM;
-        break;
-    case AUTH_WANT_NEGOTIATE:
-        s = AUTH_NEGOTIATE;
-        break;
-    case AUTH_WANT_NONE:
-        return;
-    default:
-        break;
-    }
-    if (s != AUTH_NTLM && s != AUTH_NEGOTIATE)
-        return;
-    if ((f->f_auth_failed & AUTH_BIT(s)) ||
-        !(auth_usable(upstream_cred(us)) & AUTH_BIT(s)))
-        return;
-    if (fetch_auth_start(f, s) == -1) {
-        log_warnx("req %s: %s", f->f_req.fr_reqid, f->f_err);
-        f->f_auth_failed |= AUTH_BIT(s);
-    }
-}
-
 /* Send the request (head and body) on the current connection. */
 static int
 fetch_send(struct fetch *f)
@@ -559,7 +399,7 @@ fetch_send(struct fetch *f)
      * the TCP connection is up. */
     if (!(f->f_direct && f->f_req.fr_req->hm_is_connect))
         evbuffer_add(out, f->f_head, f->f_head_len);
-    f->f_sent_body = !fetch_holds_body(f) && f->f_req.fr_body_len > 0;
+    f->f_sent_body = !fetch_auth_holds_body(f) && f->f_req.fr_body_len > 0;
     if (!f->f_sent_body)
         ; /* none, or it goes with the last leg */
     else if (f->f_req.fr_body_seg != NULL)
@@ -741,146 +581,6 @@ fetch_retry_stale(struct fetch *f)
     fetch_drop_conn(f);
     fetch_open(f);
     return 1;
-}
-
-/* The parent refused our credentials for scheme s. */
-static enum fetch_auth_rc
-fetch_refused(struct fetch *f, enum auth_scheme s)
-{
-    struct upstream_set *us = f->f_cfgr->cr_up;
-    const char *user = upstream_cred(us)->ac_user;
-
-    snprintf(f->f_err, sizeof(f->f_err),
-             "the upstream proxy %s refused the %s credentials of %s",
-             fetch_upstream(f), auth_scheme_name(s),
-             user != NULL ? user : "the ticket cache");
-    if (upstream_auth_refused(us, f->f_hop))
-        log_warnx("req %s: %s", f->f_req.fr_reqid, f->f_err);
-    return FAUTH_REFUSED;
-}
-
-/* A final answer (not a 407): a handshake on this connection is done, and
- * NTLM or Negotiate leave the connection authenticated. */
-static void
-fetch_auth_done(struct fetch *f)
-{
-    struct upstream_set *us = f->f_cfgr->cr_up;
-
-    if (f->f_auth != NULL) {
-        if (f->f_uc != NULL)
-            f->f_uc->uc_authed = auth_sess_scheme(f->f_auth);
-        auth_sess_free(f->f_auth);
-        f->f_auth = NULL;
-        upstream_auth_accepted(us, f->f_hop);
-    } else if (f->f_sent_auth) {
-        upstream_auth_accepted(us, f->f_hop);
-    }
-}
-
-/* Choose a scheme from what the 407 offers and start it; a mechanism that
- * fails locally (no Kerberos ticket, say) gives way to the next one the
- * parent offers, with the reason logged. */
-static enum fetch_auth_rc
-fetch_auth_choose(struct fetch *f, unsigned offered)
-{
-    struct upstream_set *us = f->f_cfgr->cr_up;
-    unsigned usable = auth_usable(upstream_cred(us));
-    enum auth_want want = upstream_auth_want(us);
-
-    /* Kerberos that failed falls back to NTLM, as Windows clients do. */
-    if (want == AUTH_WANT_NEGOTIATE &&
-        (f->f_auth_failed & AUTH_BIT(AUTH_NEGOTIATE)))
-        want = AUTH_WANT_NTLM;
-    for (int tries = 0; tries < AUTH_NSCHEMES; tries++) {
-        enum auth_scheme s =
-            auth_choose(offered & ~f->f_auth_failed, want, usable);
-        if (s == AUTH_NONE)
-            break;
-        upstream_set_scheme(us, f->f_hop, s);
-        if (s == AUTH_BASIC) {
-            if (upstream_auth(us) == NULL)
-                break;
-            f->f_auth_legs++;
-            return FAUTH_RESEND;
-        }
-        if (fetch_auth_start(f, s) == 0)
-            return FAUTH_RESEND;
-        log_warnx("req %s: %s", f->f_req.fr_reqid, f->f_err);
-        f->f_auth_failed |= AUTH_BIT(s);
-    }
-    if (f->f_auth_failed != 0)
-        return FAUTH_ERROR; /* f_err says why the last one failed */
-    if (usable == 0 && want == AUTH_WANT_AUTO)
-        return FAUTH_PASS; /* no credentials of ours: the client's turn */
-    snprintf(f->f_err, sizeof(f->f_err),
-             "the upstream proxy %s asks for%s%s%s, which the configured "
-             "credentials cannot answer",
-             fetch_upstream(f),
-             offered & AUTH_BIT(AUTH_NEGOTIATE) ? " Negotiate" : "",
-             offered & AUTH_BIT(AUTH_NTLM) ? " NTLM" : "",
-             offered & AUTH_BIT(AUTH_BASIC) ? " Basic"
-             : offered == 0                 ? " an unknown scheme"
-                                            : "");
-    return FAUTH_ERROR;
-}
-
-/* What to do with a 407 from a parent. */
-static enum fetch_auth_rc
-fetch_on_407(struct fetch *f, const struct http_msg *m)
-{
-    struct upstream_set *us = f->f_cfgr->cr_up;
-
-    if (upstream_auth_want(us) == AUTH_WANT_NONE ||
-        f->f_cfg->sc_pass_client_auth)
-        return FAUTH_PASS;
-    if (f->f_auth_legs >= FETCH_AUTH_MAX_LEGS) {
-        snprintf(f->f_err, sizeof(f->f_err),
-                 "authentication with the upstream proxy %s did not "
-                 "complete in %d steps",
-                 fetch_upstream(f), FETCH_AUTH_MAX_LEGS);
-        return FAUTH_ERROR;
-    }
-    if (f->f_auth != NULL) {
-        enum auth_scheme s = auth_sess_scheme(f->f_auth);
-        const char *ch = auth_challenge(&m->hm_hdrs, s);
-        char err[200];
-        if (auth_sess_sent_last(f->f_auth) || ch == NULL || *ch == '\0') {
-            /* A bare challenge after our token: refused. A refused
-             * Kerberos ticket gives way to NTLM when the parent offers it
-             * and the credentials allow it. */
-            unsigned rest =
-                auth_offered(&m->hm_hdrs) & ~AUTH_BIT(s) & ~f->f_auth_failed;
-            if (s != AUTH_NEGOTIATE ||
-                !(rest & AUTH_BIT(AUTH_NTLM) & auth_usable(upstream_cred(us))))
-                return fetch_refused(f, s);
-            log_warnx("req %s: %s refused the Negotiate (Kerberos) token; "
-                      "falling back to NTLM",
-                      f->f_req.fr_reqid, fetch_upstream(f));
-            f->f_auth_failed |= AUTH_BIT(s);
-            auth_sess_free(f->f_auth);
-            f->f_auth = NULL;
-            if (f->f_uc != NULL)
-                f->f_uc->uc_authed = AUTH_NONE;
-            return fetch_auth_choose(f, rest);
-        }
-        if (auth_sess_step(f->f_auth, ch, &f->f_auth_value, err, sizeof(err)) ==
-            0) {
-            f->f_auth_legs++;
-            return FAUTH_RESEND;
-        }
-        snprintf(f->f_err, sizeof(f->f_err), "%s to %s: %s",
-                 auth_scheme_name(s), fetch_upstream(f), err);
-        log_warnx("req %s: %s", f->f_req.fr_reqid, f->f_err);
-        f->f_auth_failed |= AUTH_BIT(s);
-        auth_sess_free(f->f_auth);
-        f->f_auth = NULL;
-    } else if (f->f_sent_auth) {
-        return fetch_refused(f, AUTH_BASIC);
-    }
-    /* A connection authenticated before: the parent wants it again. */
-    if (f->f_uc != NULL)
-        f->f_uc->uc_authed = AUTH_NONE;
-    return fetch_auth_choose(f, auth_offered(&m->hm_hdrs));
 }
 
 /* A 407 was swallowed: send the request again with the next leg, on the
@@ -1160,7 +860,7 @@ fp_head(void *arg, struct http_msg *m)
             f->f_abort_status = 502;
             return -1;
         }
-        switch (fetch_on_407(f, m)) {
+        switch (fetch_auth_on_407(f, m)) {
         case FAUTH_RESEND:
             /* The 407's body is dropped; the request goes again. */
             f->f_auth_pending = 1;
