@@ -15,6 +15,7 @@
  * OpenSSL EVP. The module is single-threaded, like the event loop that
  * drives it, and never logs: failures come back as text in err.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,15 @@ struct cache_ent {
 #define HAVE_DATA 1u
 #define HAVE_META 2u
 
+/* URLs lately refused (cache_refuse): a small ring, oldest overwritten. */
+#define REFUSE_N 64
+#define REFUSE_MS (10u * 60 * 1000)
+
+struct cache_refusal {
+    uint8_t cr_key[KEY_LEN];
+    uint64_t cr_at_ms; /* monotonic; 0 = empty slot */
+};
+
 struct cache {
     char *c_dir;
     uint64_t c_max;
@@ -56,6 +66,8 @@ struct cache {
     struct cache_stats c_st; /* cs_entries/cs_bytes kept live */
     unsigned c_nfills;       /* fills begun, not yet finished */
     int c_closed;            /* cache_close ran; free at last fill */
+    struct cache_refusal c_refused[REFUSE_N];
+    unsigned c_refused_next;
 };
 
 struct cache_fill {
@@ -70,6 +82,7 @@ struct cache_fill {
     EVP_MD_CTX *fl_md;
     struct cache_meta fl_meta; /* validators and content type */
     int fl_broken;             /* a write failed */
+    char fl_why[160];          /* why, for cache_fill_why */
 };
 
 static int64_t
@@ -351,6 +364,42 @@ cache_free(struct cache *c)
     free(c);
 }
 
+int
+cache_dir_writable(const char *dir, char *err, size_t errlen)
+{
+    int fd;
+
+    if (!plat_is_dir(dir)) {
+        errfmt(err, errlen, "%s is not a folder", dir);
+        return -1;
+    }
+    if ((fd = plat_tmpfile(dir)) == -1) {
+        char es[128];
+        plat_strerror(plat_errno(), es, sizeof(es));
+        errfmt(err, errlen, "cannot write in %s: %s", dir, es);
+        return -1;
+    }
+    (void)plat_close(fd);
+    return 0;
+}
+
+int
+cache_dir_check(const char *dir, char *err, size_t errlen)
+{
+    int fd;
+
+    if (plat_is_dir(dir))
+        return cache_dir_writable(dir, err, errlen);
+    if ((fd = plat_open_read(dir)) != -1) {
+        (void)plat_close(fd);
+        errfmt(err, errlen, "%s is not a folder", dir);
+        return -1;
+    }
+    if (plat_errno() == ENOENT)
+        return 1;
+    return cache_dir_writable(dir, err, errlen);
+}
+
 struct cache *
 cache_open(const char *dir, uint64_t max_bytes, int verify_sha1, char *err,
            size_t errlen)
@@ -392,6 +441,8 @@ cache_open(const char *dir, uint64_t max_bytes, int verify_sha1, char *err,
         errfmt(err, errlen, "cannot create %s: %s", c->c_dir, es);
         goto fail;
     }
+    if (cache_dir_writable(c->c_dir, err, errlen) == -1)
+        goto fail;
     sc.sc_cache = c;
     sc.sc_n = 0;
     sc.sc_oom = 0;
@@ -673,6 +724,21 @@ fail:
     return NULL;
 }
 
+/* Mark f unusable with a reason; returns -1. */
+static int
+fill_break(struct cache_fill *f, const char *why, int err)
+{
+    f->fl_broken = 1;
+    if (err != 0) {
+        char es[128];
+        plat_strerror(err, es, sizeof(es));
+        snprintf(f->fl_why, sizeof(f->fl_why), "%s: %s", why, es);
+    } else {
+        snprintf(f->fl_why, sizeof(f->fl_why), "%s", why);
+    }
+    return -1;
+}
+
 int
 cache_fill_write(struct cache_fill *f, const void *p, size_t n)
 {
@@ -680,12 +746,12 @@ cache_fill_write(struct cache_fill *f, const void *p, size_t n)
         return -1;
     if (n == 0)
         return 0;
-    if (UINT64_MAX - f->fl_size < n ||
-        plat_pwrite_all(f->fl_fd, p, n, f->fl_size) == -1 ||
-        EVP_DigestUpdate(f->fl_md, p, n) != 1) {
-        f->fl_broken = 1;
-        return -1;
-    }
+    if (UINT64_MAX - f->fl_size < n || f->fl_size + n > f->fl_cache->c_max)
+        return fill_break(f, "larger than cache max_size", 0);
+    if (plat_pwrite_all(f->fl_fd, p, n, f->fl_size) == -1)
+        return fill_break(f, "cannot write the cache file", plat_errno());
+    if (EVP_DigestUpdate(f->fl_md, p, n) != 1)
+        return fill_break(f, "SHA-1 failed", 0);
     f->fl_size += n;
     /* Have the kernel write the fill out as it goes, so that the fsync
      * at the commit, which runs on the event loop, finds little left to
@@ -697,6 +763,12 @@ cache_fill_write(struct cache_fill *f, const void *p, size_t n)
         f->fl_written_back = f->fl_size;
     }
     return 0;
+}
+
+const char *
+cache_fill_why(const struct cache_fill *f)
+{
+    return f->fl_broken ? f->fl_why : "";
 }
 
 uint64_t
@@ -929,4 +1001,42 @@ fail:
         (void)plat_unlink(f->fl_tmp);
     fill_free(f);
     return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Refusals */
+
+void
+cache_refuse(struct cache *c, const char *url)
+{
+    uint8_t key[KEY_LEN];
+    uint64_t now = plat_monotonic_ms();
+    struct cache_refusal *r = NULL;
+
+    cache_key_bin(url, key);
+    for (size_t i = 0; i < REFUSE_N && r == NULL; i++)
+        if (c->c_refused[i].cr_at_ms != 0 &&
+            memcmp(c->c_refused[i].cr_key, key, KEY_LEN) == 0)
+            r = &c->c_refused[i];
+    if (r == NULL) {
+        r = &c->c_refused[c->c_refused_next];
+        c->c_refused_next = (c->c_refused_next + 1) % REFUSE_N;
+        memcpy(r->cr_key, key, KEY_LEN);
+    }
+    r->cr_at_ms = now != 0 ? now : 1;
+}
+
+int
+cache_refused(const struct cache *c, const char *url)
+{
+    uint8_t key[KEY_LEN];
+    uint64_t now = plat_monotonic_ms();
+
+    cache_key_bin(url, key);
+    for (size_t i = 0; i < REFUSE_N; i++) {
+        const struct cache_refusal *r = &c->c_refused[i];
+        if (r->cr_at_ms != 0 && memcmp(r->cr_key, key, KEY_LEN) == 0)
+            return now - r->cr_at_ms < REFUSE_MS;
+    }
+    return 0;
 }

@@ -148,6 +148,8 @@ const struct conf_key conf_keys[] = {
      OFF(sc_verify_sha1), 0},
     {"cache", "unnamed_max_age", CK_MS, 0, 7 * 24 * HOUR_MS, HOUR_MS, NULL,
      OFF(sc_unnamed_max_age_ms), 0},
+    {"cache", "retry_interval", CK_MS, SEC_S, 24 * HOUR_MS, MIN_MS, NULL,
+     OFF(sc_cache_retry_ms), 0},
 
     {"status", "enabled", CK_BOOL, 0, 1, 1, NULL, OFF(sc_status_enabled), 0},
 };
@@ -1014,6 +1016,8 @@ config_load(const char *path, struct shim_config *cfg, char *err, size_t errlen)
         goto done;
     if (config_validate(&c, &st) == -1)
         goto done;
+    c.sc_slice_max_discard_set =
+        key_line(&st, "range", "slice_max_discard") != 0;
     *cfg = c;
     ret = 0;
 done:
