@@ -68,6 +68,13 @@ int cache_dir_writable(const char *dir, char *err, size_t errlen);
  * -1 with the reason in err when it cannot be used. */
 int cache_dir_check(const char *dir, char *err, size_t errlen);
 
+/* Keep bytes (or pct percent of the volume when pct > 0) free on the
+ * cache's volume: a fill that would take the space below it first evicts
+ * least recently used entries, and is refused (cache_fill_begin) or
+ * stopped (cache_fill_write) when that is not enough. A write that meets
+ * a full disk evicts and tries once more. Default: nothing kept. */
+void cache_set_min_free(struct cache *c, uint64_t bytes, uint32_t pct);
+
 /* Free the index. Fills still open keep it alive until each is committed
  * or aborted (a commit then fails with "cache closed"); the files on disk
  * stay. Single-threaded, like the rest of the module. */

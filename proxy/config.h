@@ -98,6 +98,10 @@ struct shim_config {
     /* A cache folder that cannot be used is tried again this often;
      * default 1 minute. */
     uint32_t sc_cache_retry_ms;
+    /* Free space kept on the cache's volume: bytes, or a percentage of
+     * the volume (one of them is 0); default 5%. */
+    uint64_t sc_cache_min_free;
+    uint32_t sc_cache_min_free_pct;
 
     /* [status] */
     int sc_status_enabled; /* the status page and /metrics; default yes */

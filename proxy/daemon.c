@@ -54,6 +54,8 @@ cache_try_open(struct server *sv)
         snprintf(sv->sv_cache_why, sizeof(sv->sv_cache_why), "%s", err);
         return -1;
     }
+    cache_set_min_free(sv->sv_cache, cfg->sc_cache_min_free,
+                       cfg->sc_cache_min_free_pct);
     sv->sv_cache_why[0] = '\0';
     return 0;
 }

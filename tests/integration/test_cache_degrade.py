@@ -35,6 +35,8 @@ BIG_SIZE = 64 * MIB + 5
 BIG, BIG_NAME, BIG_SHA = make_content_file(CDIR, "windows10.0-kb5032189-x64",
                                            BIG_SIZE, seed=62)
 BIG_URL = content_url(BIG_NAME)
+SEVEN = [make_content_file(CDIR, "windows10.0-kb50400%d-x64" % i, 7 * MIB + i,
+                           seed=70 + i) for i in range(3)]
 
 
 def leftovers(d):
@@ -221,8 +223,57 @@ def test_small_volume_too_small_for_the_file():
         umount(cache)
 
 
+def test_min_free_evicts_least_recently_used_first():
+    cache = scratch("cache-degrade-minfree-")
+    why = mount_tmpfs(cache, "20m")
+    if why is not None:
+        print("note: min_free not tested here: %s" % why)
+        return
+    try:
+        extra = {"cache": {"dir": cache, "min_free": "2M"}}
+        with Emu(ROOT, *PARENT) as up, \
+                Shim(conf([up.port], mode="cache", extra=extra)) as s:
+            # 7 MiB each on 20 MiB with 2 MiB kept free: the third file
+            # fits only once the first (least recently used) is evicted.
+            for path, name, _ in SEVEN:
+                with HttpConn(s.port) as c:
+                    r = ranged(c, content_url(name), "bytes=0-9999")
+                    expect_206(r, 0, 9999, os.path.getsize(path), path)
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline:  # bounded: 10 s
+                    if shim_status(s.port)["cache"]["fills"] >= 1 + \
+                            SEVEN.index((path, name, _)):
+                        break
+                    time.sleep(0.1)
+            st = shim_status(s.port)["cache"]
+            check(st["fills"] == 3 and st["entries"] == 2 and
+                  st["evictions"] == 1, "cache %r" % st)
+            have = sorted(os.path.basename(p) for p in data_files(cache))
+            check(len(have) == 2, "entries on disk %s" % have)
+            free = os.statvfs(cache)
+            check(free.f_bavail * free.f_frsize >= 2 * MIB,
+                  "%d bytes free" % (free.f_bavail * free.f_frsize))
+            # The first file is gone, the third is served from the cache.
+            for (path, name, _), want in ((SEVEN[0], "cache-fill"),
+                                          (SEVEN[2], "cache-hit")):
+                with HttpConn(s.port) as c:
+                    r = ranged(c, content_url(name), "bytes=100-199")
+                    expect_206(r, 100, 199, os.path.getsize(path), path)
+            ps = [p for p, _ in plans(s, 6)]
+            check(ps[-2:] == ["cache-fill", "cache-hit"], "plans %s" % ps)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:      # bounded: 10 s
+                if shim_status(s.port)["cache"]["fills"] >= 4:
+                    break
+                time.sleep(0.1)
+            check(leftovers(cache) == [], "left: %s" % leftovers(cache))
+    finally:
+        umount(cache)
+
+
 if __name__ == "__main__":
     run([test_file_larger_than_max_size_is_sliced,
          test_read_only_cache_folder_is_sliced,
          test_cache_folder_that_is_a_file_is_sliced_then_used_again,
-         test_small_volume_too_small_for_the_file])
+         test_small_volume_too_small_for_the_file,
+         test_min_free_evicts_least_recently_used_first])
