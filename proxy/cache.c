@@ -15,6 +15,7 @@
  * OpenSSL EVP. The module is single-threaded, like the event loop that
  * drives it, and never logs: failures come back as text in err.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,15 @@ struct cache_ent {
 #define HAVE_DATA 1u
 #define HAVE_META 2u
 
+/* URLs lately refused (cache_refuse): a small ring, oldest overwritten. */
+#define REFUSE_N 64
+#define REFUSE_MS (10u * 60 * 1000)
+
+struct cache_refusal {
+    uint8_t cr_key[KEY_LEN];
+    uint64_t cr_at_ms; /* monotonic; 0 = empty slot */
+};
+
 struct cache {
     char *c_dir;
     uint64_t c_max;
@@ -56,6 +66,11 @@ struct cache {
     struct cache_stats c_st; /* cs_entries/cs_bytes kept live */
     unsigned c_nfills;       /* fills begun, not yet finished */
     int c_closed;            /* cache_close ran; free at last fill */
+    uint64_t c_min_free;     /* bytes kept free, or */
+    uint32_t c_min_free_pct; /* a percentage of the volume */
+    uint64_t c_owed;         /* bytes fills of known length still owe */
+    struct cache_refusal c_refused[REFUSE_N];
+    unsigned c_refused_next;
 };
 
 struct cache_fill {
@@ -70,6 +85,8 @@ struct cache_fill {
     EVP_MD_CTX *fl_md;
     struct cache_meta fl_meta; /* validators and content type */
     int fl_broken;             /* a write failed */
+    char fl_why[160];          /* why, for cache_fill_why */
+    uint64_t fl_owed;          /* of c_owed: expected bytes not written */
 };
 
 static int64_t
@@ -251,6 +268,63 @@ evict_to_cap(struct cache *c, const struct cache_ent *keep)
 }
 
 /* ------------------------------------------------------------------ */
+/* Free space */
+
+/* The bytes to keep free on the volume ([cache] min_free). */
+static uint64_t
+reserve_bytes(const struct cache *c)
+{
+    uint64_t size;
+
+    if (c->c_min_free_pct == 0)
+        return c->c_min_free;
+    if (plat_disk_size(c->c_dir, &size) == -1)
+        return 0;
+    return size / 100 * c->c_min_free_pct;
+}
+
+/* Make room for need more bytes (beyond what fills under way still owe)
+ * above min_free: evict least recently used entries while it helps, but
+ * only when evicting them all would be enough. Returns 0, or -1 with err
+ * (nothing evicted then). A volume whose free space cannot be read is
+ * taken as roomy: the writes will tell. */
+static int
+make_room(struct cache *c, uint64_t need, char *err, size_t errlen)
+{
+    uint64_t free_b, want = need + c->c_owed + reserve_bytes(c);
+
+    if (plat_disk_free(c->c_dir, &free_b) == -1 || free_b >= want)
+        return 0;
+    if (free_b + c->c_st.cs_bytes < want) {
+        errfmt(err, errlen,
+               "not enough free space above min_free (%llu bytes wanted, "
+               "%llu free, %llu in the cache)",
+               (unsigned long long)want, (unsigned long long)free_b,
+               (unsigned long long)c->c_st.cs_bytes);
+        return -1;
+    }
+    while (free_b < want && c->c_lru != NULL) {
+        struct cache_ent *e = c->c_lru;
+        unlink_files(c, e->ce_key);
+        ent_drop(c, e, 1);
+        c->c_st.cs_evictions++;
+        if (plat_disk_free(c->c_dir, &free_b) == -1)
+            return 0;
+    }
+    if (free_b >= want)
+        return 0;
+    errfmt(err, errlen, "not enough free space above min_free");
+    return -1;
+}
+
+void
+cache_set_min_free(struct cache *c, uint64_t bytes, uint32_t pct)
+{
+    c->c_min_free = bytes;
+    c->c_min_free_pct = pct;
+}
+
+/* ------------------------------------------------------------------ */
 /* Open and close */
 
 /* Where a scanned file's name starts (after the last separator). */
@@ -351,6 +425,42 @@ cache_free(struct cache *c)
     free(c);
 }
 
+int
+cache_dir_writable(const char *dir, char *err, size_t errlen)
+{
+    int fd;
+
+    if (!plat_is_dir(dir)) {
+        errfmt(err, errlen, "%s is not a folder", dir);
+        return -1;
+    }
+    if ((fd = plat_tmpfile(dir)) == -1) {
+        char es[128];
+        plat_strerror(plat_errno(), es, sizeof(es));
+        errfmt(err, errlen, "cannot write in %s: %s", dir, es);
+        return -1;
+    }
+    (void)plat_close(fd);
+    return 0;
+}
+
+int
+cache_dir_check(const char *dir, char *err, size_t errlen)
+{
+    int fd;
+
+    if (plat_is_dir(dir))
+        return cache_dir_writable(dir, err, errlen);
+    if ((fd = plat_open_read(dir)) != -1) {
+        (void)plat_close(fd);
+        errfmt(err, errlen, "%s is not a folder", dir);
+        return -1;
+    }
+    if (plat_errno() == ENOENT)
+        return 1;
+    return cache_dir_writable(dir, err, errlen);
+}
+
 struct cache *
 cache_open(const char *dir, uint64_t max_bytes, int verify_sha1, char *err,
            size_t errlen)
@@ -392,6 +502,8 @@ cache_open(const char *dir, uint64_t max_bytes, int verify_sha1, char *err,
         errfmt(err, errlen, "cannot create %s: %s", c->c_dir, es);
         goto fail;
     }
+    if (cache_dir_writable(c->c_dir, err, errlen) == -1)
+        goto fail;
     sc.sc_cache = c;
     sc.sc_n = 0;
     sc.sc_oom = 0;
@@ -572,6 +684,7 @@ fill_free(struct cache_fill *f)
 {
     struct cache *c = f->fl_cache;
 
+    c->c_owed -= f->fl_owed;
     if (f->fl_fd != -1)
         (void)plat_close(f->fl_fd);
     EVP_MD_CTX_free(f->fl_md);
@@ -613,6 +726,9 @@ cache_fill_begin(struct cache *c, const char *url, uint64_t expected_length,
         errfmt(err, errlen, "larger than cache max_size");
         return NULL;
     }
+    if (make_room(c, expected_length != UINT64_MAX ? expected_length : 0, err,
+                  errlen) == -1)
+        return NULL;
     if ((f = calloc(1, sizeof(*f))) == NULL) {
         errfmt(err, errlen, "out of memory");
         return NULL;
@@ -621,6 +737,10 @@ cache_fill_begin(struct cache *c, const char *url, uint64_t expected_length,
     f->fl_fd = -1;
     c->c_nfills++;
     f->fl_expect = expected_length;
+    if (expected_length != UINT64_MAX) {
+        f->fl_owed = expected_length;
+        c->c_owed += expected_length;
+    }
     f->fl_meta = *meta;
     if ((f->fl_url = malloc(ulen + 1)) == NULL ||
         (f->fl_md = EVP_MD_CTX_new()) == NULL) {
@@ -673,6 +793,21 @@ fail:
     return NULL;
 }
 
+/* Mark f unusable with a reason; returns -1. */
+static int
+fill_break(struct cache_fill *f, const char *why, int err)
+{
+    f->fl_broken = 1;
+    if (err != 0) {
+        char es[128];
+        plat_strerror(err, es, sizeof(es));
+        snprintf(f->fl_why, sizeof(f->fl_why), "%s: %s", why, es);
+    } else {
+        snprintf(f->fl_why, sizeof(f->fl_why), "%s", why);
+    }
+    return -1;
+}
+
 int
 cache_fill_write(struct cache_fill *f, const void *p, size_t n)
 {
@@ -680,23 +815,48 @@ cache_fill_write(struct cache_fill *f, const void *p, size_t n)
         return -1;
     if (n == 0)
         return 0;
-    if (UINT64_MAX - f->fl_size < n ||
-        plat_pwrite_all(f->fl_fd, p, n, f->fl_size) == -1 ||
-        EVP_DigestUpdate(f->fl_md, p, n) != 1) {
-        f->fl_broken = 1;
-        return -1;
+    if (UINT64_MAX - f->fl_size < n || f->fl_size + n > f->fl_cache->c_max)
+        return fill_break(f, "larger than cache max_size", 0);
+    if (plat_pwrite_all(f->fl_fd, p, n, f->fl_size) == -1) {
+        int e = plat_errno();
+        char why[160];
+        /* A full disk: evict and try once more. */
+        if (e != ENOSPC)
+            return fill_break(f, "cannot write the cache file", e);
+        if (make_room(f->fl_cache, n, why, sizeof(why)) == -1)
+            return fill_break(f, why, 0);
+        if (plat_pwrite_all(f->fl_fd, p, n, f->fl_size) == -1)
+            return fill_break(f, "cannot write the cache file", plat_errno());
     }
+    if (EVP_DigestUpdate(f->fl_md, p, n) != 1)
+        return fill_break(f, "SHA-1 failed", 0);
     f->fl_size += n;
+    {
+        uint64_t paid = f->fl_owed < n ? f->fl_owed : n;
+        f->fl_owed -= paid;
+        f->fl_cache->c_owed -= paid;
+    }
     /* Have the kernel write the fill out as it goes, so that the fsync
      * at the commit, which runs on the event loop, finds little left to
      * do and does not stall the other clients (tests/bench/README.md has
      * the figures). A failure only loses the hint; the fsync checks. */
     if (f->fl_size - f->fl_written_back >= FILL_WRITEBACK) {
+        char why[160];
         (void)plat_writeback(f->fl_fd, f->fl_written_back,
                              f->fl_size - f->fl_written_back);
         f->fl_written_back = f->fl_size;
+        /* A fill of unknown length (or another writer on the volume)
+         * must not take the space below min_free either. */
+        if (make_room(f->fl_cache, 0, why, sizeof(why)) == -1)
+            return fill_break(f, why, 0);
     }
     return 0;
+}
+
+const char *
+cache_fill_why(const struct cache_fill *f)
+{
+    return f->fl_broken ? f->fl_why : "";
 }
 
 uint64_t
@@ -929,4 +1089,42 @@ fail:
         (void)plat_unlink(f->fl_tmp);
     fill_free(f);
     return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Refusals */
+
+void
+cache_refuse(struct cache *c, const char *url)
+{
+    uint8_t key[KEY_LEN];
+    uint64_t now = plat_monotonic_ms();
+    struct cache_refusal *r = NULL;
+
+    cache_key_bin(url, key);
+    for (size_t i = 0; i < REFUSE_N && r == NULL; i++)
+        if (c->c_refused[i].cr_at_ms != 0 &&
+            memcmp(c->c_refused[i].cr_key, key, KEY_LEN) == 0)
+            r = &c->c_refused[i];
+    if (r == NULL) {
+        r = &c->c_refused[c->c_refused_next];
+        c->c_refused_next = (c->c_refused_next + 1) % REFUSE_N;
+        memcpy(r->cr_key, key, KEY_LEN);
+    }
+    r->cr_at_ms = now != 0 ? now : 1;
+}
+
+int
+cache_refused(const struct cache *c, const char *url)
+{
+    uint8_t key[KEY_LEN];
+    uint64_t now = plat_monotonic_ms();
+
+    cache_key_bin(url, key);
+    for (size_t i = 0; i < REFUSE_N; i++) {
+        const struct cache_refusal *r = &c->c_refused[i];
+        if (r->cr_at_ms != 0 && memcmp(r->cr_key, key, KEY_LEN) == 0)
+            return now - r->cr_at_ms < REFUSE_MS;
+    }
+    return 0;
 }

@@ -55,9 +55,26 @@ struct cache_fill;
 /* Open (creating it when missing) the cache folder dir with a size cap of
  * max_bytes. Scans existing entries into the LRU index (by data file
  * mtime), removes temporaries and orphans, evicts down to the cap.
- * Returns NULL with a reason in err. */
+ * Returns NULL with a reason in err, among others when no file can be
+ * written in the folder (cache_dir_writable). */
 struct cache *cache_open(const char *dir, uint64_t max_bytes, int verify_sha1,
                          char *err, size_t errlen);
+/* Is dir a folder where a file can be created (one is made and removed)?
+ * Returns 0, or -1 with the reason in err. cache_open checks it. */
+int cache_dir_writable(const char *dir, char *err, size_t errlen);
+
+/* For a configuration check, without creating anything: 0 when dir is a
+ * usable folder, 1 when it does not exist yet (cache_open creates it),
+ * -1 with the reason in err when it cannot be used. */
+int cache_dir_check(const char *dir, char *err, size_t errlen);
+
+/* Keep bytes (or pct percent of the volume when pct > 0) free on the
+ * cache's volume: a fill that would take the space below it first evicts
+ * least recently used entries, and is refused (cache_fill_begin) or
+ * stopped (cache_fill_write) when that is not enough. A write that meets
+ * a full disk evicts and tries once more. Default: nothing kept. */
+void cache_set_min_free(struct cache *c, uint64_t bytes, uint32_t pct);
+
 /* Free the index. Fills still open keep it alive until each is committed
  * or aborted (a commit then fails with "cache closed"); the files on disk
  * stay. Single-threaded, like the rest of the module. */
@@ -84,9 +101,21 @@ struct cache_fill *cache_fill_begin(struct cache *c, const char *url,
                                     const struct cache_meta *meta, char *err,
                                     size_t errlen);
 
-/* Append body bytes (in order). Returns 0 or -1 (disk full, I/O error;
- * the fill is then unusable and must be aborted). */
+/* Append body bytes (in order). Returns 0 or -1 (disk full, I/O error,
+ * more than max_size in all; the fill is then unusable and must be
+ * aborted). */
 int cache_fill_write(struct cache_fill *f, const void *p, size_t n);
+
+/* After cache_fill_write failed: why ("larger than cache max_size",
+ * "cannot write the cache file: No space left on device"...). */
+const char *cache_fill_why(const struct cache_fill *f);
+
+/* Remember that url could not be cached (too big, no space, a failed
+ * write or check): for the next 10 minutes cache_refused says so, and its
+ * requests are answered without the cache instead of starting fill after
+ * fill. Remembers the last 64 URLs. */
+void cache_refuse(struct cache *c, const char *url);
+int cache_refused(const struct cache *c, const char *url);
 
 /* Bytes written so far. */
 uint64_t cache_fill_size(const struct cache_fill *f);

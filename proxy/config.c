@@ -148,6 +148,10 @@ const struct conf_key conf_keys[] = {
      OFF(sc_verify_sha1), 0},
     {"cache", "unnamed_max_age", CK_MS, 0, 7 * 24 * HOUR_MS, HOUR_MS, NULL,
      OFF(sc_unnamed_max_age_ms), 0},
+    {"cache", "min_free", CK_SIZEPCT, 0, 0, 0, "5%",
+     OFF(sc_cache_min_free), OFF(sc_cache_min_free_pct)},
+    {"cache", "retry_interval", CK_MS, SEC_S, 24 * HOUR_MS, MIN_MS, NULL,
+     OFF(sc_cache_retry_ms), 0},
 
     {"status", "enabled", CK_BOOL, 0, 1, 1, NULL, OFF(sc_status_enabled), 0},
 };
@@ -305,6 +309,40 @@ done:
         *v = '\0';
     fclose(fp);
     return ret;
+}
+
+/* Set a CK_SIZEPCT row: "N%" (0 to 50) or a size. Returns 0, or -1 with
+ * "name: reason" in m. */
+static int
+key_set_sizepct(struct shim_config *cfg, const struct conf_key *k,
+                const char *val, char *m, size_t mlen)
+{
+    size_t n = strlen(val);
+    uint64_t v;
+
+    if (n > 1 && val[n - 1] == '%') {
+        char num[16];
+        if (n - 1 >= sizeof(num))
+            goto bad;
+        memcpy(num, val, n - 1);
+        num[n - 1] = '\0';
+        if (parse_u64_max(num, 50, &v) == -1)
+            goto bad;
+        *(uint64_t *)field(cfg, k->k_off) = 0;
+        *(uint32_t *)field(cfg, k->k_off2) = (uint32_t)v;
+        return 0;
+    }
+    if (parse_size(val, &v) == -1 || v > 1024 * TIB)
+        goto bad;
+    *(uint64_t *)field(cfg, k->k_off) = v;
+    *(uint32_t *)field(cfg, k->k_off2) = 0;
+    return 0;
+bad:
+    errfmt(m, mlen,
+           "%s: '%s' is neither a percentage of the volume from 0%% to 50%% "
+           "nor a size (bytes, or with a K, M, G or T suffix)",
+           k->k_name, val);
+    return -1;
 }
 
 /* Set a numeric or yes/no row (CK_U16 ... CK_BOOL) from val. Returns 0,
@@ -566,6 +604,8 @@ key_set(struct shim_config *cfg, const char *dir, const struct conf_key *k,
     case CK_MS:
     case CK_BOOL:
         return key_set_number(cfg, k, val, m, mlen);
+    case CK_SIZEPCT:
+        return key_set_sizepct(cfg, k, val, m, mlen);
     case CK_LOGLEVEL:
     case CK_RANGEMODE:
     case CK_AUTH:
@@ -1014,6 +1054,8 @@ config_load(const char *path, struct shim_config *cfg, char *err, size_t errlen)
         goto done;
     if (config_validate(&c, &st) == -1)
         goto done;
+    c.sc_slice_max_discard_set =
+        key_line(&st, "range", "slice_max_discard") != 0;
     *cfg = c;
     ret = 0;
 done:

@@ -84,6 +84,9 @@ struct shim_config {
     /* [range] */
     enum range_mode sc_range_mode;
     uint64_t sc_slice_max_discard; /* default 64M */
+    /* slice_max_discard was set in the file: it also bounds the slices
+     * that stand in for the cache in mode cache (unbounded otherwise). */
+    int sc_slice_max_discard_set;
 
     /* [cache] */
     char *sc_cache_dir;    /* default /var/cache/wsus-shim */
@@ -92,6 +95,13 @@ struct shim_config {
     /* Entries whose URL names no SHA-1 may change upstream: they are
      * fetched again once older than this. Default 1 hour. */
     uint32_t sc_unnamed_max_age_ms;
+    /* A cache folder that cannot be used is tried again this often;
+     * default 1 minute. */
+    uint32_t sc_cache_retry_ms;
+    /* Free space kept on the cache's volume: bytes, or a percentage of
+     * the volume (one of them is 0); default 5%. */
+    uint64_t sc_cache_min_free;
+    uint32_t sc_cache_min_free_pct;
 
     /* [status] */
     int sc_status_enabled; /* the status page and /metrics; default yes */

@@ -21,6 +21,8 @@ enum ck_type {
     CK_U32,        /* uint32_t in [min, max] */
     CK_SIZE32,     /* parse_size into uint32_t */
     CK_SIZE64,     /* parse_size into uint64_t */
+    CK_SIZEPCT,    /* a size into off (uint64_t), or "N%" (0..50) into
+                    * off2 (uint32_t); the other one is 0 */
     CK_MS,         /* parse_duration_ms into uint32_t */
     CK_BOOL,       /* parse_bool into int */
     CK_LOGLEVEL,   /* error|warn|info|debug into int */

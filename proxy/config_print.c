@@ -164,6 +164,17 @@ key_print_scalar(const struct shim_config *cfg, const struct conf_key *k,
                         buf, sizeof(buf));
         fprintf(out, " %s", buf);
         break;
+    case CK_SIZEPCT: {
+        uint32_t pct = *(const uint32_t *)cfield(cfg, k->k_off2);
+        if (pct > 0) {
+            fprintf(out, " %lu%%", (unsigned long)pct);
+        } else {
+            config_fmt_size(*(const uint64_t *)cfield(cfg, k->k_off), buf,
+                            sizeof(buf));
+            fprintf(out, " %s", buf);
+        }
+        break;
+    }
     case CK_MS:
         config_fmt_ms(*(const uint32_t *)cfield(cfg, k->k_off), buf,
                       sizeof(buf));

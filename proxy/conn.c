@@ -806,7 +806,8 @@ static int
 wants_cache(const struct conn *c)
 {
     if (c->c_no_cache || c->c_srv->sv_cache == NULL ||
-        c->c_cfg->sc_range_mode != RANGE_MODE_CACHE || c->c_body.sp_len > 0)
+        c->c_cfg->sc_range_mode != RANGE_MODE_CACHE || c->c_body.sp_len > 0 ||
+        cache_refused(c->c_srv->sv_cache, c->c_url))
         return 0;
     return admit_wants_cache(c->c_req, c->c_url);
 }

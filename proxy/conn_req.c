@@ -133,6 +133,7 @@ creq_pass_req(struct conn *c, struct pass_req *pr)
     pr->pr_tgt = &c->c_tgt;
     pr->pr_reqid = c->c_reqid;
     pr->pr_client = c->c_id;
+    pr->pr_uncached = c->c_no_cache;
     pr->pr_body = &c->c_body;
 }
 

@@ -41,6 +41,67 @@ daemon_open_logs(const struct shim_config *cfg, int verbose)
     return 0;
 }
 
+/* Open the cache of the current config. 0 or -1 with sv_cache_why. */
+static int
+cache_try_open(struct server *sv)
+{
+    const struct shim_config *cfg = &sv->sv_cfg->cr_cfg;
+    char err[sizeof(sv->sv_cache_why)];
+
+    sv->sv_cache = cache_open(cfg->sc_cache_dir, cfg->sc_cache_max,
+                              cfg->sc_verify_sha1, err, sizeof(err));
+    if (sv->sv_cache == NULL) {
+        snprintf(sv->sv_cache_why, sizeof(sv->sv_cache_why), "%s", err);
+        return -1;
+    }
+    cache_set_min_free(sv->sv_cache, cfg->sc_cache_min_free,
+                       cfg->sc_cache_min_free_pct);
+    sv->sv_cache_why[0] = '\0';
+    return 0;
+}
+
+static void
+cache_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct server *sv = arg;
+
+    (void)fd;
+    (void)what;
+    if (sv->sv_cache != NULL || cache_try_open(sv) == -1) {
+        log_debug("cache %s still unusable: %s",
+                  sv->sv_cfg->cr_cfg.sc_cache_dir, sv->sv_cache_why);
+        return;
+    }
+    log_info("cache %s is usable again: caching resumes",
+             sv->sv_cfg->cr_cfg.sc_cache_dir);
+    event_del(sv->sv_cache_retry);
+}
+
+/* A cache folder that cannot be used does not stop the shim: it serves
+ * without the cache (ranges by slicing) and tries the folder again every
+ * retry_interval. Returns -1 only when even that cannot be arranged. */
+static int
+daemon_cache_start(struct server *sv)
+{
+    const struct shim_config *cfg = &sv->sv_cfg->cr_cfg;
+    uint32_t ms = cfg->sc_cache_retry_ms;
+    struct timeval tv = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000};
+
+    if (cache_try_open(sv) == 0)
+        return 0;
+    log_warnx("cache %s cannot be used (%s): serving without the cache "
+              "(ranges by slicing) and trying the folder again every %lu s",
+              cfg->sc_cache_dir, sv->sv_cache_why, (unsigned long)(ms / 1000));
+    sv->sv_cache_retry =
+        event_new(sv->sv_base, -1, EV_PERSIST, cache_retry_cb, sv);
+    if (sv->sv_cache_retry == NULL ||
+        event_add(sv->sv_cache_retry, &tv) == -1) {
+        log_err("out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 int
 daemon_start(struct server *sv, char *bound, size_t boundlen)
 {
@@ -65,15 +126,9 @@ daemon_start(struct server *sv, char *bound, size_t boundlen)
         log_err("out of memory");
         return -1;
     }
-    if (sv->sv_cfg->cr_cfg.sc_range_mode == RANGE_MODE_CACHE) {
-        const struct shim_config *cfg = &sv->sv_cfg->cr_cfg;
-        sv->sv_cache = cache_open(cfg->sc_cache_dir, cfg->sc_cache_max,
-                                  cfg->sc_verify_sha1, err, sizeof(err));
-        if (sv->sv_cache == NULL) {
-            log_err("cache %s: %s", cfg->sc_cache_dir, err);
-            return -1;
-        }
-    }
+    if (sv->sv_cfg->cr_cfg.sc_range_mode == RANGE_MODE_CACHE &&
+        daemon_cache_start(sv) == -1)
+        return -1;
     if (listener_start(sv, bound, boundlen, err, sizeof(err)) == -1) {
         log_err("%s", err);
         return -1;
@@ -163,6 +218,9 @@ daemon_free(struct server *sv)
     if (sv->sv_drain_ev != NULL)
         event_free(sv->sv_drain_ev);
     sv->sv_drain_ev = NULL;
+    if (sv->sv_cache_retry != NULL)
+        event_free(sv->sv_cache_retry);
+    sv->sv_cache_retry = NULL;
     pool_free(sv->sv_pool);
     sv->sv_pool = NULL;
     if (sv->sv_dns != NULL)

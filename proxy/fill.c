@@ -170,6 +170,25 @@ fill_fail(struct fill *f, int status, const char *reason, int use_pass)
     fill_post(f, FILL_EV_FAIL);
 }
 
+/* The entity cannot be cached (too big, no space, a write error, a
+ * failed check): the fill stops, clients whose answer has begun are cut,
+ * the others and later requests for the URL (cache_refuse) are answered
+ * without the cache (a pass, sliced for a range). */
+static void
+fill_decline(struct fill *f, const char *why)
+{
+    char reason[sizeof(f->fl_err)];
+
+    /* why may live in the cache fill, which fill_fail frees. */
+    snprintf(reason, sizeof(reason), "%s", why);
+    log_warnx("req %s: cache fill of %s stopped, serving it without the "
+              "cache: %s",
+              f->fl_reqid, f->fl_url, reason);
+    if (f->fl_srv->sv_cache != NULL)
+        cache_refuse(f->fl_srv->sv_cache, f->fl_url);
+    fill_fail(f, 502, reason, 1);
+}
+
 static void
 copy_field(char *dst, size_t len, const char *v)
 {
@@ -228,11 +247,18 @@ fl_head(void *arg, struct http_msg *m)
         f->fl_total_known = 1;
         f->fl_total = m->hm_length;
     }
+    if (f->fl_srv->sv_cache == NULL) {
+        /* The folder is unusable (daemon.c): this fill only learns the
+         * length for a HEAD. */
+        fill_fail(f, 502, "the cache is unavailable", 1);
+        return -1;
+    }
     f->fl_cf = cache_fill_begin(f->fl_srv->sv_cache, f->fl_url,
                                 f->fl_total_known ? f->fl_total : UINT64_MAX,
                                 &f->fl_meta, err, sizeof(err));
     if (f->fl_cf == NULL) {
         log_warnx("req %s: not caching %s: %s", f->fl_reqid, f->fl_url, err);
+        cache_refuse(f->fl_srv->sv_cache, f->fl_url);
         fill_fail(f, 502, err, 1);
         return -1;
     }
@@ -247,8 +273,7 @@ fl_body(void *arg, const char *p, size_t n)
     struct fill *f = arg;
 
     if (cache_fill_write(f->fl_cf, p, n) == -1) {
-        log_warn("req %s: cache write for %s", f->fl_reqid, f->fl_url);
-        fill_fail(f, 502, "cannot write the cache file", 0);
+        fill_decline(f, cache_fill_why(f->fl_cf));
         return -1;
     }
     f->fl_written += n;
@@ -272,8 +297,17 @@ fl_done(void *arg)
         fill_fail(f, 502, "empty fill", 0);
         return;
     }
+    struct cache_stats st0, st1;
+    cache_get_stats(f->fl_srv->sv_cache, &st0);
     if (cache_fill_commit(cf, &meta, err, sizeof(err)) == -1) {
-        fill_fail(f, 502, err, 0);
+        /* A body that failed its checks (length, SHA-1) is never shown
+         * to anyone, sliced or not; a store that failed (fsync, rename)
+         * leaves the client to a pass. */
+        cache_get_stats(f->fl_srv->sv_cache, &st1);
+        if (st1.cs_rejected != st0.cs_rejected)
+            fill_fail(f, 502, err, 0);
+        else
+            fill_decline(f, err);
         return;
     }
     /* Watchers keep reading through the fill from the committed file. */

@@ -17,6 +17,7 @@
 
 #include <event2/event.h>
 
+#include "cache.h"
 #include "config.h"
 #include "daemon.h"
 #include "hashpw.h"
@@ -347,6 +348,12 @@ main(int argc, char **argv)
             return svc_verb(verb, o.o_path, account);
         }
         config_print(&cfg, stdout);
+        if (cfg.sc_range_mode == RANGE_MODE_CACHE &&
+            cache_dir_check(cfg.sc_cache_dir, err, sizeof(err)) == -1)
+            printf("warning: the cache folder cannot be used (%s): the shim "
+                   "would serve without the cache (ranges by slicing) and "
+                   "try the folder again every %lu s\n",
+                   err, (unsigned long)(cfg.sc_cache_retry_ms / 1000));
         printf("%s: configuration OK\n", path);
         config_free(&cfg);
         return 0;

@@ -251,10 +251,16 @@ pass_start(struct pass *ps, const struct pass_req *pr, const struct pass_cb *cb,
     ps->ps_cb = cb;
     ps->ps_arg = arg;
     ps->ps_req = pr->pr_req;
+    /* A fill learns the length even without a usable cache folder. */
     ps->ps_synth_ok =
-        cfg->sc_range_mode == RANGE_MODE_CACHE && pr->pr_srv->sv_cache != NULL;
-    ps->ps_slice = cfg->sc_range_mode == RANGE_MODE_SLICE;
-    ps->ps_max_discard = cfg->sc_slice_max_discard;
+        cfg->sc_range_mode == RANGE_MODE_CACHE && !pr->pr_uncached;
+    /* In mode cache every ranged GET the cache did not take (too big, no
+     * space, no folder, a failed fill) still gets its 206 by slicing. */
+    ps->ps_slice = cfg->sc_range_mode != RANGE_MODE_PASS;
+    ps->ps_max_discard =
+        cfg->sc_range_mode == RANGE_MODE_SLICE || cfg->sc_slice_max_discard_set
+            ? cfg->sc_slice_max_discard
+            : UINT64_MAX;
     memset(&fr, 0, sizeof(fr));
     fr.fr_req = pr->pr_req;
     fr.fr_tgt = pr->pr_tgt;

@@ -64,6 +64,9 @@ struct pass_req {
     const char *pr_reqid;
     const struct spool *pr_body;
     uint64_t pr_client; /* the client connection's id (fetch_req) */
+    /* The cache declined this request (or this URL lately): no HEAD
+     * synthesis through a fill. */
+    int pr_uncached;
 };
 
 struct pass {
@@ -72,7 +75,8 @@ struct pass {
     void *ps_arg;
     const struct http_msg *ps_req;
     int ps_synth_ok; /* a HEAD without a length may become a fill */
-    int ps_slice;    /* [range] mode slice */
+    int ps_slice;    /* [range] mode slice, or mode cache: a ranged GET
+                      * the cache did not take is sliced */
     uint64_t ps_max_discard;
     enum pass_outcome ps_stop; /* why a fetch callback stopped it;
                                 * PASS_DONE while it runs on */

@@ -66,6 +66,8 @@ int plat_touch(const char *path);
 /* Free bytes for an unprivileged user on the volume holding path
  * (statvfs / GetDiskFreeSpaceEx). Returns 0, or -1 with errno set. */
 int plat_disk_free(const char *path, uint64_t *bytes);
+/* Size in bytes of the volume holding path. Returns 0, or -1 with errno. */
+int plat_disk_size(const char *path, uint64_t *bytes);
 /* A fresh temporary file in dir (or the system temp folder when dir is
  * NULL), already unlinked where the OS allows; returns fd or -1. */
 int plat_tmpfile(const char *dir);

@@ -624,3 +624,14 @@ plat_disk_free(const char *path, uint64_t *bytes)
     *bytes = (uint64_t)st.f_bavail * (uint64_t)st.f_frsize;
     return 0;
 }
+
+int
+plat_disk_size(const char *path, uint64_t *bytes)
+{
+    struct statvfs st;
+
+    if (statvfs(path, &st) == -1)
+        return -1;
+    *bytes = (uint64_t)st.f_blocks * (uint64_t)st.f_frsize;
+    return 0;
+}

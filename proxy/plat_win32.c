@@ -1174,3 +1174,16 @@ plat_disk_free(const char *path, uint64_t *bytes)
     *bytes = (uint64_t)avail.QuadPart;
     return 0;
 }
+
+int
+plat_disk_size(const char *path, uint64_t *bytes)
+{
+    ULARGE_INTEGER total;
+
+    if (!GetDiskFreeSpaceExA(path, NULL, &total, NULL)) {
+        errno = EIO;
+        return -1;
+    }
+    *bytes = (uint64_t)total.QuadPart;
+    return 0;
+}

@@ -121,9 +121,15 @@ serve_fill_cb(void *arg, enum fill_event ev)
         char reason[160];
         snprintf(reason, sizeof(reason), "%s", why);
         snprintf(se->se_up, sizeof(se->se_up), "%s", fill_upstream(f));
-        if (se->se_head_sent)
+        if (se->se_head_sent) {
             serve_end(se, SERVE_CUT, 0, reason);
-        else if (use_pass)
+        } else if (use_pass && se->se_req->hm_is_head &&
+                   fill_total(f, &total)) {
+            /* Not cached, but the upstream's GET gave the length: a HEAD
+             * has all it needs. */
+            if (serve_head(se, fill_meta(f), total) == 0)
+                serve_end(se, SERVE_DONE, 0, NULL);
+        } else if (use_pass)
             serve_end(se, SERVE_USE_PASS, 0, NULL);
         else
             serve_end(se, SERVE_ERROR, status, reason);

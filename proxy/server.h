@@ -59,7 +59,11 @@ struct server {
     struct evdns_base *sv_dns;
     struct cfg_ref *sv_cfg; /* for new connections */
     struct evconnlistener *sv_lis;
-    struct cache *sv_cache;    /* NULL when the cache is off */
+    struct cache *sv_cache; /* NULL when the cache is off */
+    /* Range mode cache with a folder that could not be used: why, and the
+     * timer that tries it again ("" and NULL otherwise). */
+    char sv_cache_why[256];
+    struct event *sv_cache_retry;
     struct pool *sv_pool;      /* idle upstream connections */
     struct conn *sv_conns;     /* every live client connection */
     struct tunnel *sv_tunnels; /* every live tunnel */

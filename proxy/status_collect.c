@@ -27,8 +27,16 @@ collect_cache(struct server *sv, const struct shim_config *cfg,
 {
     s->ss_cache_on = sv->sv_cache != NULL;
     s->ss_cache_max = cfg->sc_cache_max;
-    if (sv->sv_cache == NULL)
+    s->ss_cache_state = "off";
+    s->ss_cache_why = NULL;
+    if (sv->sv_cache == NULL) {
+        if (cfg->sc_range_mode == RANGE_MODE_CACHE) {
+            s->ss_cache_state = "unavailable";
+            s->ss_cache_why = sv->sv_cache_why;
+        }
         return;
+    }
+    s->ss_cache_state = "enabled";
     cache_get_stats(sv->sv_cache, &s->ss_cache);
     s->ss_free_known =
         plat_disk_free(cfg->sc_cache_dir, &s->ss_cache_free) == 0;

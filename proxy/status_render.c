@@ -326,6 +326,13 @@ status_render_json(const struct status_snap *s, size_t *len)
                   (unsigned long long)s->ss_evict_last);
     else
         sb_printf(&b, ",\"last_eviction\":null");
+    sb_printf(&b, ",\"state\":");
+    sb_str(&b, s->ss_cache_state != NULL ? s->ss_cache_state : "off");
+    sb_printf(&b, ",\"reason\":");
+    if (s->ss_cache_why != NULL)
+        sb_str(&b, s->ss_cache_why);
+    else
+        sb_printf(&b, "null");
     sb_printf(&b, "}");
 
     sb_ki64(&b, "now", s->ss_now);

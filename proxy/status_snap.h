@@ -62,6 +62,8 @@ struct status_snap {
     uint64_t ss_bytes_up, ss_refused;
 
     int ss_cache_on;
+    const char *ss_cache_state; /* "enabled", "unavailable", "off" */
+    const char *ss_cache_why;   /* with "unavailable", else NULL */
     struct cache_stats ss_cache;
     uint64_t ss_cache_max;
     int ss_free_known;

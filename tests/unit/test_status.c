@@ -182,6 +182,7 @@ make_snap(struct status_snap *s)
     s->ss_errors = 2;
     s->ss_bytes_out = 123456;
     s->ss_cache_on = 1;
+    s->ss_cache_state = "enabled";
     s->ss_cache.cs_entries = 7;
     s->ss_cache.cs_bytes = 5000;
     s->ss_cache.cs_hits = 3;
@@ -268,7 +269,8 @@ test_json_render(void **state)
                                "\"evictions\":2,\"corrupt\":0,")) == 0);
     has(j, "\"max_bytes\":10000,\"free_bytes\":987654321,"
            "\"hit_ratio\":0.750,"
-           "\"last_eviction\":{\"time\":1700000050,\"count\":2}}");
+           "\"last_eviction\":{\"time\":1700000050,\"count\":2},"
+           "\"state\":\"enabled\",\"reason\":null}");
     has(j, "\"uptime_s\":100,");
     has(j, "\"conf\":\"C:\\\\ProgramData\\\\wsus-shim\\\\wsus-shim.conf\"");
     has(j, "\"listen\":\"127.0.0.1:8181\",\"range_mode\":\"cache\"");
