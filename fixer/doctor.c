@@ -10,6 +10,7 @@
 #include "doctor.h"
 #include "fplat.h"
 #include "shimconf.h"
+#include "wsuscfg.h"
 
 #define DOC_ERR_MAX 2048
 
@@ -17,6 +18,10 @@ struct doc {
     const struct fixer_env *d_env;
     struct report *d_rep;
     int d_failed;
+    /* WSUS's configuration, read while SUSDB was reached */
+    struct db_cfgcol d_cfg[WCFG_NCOLS];
+    int d_cfg_read;              /* 1: d_cfg holds what SUSDB has */
+    char d_cfg_why[DOC_ERR_MAX]; /* else why not */
     char d_err[DOC_ERR_MAX];
 };
 
@@ -139,6 +144,14 @@ doc_database(struct doc *d, const struct fixer_opts *o)
         db->do_disconnect(db->do_ctx);
         return;
     }
+    wcfg_columns(d->d_cfg);
+    if (db->do_config == NULL) {
+        snprintf(d->d_cfg_why, sizeof(d->d_cfg_why),
+                 "the database backend cannot list columns");
+    } else if (db->do_config(db->do_ctx, d->d_cfg, WCFG_NCOLS, d->d_cfg_why,
+                             sizeof(d->d_cfg_why)) == 0) {
+        d->d_cfg_read = 1;
+    }
     db->do_disconnect(db->do_ctx);
     report_step(
         d->d_rep, "susdb", REP_OK, doc_since(d, t0),
@@ -213,6 +226,64 @@ doc_upstream(struct doc *d, const struct doctor_opts *dopt)
     }
 }
 
+/* A verdict of wsuscfg.c as one step; skipped when SUSDB was not read. */
+static void
+doc_verdict(struct doc *d, const char *step, const struct wcfg_verdict *v)
+{
+    if (v->wv_result == REP_FAIL) {
+        doc_fail(d, step, 0, v->wv_detail, v->wv_fix);
+        return;
+    }
+    report_step(d->d_rep, step, v->wv_result, 0, "%s", v->wv_detail);
+    if (v->wv_fix[0] != '\0')
+        report_fix(d->d_rep, "%s", v->wv_fix);
+}
+
+static int
+doc_cfg_ready(struct doc *d, const char *step)
+{
+    if (d->d_cfg_read)
+        return 1;
+    report_step(d->d_rep, step, REP_SKIP, 0,
+                "WSUS configuration not read from SUSDB: %s",
+                d->d_cfg_why[0] != '\0' ? d->d_cfg_why : "SUSDB not reached");
+    return 0;
+}
+
+static void
+doc_wsus_proxy(struct doc *d, const struct doctor_opts *dopt)
+{
+    struct shim_proxy listen = {"", 0};
+    struct wcfg_verdict v;
+    const char *conf = dopt->do_shim_conf;
+
+    if (!doc_cfg_ready(d, "wsus-proxy"))
+        return;
+    if (conf != NULL && *conf != '\0') {
+        if (shimconf_listen(conf, &listen, d->d_err, sizeof(d->d_err)) == -1) {
+            doc_fail(d, "wsus-proxy", 0, d->d_err,
+                     "fix [listen] in the wsus-shim conf, or [fixer] "
+                     "shim_conf");
+            return;
+        }
+        wcfg_proxy(d->d_cfg, listen.sp_host, listen.sp_port, &v);
+    } else {
+        wcfg_proxy(d->d_cfg, NULL, 0, &v);
+    }
+    doc_verdict(d, "wsus-proxy", &v);
+}
+
+static void
+doc_storage(struct doc *d)
+{
+    struct wcfg_verdict v;
+
+    if (!doc_cfg_ready(d, "storage"))
+        return;
+    wcfg_storage(d->d_cfg, &v);
+    doc_verdict(d, "storage", &v);
+}
+
 int
 doctor_run(const struct fixer_env *env, const struct fixer_opts *o,
            const struct doctor_opts *dopt, struct report *rep)
@@ -226,6 +297,8 @@ doctor_run(const struct fixer_env *env, const struct fixer_opts *o,
     doc_service(&d, "bits", o->fo_bits, 1);
     doc_service(&d, "service", o->fo_service, 0);
     doc_database(&d, o);
+    doc_wsus_proxy(&d, dopt);
+    doc_storage(&d);
     doc_content(&d, dopt->do_content_dir);
     doc_upstream(&d, dopt);
     if (d.d_failed) {

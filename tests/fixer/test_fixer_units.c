@@ -25,6 +25,7 @@
 #include "shimconf.h"
 #include "state.h"
 #include "svcctl.h"
+#include "wsuscfg.h"
 
 #define ERRLEN 1024
 
@@ -483,6 +484,226 @@ test_shimconf_read(void **state)
     assert_non_null(strstr(err, "shim.conf:2: proxy \"a:b\""));
 }
 
+static void
+test_shimconf_listen(void **state)
+{
+    struct shim_proxy l;
+    char err[ERRLEN];
+    const char *path;
+
+    (void)state;
+    path = write_conf("shim.conf", "[listen]\nport = 3129\n");
+    assert_int_equal(shimconf_listen(path, &l, err, sizeof(err)), 0);
+    assert_string_equal(l.sp_host, "127.0.0.1");
+    assert_int_equal(l.sp_port, 3129);
+    path = write_conf("shim.conf", "[listen]\naddress = 10.0.0.5\n"
+                                   "[upstream]\nport = 1\n");
+    assert_int_equal(shimconf_listen(path, &l, err, sizeof(err)), 0);
+    assert_string_equal(l.sp_host, "10.0.0.5");
+    assert_int_equal(l.sp_port, 8181);
+    path = write_conf("shim.conf", "[listen]\nport = 70000\n");
+    assert_int_equal(shimconf_listen(path, &l, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "shim.conf:2: bad [listen] port"));
+}
+
+/* ---- WSUS configuration verdicts */
+
+/* cols from "Name=value" pairs; a column not named is not found; the
+ * value "NULL" is SQL NULL. */
+static void
+cfg_set(struct db_cfgcol cols[WCFG_NCOLS], const char *const *kv)
+{
+    wcfg_columns(cols);
+    for (; *kv != NULL; kv++) {
+        const char *eq = strchr(*kv, '=');
+        size_t i;
+
+        assert_non_null(eq);
+        for (i = 0; i < WCFG_NCOLS; i++)
+            if (strlen(cols[i].cc_name) == (size_t)(eq - *kv) &&
+                strncmp(cols[i].cc_name, *kv, (size_t)(eq - *kv)) == 0)
+                break;
+        assert_true(i < WCFG_NCOLS);
+        cols[i].cc_found = 1;
+        cols[i].cc_null = strcmp(eq + 1, "NULL") == 0;
+        snprintf(cols[i].cc_value, sizeof(cols[i].cc_value), "%s",
+                 cols[i].cc_null ? "" : eq + 1);
+    }
+}
+
+#define KV_MAX 8
+
+static void
+test_wcfg_proxy(void **state)
+{
+    static const struct {
+        const char *kv[KV_MAX];
+        const char *shim; /* NULL: no shim_conf */
+        uint16_t port;
+        enum rep_result want;
+        const char *detail; /* a fragment of the detail */
+        const char *fix;    /* a fragment of the fix; NULL: no fix */
+    } v[] = {
+        {{"UseProxy=1", "ProxyName=127.0.0.1", "ProxyServerPort=8181",
+          "AnonymousProxyAccess=1", "AllowProxyCredentialsOverNonSsl=0"},
+         "127.0.0.1",
+         8181,
+         REP_OK,
+         "WSUS points at the shim (127.0.0.1:8181)",
+         NULL},
+        /* loopback names are the same host; a wildcard listener too */
+        {{"UseProxy=True", "ProxyName=LOCALHOST", "ProxyServerPort=8181"},
+         "0.0.0.0",
+         8181,
+         REP_OK,
+         "points at the shim",
+         NULL},
+        {{"UseProxy=1", "ProxyName=wsus01", "ProxyServerPort=8181"},
+         "0.0.0.0",
+         8181,
+         REP_WARN,
+         "cannot tell whether WSUS (wsus01:8181)",
+         "$c.ProxyName = \"127.0.0.1\"; $c.ProxyServerPort = 8181;"},
+        {{"UseProxy=1", "ProxyName=proxy.corp", "ProxyServerPort=3128"},
+         "127.0.0.1",
+         8181,
+         REP_FAIL,
+         "WSUS points at proxy.corp:3128, not at the shim listening on "
+         "127.0.0.1:8181",
+         "$c.UseProxy = $true; $c.ProxyName = \"127.0.0.1\"; "
+         "$c.ProxyServerPort = 8181; $c.UseProxyCredentials = $false; "
+         "$c.AllowProxyCredentialsOverNonSsl = $false; $c.Save()"},
+        /* right host, wrong port */
+        {{"UseProxy=1", "ProxyName=127.0.0.1", "ProxyServerPort=8080"},
+         "127.0.0.1",
+         8181,
+         REP_FAIL,
+         "not at the shim",
+         "Save()"},
+        {{"UseProxy=0", "ProxyName=NULL", "ProxyServerPort=80"},
+         "127.0.0.1",
+         8181,
+         REP_FAIL,
+         "WSUS uses no proxy, not the shim",
+         "$c.UseProxy = $true"},
+        /* a port column this WSUS lacks: unknown, not a guess */
+        {{"UseProxy=1", "ProxyName=127.0.0.1"},
+         "127.0.0.1",
+         8181,
+         REP_WARN,
+         "cannot tell whether WSUS (127.0.0.1:unknown)",
+         "Save()"},
+        {{"ProxyName=127.0.0.1", "ProxyServerPort=8181"},
+         "127.0.0.1",
+         8181,
+         REP_SKIP,
+         "unknown: UseProxy is not a column",
+         "Save()"},
+        {{"UseProxy=maybe"},
+         NULL,
+         0,
+         REP_SKIP,
+         "unknown: UseProxy is neither 0 nor 1",
+         NULL},
+        {{"UseProxy=0"},
+         NULL,
+         0,
+         REP_OK,
+         "WSUS connects directly (no proxy); no shim_conf",
+         NULL},
+        {{"UseProxy=1", "ProxyName=proxy.corp", "ProxyServerPort=3128",
+          "AnonymousProxyAccess=0", "AllowProxyCredentialsOverNonSsl=1"},
+         NULL,
+         0,
+         REP_WARN,
+         "WSUS uses the proxy proxy.corp:3128; no shim_conf to compare "
+         "with; Basic credentials over clear text are allowed "
+         "(AllowProxyCredentialsOverNonSsl = 1); UseProxy = 1, ProxyName "
+         "= proxy.corp, ProxyServerPort = 3128, AnonymousProxyAccess = 0, "
+         "AllowProxyCredentialsOverNonSsl = 1",
+         "$c.AllowProxyCredentialsOverNonSsl = $false; $c.Save()"},
+        /* the shim is right but clear text is allowed: warn */
+        {{"UseProxy=1", "ProxyName=127.0.0.1", "ProxyServerPort=8181",
+          "AllowProxyCredentialsOverNonSsl=1"},
+         "127.0.0.1",
+         8181,
+         REP_WARN,
+         "Basic credentials over clear text",
+         "$c.AllowProxyCredentialsOverNonSsl = $false"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        struct db_cfgcol cols[WCFG_NCOLS];
+        struct wcfg_verdict vd;
+
+        cfg_set(cols, v[i].kv);
+        wcfg_proxy(cols, v[i].shim, v[i].port, &vd);
+        if (vd.wv_result != v[i].want ||
+            strstr(vd.wv_detail, v[i].detail) == NULL ||
+            (v[i].fix == NULL) != (vd.wv_fix[0] == '\0') ||
+            (v[i].fix != NULL && strstr(vd.wv_fix, v[i].fix) == NULL))
+            fail_msg("row %zu: %s / %s / fix %s", i,
+                     report_result_name(vd.wv_result), vd.wv_detail, vd.wv_fix);
+    }
+}
+
+static void
+test_wcfg_storage(void **state)
+{
+    static const struct {
+        const char *kv[KV_MAX];
+        enum rep_result want;
+        const char *detail;
+        const char *fix; /* NULL: no fix */
+    } v[] = {
+        {{"HostBinariesOnMicrosoftUpdate=0", "SyncFromMicrosoftUpdate=1"},
+         REP_OK,
+         "local storage: update files are downloaded to this server "
+         "(HostBinariesOnMicrosoftUpdate = 0); this server syncs from "
+         "Microsoft Update (SyncFromMicrosoftUpdate = 1)",
+         NULL},
+        {{"HostBinariesOnMicrosoftUpdate=1", "SyncFromMicrosoftUpdate=0",
+          "UpstreamServerName=parent.corp"},
+         REP_OK,
+         "Microsoft Update storage: clients download update files from "
+         "Microsoft Update (HostBinariesOnMicrosoftUpdate = 1); downstream "
+         "server (SyncFromMicrosoftUpdate = 0, upstream parent.corp): every "
+         "server of the hierarchy must use the same storage option",
+         "on the upstream server parent.corp run in PowerShell: "
+         "(Get-WsusServer).GetConfiguration().HostBinariesOnMicrosoftUpdate;"
+         " it must be True, as here"},
+        {{"HostBinariesOnMicrosoftUpdate=0"},
+         REP_OK,
+         "unknown whether this server is downstream "
+         "(SyncFromMicrosoftUpdate = unknown)",
+         NULL},
+        {{"SyncFromMicrosoftUpdate=0"},
+         REP_SKIP,
+         "unknown: HostBinariesOnMicrosoftUpdate is not a column",
+         NULL},
+        {{"HostBinariesOnMicrosoftUpdate=NULL"},
+         REP_SKIP,
+         "unknown: HostBinariesOnMicrosoftUpdate is neither 0 nor 1",
+         NULL},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        struct db_cfgcol cols[WCFG_NCOLS];
+        struct wcfg_verdict vd;
+
+        cfg_set(cols, v[i].kv);
+        wcfg_storage(cols, &vd);
+        if (vd.wv_result != v[i].want ||
+            strstr(vd.wv_detail, v[i].detail) == NULL ||
+            (v[i].fix == NULL) != (vd.wv_fix[0] == '\0') ||
+            (v[i].fix != NULL && strstr(vd.wv_fix, v[i].fix) == NULL))
+            fail_msg("row %zu: %s / %s / fix %s", i,
+                     report_result_name(vd.wv_result), vd.wv_detail, vd.wv_fix);
+    }
+}
+
 /* ---- exec backend pieces */
 
 static void
@@ -735,6 +956,9 @@ main(int argc, char **argv)
         cmocka_unit_test(test_state_file_ops),
         cmocka_unit_test(test_shimconf_proxies),
         cmocka_unit_test(test_shimconf_read),
+        cmocka_unit_test(test_shimconf_listen),
+        cmocka_unit_test(test_wcfg_proxy),
+        cmocka_unit_test(test_wcfg_storage),
         cmocka_unit_test(test_svc_exec_expand),
         cmocka_unit_test(test_svc_exec_map),
         cmocka_unit_test(test_svc_exec_backend),
