@@ -254,3 +254,111 @@ wcfg_storage(const struct db_cfgcol cols[WCFG_NCOLS], struct wcfg_verdict *v)
              "HostBinariesOnMicrosoftUpdate; it must be %s, as here",
              wcfg_text(&cols[WCFG_UP_NAME]), mu ? "True" : "False");
 }
+
+int
+wcfg_upstream(const struct db_cfgcol cols[WCFG_NCOLS], struct wcfg_upstream *up,
+              struct wcfg_verdict *v)
+{
+    const struct db_cfgcol *name = &cols[WCFG_UP_NAME],
+                           *port = &cols[WCFG_UP_PORT];
+    int sync = wcfg_flag(&cols[WCFG_SYNC_FROM_MU]);
+    char *end = NULL;
+    long p;
+
+    memset(v, 0, sizeof(*v));
+    memset(up, 0, sizeof(*up));
+    if (sync != 0) {
+        v->wv_result = REP_SKIP;
+        snprintf(v->wv_detail, sizeof(v->wv_detail), "%s",
+                 sync == 1 ? "this server syncs from Microsoft Update "
+                             "(SyncFromMicrosoftUpdate = 1): no upstream "
+                             "WSUS server"
+                           : "unknown whether this server has an upstream "
+                             "WSUS server (SyncFromMicrosoftUpdate unknown)");
+        return -1;
+    }
+    p = port->cc_found && !port->cc_null ? strtol(port->cc_value, &end, 10) : 0;
+    if (!name->cc_found || name->cc_null || name->cc_value[0] == '\0' ||
+        end == NULL || end == port->cc_value || *end != '\0' || p < 1 ||
+        p > 65535) {
+        v->wv_result = REP_FAIL;
+        snprintf(v->wv_detail, sizeof(v->wv_detail),
+                 "downstream server (SyncFromMicrosoftUpdate = 0) without a "
+                 "usable upstream: UpstreamServerName = %.255s, "
+                 "UpstreamServerPortNumber = %.16s",
+                 wcfg_text(name), wcfg_text(port));
+        snprintf(v->wv_fix, sizeof(v->wv_fix),
+                 "set the upstream server in the WSUS console (Options > "
+                 "Update Source and Proxy Server > Update Source), or in "
+                 "PowerShell: $c = (Get-WsusServer).GetConfiguration(); "
+                 "$c.UpstreamWsusServerName = \"NAME\"; "
+                 "$c.UpstreamWsusServerPortNumber = 8530; $c.Save()");
+        return -1;
+    }
+    snprintf(up->wu_host, sizeof(up->wu_host), "%s", name->cc_value);
+    up->wu_port = (uint16_t)p;
+    up->wu_ssl = wcfg_flag(&cols[WCFG_UP_SSL]);
+    return 0;
+}
+
+void
+wcfg_upstream_request(const struct wcfg_upstream *up, int via_proxy, char *buf,
+                      size_t len)
+{
+    char hp[DB_CFG_VALUE_MAX + 16];
+    int v6 = strchr(up->wu_host, ':') != NULL;
+
+    snprintf(hp, sizeof(hp), "%s%s%s:%u", v6 ? "[" : "", up->wu_host,
+             v6 ? "]" : "", (unsigned)up->wu_port);
+    if (via_proxy && up->wu_ssl == 1)
+        snprintf(buf, len, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n\r\n", hp, hp);
+    else
+        snprintf(buf, len,
+                 "GET %s%s%s HTTP/1.1\r\nHost: %s\r\nUser-Agent: "
+                 "wsus-fixer\r\nConnection: close\r\n\r\n",
+                 via_proxy ? "http://" : "", via_proxy ? hp : "",
+                 WCFG_UPSTREAM_PATH, hp);
+}
+
+void
+wcfg_upstream_answer(const struct wcfg_upstream *up, const char *via,
+                     const char *addr, const char *status_line,
+                     struct wcfg_verdict *v)
+{
+    char where[DB_CFG_VALUE_MAX + 200];
+    int code = -1;
+
+    memset(v, 0, sizeof(*v));
+    if (strncmp(status_line, "HTTP/1.", 7) == 0 && status_line[7] != '\0' &&
+        status_line[8] == ' ')
+        code = (int)strtol(status_line + 9, NULL, 10);
+    if (via != NULL)
+        snprintf(where, sizeof(where),
+                 "%.255s port %u%s through the shim "
+                 "(%.64s)",
+                 up->wu_host, (unsigned)up->wu_port,
+                 up->wu_ssl == 1 ? " (SSL)" : "", via);
+    else
+        snprintf(where, sizeof(where), "%.255s port %u (%.64s)", up->wu_host,
+                 (unsigned)up->wu_port, addr);
+    if (code < 100 || code > 999 ||
+        (via != NULL && (code == 407 || code >= 500))) {
+        v->wv_result = REP_FAIL;
+        snprintf(v->wv_detail, sizeof(v->wv_detail), "%s answered \"%.200s\"",
+                 where, status_line);
+        snprintf(v->wv_fix, sizeof(v->wv_fix), "%s",
+                 via != NULL
+                     ? "the shim cannot reach the upstream WSUS server: see "
+                       "the shim's log, its [upstream] proxy, and the "
+                       "upstream server name in WSUS (Options > Update "
+                       "Source and Proxy Server)"
+                     : "check the upstream server name and port in WSUS "
+                       "(Options > Update Source and Proxy Server) and that "
+                       "the upstream server's IIS site (WSUS "
+                       "Administration) is running");
+        return;
+    }
+    v->wv_result = REP_OK;
+    snprintf(v->wv_detail, sizeof(v->wv_detail), "%s answered \"%.200s\"",
+             where, status_line);
+}

@@ -57,4 +57,35 @@ void wcfg_proxy(const struct db_cfgcol cols[WCFG_NCOLS], const char *shim_host,
 void wcfg_storage(const struct db_cfgcol cols[WCFG_NCOLS],
                   struct wcfg_verdict *v);
 
+/* The upstream WSUS server of a downstream one. */
+struct wcfg_upstream {
+    char wu_host[DB_CFG_VALUE_MAX];
+    uint16_t wu_port;
+    int wu_ssl; /* 1, 0, or -1 unknown (treated as not SSL) */
+};
+
+/* The path doctor asks the upstream server for: its server-to-server
+ * sync web service. */
+#define WCFG_UPSTREAM_PATH "/ServerSyncWebService/ServerSyncWebService.asmx"
+
+/* upstream-server: 0 with *up filled when this is a downstream server
+ * whose upstream can be tried; -1 with v filled when not (skip: syncs
+ * from Microsoft Update, or SyncFromMicrosoftUpdate unknown; fail: the
+ * name or port is missing or unknown). */
+int wcfg_upstream(const struct db_cfgcol cols[WCFG_NCOLS],
+                  struct wcfg_upstream *up, struct wcfg_verdict *v);
+
+/* The one request doctor sends: to the server itself (via_proxy 0), a GET
+ * of WCFG_UPSTREAM_PATH; through the shim (via_proxy 1), the same GET in
+ * absolute form, or a CONNECT when the upstream uses SSL. */
+void wcfg_upstream_request(const struct wcfg_upstream *up, int via_proxy,
+                           char *buf, size_t len);
+
+/* The verdict on the answer's status line. Direct: any HTTP status shows
+ * an HTTP server there (ok). Through the shim: 407 and 5xx are the
+ * proxy's failures (fail); anything else is the upstream's answer (ok). */
+void wcfg_upstream_answer(const struct wcfg_upstream *up, const char *via,
+                          const char *addr, const char *status_line,
+                          struct wcfg_verdict *v);
+
 #endif

@@ -588,6 +588,103 @@ def case_sqlite_wsus_config(tmp):
     check(db.value() == 0, "doctor wrote")
 
 
+class FakeHttp:
+    """An HTTP server on 127.0.0.1 in a thread that records each request
+    line and Host header and answers with status (a plain server, or a
+    proxy: it never forwards)."""
+
+    def __init__(self, status=200):
+        import http.server
+        import threading
+        outer = self
+        self.seen = []
+        self.status = status
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                outer.seen.append((self.command, self.path,
+                                   self.headers.get("Host")))
+                self.send_response(outer.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_CONNECT = do_GET
+
+            def log_message(self, *a):
+                pass
+
+        self.srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+        self.srv.timeout = 1
+        self.port = self.srv.server_address[1]
+        self.thread = threading.Thread(target=self.srv.serve_forever,
+                                       kwargs={"poll_interval": 0.1},
+                                       daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+        self.thread.join(10)
+
+
+def case_sqlite_upstream_server(tmp):
+    """upstream-server: skipped on a server that syncs from Microsoft
+    Update; one GET to the upstream WSUS server, directly or through the
+    shim (absolute form); failures with the reason."""
+    db, env = sqlite_env(tmp)
+    rc, st, out = doctor_step(env, "upstream-server")
+    check(rc == 0 and st["result"] == "skip" and "syncs from Microsoft "
+          "Update (SyncFromMicrosoftUpdate = 1)" in st["detail"], "skip",
+          out)
+    up = FakeHttp(200)
+    proxy = FakeHttp(200)
+    try:
+        db.execute("UPDATE tbConfigurationA SET SyncFromMicrosoftUpdate = 0;"
+                   " UPDATE tbConfigurationB SET UpstreamServerName = "
+                   "'127.0.0.1', UpstreamServerPortNumber = %d" % up.port)
+        rc, st, out = doctor_step(env, "upstream-server")
+        check(rc == 0 and st["result"] == "ok" and st["detail"] ==
+              "127.0.0.1 port %d (127.0.0.1) answered \"HTTP/1.0 200 OK\""
+              % up.port, "direct", out)
+        hp = "127.0.0.1:%d" % up.port
+        check(up.seen == [("GET", "/ServerSyncWebService/"
+                           "ServerSyncWebService.asmx", hp)],
+              "request %r" % up.seen, out)
+        # through the shim: the request goes to its listen address
+        shim_listen_conf(env, tmp, proxy.port)
+        rc, st, out = doctor_step(env, "upstream-server")
+        check(st["result"] == "ok" and "through the shim (127.0.0.1:%d)"
+              % proxy.port in st["detail"], "via shim", out)
+        check(proxy.seen == [("GET", "http://%s/ServerSyncWebService/"
+                              "ServerSyncWebService.asmx" % hp, hp)],
+              "proxied request %r" % proxy.seen, out)
+        check(len(up.seen) == 1, "went direct", up.seen)
+        proxy.status = 502
+        rc, st, out = doctor_step(env, "upstream-server")
+        check(rc == 1 and st["result"] == "fail" and "502" in st["detail"]
+              and "shim cannot reach" in st["fix"], "shim 502", out)
+    finally:
+        up.close()
+        proxy.close()
+    # the shim is not listening any more
+    rc, st, out = doctor_step(env, "upstream-server")
+    check(rc == 1 and st["result"] == "fail" and "through the shim" in
+          st["detail"] and "refused" in st["detail"].lower() and
+          "start the shim" in st["fix"], "shim down", out)
+    # directly, nothing listening
+    env.shim_conf = ""
+    env.write_conf()
+    rc, st, out = doctor_step(env, "upstream-server")
+    check(rc == 1 and st["result"] == "fail" and "refused" in
+          st["detail"].lower() and "Update Source" in st["fix"],
+          "upstream down", out)
+    db.execute("UPDATE tbConfigurationB SET UpstreamServerName = NULL")
+    rc, st, out = doctor_step(env, "upstream-server")
+    check(rc == 1 and "without a usable upstream: UpstreamServerName = NULL"
+          in st["detail"] and "UpstreamWsusServerName" in st["fix"],
+          "no name", out)
+
+
 def case_demo_conf(tmp):
     """conf/wsus-fixer.demo.conf as shipped, with only its /tmp paths moved
     into this test's folder; its commands stay relative to its folder."""

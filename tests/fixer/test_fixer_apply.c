@@ -1051,8 +1051,10 @@ test_doctor_wsus_config(void **state)
 
     (void)state;
     h_init(&h, &ft);
-    /* warnings do not fail doctor */
-    assert_int_equal(h_run(&h, H_DOCTOR, &d), FIXER_EXIT_OK);
+    /* the warning does not fail doctor; the upstream without a port does */
+    assert_int_equal(h_run(&h, H_DOCTOR, &d), FIXER_EXIT_FAILED);
+    h_contains(&h, "\"step\":\"upstream-server\",\"result\":\"fail\"");
+    h_contains(&h, "UpstreamServerPortNumber = unknown");
     h_contains(&h, "\"step\":\"wsus-proxy\",\"result\":\"warn\"");
     h_contains(&h, "WSUS uses the proxy proxy.corp:3128");
     h_contains(&h, "AnonymousProxyAccess = unknown");

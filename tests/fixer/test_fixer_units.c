@@ -704,6 +704,137 @@ test_wcfg_storage(void **state)
     }
 }
 
+static void
+test_wcfg_upstream(void **state)
+{
+    static const struct {
+        const char *kv[KV_MAX];
+        int rc;
+        enum rep_result want; /* when rc is -1 */
+        const char *detail;   /* when rc is -1 */
+        const char *direct;   /* when rc is 0: the request, directly */
+        const char *proxied;  /* and through the shim */
+    } v[] = {
+        {{"SyncFromMicrosoftUpdate=1", "UpstreamServerName=x"},
+         -1,
+         REP_SKIP,
+         "syncs from Microsoft Update (SyncFromMicrosoftUpdate = 1): no "
+         "upstream",
+         NULL,
+         NULL},
+        {{"UpstreamServerName=x"},
+         -1,
+         REP_SKIP,
+         "unknown whether this server has an upstream",
+         NULL,
+         NULL},
+        {{"SyncFromMicrosoftUpdate=0", "UpstreamServerName=NULL",
+          "UpstreamServerPortNumber=8530"},
+         -1,
+         REP_FAIL,
+         "without a usable upstream: UpstreamServerName = NULL, "
+         "UpstreamServerPortNumber = 8530",
+         NULL,
+         NULL},
+        {{"SyncFromMicrosoftUpdate=0", "UpstreamServerName=p"},
+         -1,
+         REP_FAIL,
+         "UpstreamServerPortNumber = unknown",
+         NULL,
+         NULL},
+        {{"SyncFromMicrosoftUpdate=0", "UpstreamServerName=p",
+          "UpstreamServerPortNumber=70000"},
+         -1,
+         REP_FAIL,
+         "UpstreamServerPortNumber = 70000",
+         NULL,
+         NULL},
+        {{"SyncFromMicrosoftUpdate=0", "UpstreamServerName=parent.corp",
+          "UpstreamServerPortNumber=8530", "UpstreamServerUseSSL=0"},
+         0,
+         REP_OK,
+         NULL,
+         "GET /ServerSyncWebService/ServerSyncWebService.asmx HTTP/1.1\r\n"
+         "Host: parent.corp:8530\r\nUser-Agent: wsus-fixer\r\n"
+         "Connection: close\r\n\r\n",
+         "GET http://parent.corp:8530/ServerSyncWebService/"
+         "ServerSyncWebService.asmx HTTP/1.1\r\nHost: parent.corp:8530\r\n"
+         "User-Agent: wsus-fixer\r\nConnection: close\r\n\r\n"},
+        {{"SyncFromMicrosoftUpdate=0", "UpstreamServerName=fe80::1",
+          "UpstreamServerPortNumber=8531", "UpstreamServerUseSSL=1"},
+         0,
+         REP_OK,
+         NULL,
+         NULL,
+         "CONNECT [fe80::1]:8531 HTTP/1.1\r\nHost: [fe80::1]:8531\r\n\r\n"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        struct db_cfgcol cols[WCFG_NCOLS];
+        struct wcfg_upstream up;
+        struct wcfg_verdict vd;
+        char req[768];
+        int rc;
+
+        cfg_set(cols, v[i].kv);
+        rc = wcfg_upstream(cols, &up, &vd);
+        if (rc != v[i].rc)
+            fail_msg("row %zu: rc %d (%s)", i, rc, vd.wv_detail);
+        if (rc == -1) {
+            if (vd.wv_result != v[i].want ||
+                strstr(vd.wv_detail, v[i].detail) == NULL)
+                fail_msg("row %zu: %s / %s", i,
+                         report_result_name(vd.wv_result), vd.wv_detail);
+            continue;
+        }
+        if (v[i].direct != NULL) {
+            wcfg_upstream_request(&up, 0, req, sizeof(req));
+            assert_string_equal(req, v[i].direct);
+        }
+        wcfg_upstream_request(&up, 1, req, sizeof(req));
+        assert_string_equal(req, v[i].proxied);
+    }
+}
+
+static void
+test_wcfg_upstream_answer(void **state)
+{
+    static const struct {
+        const char *via; /* NULL: direct */
+        const char *line;
+        enum rep_result want;
+        const char *detail;
+    } v[] = {
+        {NULL, "HTTP/1.1 200 OK", REP_OK,
+         "parent.corp port 8530 (10.0.0.9) answered \"HTTP/1.1 200 OK\""},
+        {NULL, "HTTP/1.1 503 Service Unavailable", REP_OK, "answered"},
+        {NULL, "SSH-2.0-OpenSSH_9.2", REP_FAIL,
+         "answered \"SSH-2.0-OpenSSH_9.2\""},
+        {NULL, "", REP_FAIL, "answered \"\""},
+        {"127.0.0.1:8181", "HTTP/1.1 200 OK", REP_OK,
+         "parent.corp port 8530 through the shim (127.0.0.1:8181) answered"},
+        {"127.0.0.1:8181", "HTTP/1.1 404 Not Found", REP_OK, "404"},
+        {"127.0.0.1:8181", "HTTP/1.1 502 Bad Gateway", REP_FAIL,
+         "502 Bad Gateway"},
+        {"127.0.0.1:8181", "HTTP/1.0 407 Proxy Authentication Required",
+         REP_FAIL, "407"},
+    };
+    struct wcfg_upstream up = {"parent.corp", 8530, 0};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        struct wcfg_verdict vd;
+
+        wcfg_upstream_answer(&up, v[i].via, "10.0.0.9", v[i].line, &vd);
+        if (vd.wv_result != v[i].want ||
+            strstr(vd.wv_detail, v[i].detail) == NULL ||
+            (vd.wv_result == REP_FAIL) != (vd.wv_fix[0] != '\0'))
+            fail_msg("row %zu: %s / %s / %s", i,
+                     report_result_name(vd.wv_result), vd.wv_detail, vd.wv_fix);
+    }
+}
+
 /* ---- exec backend pieces */
 
 static void
@@ -959,6 +1090,8 @@ main(int argc, char **argv)
         cmocka_unit_test(test_shimconf_listen),
         cmocka_unit_test(test_wcfg_proxy),
         cmocka_unit_test(test_wcfg_storage),
+        cmocka_unit_test(test_wcfg_upstream),
+        cmocka_unit_test(test_wcfg_upstream_answer),
         cmocka_unit_test(test_svc_exec_expand),
         cmocka_unit_test(test_svc_exec_map),
         cmocka_unit_test(test_svc_exec_backend),
