@@ -4,7 +4,8 @@
  * The operations are exactly what the fixer's procedure needs on SUSDB's
  * tbConfigurationC, in the order it needs them: connect, read the value
  * (checking table, column and the single row), begin (autocommit off),
- * update with a bound parameter, commit or roll back, disconnect.
+ * update with a bound parameter, commit or roll back, disconnect; and for
+ * doctor, WSUS's configuration columns found by name (do_config).
  */
 #ifndef WSUS_DB_H
 #define WSUS_DB_H
