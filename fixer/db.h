@@ -4,13 +4,27 @@
  * The operations are exactly what the fixer's procedure needs on SUSDB's
  * tbConfigurationC, in the order it needs them: connect, read the value
  * (checking table, column and the single row), begin (autocommit off),
- * update with a bound parameter, commit or roll back, disconnect.
+ * update with a bound parameter, commit or roll back, disconnect; and for
+ * doctor, WSUS's configuration columns found by name (do_config).
  */
 #ifndef WSUS_DB_H
 #define WSUS_DB_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#define DB_CFG_VALUE_MAX 256
+#define DB_CFG_TABLE_MAX 32
+
+/* One WSUS configuration column: the name is the caller's, the rest is
+ * filled by do_config. */
+struct db_cfgcol {
+    const char *cc_name;             /* WSUS's spelling, e.g. "UseProxy" */
+    int cc_found;                    /* some tbConfiguration* has it */
+    int cc_null;                     /* found, and the value is NULL */
+    char cc_table[DB_CFG_TABLE_MAX]; /* where it was found */
+    char cc_value[DB_CFG_VALUE_MAX]; /* the value as text */
+};
 
 /*
  * Every operation takes do_ctx first and returns 0 or -1 with the whole
@@ -26,6 +40,14 @@
  *   do_rollback    SQLEndTran(ROLLBACK).
  *   do_disconnect  rolls back anything open; safe to call twice.
  *   do_close       disconnects and frees do_ctx.
+ *   do_config      WSUS configuration by column name (struct db_cfgcol):
+ *                  the columns of tbConfigurationA, B and C are listed
+ *                  with the catalog (SQLColumns), each wanted name is
+ *                  matched case-insensitively, and a found column is read
+ *                  from its table, which must have exactly one row. A
+ *                  name no table has is left cc_found = 0: "unknown",
+ *                  never a guess. Needs a connection; -1 only when the
+ *                  catalog or a read fails.
  */
 struct db_ops {
     void *do_ctx;
@@ -38,6 +60,8 @@ struct db_ops {
     int (*do_rollback)(void *ctx, char *err, size_t errlen);
     void (*do_disconnect)(void *ctx);
     void (*do_close)(void *ctx);
+    int (*do_config)(void *ctx, struct db_cfgcol *cols, size_t ncols, char *err,
+                     size_t errlen);
 };
 
 /* Fill ops with the ODBC implementation. Returns 0 or -1. */

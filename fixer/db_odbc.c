@@ -18,10 +18,13 @@
 #include <string.h>
 
 #include "db.h"
+#include "strutil.h"
 #include "fixer_sql.h"
 
 /* Seconds a driver may take to log in. */
 #define DB_LOGIN_TIMEOUT_S 30
+/* Catalog rows read per table: a bound on a misbehaving driver. */
+#define DB_CATALOG_MAX 4096
 /* Diagnostic records shown per failure. */
 #define DB_DIAG_MAX 8
 
@@ -327,6 +330,185 @@ db_odbc_rollback(void *ctx, char *err, size_t errlen)
                            errlen);
 }
 
+/* WSUS keeps its configuration in these three one-row tables; which
+ * column lives in which differs between versions. */
+static const char *const db_cfg_tables[] = {
+    "tbConfigurationA",
+    "tbConfigurationB",
+    "tbConfigurationC",
+};
+
+static int
+db_stmt(struct db_odbc *dc, SQLHSTMT *st, char *err, size_t errlen)
+{
+    SQLRETURN r;
+
+    *st = SQL_NULL_HSTMT;
+    if (!dc->dc_connected) {
+        snprintf(err, errlen, "not connected");
+        return -1;
+    }
+    r = SQLAllocHandle(SQL_HANDLE_STMT, dc->dc_dbc, st);
+    if (!SQL_SUCCEEDED(r)) {
+        db_diag(SQL_HANDLE_DBC, dc->dc_dbc, "SQLAllocHandle(STMT)", err,
+                errlen);
+        *st = SQL_NULL_HSTMT;
+        return -1;
+    }
+    return 0;
+}
+
+/* SQLColumns on table; each wanted column it has is marked found there.
+ * *seen gets the number of catalog rows (0: no such table as spelt). */
+static int
+db_catalog(struct db_odbc *dc, const char *table, struct db_cfgcol *cols,
+           size_t ncols, size_t *seen, char *err, size_t errlen)
+{
+    char tbl[DB_CFG_TABLE_MAX], what[96];
+    SQLCHAR name[256];
+    SQLLEN ind = 0;
+    SQLHSTMT st;
+    SQLRETURN r;
+    int rc = -1;
+
+    *seen = 0;
+    snprintf(tbl, sizeof(tbl), "%s", table);
+    if (db_stmt(dc, &st, err, errlen) == -1)
+        return -1;
+    snprintf(what, sizeof(what), "SQLColumns(%s)", tbl);
+    r = SQLColumns(st, NULL, 0, NULL, 0, (SQLCHAR *)tbl, SQL_NTS, NULL, 0);
+    if (!SQL_SUCCEEDED(r)) {
+        db_diag(SQL_HANDLE_STMT, st, what, err, errlen);
+        goto out;
+    }
+    r = SQLBindCol(st, 4, SQL_C_CHAR, name, sizeof(name), &ind);
+    if (!SQL_SUCCEEDED(r)) {
+        db_diag(SQL_HANDLE_STMT, st, what, err, errlen);
+        goto out;
+    }
+    while (*seen < DB_CATALOG_MAX) {
+        r = SQLFetch(st);
+        if (r == SQL_NO_DATA)
+            break;
+        if (!SQL_SUCCEEDED(r)) {
+            db_diag(SQL_HANDLE_STMT, st, what, err, errlen);
+            goto out;
+        }
+        (*seen)++;
+        if (ind == SQL_NULL_DATA)
+            continue;
+        for (size_t i = 0; i < ncols; i++) {
+            if (cols[i].cc_found || !str_ieq((char *)name, cols[i].cc_name))
+                continue;
+            cols[i].cc_found = 1;
+            snprintf(cols[i].cc_table, sizeof(cols[i].cc_table), "%s", tbl);
+        }
+    }
+    rc = 0;
+out:
+    SQLFreeHandle(SQL_HANDLE_STMT, st);
+    return rc;
+}
+
+/* A name that is safe to put in a statement as an identifier. */
+static int
+db_ident_ok(const char *s)
+{
+    if (*s == '\0')
+        return 0;
+    for (; *s != '\0'; s++)
+        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') ||
+              (*s >= '0' && *s <= '9') || *s == '_'))
+            return 0;
+    return 1;
+}
+
+/* SELECT c->cc_name FROM c->cc_table: exactly one row. */
+static int
+db_cfg_value(struct db_odbc *dc, struct db_cfgcol *c, char *err, size_t errlen)
+{
+    char sql[192];
+    SQLLEN ind = 0;
+    SQLHSTMT st;
+    SQLRETURN r;
+    int rows = 0, rc = -1;
+
+    if (!db_ident_ok(c->cc_name) || !db_ident_ok(c->cc_table)) {
+        snprintf(err, errlen, "bad column name %.64s", c->cc_name);
+        return -1;
+    }
+    snprintf(sql, sizeof(sql), "SELECT %s FROM %s", c->cc_name, c->cc_table);
+    if (db_stmt(dc, &st, err, errlen) == -1)
+        return -1;
+    r = SQLExecDirect(st, (SQLCHAR *)sql, SQL_NTS);
+    if (!SQL_SUCCEEDED(r)) {
+        db_diag(SQL_HANDLE_STMT, st, sql, err, errlen);
+        goto out;
+    }
+    r = SQLBindCol(st, 1, SQL_C_CHAR, c->cc_value, sizeof(c->cc_value), &ind);
+    if (!SQL_SUCCEEDED(r)) {
+        db_diag(SQL_HANDLE_STMT, st, "SQLBindCol", err, errlen);
+        goto out;
+    }
+    while (rows < 2) {
+        r = SQLFetch(st);
+        if (r == SQL_NO_DATA)
+            break;
+        if (!SQL_SUCCEEDED(r)) {
+            db_diag(SQL_HANDLE_STMT, st, sql, err, errlen);
+            goto out;
+        }
+        if (++rows == 1)
+            c->cc_null = ind == SQL_NULL_DATA;
+    }
+    if (rows != 1) {
+        snprintf(err, errlen, "%s has %s rows; exactly one is expected",
+                 c->cc_table, rows == 0 ? "no" : "several");
+        goto out;
+    }
+    if (c->cc_null)
+        c->cc_value[0] = '\0';
+    rc = 0;
+out:
+    SQLFreeHandle(SQL_HANDLE_STMT, st);
+    return rc;
+}
+
+static int
+db_odbc_config(void *ctx, struct db_cfgcol *cols, size_t ncols, char *err,
+               size_t errlen)
+{
+    struct db_odbc *dc = ctx;
+
+    for (size_t i = 0; i < ncols; i++) {
+        cols[i].cc_found = 0;
+        cols[i].cc_null = 0;
+        cols[i].cc_table[0] = '\0';
+        cols[i].cc_value[0] = '\0';
+    }
+    for (size_t t = 0; t < sizeof(db_cfg_tables) / sizeof(db_cfg_tables[0]);
+         t++) {
+        char lc[DB_CFG_TABLE_MAX];
+        size_t seen = 0;
+
+        if (db_catalog(dc, db_cfg_tables[t], cols, ncols, &seen, err, errlen) ==
+            -1)
+            return -1;
+        if (seen > 0)
+            continue;
+        /* catalogs that fold unquoted names (PostgreSQL) */
+        snprintf(lc, sizeof(lc), "%s", db_cfg_tables[t]);
+        for (char *p = lc; *p != '\0'; p++)
+            *p = (char)str_lc((unsigned char)*p);
+        if (db_catalog(dc, lc, cols, ncols, &seen, err, errlen) == -1)
+            return -1;
+    }
+    for (size_t i = 0; i < ncols; i++)
+        if (cols[i].cc_found && db_cfg_value(dc, &cols[i], err, errlen) == -1)
+            return -1;
+    return 0;
+}
+
 static void
 db_odbc_disconnect(void *ctx)
 {
@@ -376,5 +558,6 @@ db_odbc_open(struct db_ops *ops, char *err, size_t errlen)
     ops->do_rollback = db_odbc_rollback;
     ops->do_disconnect = db_odbc_disconnect;
     ops->do_close = db_odbc_close;
+    ops->do_config = db_odbc_config;
     return 0;
 }

@@ -10,6 +10,7 @@
 #include "doctor.h"
 #include "fplat.h"
 #include "shimconf.h"
+#include "wsuscfg.h"
 
 #define DOC_ERR_MAX 2048
 
@@ -17,6 +18,10 @@ struct doc {
     const struct fixer_env *d_env;
     struct report *d_rep;
     int d_failed;
+    /* WSUS's configuration, read while SUSDB was reached */
+    struct db_cfgcol d_cfg[WCFG_NCOLS];
+    int d_cfg_read;              /* 1: d_cfg holds what SUSDB has */
+    char d_cfg_why[DOC_ERR_MAX]; /* else why not */
     char d_err[DOC_ERR_MAX];
 };
 
@@ -139,6 +144,14 @@ doc_database(struct doc *d, const struct fixer_opts *o)
         db->do_disconnect(db->do_ctx);
         return;
     }
+    wcfg_columns(d->d_cfg);
+    if (db->do_config == NULL) {
+        snprintf(d->d_cfg_why, sizeof(d->d_cfg_why),
+                 "the database backend cannot list columns");
+    } else if (db->do_config(db->do_ctx, d->d_cfg, WCFG_NCOLS, d->d_cfg_why,
+                             sizeof(d->d_cfg_why)) == 0) {
+        d->d_cfg_read = 1;
+    }
     db->do_disconnect(db->do_ctx);
     report_step(
         d->d_rep, "susdb", REP_OK, doc_since(d, t0),
@@ -213,6 +226,144 @@ doc_upstream(struct doc *d, const struct doctor_opts *dopt)
     }
 }
 
+/* A verdict of wsuscfg.c as one step; skipped when SUSDB was not read. */
+static void
+doc_verdict(struct doc *d, const char *step, const struct wcfg_verdict *v)
+{
+    if (v->wv_result == REP_FAIL) {
+        doc_fail(d, step, 0, v->wv_detail, v->wv_fix);
+        return;
+    }
+    report_step(d->d_rep, step, v->wv_result, 0, "%s", v->wv_detail);
+    if (v->wv_fix[0] != '\0')
+        report_fix(d->d_rep, "%s", v->wv_fix);
+}
+
+static int
+doc_cfg_ready(struct doc *d, const char *step)
+{
+    if (d->d_cfg_read)
+        return 1;
+    report_step(d->d_rep, step, REP_SKIP, 0,
+                "WSUS configuration not read from SUSDB: %s",
+                d->d_cfg_why[0] != '\0' ? d->d_cfg_why : "SUSDB not reached");
+    return 0;
+}
+
+static void
+doc_wsus_proxy(struct doc *d, const struct doctor_opts *dopt)
+{
+    struct shim_proxy listen = {"", 0};
+    struct wcfg_verdict v;
+    const char *conf = dopt->do_shim_conf;
+
+    if (!doc_cfg_ready(d, "wsus-proxy"))
+        return;
+    if (conf != NULL && *conf != '\0') {
+        if (shimconf_listen(conf, &listen, d->d_err, sizeof(d->d_err)) == -1) {
+            doc_fail(d, "wsus-proxy", 0, d->d_err,
+                     "fix [listen] in the wsus-shim conf, or [fixer] "
+                     "shim_conf");
+            return;
+        }
+        wcfg_proxy(d->d_cfg, listen.sp_host, listen.sp_port, &v);
+    } else {
+        wcfg_proxy(d->d_cfg, NULL, 0, &v);
+    }
+    doc_verdict(d, "wsus-proxy", &v);
+}
+
+static void
+doc_storage(struct doc *d)
+{
+    struct wcfg_verdict v;
+
+    if (!doc_cfg_ready(d, "storage"))
+        return;
+    wcfg_storage(d->d_cfg, &v);
+    doc_verdict(d, "storage", &v);
+}
+
+/* upstream-server: one request to the upstream WSUS server, through the
+ * shim when a shim_conf names one, else directly (a TCP connection only
+ * when the upstream uses SSL: the fixer has no TLS client). */
+static void
+doc_upstream_server(struct doc *d, const struct doctor_opts *dopt)
+{
+    struct shim_proxy via = {"", 0};
+    struct wcfg_upstream up;
+    struct wcfg_verdict v;
+    char req[768], line[256], addr[64] = "", viabuf[300];
+    const char *conf = dopt->do_shim_conf;
+    uint64_t t0 = doc_now(d);
+    int r;
+
+    if (!doc_cfg_ready(d, "upstream-server"))
+        return;
+    if (wcfg_upstream(d->d_cfg, &up, &v) == -1) {
+        doc_verdict(d, "upstream-server", &v);
+        return;
+    }
+    if (conf != NULL && *conf != '\0') {
+        if (shimconf_listen(conf, &via, d->d_err, sizeof(d->d_err)) == -1) {
+            doc_fail(d, "upstream-server", 0, d->d_err,
+                     "fix [listen] in the wsus-shim conf, or [fixer] "
+                     "shim_conf");
+            return;
+        }
+        if (strcmp(via.sp_host, "0.0.0.0") == 0)
+            snprintf(via.sp_host, sizeof(via.sp_host), "127.0.0.1");
+        else if (strcmp(via.sp_host, "::") == 0)
+            snprintf(via.sp_host, sizeof(via.sp_host), "::1");
+        snprintf(viabuf, sizeof(viabuf), "%.255s:%u", via.sp_host,
+                 (unsigned)via.sp_port);
+        wcfg_upstream_request(&up, 1, req, sizeof(req));
+        r = fplat_http_probe(via.sp_host, via.sp_port,
+                             dopt->do_probe_timeout_ms, req, addr, sizeof(addr),
+                             line, sizeof(line), d->d_err, sizeof(d->d_err));
+    } else if (up.wu_ssl == 1) {
+        r = fplat_tcp_probe(up.wu_host, up.wu_port, dopt->do_probe_timeout_ms,
+                            addr, sizeof(addr), d->d_err, sizeof(d->d_err));
+        if (r == 0) {
+            report_step(d->d_rep, "upstream-server", REP_OK, doc_since(d, t0),
+                        "%s port %u (SSL) resolves (%s) and accepts "
+                        "connections (TLS not tried)",
+                        up.wu_host, (unsigned)up.wu_port, addr);
+            return;
+        }
+    } else {
+        wcfg_upstream_request(&up, 0, req, sizeof(req));
+        r = fplat_http_probe(up.wu_host, up.wu_port, dopt->do_probe_timeout_ms,
+                             req, addr, sizeof(addr), line, sizeof(line),
+                             d->d_err, sizeof(d->d_err));
+    }
+    if (r == -1) {
+        char detail[DOC_ERR_MAX + 600];
+
+        snprintf(detail, sizeof(detail),
+                 "upstream WSUS server %.255s port "
+                 "%u%s%s: %.1900s",
+                 up.wu_host, (unsigned)up.wu_port,
+                 via.sp_port != 0 ? " through the shim " : "",
+                 via.sp_port != 0 ? viabuf : "", d->d_err);
+        doc_fail(d, "upstream-server", doc_since(d, t0), detail,
+                 via.sp_port != 0
+                     ? "start the shim (or fix [fixer] shim_conf), then "
+                       "check its log for the upstream WSUS server"
+                     : "check the upstream server name and port in WSUS "
+                       "(Options > Update Source and Proxy Server), DNS, "
+                       "and that the firewall lets this host reach it");
+        return;
+    }
+    wcfg_upstream_answer(&up, via.sp_port != 0 ? viabuf : NULL, addr, line, &v);
+    if (v.wv_result == REP_FAIL) {
+        doc_fail(d, "upstream-server", doc_since(d, t0), v.wv_detail, v.wv_fix);
+        return;
+    }
+    report_step(d->d_rep, "upstream-server", v.wv_result, doc_since(d, t0),
+                "%s", v.wv_detail);
+}
+
 int
 doctor_run(const struct fixer_env *env, const struct fixer_opts *o,
            const struct doctor_opts *dopt, struct report *rep)
@@ -226,6 +377,9 @@ doctor_run(const struct fixer_env *env, const struct fixer_opts *o,
     doc_service(&d, "bits", o->fo_bits, 1);
     doc_service(&d, "service", o->fo_service, 0);
     doc_database(&d, o);
+    doc_wsus_proxy(&d, dopt);
+    doc_storage(&d);
+    doc_upstream_server(&d, dopt);
     doc_content(&d, dopt->do_content_dir);
     doc_upstream(&d, dopt);
     if (d.d_failed) {

@@ -1,9 +1,13 @@
 /*
  * doctor.h - the checks of the WSUS synchronization troubleshooting guide,
- * each reported OK, FAIL (with a one-line fix) or SKIP: BITS present, not
- * disabled, running; WSUSService present and running; SUSDB reachable
- * and the value; the content folder readable; the shim's upstream proxy
- * resolving and accepting a TCP connection. Changes nothing.
+ * each reported OK, WARN, FAIL (with a one-line fix) or SKIP (with the
+ * reason): BITS present, not disabled, running; WSUSService present and
+ * running; SUSDB reachable and the value; WSUS's own proxy against the
+ * shim's listen address (wsus-proxy), its update storage (storage) and
+ * its upstream WSUS server answering one request (upstream-server), from
+ * the configuration columns found by name (wsuscfg.h); the content folder
+ * readable; the shim's upstream proxy resolving and accepting a TCP
+ * connection. Changes nothing.
  */
 #ifndef WSUS_DOCTOR_H
 #define WSUS_DOCTOR_H
@@ -14,7 +18,8 @@
 
 struct doctor_opts {
     const char *do_content_dir;
-    const char *do_shim_conf; /* "" or NULL: upstream check skipped */
+    const char *do_shim_conf; /* "" or NULL: upstream check skipped,
+                                 no shim to compare WSUS's proxy with */
     uint32_t do_probe_timeout_ms;
 };
 

@@ -70,6 +70,14 @@ int fplat_dir_readable(const char *path, char *err, size_t errlen);
 int fplat_tcp_probe(const char *host, uint16_t port, uint32_t timeout_ms,
                     char *addr, size_t addrlen, char *err, size_t errlen);
 
+/* Resolve host, connect to port, send req and read the answer's first
+ * line (up to CR or LF, truncated to linelen - 1) into line, all within
+ * timeout_ms; then close. addr as for fplat_tcp_probe. Fails when no
+ * byte arrives in time. */
+int fplat_http_probe(const char *host, uint16_t port, uint32_t timeout_ms,
+                     const char *req, char *addr, size_t addrlen, char *line,
+                     size_t linelen, char *err, size_t errlen);
+
 /* HKLM\SOFTWARE\Microsoft\Update Services\Server\Setup\SqlServerName
  * (the 64-bit view), into out. A REG_EXPAND_SZ value has its %VARIABLES%
  * expanded. Errors carry the system's text. Fails on POSIX. */

@@ -365,14 +365,19 @@ fplat_dir_readable(const char *path, char *err, size_t errlen)
     return 0;
 }
 
-int
-fplat_tcp_probe(const char *host, uint16_t port, uint32_t timeout_ms,
-                char *addr, size_t addrlen, char *err, size_t errlen)
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0
+#endif
+
+/* Resolve host and connect to port before deadline: the connected
+ * non-blocking socket, or -1. */
+static int
+fplat_connect(const char *host, uint16_t port, uint64_t deadline, char *addr,
+              size_t addrlen, char *err, size_t errlen)
 {
     struct addrinfo hints, *res = NULL, *ai;
     char service[8];
-    uint64_t deadline = fplat_now_ms() + timeout_ms;
-    int g, rc = -1;
+    int g, out = -1;
 
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_UNSPEC;
@@ -384,7 +389,7 @@ fplat_tcp_probe(const char *host, uint16_t port, uint32_t timeout_ms,
         return -1;
     }
     errfmt(err, errlen, "%s: no address", host);
-    for (ai = res; ai != NULL && rc == -1; ai = ai->ai_next) {
+    for (ai = res; ai != NULL && out == -1; ai = ai->ai_next) {
         int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
         struct pollfd p;
         uint64_t now = fplat_now_ms();
@@ -397,7 +402,7 @@ fplat_tcp_probe(const char *host, uint16_t port, uint32_t timeout_ms,
                     0, NI_NUMERICHOST);
         fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
         if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
-            rc = 0;
+            out = fd;
         } else if (errno == EINPROGRESS && now < deadline) {
             p.fd = fd;
             p.events = POLLOUT;
@@ -405,7 +410,7 @@ fplat_tcp_probe(const char *host, uint16_t port, uint32_t timeout_ms,
             if (poll(&p, 1, (int)(deadline - now)) == 1 &&
                 getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 &&
                 soerr == 0)
-                rc = 0;
+                out = fd;
             else if (soerr != 0)
                 errfmt(err, errlen, "connect %s port %u: %s", addr,
                        (unsigned)port, strerror(soerr));
@@ -416,9 +421,97 @@ fplat_tcp_probe(const char *host, uint16_t port, uint32_t timeout_ms,
             errfmt(err, errlen, "connect %s port %u: %s", addr, (unsigned)port,
                    strerror(errno));
         }
-        close(fd);
+        if (out != fd)
+            close(fd);
     }
     freeaddrinfo(res);
+    return out;
+}
+
+int
+fplat_tcp_probe(const char *host, uint16_t port, uint32_t timeout_ms,
+                char *addr, size_t addrlen, char *err, size_t errlen)
+{
+    int fd = fplat_connect(host, port, fplat_now_ms() + timeout_ms, addr,
+                           addrlen, err, errlen);
+
+    if (fd == -1)
+        return -1;
+    close(fd);
+    return 0;
+}
+
+/* Wait for events on fd until deadline: 1 ready, 0 timed out. */
+static int
+fplat_wait(int fd, short events, uint64_t deadline)
+{
+    struct pollfd p = {fd, events, 0};
+    uint64_t now = fplat_now_ms();
+
+    if (now >= deadline)
+        return 0;
+    return poll(&p, 1, (int)(deadline - now)) == 1;
+}
+
+int
+fplat_http_probe(const char *host, uint16_t port, uint32_t timeout_ms,
+                 const char *req, char *addr, size_t addrlen, char *line,
+                 size_t linelen, char *err, size_t errlen)
+{
+    uint64_t deadline = fplat_now_ms() + timeout_ms;
+    size_t sent = 0, len = strlen(req), got = 0;
+    int fd, rc = -1;
+
+    line[0] = '\0';
+    fd = fplat_connect(host, port, deadline, addr, addrlen, err, errlen);
+    if (fd == -1)
+        return -1;
+    while (sent < len) {
+        ssize_t n;
+
+        if (!fplat_wait(fd, POLLOUT, deadline)) {
+            errfmt(err, errlen, "%s port %u: sending timed out", addr,
+                   (unsigned)port);
+            goto out;
+        }
+        n = send(fd, req + sent, len - sent, MSG_NOSIGNAL);
+        if (n < 0 && errno != EAGAIN && errno != EINTR) {
+            errfmt(err, errlen, "%s port %u: send: %s", addr, (unsigned)port,
+                   strerror(errno));
+            goto out;
+        }
+        if (n > 0)
+            sent += (size_t)n;
+    }
+    while (got + 1 < linelen) {
+        ssize_t n;
+
+        if (!fplat_wait(fd, POLLIN, deadline)) {
+            errfmt(err, errlen, "%s port %u: no answer within %u ms", addr,
+                   (unsigned)port, (unsigned)timeout_ms);
+            goto out;
+        }
+        n = recv(fd, line + got, linelen - 1 - got, 0);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            continue;
+        if (n <= 0) {
+            if (got > 0)
+                break;
+            errfmt(err, errlen,
+                   "%s port %u: connection closed without an "
+                   "answer",
+                   addr, (unsigned)port);
+            goto out;
+        }
+        got += (size_t)n;
+        line[got] = '\0';
+        if (strpbrk(line, "\r\n") != NULL)
+            break;
+    }
+    line[strcspn(line, "\r\n")] = '\0';
+    rc = 0;
+out:
+    close(fd);
     return rc;
 }
 

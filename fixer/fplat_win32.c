@@ -350,20 +350,40 @@ fplat_dir_readable(const char *path, char *err, size_t errlen)
     return 0;
 }
 
-int
-fplat_tcp_probe(const char *host, uint16_t port, uint32_t timeout_ms,
-                char *addr, size_t addrlen, char *err, size_t errlen)
+/* Wait until s is ready (writable, or readable when rd) before deadline:
+ * 1 ready, 0 timed out or failed. */
+static int
+fplat_wait(SOCKET s, int rd, uint64_t deadline)
+{
+    fd_set fds, efds;
+    struct timeval tv;
+    uint64_t now = fplat_now_ms();
+
+    if (now >= deadline)
+        return 0;
+    FD_ZERO(&fds);
+    FD_ZERO(&efds);
+    FD_SET(s, &fds);
+    FD_SET(s, &efds);
+    tv.tv_sec = (long)((deadline - now) / 1000);
+    tv.tv_usec = (long)((deadline - now) % 1000) * 1000;
+    if (select(0, rd ? &fds : NULL, rd ? NULL : &fds, &efds, &tv) < 1)
+        return 0;
+    return FD_ISSET(s, &fds) ? 1 : 0;
+}
+
+/* Resolve host and connect to port before deadline: the connected
+ * non-blocking socket, or INVALID_SOCKET. Winsock is started by the
+ * caller. */
+static SOCKET
+fplat_connect(const char *host, uint16_t port, uint64_t deadline, char *addr,
+              size_t addrlen, char *err, size_t errlen)
 {
     struct addrinfo hints, *res = NULL, *ai;
     char service[8];
-    WSADATA wsa;
-    uint64_t deadline = fplat_now_ms() + timeout_ms;
-    int g, rc = -1;
+    SOCKET out = INVALID_SOCKET;
+    int g;
 
-    if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0) {
-        errfmt(err, errlen, "WSAStartup failed");
-        return -1;
-    }
     memset(&hints, 0, sizeof(hints));
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
@@ -371,16 +391,12 @@ fplat_tcp_probe(const char *host, uint16_t port, uint32_t timeout_ms,
     g = getaddrinfo(host, service, &hints, &res);
     if (g != 0) {
         errfmt(err, errlen, "%s does not resolve: error %d", host, g);
-        WSACleanup();
-        return -1;
+        return INVALID_SOCKET;
     }
     errfmt(err, errlen, "%s: no address", host);
-    for (ai = res; ai != NULL && rc == -1; ai = ai->ai_next) {
+    for (ai = res; ai != NULL && out == INVALID_SOCKET; ai = ai->ai_next) {
         SOCKET s = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
         u_long nb = 1;
-        uint64_t now = fplat_now_ms();
-        fd_set wfds, efds;
-        struct timeval tv;
 
         if (s == INVALID_SOCKET)
             continue;
@@ -388,16 +404,10 @@ fplat_tcp_probe(const char *host, uint16_t port, uint32_t timeout_ms,
                     (DWORD)addrlen, NULL, 0, NI_NUMERICHOST);
         ioctlsocket(s, FIONBIO, &nb);
         if (connect(s, ai->ai_addr, (int)ai->ai_addrlen) == 0) {
-            rc = 0;
-        } else if (WSAGetLastError() == WSAEWOULDBLOCK && now < deadline) {
-            FD_ZERO(&wfds);
-            FD_ZERO(&efds);
-            FD_SET(s, &wfds);
-            FD_SET(s, &efds);
-            tv.tv_sec = (long)((deadline - now) / 1000);
-            tv.tv_usec = (long)((deadline - now) % 1000) * 1000;
-            if (select(0, NULL, &wfds, &efds, &tv) == 1 && FD_ISSET(s, &wfds))
-                rc = 0;
+            out = s;
+        } else if (WSAGetLastError() == WSAEWOULDBLOCK) {
+            if (fplat_wait(s, 0, deadline))
+                out = s;
             else
                 errfmt(err, errlen,
                        "connect %s port %u: refused or "
@@ -407,9 +417,97 @@ fplat_tcp_probe(const char *host, uint16_t port, uint32_t timeout_ms,
             errfmt(err, errlen, "connect %s port %u: error %d", addr,
                    (unsigned)port, WSAGetLastError());
         }
-        closesocket(s);
+        if (out != s)
+            closesocket(s);
     }
     freeaddrinfo(res);
+    return out;
+}
+
+int
+fplat_tcp_probe(const char *host, uint16_t port, uint32_t timeout_ms,
+                char *addr, size_t addrlen, char *err, size_t errlen)
+{
+    WSADATA wsa;
+    SOCKET s;
+
+    if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0) {
+        errfmt(err, errlen, "WSAStartup failed");
+        return -1;
+    }
+    s = fplat_connect(host, port, fplat_now_ms() + timeout_ms, addr, addrlen,
+                      err, errlen);
+    if (s != INVALID_SOCKET)
+        closesocket(s);
+    WSACleanup();
+    return s == INVALID_SOCKET ? -1 : 0;
+}
+
+int
+fplat_http_probe(const char *host, uint16_t port, uint32_t timeout_ms,
+                 const char *req, char *addr, size_t addrlen, char *line,
+                 size_t linelen, char *err, size_t errlen)
+{
+    uint64_t deadline = fplat_now_ms() + timeout_ms;
+    size_t sent = 0, len = strlen(req), got = 0;
+    WSADATA wsa;
+    SOCKET s;
+    int rc = -1;
+
+    line[0] = '\0';
+    if (WSAStartup(MAKEWORD(2, 2), &wsa) != 0) {
+        errfmt(err, errlen, "WSAStartup failed");
+        return -1;
+    }
+    s = fplat_connect(host, port, deadline, addr, addrlen, err, errlen);
+    if (s == INVALID_SOCKET)
+        goto done;
+    while (sent < len) {
+        int n;
+
+        if (!fplat_wait(s, 0, deadline)) {
+            errfmt(err, errlen, "%s port %u: sending timed out", addr,
+                   (unsigned)port);
+            goto out;
+        }
+        n = send(s, req + sent, (int)(len - sent), 0);
+        if (n == SOCKET_ERROR && WSAGetLastError() != WSAEWOULDBLOCK) {
+            errfmt(err, errlen, "%s port %u: send: error %d", addr,
+                   (unsigned)port, WSAGetLastError());
+            goto out;
+        }
+        if (n > 0)
+            sent += (size_t)n;
+    }
+    while (got + 1 < linelen) {
+        int n;
+
+        if (!fplat_wait(s, 1, deadline)) {
+            errfmt(err, errlen, "%s port %u: no answer within %u ms", addr,
+                   (unsigned)port, (unsigned)timeout_ms);
+            goto out;
+        }
+        n = recv(s, line + got, (int)(linelen - 1 - got), 0);
+        if (n == SOCKET_ERROR && WSAGetLastError() == WSAEWOULDBLOCK)
+            continue;
+        if (n <= 0) {
+            if (got > 0)
+                break;
+            errfmt(err, errlen,
+                   "%s port %u: connection closed without an answer", addr,
+                   (unsigned)port);
+            goto out;
+        }
+        got += (size_t)n;
+        line[got] = '\0';
+        if (strpbrk(line, "\r\n") != NULL)
+            break;
+    }
+    line[strcspn(line, "\r\n")] = '\0';
+    rc = 0;
+out:
+    closesocket(s);
+done:
     WSACleanup();
     return rc;
 }

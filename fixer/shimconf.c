@@ -133,3 +133,60 @@ shimconf_read(const char *path, struct shim_proxy *out, size_t max, size_t *n,
     /* inih syntax errors elsewhere in the file are the shim's to report */
     return 0;
 }
+
+struct shimconf_lctx {
+    struct shim_proxy *sl_out;
+    char *sl_err;
+    size_t sl_errlen;
+    int sl_failed;
+};
+
+static int
+shimconf_lhandler(void *user, const char *section, const char *name,
+                  const char *value)
+{
+    struct shimconf_lctx *c = user;
+    uint64_t v;
+
+    if (strcmp(section, "listen") != 0 || c->sl_failed)
+        return 1;
+    if (strcmp(name, "address") == 0) {
+        if (*value == '\0' || strlen(value) >= SHIMCONF_HOST_MAX) {
+            snprintf(c->sl_err, c->sl_errlen, "bad [listen] address");
+            c->sl_failed = 1;
+            return 0;
+        }
+        snprintf(c->sl_out->sp_host, sizeof(c->sl_out->sp_host), "%s", value);
+    } else if (strcmp(name, "port") == 0) {
+        if (parse_u64_max(value, 65535, &v) == -1) {
+            snprintf(c->sl_err, c->sl_errlen, "bad [listen] port \"%.20s\"",
+                     value);
+            c->sl_failed = 1;
+            return 0;
+        }
+        c->sl_out->sp_port = (uint16_t)v;
+    }
+    return 1;
+}
+
+int
+shimconf_listen(const char *path, struct shim_proxy *out, char *err,
+                size_t errlen)
+{
+    char why[128] = "";
+    struct shimconf_lctx c = {out, why, sizeof(why), 0};
+    int line;
+
+    snprintf(out->sp_host, sizeof(out->sp_host), "127.0.0.1");
+    out->sp_port = 8181;
+    line = ini_parse(path, shimconf_lhandler, &c);
+    if (line == -1) {
+        snprintf(err, errlen, "%s: cannot open", path);
+        return -1;
+    }
+    if (c.sl_failed) {
+        snprintf(err, errlen, "%s:%d: %s", path, line, why);
+        return -1;
+    }
+    return 0;
+}

@@ -1,7 +1,8 @@
 /*
  * shimconf.h - the one thing wsus-fixer reads from wsus-shim's conf: the
  * upstream proxies ([upstream] proxy), for doctor's "does the upstream
- * resolve and accept a connection" check. Every other key of that file
+ * resolve and accept a connection" check, and the listen address, for
+ * "does WSUS point at the shim". Every other key of that file
  * belongs to the shim and is ignored here; the shim validates it.
  */
 #ifndef WSUS_SHIMCONF_H
@@ -32,5 +33,11 @@ int shimconf_parse_proxies(const char *value, struct shim_proxy *out,
  * or "FILE: ..." in err). */
 int shimconf_read(const char *path, struct shim_proxy *out, size_t max,
                   size_t *n, char *err, size_t errlen);
+
+/* The shim's listen address, [listen] address and port, with the shim's
+ * defaults (127.0.0.1, 8181) for keys the file does not set: where WSUS
+ * must point its proxy. Returns 0 or -1 as shimconf_read. */
+int shimconf_listen(const char *path, struct shim_proxy *out, char *err,
+                    size_t errlen);
 
 #endif

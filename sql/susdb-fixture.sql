@@ -1,10 +1,43 @@
--- susdb-fixture.sql: a minimal SUSDB tbConfigurationC for tests and the
+-- susdb-fixture.sql: a minimal SUSDB configuration for tests and the
 -- demo. Loads unchanged into SQLite (sqlite3 DB < susdb-fixture.sql) and
--- PostgreSQL (psql -f susdb-fixture.sql). The real table has many more
--- columns; this one has only what wsus-fixer touches, plus one unrelated
--- column (LocalContentCacheLocation) so tests can check that an update
--- changes exactly one column. The value is an integer here because the
+-- PostgreSQL (psql -f susdb-fixture.sql). The real tables have many more
+-- columns; these have only what wsus-fixer reads or touches, plus one
+-- unrelated column (LocalContentCacheLocation) so tests can check that an
+-- update changes exactly one column. Flags are integers here because the
 -- portable column types have no "bit"; SQL Server's bit converts the same.
+--
+-- Which of tbConfigurationA/B/C holds which setting differs between WSUS
+-- versions, and doctor never assumes it: it lists the three tables'
+-- columns with SQLColumns and matches them by name. The placement below
+-- (proxy and upstream server in B, storage in A) is not taken from a
+-- particular WSUS release; it spreads the columns over the tables so the
+-- tests prove the lookup, not the layout. The values are those of a WSUS
+-- server that points at the shim (127.0.0.1:8181, README "Pointing WSUS
+-- at the shim"), syncs from Microsoft Update and stores updates locally.
+CREATE TABLE tbConfigurationA (
+    ConfigurationID INTEGER NOT NULL PRIMARY KEY,
+    HostBinariesOnMicrosoftUpdate INTEGER NOT NULL DEFAULT 0,
+    SyncFromMicrosoftUpdate INTEGER NOT NULL DEFAULT 1
+);
+INSERT INTO tbConfigurationA
+    (ConfigurationID, HostBinariesOnMicrosoftUpdate, SyncFromMicrosoftUpdate)
+    VALUES (1, 0, 1);
+CREATE TABLE tbConfigurationB (
+    ConfigurationID INTEGER NOT NULL PRIMARY KEY,
+    UseProxy INTEGER NOT NULL DEFAULT 0,
+    ProxyName VARCHAR(255),
+    ProxyServerPort INTEGER NOT NULL DEFAULT 80,
+    AnonymousProxyAccess INTEGER NOT NULL DEFAULT 1,
+    AllowProxyCredentialsOverNonSsl INTEGER NOT NULL DEFAULT 0,
+    UpstreamServerName VARCHAR(255),
+    UpstreamServerPortNumber INTEGER NOT NULL DEFAULT 8530,
+    UpstreamServerUseSSL INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO tbConfigurationB
+    (ConfigurationID, UseProxy, ProxyName, ProxyServerPort,
+     AnonymousProxyAccess, AllowProxyCredentialsOverNonSsl,
+     UpstreamServerName, UpstreamServerPortNumber, UpstreamServerUseSSL)
+    VALUES (1, 1, '127.0.0.1', 8181, 1, 0, NULL, 8530, 0);
 CREATE TABLE tbConfigurationC (
     ConfigurationID INTEGER NOT NULL PRIMARY KEY,
     BitsDownloadPriorityForeground INTEGER NOT NULL DEFAULT 0,

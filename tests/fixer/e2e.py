@@ -497,6 +497,194 @@ def case_doctor(tmp):
     check(db.value() == 0, "doctor wrote")
 
 
+def doctor_step(env, name):
+    """Run doctor --json; return (exit code, the step called name, output)."""
+    p = env.run("--json", "doctor")
+    doc = json.loads(p.stdout)
+    steps = [s for s in doc["steps"] if s["step"] == name]
+    check(len(steps) == 1, "one %s step" % name, p.all)
+    return p.returncode, steps[0], p.all
+
+
+def shim_listen_conf(env, tmp, port=8181):
+    shim = os.path.join(tmp, "shim.conf")
+    with open(shim, "w") as f:
+        f.write("[listen]\naddress = 127.0.0.1\nport = %d\n" % port)
+    env.shim_conf = shim
+    env.write_conf()
+
+
+def case_sqlite_wsus_config(tmp):
+    """wsus-proxy and storage from the fixture's tbConfigurationA/B,
+    found by name: ok, warn, fail, and unknown when a column is gone."""
+    db, env = sqlite_env(tmp)
+    # no shim_conf: WSUS's own proxy is reported, nothing to compare
+    rc, st, out = doctor_step(env, "wsus-proxy")
+    check(rc == 0 and st["result"] == "ok" and
+          "WSUS uses the proxy 127.0.0.1:8181; no shim_conf" in st["detail"],
+          "no shim", out)
+    shim_listen_conf(env, tmp)
+    p = env.run("doctor")
+    expect_rc(p, 0)
+    check("ok    wsus-proxy" in p.stdout and
+          "WSUS points at the shim (127.0.0.1:8181)" in p.stdout,
+          "points at the shim", p.all)
+    check("ok    storage" in p.stdout and "local storage" in p.stdout and
+          "syncs from Microsoft Update (SyncFromMicrosoftUpdate = 1)"
+          in p.stdout, "storage", p.all)
+    # Basic over clear text allowed: warn, doctor still passes
+    db.execute("UPDATE tbConfigurationB SET AllowProxyCredentialsOverNonSsl"
+               " = 1, AnonymousProxyAccess = 0")
+    rc, st, out = doctor_step(env, "wsus-proxy")
+    check(rc == 0 and st["result"] == "warn" and
+          "Basic credentials over clear text are allowed" in st["detail"]
+          and "AnonymousProxyAccess = 0" in st["detail"] and
+          "$c.AllowProxyCredentialsOverNonSsl = $false" in st["fix"],
+          "clear text warn", out)
+    # pointing somewhere else: fail with the PowerShell lines
+    db.execute("UPDATE tbConfigurationB SET AllowProxyCredentialsOverNonSsl"
+               " = 0, ProxyName = 'proxy.corp', ProxyServerPort = 3128")
+    rc, st, out = doctor_step(env, "wsus-proxy")
+    check(rc == 1 and st["result"] == "fail" and
+          "WSUS points at proxy.corp:3128, not at the shim listening on "
+          "127.0.0.1:8181" in st["detail"] and
+          st["fix"] == "in PowerShell on the WSUS server: $c = "
+          "(Get-WsusServer).GetConfiguration(); $c.UseProxy = $true; "
+          "$c.ProxyName = \"127.0.0.1\"; $c.ProxyServerPort = 8181; "
+          "$c.UseProxyCredentials = $false; "
+          "$c.AllowProxyCredentialsOverNonSsl = $false; $c.Save()",
+          "fail", out)
+    db.execute("UPDATE tbConfigurationB SET UseProxy = 0")
+    rc, st, out = doctor_step(env, "wsus-proxy")
+    check(rc == 1 and "WSUS uses no proxy, not the shim" in st["detail"],
+          "no proxy", out)
+    # a column this WSUS lacks: unknown, never a default
+    db.execute("UPDATE tbConfigurationB SET UseProxy = 1, ProxyName = "
+               "'127.0.0.1'; ALTER TABLE tbConfigurationB DROP COLUMN "
+               "ProxyServerPort")
+    rc, st, out = doctor_step(env, "wsus-proxy")
+    check(rc == 0 and st["result"] == "warn" and
+          "cannot tell whether WSUS (127.0.0.1:unknown)" in st["detail"] and
+          "ProxyServerPort = unknown" in st["detail"], "unknown port", out)
+    db.execute("ALTER TABLE tbConfigurationB DROP COLUMN UseProxy")
+    rc, st, out = doctor_step(env, "wsus-proxy")
+    check(st["result"] == "skip" and
+          "unknown: UseProxy is not a column" in st["detail"],
+          "unknown UseProxy", out)
+    # a downstream server: the hierarchy note and how to check upstream
+    db.execute("UPDATE tbConfigurationA SET SyncFromMicrosoftUpdate = 0; "
+               "UPDATE tbConfigurationB SET UpstreamServerName = "
+               "'parent.example'")
+    rc, st, out = doctor_step(env, "storage")
+    check(st["result"] == "ok" and "downstream server "
+          "(SyncFromMicrosoftUpdate = 0, upstream parent.example)"
+          in st["detail"] and "on the upstream server parent.example"
+          in st["fix"] and "it must be False" in st["fix"], "downstream", out)
+    db.execute("ALTER TABLE tbConfigurationA DROP COLUMN "
+               "HostBinariesOnMicrosoftUpdate")
+    rc, st, out = doctor_step(env, "storage")
+    check(st["result"] == "skip" and "unknown: HostBinariesOnMicrosoftUpdate"
+          " is not a column" in st["detail"], "unknown storage", out)
+    check(db.value() == 0, "doctor wrote")
+
+
+class FakeHttp:
+    """An HTTP server on 127.0.0.1 in a thread that records each request
+    line and Host header and answers with status (a plain server, or a
+    proxy: it never forwards)."""
+
+    def __init__(self, status=200):
+        import http.server
+        import threading
+        outer = self
+        self.seen = []
+        self.status = status
+
+        class H(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                outer.seen.append((self.command, self.path,
+                                   self.headers.get("Host")))
+                self.send_response(outer.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_CONNECT = do_GET
+
+            def log_message(self, *a):
+                pass
+
+        self.srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+        self.srv.timeout = 1
+        self.port = self.srv.server_address[1]
+        self.thread = threading.Thread(target=self.srv.serve_forever,
+                                       kwargs={"poll_interval": 0.1},
+                                       daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+        self.thread.join(10)
+
+
+def case_sqlite_upstream_server(tmp):
+    """upstream-server: skipped on a server that syncs from Microsoft
+    Update; one GET to the upstream WSUS server, directly or through the
+    shim (absolute form); failures with the reason."""
+    db, env = sqlite_env(tmp)
+    rc, st, out = doctor_step(env, "upstream-server")
+    check(rc == 0 and st["result"] == "skip" and "syncs from Microsoft "
+          "Update (SyncFromMicrosoftUpdate = 1)" in st["detail"], "skip",
+          out)
+    up = FakeHttp(200)
+    proxy = FakeHttp(200)
+    try:
+        db.execute("UPDATE tbConfigurationA SET SyncFromMicrosoftUpdate = 0;"
+                   " UPDATE tbConfigurationB SET UpstreamServerName = "
+                   "'127.0.0.1', UpstreamServerPortNumber = %d" % up.port)
+        rc, st, out = doctor_step(env, "upstream-server")
+        check(rc == 0 and st["result"] == "ok" and st["detail"] ==
+              "127.0.0.1 port %d (127.0.0.1) answered \"HTTP/1.0 200 OK\""
+              % up.port, "direct", out)
+        hp = "127.0.0.1:%d" % up.port
+        check(up.seen == [("GET", "/ServerSyncWebService/"
+                           "ServerSyncWebService.asmx", hp)],
+              "request %r" % up.seen, out)
+        # through the shim: the request goes to its listen address
+        shim_listen_conf(env, tmp, proxy.port)
+        rc, st, out = doctor_step(env, "upstream-server")
+        check(st["result"] == "ok" and "through the shim (127.0.0.1:%d)"
+              % proxy.port in st["detail"], "via shim", out)
+        check(proxy.seen == [("GET", "http://%s/ServerSyncWebService/"
+                              "ServerSyncWebService.asmx" % hp, hp)],
+              "proxied request %r" % proxy.seen, out)
+        check(len(up.seen) == 1, "went direct", up.seen)
+        proxy.status = 502
+        rc, st, out = doctor_step(env, "upstream-server")
+        check(rc == 1 and st["result"] == "fail" and "502" in st["detail"]
+              and "shim cannot reach" in st["fix"], "shim 502", out)
+    finally:
+        up.close()
+        proxy.close()
+    # the shim is not listening any more
+    rc, st, out = doctor_step(env, "upstream-server")
+    check(rc == 1 and st["result"] == "fail" and "through the shim" in
+          st["detail"] and "refused" in st["detail"].lower() and
+          "start the shim" in st["fix"], "shim down", out)
+    # directly, nothing listening
+    env.shim_conf = ""
+    env.write_conf()
+    rc, st, out = doctor_step(env, "upstream-server")
+    check(rc == 1 and st["result"] == "fail" and "refused" in
+          st["detail"].lower() and "Update Source" in st["fix"],
+          "upstream down", out)
+    db.execute("UPDATE tbConfigurationB SET UpstreamServerName = NULL")
+    rc, st, out = doctor_step(env, "upstream-server")
+    check(rc == 1 and "without a usable upstream: UpstreamServerName = NULL"
+          in st["detail"] and "UpstreamWsusServerName" in st["fix"],
+          "no name", out)
+
+
 def case_demo_conf(tmp):
     """conf/wsus-fixer.demo.conf as shipped, with only its /tmp paths moved
     into this test's folder; its commands stay relative to its folder."""
@@ -779,6 +967,37 @@ CREATE CONSTRAINT TRIGGER refuse AFTER UPDATE ON tbConfigurationC
         check("commit refused" in p.stdout, "diagnostic", p.all)
         check(pg.value() == 0, "value changed", p.all)
         check(env.svc_state("WSUSService") == "running", "service")
+    with_pg(tmp, body)
+
+
+def case_pg_wsus_config(tmp):
+    """The same lookup through psqlODBC, whose catalog has the tables
+    under their folded (lower-case) names."""
+    def body(pg, env):
+        shim_listen_conf(env, tmp)
+        rc, st, out = doctor_step(env, "wsus-proxy")
+        check(rc == 0 and st["result"] == "ok" and
+              "WSUS points at the shim (127.0.0.1:8181)" in st["detail"],
+              "ok", out)
+        check(PgServer.FIXER_PW not in out, "password shown", out)
+        rc, st, out = doctor_step(env, "storage")
+        check(st["result"] == "ok" and "local storage" in st["detail"],
+              "storage", out)
+        pg.psql("UPDATE tbConfigurationB SET "
+                "AllowProxyCredentialsOverNonSsl = 1")
+        rc, st, out = doctor_step(env, "wsus-proxy")
+        check(rc == 0 and st["result"] == "warn" and
+              "Basic credentials over clear text" in st["detail"],
+              "warn", out)
+        pg.psql("UPDATE tbConfigurationB SET ProxyServerPort = 3128")
+        rc, st, out = doctor_step(env, "wsus-proxy")
+        check(rc == 1 and st["result"] == "fail" and
+              "not at the shim" in st["detail"] and
+              "$c.ProxyServerPort = 8181" in st["fix"], "fail", out)
+        pg.psql("ALTER TABLE tbConfigurationB DROP COLUMN ProxyServerPort")
+        rc, st, out = doctor_step(env, "wsus-proxy")
+        check(st["result"] == "warn" and
+              "ProxyServerPort = unknown" in st["detail"], "unknown", out)
     with_pg(tmp, body)
 
 

@@ -20,6 +20,7 @@
 
 #include "doctor.h"
 #include "fixer.h"
+#include "wsuscfg.h"
 
 #define LOG_MAX 128
 #define LINE_MAX_ 96
@@ -57,6 +58,9 @@ struct fault {
     int ft_readback_off;   /* verify read returns value + 1 */
     int ft_commit_fail;
     int ft_rollback_fail;
+    /* WSUS configuration: NULL = no such column, "NULL" = SQL NULL */
+    const char *ft_cfg[WCFG_NCOLS];
+    int ft_config_fail;
     /* state */
     int ft_lock_fail;
     int ft_load_fail;
@@ -294,6 +298,31 @@ fk_rollback(void *ctx, char *err, size_t errlen)
     return 0;
 }
 
+static int
+fk_config(void *ctx, struct db_cfgcol *cols, size_t ncols, char *err,
+          size_t errlen)
+{
+    struct fake *f = ctx;
+
+    flog(f, "db.config");
+    assert_int_equal(ncols, WCFG_NCOLS);
+    if (f->f_ft.ft_config_fail) {
+        snprintf(err, errlen, "catalog failed");
+        return -1;
+    }
+    for (size_t i = 0; i < ncols; i++) {
+        const char *v = f->f_ft.ft_cfg[i];
+
+        cols[i].cc_found = v != NULL;
+        cols[i].cc_null = v != NULL && strcmp(v, "NULL") == 0;
+        snprintf(cols[i].cc_table, sizeof(cols[i].cc_table), "%s",
+                 v != NULL ? "tbConfigurationB" : "");
+        snprintf(cols[i].cc_value, sizeof(cols[i].cc_value), "%s",
+                 v != NULL && !cols[i].cc_null ? v : "");
+    }
+    return 0;
+}
+
 static void
 fk_disconnect(void *ctx)
 {
@@ -400,9 +429,9 @@ h_init(struct harness *h, const struct fault *ft)
     f->f_now = 1000000;
     h->h_svc = (struct svc_ops){f,           fk_query,  fk_stop,   fk_start,
                                 fk_disabled, fk_enable, fk_manual, NULL};
-    h->h_db = (struct db_ops){f,           fk_connect,    fk_read,
-                              fk_begin,    fk_update,     fk_commit,
-                              fk_rollback, fk_disconnect, NULL};
+    h->h_db = (struct db_ops){f,         fk_connect, fk_read,     fk_begin,
+                              fk_update, fk_commit,  fk_rollback, fk_disconnect,
+                              NULL,      fk_config};
     h->h_st = (struct state_ops){f, fk_lock, fk_unlock, fk_load, fk_save, NULL};
     h->h_clk = (struct fixer_clock){f, fk_now, fk_sleep};
     h->h_env = (struct fixer_env){&h->h_svc, &h->h_db, &h->h_st, &h->h_clk};
@@ -1007,17 +1036,62 @@ test_doctor_reports_fixes(void **state)
     }
 }
 
+static void
+test_doctor_wsus_config(void **state)
+{
+    static const struct fault ft = {.ft_cfg = {[WCFG_USE_PROXY] = "1",
+                                               [WCFG_PROXY_NAME] = "proxy.corp",
+                                               [WCFG_PROXY_PORT] = "3128",
+                                               [WCFG_CLEAR_CREDS] = "1",
+                                               [WCFG_HOST_ON_MU] = "0",
+                                               [WCFG_SYNC_FROM_MU] = "0",
+                                               [WCFG_UP_NAME] = "parent.corp"}};
+    struct doctor_opts d = {".", "", 1000};
+    struct harness h;
+
+    (void)state;
+    h_init(&h, &ft);
+    /* the warning does not fail doctor; the upstream without a port does */
+    assert_int_equal(h_run(&h, H_DOCTOR, &d), FIXER_EXIT_FAILED);
+    h_contains(&h, "\"step\":\"upstream-server\",\"result\":\"fail\"");
+    h_contains(&h, "UpstreamServerPortNumber = unknown");
+    h_contains(&h, "\"step\":\"wsus-proxy\",\"result\":\"warn\"");
+    h_contains(&h, "WSUS uses the proxy proxy.corp:3128");
+    h_contains(&h, "AnonymousProxyAccess = unknown");
+    h_contains(&h, "AllowProxyCredentialsOverNonSsl = $false; $c.Save()");
+    h_contains(&h, "\"step\":\"storage\",\"result\":\"ok\"");
+    h_contains(&h, "upstream parent.corp");
+}
+
+static void
+test_doctor_config_unread(void **state)
+{
+    static const struct fault ft = {.ft_config_fail = 1};
+    struct doctor_opts d = {".", "", 1000};
+    struct harness h;
+
+    (void)state;
+    h_init(&h, &ft);
+    assert_int_equal(h_run(&h, H_DOCTOR, &d), FIXER_EXIT_OK);
+    h_contains(&h, "\"step\":\"wsus-proxy\",\"result\":\"skip\","
+                   "\"ms\":0,\"detail\":\"WSUS configuration not read "
+                   "from SUSDB: catalog failed\"");
+    h_contains(&h, "\"step\":\"storage\",\"result\":\"skip\"");
+}
+
 #define N_APPLY (sizeof(apply_cases) / sizeof(apply_cases[0]))
 
 int
 main(void)
 {
-    struct CMUnitTest tests[N_APPLY + 5] = {
+    struct CMUnitTest tests[N_APPLY + 7] = {
         [N_APPLY] = cmocka_unit_test(test_status_ok),
         cmocka_unit_test(test_status_db_fails),
         cmocka_unit_test(test_status_warns_interrupted_run),
         cmocka_unit_test(test_doctor_all_ok),
         cmocka_unit_test(test_doctor_reports_fixes),
+        cmocka_unit_test(test_doctor_wsus_config),
+        cmocka_unit_test(test_doctor_config_unread),
     };
 
     for (size_t i = 0; i < N_APPLY; i++) {

@@ -25,6 +25,7 @@
 #include "shimconf.h"
 #include "state.h"
 #include "svcctl.h"
+#include "wsuscfg.h"
 
 #define ERRLEN 1024
 
@@ -483,6 +484,357 @@ test_shimconf_read(void **state)
     assert_non_null(strstr(err, "shim.conf:2: proxy \"a:b\""));
 }
 
+static void
+test_shimconf_listen(void **state)
+{
+    struct shim_proxy l;
+    char err[ERRLEN];
+    const char *path;
+
+    (void)state;
+    path = write_conf("shim.conf", "[listen]\nport = 3129\n");
+    assert_int_equal(shimconf_listen(path, &l, err, sizeof(err)), 0);
+    assert_string_equal(l.sp_host, "127.0.0.1");
+    assert_int_equal(l.sp_port, 3129);
+    path = write_conf("shim.conf", "[listen]\naddress = 10.0.0.5\n"
+                                   "[upstream]\nport = 1\n");
+    assert_int_equal(shimconf_listen(path, &l, err, sizeof(err)), 0);
+    assert_string_equal(l.sp_host, "10.0.0.5");
+    assert_int_equal(l.sp_port, 8181);
+    path = write_conf("shim.conf", "[listen]\nport = 70000\n");
+    assert_int_equal(shimconf_listen(path, &l, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "shim.conf:2: bad [listen] port"));
+}
+
+/* ---- WSUS configuration verdicts */
+
+/* cols from "Name=value" pairs; a column not named is not found; the
+ * value "NULL" is SQL NULL. */
+static void
+cfg_set(struct db_cfgcol cols[WCFG_NCOLS], const char *const *kv)
+{
+    wcfg_columns(cols);
+    for (; *kv != NULL; kv++) {
+        const char *eq = strchr(*kv, '=');
+        size_t i;
+
+        assert_non_null(eq);
+        for (i = 0; i < WCFG_NCOLS; i++)
+            if (strlen(cols[i].cc_name) == (size_t)(eq - *kv) &&
+                strncmp(cols[i].cc_name, *kv, (size_t)(eq - *kv)) == 0)
+                break;
+        assert_true(i < WCFG_NCOLS);
+        cols[i].cc_found = 1;
+        cols[i].cc_null = strcmp(eq + 1, "NULL") == 0;
+        snprintf(cols[i].cc_value, sizeof(cols[i].cc_value), "%s",
+                 cols[i].cc_null ? "" : eq + 1);
+    }
+}
+
+#define KV_MAX 8
+
+static void
+test_wcfg_proxy(void **state)
+{
+    static const struct {
+        const char *kv[KV_MAX];
+        const char *shim; /* NULL: no shim_conf */
+        uint16_t port;
+        enum rep_result want;
+        const char *detail; /* a fragment of the detail */
+        const char *fix;    /* a fragment of the fix; NULL: no fix */
+    } v[] = {
+        {{"UseProxy=1", "ProxyName=127.0.0.1", "ProxyServerPort=8181",
+          "AnonymousProxyAccess=1", "AllowProxyCredentialsOverNonSsl=0"},
+         "127.0.0.1",
+         8181,
+         REP_OK,
+         "WSUS points at the shim (127.0.0.1:8181)",
+         NULL},
+        /* loopback names are the same host; a wildcard listener too */
+        {{"UseProxy=True", "ProxyName=LOCALHOST", "ProxyServerPort=8181"},
+         "0.0.0.0",
+         8181,
+         REP_OK,
+         "points at the shim",
+         NULL},
+        {{"UseProxy=1", "ProxyName=wsus01", "ProxyServerPort=8181"},
+         "0.0.0.0",
+         8181,
+         REP_WARN,
+         "cannot tell whether WSUS (wsus01:8181)",
+         "$c.ProxyName = \"127.0.0.1\"; $c.ProxyServerPort = 8181;"},
+        {{"UseProxy=1", "ProxyName=proxy.corp", "ProxyServerPort=3128"},
+         "127.0.0.1",
+         8181,
+         REP_FAIL,
+         "WSUS points at proxy.corp:3128, not at the shim listening on "
+         "127.0.0.1:8181",
+         "$c.UseProxy = $true; $c.ProxyName = \"127.0.0.1\"; "
+         "$c.ProxyServerPort = 8181; $c.UseProxyCredentials = $false; "
+         "$c.AllowProxyCredentialsOverNonSsl = $false; $c.Save()"},
+        /* right host, wrong port */
+        {{"UseProxy=1", "ProxyName=127.0.0.1", "ProxyServerPort=8080"},
+         "127.0.0.1",
+         8181,
+         REP_FAIL,
+         "not at the shim",
+         "Save()"},
+        {{"UseProxy=0", "ProxyName=NULL", "ProxyServerPort=80"},
+         "127.0.0.1",
+         8181,
+         REP_FAIL,
+         "WSUS uses no proxy, not the shim",
+         "$c.UseProxy = $true"},
+        /* a port column this WSUS lacks: unknown, not a guess */
+        {{"UseProxy=1", "ProxyName=127.0.0.1"},
+         "127.0.0.1",
+         8181,
+         REP_WARN,
+         "cannot tell whether WSUS (127.0.0.1:unknown)",
+         "Save()"},
+        {{"ProxyName=127.0.0.1", "ProxyServerPort=8181"},
+         "127.0.0.1",
+         8181,
+         REP_SKIP,
+         "unknown: UseProxy is not a column",
+         "Save()"},
+        {{"UseProxy=maybe"},
+         NULL,
+         0,
+         REP_SKIP,
+         "unknown: UseProxy is neither 0 nor 1",
+         NULL},
+        {{"UseProxy=0"},
+         NULL,
+         0,
+         REP_OK,
+         "WSUS connects directly (no proxy); no shim_conf",
+         NULL},
+        {{"UseProxy=1", "ProxyName=proxy.corp", "ProxyServerPort=3128",
+          "AnonymousProxyAccess=0", "AllowProxyCredentialsOverNonSsl=1"},
+         NULL,
+         0,
+         REP_WARN,
+         "WSUS uses the proxy proxy.corp:3128; no shim_conf to compare "
+         "with; Basic credentials over clear text are allowed "
+         "(AllowProxyCredentialsOverNonSsl = 1); UseProxy = 1, ProxyName "
+         "= proxy.corp, ProxyServerPort = 3128, AnonymousProxyAccess = 0, "
+         "AllowProxyCredentialsOverNonSsl = 1",
+         "$c.AllowProxyCredentialsOverNonSsl = $false; $c.Save()"},
+        /* the shim is right but clear text is allowed: warn */
+        {{"UseProxy=1", "ProxyName=127.0.0.1", "ProxyServerPort=8181",
+          "AllowProxyCredentialsOverNonSsl=1"},
+         "127.0.0.1",
+         8181,
+         REP_WARN,
+         "Basic credentials over clear text",
+         "$c.AllowProxyCredentialsOverNonSsl = $false"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        struct db_cfgcol cols[WCFG_NCOLS];
+        struct wcfg_verdict vd;
+
+        cfg_set(cols, v[i].kv);
+        wcfg_proxy(cols, v[i].shim, v[i].port, &vd);
+        if (vd.wv_result != v[i].want ||
+            strstr(vd.wv_detail, v[i].detail) == NULL ||
+            (v[i].fix == NULL) != (vd.wv_fix[0] == '\0') ||
+            (v[i].fix != NULL && strstr(vd.wv_fix, v[i].fix) == NULL))
+            fail_msg("row %zu: %s / %s / fix %s", i,
+                     report_result_name(vd.wv_result), vd.wv_detail, vd.wv_fix);
+    }
+}
+
+static void
+test_wcfg_storage(void **state)
+{
+    static const struct {
+        const char *kv[KV_MAX];
+        enum rep_result want;
+        const char *detail;
+        const char *fix; /* NULL: no fix */
+    } v[] = {
+        {{"HostBinariesOnMicrosoftUpdate=0", "SyncFromMicrosoftUpdate=1"},
+         REP_OK,
+         "local storage: update files are downloaded to this server "
+         "(HostBinariesOnMicrosoftUpdate = 0); this server syncs from "
+         "Microsoft Update (SyncFromMicrosoftUpdate = 1)",
+         NULL},
+        {{"HostBinariesOnMicrosoftUpdate=1", "SyncFromMicrosoftUpdate=0",
+          "UpstreamServerName=parent.corp"},
+         REP_OK,
+         "Microsoft Update storage: clients download update files from "
+         "Microsoft Update (HostBinariesOnMicrosoftUpdate = 1); downstream "
+         "server (SyncFromMicrosoftUpdate = 0, upstream parent.corp): every "
+         "server of the hierarchy must use the same storage option",
+         "on the upstream server parent.corp run in PowerShell: "
+         "(Get-WsusServer).GetConfiguration().HostBinariesOnMicrosoftUpdate;"
+         " it must be True, as here"},
+        {{"HostBinariesOnMicrosoftUpdate=0"},
+         REP_OK,
+         "unknown whether this server is downstream "
+         "(SyncFromMicrosoftUpdate = unknown)",
+         NULL},
+        {{"SyncFromMicrosoftUpdate=0"},
+         REP_SKIP,
+         "unknown: HostBinariesOnMicrosoftUpdate is not a column",
+         NULL},
+        {{"HostBinariesOnMicrosoftUpdate=NULL"},
+         REP_SKIP,
+         "unknown: HostBinariesOnMicrosoftUpdate is neither 0 nor 1",
+         NULL},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        struct db_cfgcol cols[WCFG_NCOLS];
+        struct wcfg_verdict vd;
+
+        cfg_set(cols, v[i].kv);
+        wcfg_storage(cols, &vd);
+        if (vd.wv_result != v[i].want ||
+            strstr(vd.wv_detail, v[i].detail) == NULL ||
+            (v[i].fix == NULL) != (vd.wv_fix[0] == '\0') ||
+            (v[i].fix != NULL && strstr(vd.wv_fix, v[i].fix) == NULL))
+            fail_msg("row %zu: %s / %s / fix %s", i,
+                     report_result_name(vd.wv_result), vd.wv_detail, vd.wv_fix);
+    }
+}
+
+static void
+test_wcfg_upstream(void **state)
+{
+    static const struct {
+        const char *kv[KV_MAX];
+        int rc;
+        enum rep_result want; /* when rc is -1 */
+        const char *detail;   /* when rc is -1 */
+        const char *direct;   /* when rc is 0: the request, directly */
+        const char *proxied;  /* and through the shim */
+    } v[] = {
+        {{"SyncFromMicrosoftUpdate=1", "UpstreamServerName=x"},
+         -1,
+         REP_SKIP,
+         "syncs from Microsoft Update (SyncFromMicrosoftUpdate = 1): no "
+         "upstream",
+         NULL,
+         NULL},
+        {{"UpstreamServerName=x"},
+         -1,
+         REP_SKIP,
+         "unknown whether this server has an upstream",
+         NULL,
+         NULL},
+        {{"SyncFromMicrosoftUpdate=0", "UpstreamServerName=NULL",
+          "UpstreamServerPortNumber=8530"},
+         -1,
+         REP_FAIL,
+         "without a usable upstream: UpstreamServerName = NULL, "
+         "UpstreamServerPortNumber = 8530",
+         NULL,
+         NULL},
+        {{"SyncFromMicrosoftUpdate=0", "UpstreamServerName=p"},
+         -1,
+         REP_FAIL,
+         "UpstreamServerPortNumber = unknown",
+         NULL,
+         NULL},
+        {{"SyncFromMicrosoftUpdate=0", "UpstreamServerName=p",
+          "UpstreamServerPortNumber=70000"},
+         -1,
+         REP_FAIL,
+         "UpstreamServerPortNumber = 70000",
+         NULL,
+         NULL},
+        {{"SyncFromMicrosoftUpdate=0", "UpstreamServerName=parent.corp",
+          "UpstreamServerPortNumber=8530", "UpstreamServerUseSSL=0"},
+         0,
+         REP_OK,
+         NULL,
+         "GET /ServerSyncWebService/ServerSyncWebService.asmx HTTP/1.1\r\n"
+         "Host: parent.corp:8530\r\nUser-Agent: wsus-fixer\r\n"
+         "Connection: close\r\n\r\n",
+         "GET http://parent.corp:8530/ServerSyncWebService/"
+         "ServerSyncWebService.asmx HTTP/1.1\r\nHost: parent.corp:8530\r\n"
+         "User-Agent: wsus-fixer\r\nConnection: close\r\n\r\n"},
+        {{"SyncFromMicrosoftUpdate=0", "UpstreamServerName=fe80::1",
+          "UpstreamServerPortNumber=8531", "UpstreamServerUseSSL=1"},
+         0,
+         REP_OK,
+         NULL,
+         NULL,
+         "CONNECT [fe80::1]:8531 HTTP/1.1\r\nHost: [fe80::1]:8531\r\n\r\n"},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        struct db_cfgcol cols[WCFG_NCOLS];
+        struct wcfg_upstream up;
+        struct wcfg_verdict vd;
+        char req[768];
+        int rc;
+
+        cfg_set(cols, v[i].kv);
+        rc = wcfg_upstream(cols, &up, &vd);
+        if (rc != v[i].rc)
+            fail_msg("row %zu: rc %d (%s)", i, rc, vd.wv_detail);
+        if (rc == -1) {
+            if (vd.wv_result != v[i].want ||
+                strstr(vd.wv_detail, v[i].detail) == NULL)
+                fail_msg("row %zu: %s / %s", i,
+                         report_result_name(vd.wv_result), vd.wv_detail);
+            continue;
+        }
+        if (v[i].direct != NULL) {
+            wcfg_upstream_request(&up, 0, req, sizeof(req));
+            assert_string_equal(req, v[i].direct);
+        }
+        wcfg_upstream_request(&up, 1, req, sizeof(req));
+        assert_string_equal(req, v[i].proxied);
+    }
+}
+
+static void
+test_wcfg_upstream_answer(void **state)
+{
+    static const struct {
+        const char *via; /* NULL: direct */
+        const char *line;
+        enum rep_result want;
+        const char *detail;
+    } v[] = {
+        {NULL, "HTTP/1.1 200 OK", REP_OK,
+         "parent.corp port 8530 (10.0.0.9) answered \"HTTP/1.1 200 OK\""},
+        {NULL, "HTTP/1.1 503 Service Unavailable", REP_OK, "answered"},
+        {NULL, "SSH-2.0-OpenSSH_9.2", REP_FAIL,
+         "answered \"SSH-2.0-OpenSSH_9.2\""},
+        {NULL, "", REP_FAIL, "answered \"\""},
+        {"127.0.0.1:8181", "HTTP/1.1 200 OK", REP_OK,
+         "parent.corp port 8530 through the shim (127.0.0.1:8181) answered"},
+        {"127.0.0.1:8181", "HTTP/1.1 404 Not Found", REP_OK, "404"},
+        {"127.0.0.1:8181", "HTTP/1.1 502 Bad Gateway", REP_FAIL,
+         "502 Bad Gateway"},
+        {"127.0.0.1:8181", "HTTP/1.0 407 Proxy Authentication Required",
+         REP_FAIL, "407"},
+    };
+    struct wcfg_upstream up = {"parent.corp", 8530, 0};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        struct wcfg_verdict vd;
+
+        wcfg_upstream_answer(&up, v[i].via, "10.0.0.9", v[i].line, &vd);
+        if (vd.wv_result != v[i].want ||
+            strstr(vd.wv_detail, v[i].detail) == NULL ||
+            (vd.wv_result == REP_FAIL) != (vd.wv_fix[0] != '\0'))
+            fail_msg("row %zu: %s / %s / %s", i,
+                     report_result_name(vd.wv_result), vd.wv_detail, vd.wv_fix);
+    }
+}
+
 /* ---- exec backend pieces */
 
 static void
@@ -735,6 +1087,11 @@ main(int argc, char **argv)
         cmocka_unit_test(test_state_file_ops),
         cmocka_unit_test(test_shimconf_proxies),
         cmocka_unit_test(test_shimconf_read),
+        cmocka_unit_test(test_shimconf_listen),
+        cmocka_unit_test(test_wcfg_proxy),
+        cmocka_unit_test(test_wcfg_storage),
+        cmocka_unit_test(test_wcfg_upstream),
+        cmocka_unit_test(test_wcfg_upstream_answer),
         cmocka_unit_test(test_svc_exec_expand),
         cmocka_unit_test(test_svc_exec_map),
         cmocka_unit_test(test_svc_exec_backend),
