@@ -38,6 +38,21 @@
 /* Largest single read or write on a relayed socket. */
 #define RELAY_IO_CHUNK (256u * 1024)
 
+/* Out of descriptors, accepting pauses for ACCEPT_PAUSE_MIN_MS, doubling
+ * up to ACCEPT_PAUSE_MAX_MS while it lasts. A flood of one warning
+ * (accept errors, refused clients) logs at most one line per
+ * LOG_FLOOD_MS, with the count held back. */
+#define ACCEPT_PAUSE_MIN_MS 100u
+#define ACCEPT_PAUSE_MAX_MS 1000u
+#define LOG_FLOOD_MS 1000u
+/* Client connections accepted while out of descriptors, each answered
+ * 503 through the spare descriptor, per accept error. */
+#define ACCEPT_SHED_MAX 64u
+/* Descriptors a client connection may need (its socket, a parent's, a
+ * cache or spool file), and those the process needs besides. */
+#define FDS_PER_CONN 3u
+#define FDS_FIXED 64u
+
 /* Request id length (hex digits). */
 #define REQID_LEN 12
 

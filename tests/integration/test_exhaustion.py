@@ -4,6 +4,7 @@ without reading its answers, and more clients than descriptors, must
 neither grow the shim's memory nor spin a core."""
 
 import os
+import re
 import socket
 import threading
 import time
@@ -85,6 +86,104 @@ def test_pipelined_local_answers_keep_memory_bounded():
         t.join(10)
         print("read 20000 answers in %.1f s" % (t1 - t0))
         check(s.alive(), "the shim died")
+
+
+def _cpu_s(pid):
+    """User plus system CPU seconds of a process."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _denied_request(port, timeout=5):
+    """One denied request on a new connection: the status, or None when
+    no answer came."""
+    try:
+        with HttpConn(port, timeout=timeout) as c:
+            c.request("GET", "http://denied.example/x", host="denied.example")
+            return c.read_response().status
+    except (OSError, Exception):
+        return None
+
+
+def test_out_of_descriptors_pauses_accepting():
+    with Shim(conf([], limits={"idle_timeout": "60s"}), nofile=64) as s:
+        idle = []
+        try:
+            for _ in range(80):
+                idle.append(socket.create_connection(
+                    ("127.0.0.1", s.port), timeout=5))
+            time.sleep(0.5)
+            lines0 = len(s.stderr_text().splitlines())
+            cpu0 = _cpu_s(s.pid)
+            time.sleep(2.0)
+            cpu = _cpu_s(s.pid) - cpu0
+            lines = len(s.stderr_text().splitlines()) - lines0
+            print("out of descriptors: %.2f s of CPU and %d log lines in "
+                  "2 s" % (cpu, lines))
+            check(cpu < 0.3, "the shim used %.2f s of CPU in 2 s" % cpu)
+            check(lines <= 10, "%d log lines in 2 s" % lines)
+            # The clients it could not take were answered 503.
+            busy = 0
+            for c in idle:
+                c.settimeout(0.05)
+                try:
+                    if c.recv(64).startswith(b"HTTP/1.1 503 "):
+                        busy += 1
+                except OSError:
+                    pass
+            check(busy > 0, "no client was answered 503")
+            print("%d of 80 idle clients answered 503" % busy)
+        finally:
+            for c in idle:
+                c.close()
+        # With the idle clients gone, a new client is served.
+        deadline = time.monotonic() + 10
+        status = None
+        while status != 403 and time.monotonic() < deadline:
+            status = _denied_request(s.port)
+            if status != 403:
+                time.sleep(0.2)
+        check(status == 403, "a new client got %s" % status)
+        check(s.alive(), "the shim died")
+        check("open files limit 64 is below" in s.stderr_text(),
+              "no start-up warning about the descriptor limit")
+
+
+def _refused(port):
+    c = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        return c.recv(64)
+    finally:
+        c.close()
+
+
+def test_refusals_over_max_connections_are_rate_limited():
+    with Shim(conf([], extra={"listen": {"max_connections": 2}})) as s:
+        held = [socket.create_connection(("127.0.0.1", s.port), timeout=5)
+                for _ in range(2)]
+        try:
+            time.sleep(0.2)
+            t0 = time.monotonic()
+            for _ in range(200):
+                got = _refused(s.port)
+                check(got.startswith(b"HTTP/1.1 503 "), "got %r" % got[:40])
+            took = time.monotonic() - t0
+            n = s.stderr_text().count("(max_connections)")
+            print("200 refusals in %.1f s, %d log lines" % (took, n))
+            check(1 <= n <= 2 + took, "%d refusal lines" % n)
+            # The next line, a second later, counts those held back.
+            time.sleep(1.1)
+            _refused(s.port)
+            last = [ln for ln in s.stderr_text().splitlines()
+                    if "(max_connections)" in ln][-1]
+            m = re.search(r"; (\d+) more refused", last)
+            check(m is not None, "no count in %r" % last)
+            check(int(m.group(1)) + n == 200,
+                  "%s held back + %d lines != 200" % (m.group(1), n))
+        finally:
+            for c in held:
+                c.close()
 
 
 run([v for k, v in sorted(globals().items()) if k.startswith("test_")])
