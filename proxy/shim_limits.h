@@ -29,6 +29,12 @@
 #define MAX_RESP_HEADER_BYTES (64u * 1024)
 #define MAX_RESP_HEADERS 200u
 
+/* Chunked bodies, requests and responses alike: the bytes of one chunk
+ * extension (after the ';', which we ignore), and of the trailer section
+ * (which we drop; the head limit applies too when it is smaller). */
+#define MAX_CHUNK_EXT 4096u
+#define MAX_TRAILER_BYTES 8192u
+
 /* Backpressure: stop reading a source when its sink holds this much, resume
  * when it drained below the low mark. Applies on top of libevent's
  * watermarks (an OpenSSL bufferevent may overrun those). */
