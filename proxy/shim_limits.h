@@ -35,6 +35,10 @@
 #define MAX_CHUNK_EXT 4096u
 #define MAX_TRAILER_BYTES 8192u
 
+/* A spooled request body is written to its file in pieces of this size
+ * (the last one smaller), however small the pieces it arrives in. */
+#define SPOOL_WRITE_CHUNK (64u * 1024)
+
 /* Backpressure: stop reading a source when its sink holds this much, resume
  * when it drained below the low mark. Applies on top of libevent's
  * watermarks (an OpenSSL bufferevent may overrun those). */
