@@ -99,6 +99,34 @@ conn_out(struct conn *c, const void *p, size_t n)
     c->c_out_bytes += n;
 }
 
+/* Backpressure for every answer, the shim's own included: before a new
+ * request is taken, the answers queued for the client must have drained
+ * below RELAY_HIGH_MARK. Otherwise reading stops (the state timer too:
+ * the bufferevent's write timeout judges a client that stopped reading)
+ * and conn_write_cb resumes below RELAY_LOW_MARK. Returns 1 if paused. */
+static int
+conn_pause_if_full(struct conn *c)
+{
+    if (evbuffer_get_length(bufferevent_get_output(c->c_bev)) <=
+        RELAY_HIGH_MARK)
+        return 0;
+    c->c_rd_paused = 1;
+    bufferevent_disable(c->c_bev, EV_READ);
+    conn_arm(c, 0);
+    return 1;
+}
+
+/* Take the next request: read, and parse what is already buffered. */
+static void
+conn_read_next(struct conn *c)
+{
+    c->c_rd_paused = 0;
+    conn_arm(c, c->c_cfg->sc_idle_timeout_ms);
+    bufferevent_enable(c->c_bev, EV_READ);
+    if (evbuffer_get_length(bufferevent_get_input(c->c_bev)) > 0)
+        event_active(c->c_kick, EV_TIMEOUT, 0);
+}
+
 /* ---- teardown ---- */
 
 static void
@@ -372,6 +400,10 @@ conn_write_cb(struct bufferevent *bev, void *arg)
     if (left > RELAY_LOW_MARK)
         return;
     /* Backpressure: the client drained below the low mark. */
+    if (c->c_rd_paused && c->c_state == CONN_READ_HEAD) {
+        conn_read_next(c);
+        return;
+    }
     pass_resume(&c->c_pass);
     if (c->c_state == CONN_SERVE)
         serve_resume(&c->c_serve);
@@ -467,6 +499,8 @@ conn_process_input(struct conn *c)
         if (len == 0)
             break;
         if (c->c_state == CONN_READ_HEAD && !http_parser_started(c->c_reqp)) {
+            if (conn_pause_if_full(c))
+                return;
             /* First byte of a new request. */
             conn_arm(c, c->c_cfg->sc_header_timeout_ms);
             c->c_t0 = plat_monotonic_ms();
@@ -888,10 +922,8 @@ conn_request_finish(struct conn *c)
         return;
     }
     c->c_state = CONN_READ_HEAD;
-    conn_arm(c, c->c_cfg->sc_idle_timeout_ms);
-    bufferevent_enable(c->c_bev, EV_READ);
-    if (evbuffer_get_length(in) > 0)
-        event_active(c->c_kick, EV_TIMEOUT, 0);
+    if (!conn_pause_if_full(c))
+        conn_read_next(c);
 }
 
 /* ---- server-wide ---- */

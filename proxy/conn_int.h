@@ -51,6 +51,7 @@ struct conn {
     char c_peer[64];
     uint64_t c_id;
     int c_client_eof;
+    int c_rd_paused; /* reading stopped: the output is above the high mark */
 
     struct http_limits c_lim;
     struct http_parser *c_reqp;

@@ -33,6 +33,7 @@
 #include <llhttp.h>
 
 #include "http_msg.h"
+#include "shim_limits.h"
 #include "strutil.h"
 #include "strparse.h"
 
@@ -112,6 +113,8 @@ struct http_parser {
     uint64_t hp_ck_left;  /* data bytes left in this chunk */
     uint64_t hp_ck_total; /* declared data bytes so far */
     uint64_t hp_trl_bytes;
+    uint64_t hp_trl_max;   /* MAX_TRAILER_BYTES or the head limit */
+    uint32_t hp_ext_bytes; /* of the current chunk extension */
 
     /* span accumulation */
     enum hf_state hp_hf;
@@ -409,6 +412,7 @@ scan_chunks(struct http_parser *p, const char *s, size_t n, size_t *used)
                 p->hp_ck = CK_SIZE;
             } else if (p->hp_ck == CK_SIZE && c == ';') {
                 p->hp_ck = CK_EXT;
+                p->hp_ext_bytes = 0;
             } else if (p->hp_ck == CK_SIZE && c == '\r') {
                 p->hp_ck = CK_SIZE_LF;
             } else {
@@ -420,6 +424,8 @@ scan_chunks(struct http_parser *p, const char *s, size_t n, size_t *used)
                 p->hp_ck = CK_SIZE_LF;
             else if (is_bad_ctl(c))
                 return scan_err(p, 400, "invalid chunk extension", i, used);
+            else if (++p->hp_ext_bytes > MAX_CHUNK_EXT)
+                return scan_err(p, 400, "chunk extension too long", i, used);
             break;
         case CK_SIZE_LF:
             if (c != '\n')
@@ -494,7 +500,7 @@ scan_chunks(struct http_parser *p, const char *s, size_t n, size_t *used)
             return 1;
         }
         if (p->hp_ck >= CK_TRL_START && p->hp_ck <= CK_END_LF &&
-            ++p->hp_trl_bytes > p->hp_lim->hl_max_head)
+            ++p->hp_trl_bytes > p->hp_trl_max)
             return scan_err(p, 431, "trailer section too large", i, used);
         i++;
     }
@@ -985,6 +991,10 @@ hp_start(struct http_parser *p)
     p->hp_ck_on = 0;
     p->hp_ck = CK_SIZE_START;
     p->hp_ck_size = p->hp_ck_left = p->hp_ck_total = p->hp_trl_bytes = 0;
+    p->hp_ext_bytes = 0;
+    p->hp_trl_max = p->hp_lim->hl_max_head < MAX_TRAILER_BYTES
+                        ? p->hp_lim->hl_max_head
+                        : MAX_TRAILER_BYTES;
     p->hp_hf = HF_NONE;
     sb_reset(&p->hp_url);
     sb_reset(&p->hp_stat);

@@ -114,6 +114,20 @@ lf_write(struct log_file *lf, const char *line, size_t n)
         lf_rotate(lf);
 }
 
+int
+log_rate_ok(struct log_rate *lr, uint64_t now_ms, uint32_t interval_ms,
+            uint64_t *suppressed)
+{
+    if (lr->lr_next_ms != 0 && now_ms < lr->lr_next_ms) {
+        lr->lr_suppressed++;
+        return 0;
+    }
+    *suppressed = lr->lr_suppressed;
+    lr->lr_suppressed = 0;
+    lr->lr_next_ms = now_ms + interval_ms;
+    return 1;
+}
+
 void
 log_set_rotation(uint64_t size, unsigned keep)
 {

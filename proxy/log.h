@@ -42,6 +42,19 @@ void log_err(const char *fmt, ...) LOG_PRINTF(1, 2);
 void log_info(const char *fmt, ...) LOG_PRINTF(1, 2);
 void log_debug(const char *fmt, ...) LOG_PRINTF(1, 2);
 
+/* A rate limit for a warning that a flood could repeat (accept errors,
+ * refused clients): at most one line per interval. */
+struct log_rate {
+    uint64_t lr_next_ms;    /* monotonic: the next line allowed at */
+    uint64_t lr_suppressed; /* lines held back since the last one */
+};
+
+/* Returns 1 when a line may be written at now_ms (then *suppressed gets
+ * the count held back before it, and the count restarts), 0 when it is
+ * to be held back (and counted). */
+int log_rate_ok(struct log_rate *lr, uint64_t now_ms, uint32_t interval_ms,
+                uint64_t *suppressed);
+
 /* Rotate the log file and the access log (when they are files) once one
  * reaches size bytes: PATH becomes PATH.1, PATH.1 PATH.2, ..., and PATH.keep
  * is dropped. size 0: never. Takes effect at the next write. */

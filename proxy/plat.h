@@ -149,6 +149,16 @@ void plat_tune_allocator(void);
 /* Ignore SIGPIPE (POSIX); nothing on Windows. */
 void plat_ignore_sigpipe(void);
 
+/* Descriptors. plat_nofile_raise raises the soft limit on open
+ * descriptors to the hard limit and writes the limit now in force to
+ * *limit (UINT64_MAX: unlimited, or no such limit, as on Windows).
+ * Returns 0, or -1 when the limit could not be read or raised (*limit
+ * then holds the current one, when known). plat_fd_reserve opens a spare
+ * descriptor (-1 where none is needed or none could be had) that the
+ * accept path closes to take one more client when out of descriptors. */
+int plat_nofile_raise(uint64_t *limit);
+int plat_fd_reserve(void);
+
 /* Read one line of secret text (a password) from standard input: from
  * the terminal without echo, after writing prompt to stderr, when
  * standard input is a terminal (the console on Windows, read as UTF-16

@@ -20,6 +20,7 @@
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -483,6 +484,30 @@ void
 plat_ignore_sigpipe(void)
 {
     signal(SIGPIPE, SIG_IGN);
+}
+
+int
+plat_nofile_raise(uint64_t *limit)
+{
+    struct rlimit rl;
+
+    *limit = UINT64_MAX;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+        return -1;
+    *limit = rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl.rlim_cur;
+    if (rl.rlim_cur == rl.rlim_max)
+        return 0;
+    rl.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+        return -1;
+    *limit = rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : (uint64_t)rl.rlim_cur;
+    return 0;
+}
+
+int
+plat_fd_reserve(void)
+{
+    return open("/dev/null", O_RDONLY | O_CLOEXEC);
 }
 
 /* Read a line from fd byte by byte (no buffer keeps a copy). */

@@ -966,6 +966,20 @@ plat_ignore_sigpipe(void)
 {
 }
 
+int
+plat_nofile_raise(uint64_t *limit)
+{
+    /* Sockets are not counted against a descriptor table. */
+    *limit = UINT64_MAX;
+    return 0;
+}
+
+int
+plat_fd_reserve(void)
+{
+    return -1;
+}
+
 /* Piped input: one byte at a time (no buffer keeps a copy). */
 static int
 read_line_handle(HANDLE in, char *buf, size_t len)

@@ -17,6 +17,7 @@
 
 #include "config.h"
 #include "errring.h"
+#include "log.h"
 #include "metrics.h"
 
 struct event_base;
@@ -54,11 +55,22 @@ struct server_stats {
     uint64_t st_refused;  /* ACL and connection cap */
 };
 
+/* The accept side (listener.c). */
+struct accept_state {
+    struct event *as_rearm; /* re-enables accepting after a pause */
+    uint32_t as_pause_ms;   /* the last pause; 0 after an accept */
+    int as_spare;           /* plat_fd_reserve's, or -1 */
+    uint64_t as_shed;       /* answered 503 since the last error line */
+    struct log_rate as_err_rl;
+    struct log_rate as_cap_rl; /* refused over max_connections */
+};
+
 struct server {
     struct event_base *sv_base;
     struct evdns_base *sv_dns;
     struct cfg_ref *sv_cfg; /* for new connections */
     struct evconnlistener *sv_lis;
+    struct accept_state sv_acc;
     struct cache *sv_cache; /* NULL when the cache is off */
     /* Range mode cache with a folder that could not be used: why, and the
      * timer that tries it again ("" and NULL otherwise). */

@@ -29,6 +29,16 @@
 #define MAX_RESP_HEADER_BYTES (64u * 1024)
 #define MAX_RESP_HEADERS 200u
 
+/* Chunked bodies, requests and responses alike: the bytes of one chunk
+ * extension (after the ';', which we ignore), and of the trailer section
+ * (which we drop; the head limit applies too when it is smaller). */
+#define MAX_CHUNK_EXT 4096u
+#define MAX_TRAILER_BYTES 8192u
+
+/* A spooled request body is written to its file in pieces of this size
+ * (the last one smaller), however small the pieces it arrives in. */
+#define SPOOL_WRITE_CHUNK (64u * 1024)
+
 /* Backpressure: stop reading a source when its sink holds this much, resume
  * when it drained below the low mark. Applies on top of libevent's
  * watermarks (an OpenSSL bufferevent may overrun those). */
@@ -37,6 +47,21 @@
 
 /* Largest single read or write on a relayed socket. */
 #define RELAY_IO_CHUNK (256u * 1024)
+
+/* Out of descriptors, accepting pauses for ACCEPT_PAUSE_MIN_MS, doubling
+ * up to ACCEPT_PAUSE_MAX_MS while it lasts. A flood of one warning
+ * (accept errors, refused clients) logs at most one line per
+ * LOG_FLOOD_MS, with the count held back. */
+#define ACCEPT_PAUSE_MIN_MS 100u
+#define ACCEPT_PAUSE_MAX_MS 1000u
+#define LOG_FLOOD_MS 1000u
+/* Client connections accepted while out of descriptors, each answered
+ * 503 through the spare descriptor, per accept error. */
+#define ACCEPT_SHED_MAX 64u
+/* Descriptors a client connection may need (its socket, a parent's, a
+ * cache or spool file), and those the process needs besides. */
+#define FDS_PER_CONN 3u
+#define FDS_FIXED 64u
 
 /* Request id length (hex digits). */
 #define REQID_LEN 12

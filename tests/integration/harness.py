@@ -104,12 +104,18 @@ def _die_with_parent():
         pass
 
 
-def _spawn(argv, out_path, err_path):
+def _spawn(argv, out_path, err_path, nofile=None):
+    """nofile: the child's RLIMIT_NOFILE (soft and hard), or None."""
+    def preexec():
+        _die_with_parent()
+        if nofile is not None:
+            import resource
+            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
     out = open(out_path, "wb")
     err = open(err_path, "wb")
     try:
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
-                             stderr=err, preexec_fn=_die_with_parent)
+                             stderr=err, preexec_fn=preexec)
     finally:
         out.close()
         err.close()
@@ -324,9 +330,12 @@ class Shim:
 
         with Shim({"upstream": {"proxy": "127.0.0.1:%d" % up.port}}) as s:
             s.port, s.stderr_text(), s.access_lines(), s.rss_kib(peak=True)
+
+    nofile sets the shim's limit on open descriptors (soft and hard).
     """
 
-    def __init__(self, conf, args=(), listen_timeout=10):
+    def __init__(self, conf, args=(), listen_timeout=10, nofile=None):
+        self.nofile = nofile
         self.conf = conf
         self.args = [str(a) for a in args]
         self.listen_timeout = listen_timeout
@@ -349,7 +358,8 @@ class Shim:
         with open(self.conf_path, "w") as f:
             f.write(text)
         argv = [shim_path(), "-c", self.conf_path] + self.args
-        self.proc = _spawn(argv, self.out_path, self.err_path)
+        self.proc = _spawn(argv, self.out_path, self.err_path,
+                           nofile=self.nofile)
         try:
             m = _wait_for_line(self.proc, [self.out_path, self.err_path],
                                r"listening on (\S+):(\d+)",

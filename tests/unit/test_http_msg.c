@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "http_msg.h"
+#include "shim_limits.h"
 
 #define BODY_CAP 4096
 
@@ -950,6 +951,174 @@ test_mutations_fragment_invariant(void **state)
     }
 }
 
+/* ---- chunk extension and trailer bounds (shim_limits.h) ---- */
+
+static const struct http_limits lim_big_head = {
+    .hl_max_head = 65536,
+    .hl_max_headers = 10,
+    .hl_max_uri = 64,
+    .hl_max_body = 0,
+};
+
+/* Feed in[0..len) in pieces of step bytes (0: whole). Returns the result;
+ * *consumed gets where the message stopped. */
+static enum http_rc
+feed_steps(enum http_kind kind, const char *in, size_t len, size_t step,
+           struct result *r, int *status, const char **reason)
+{
+    struct http_parser *p;
+    enum http_rc rc = HTTP_MORE;
+    size_t at = 0, used;
+
+    memset(r, 0, sizeof(*r));
+    p = http_parser_new(kind, &lim_big_head, &t_cb, r);
+    assert_non_null(p);
+    while (at < len && rc == HTTP_MORE) {
+        size_t n = step == 0 || len - at < step ? len - at : step;
+        rc = http_parser_feed(p, in + at, n, &used);
+        at += used;
+    }
+    r->r_consumed = at;
+    *status = 0;
+    *reason = "";
+    if (rc == HTTP_BAD)
+        *status = http_parser_error(p, reason);
+    http_parser_free(p);
+    return rc;
+}
+
+/* A chunked message: head, one chunk "hello" with an extension of ext
+ * bytes after the ';' (none when ext < 0), and a trailer field line of
+ * trl bytes (CRLF included; none when 0). Returns malloc'd text. */
+static char *
+chunked_msg(enum http_kind kind, int ext, size_t trl, size_t *len)
+{
+    const char *head = kind == HTTP_KIND_REQUEST
+                           ? "POST / HTTP/1.1\r\nHost: a\r\n"
+                             "Transfer-Encoding: chunked\r\n\r\n"
+                           : "HTTP/1.1 200 OK\r\n"
+                             "Transfer-Encoding: chunked\r\n\r\n";
+    size_t cap = strlen(head) + (ext > 0 ? (size_t)ext : 0) + trl + 64;
+    char *m = malloc(cap), *q;
+
+    assert_non_null(m);
+    q = m + sprintf(m, "%s5", head);
+    if (ext >= 0) {
+        *q++ = ';';
+        memset(q, 'e', (size_t)ext);
+        q += ext;
+    }
+    q += sprintf(q, "\r\nhello\r\n0\r\n");
+    if (trl > 0) {
+        assert_true(trl >= 5);
+        memcpy(q, "X: ", 3);
+        memset(q + 3, 't', trl - 5);
+        memcpy(q + trl - 2, "\r\n", 2);
+        q += trl;
+    }
+    q += sprintf(q, "\r\n");
+    *len = (size_t)(q - m);
+    return m;
+}
+
+static void
+test_chunk_extension_bounded(void **state)
+{
+    static const size_t steps[] = {0, 1, 7, 1000};
+    static const enum http_kind kinds[] = {HTTP_KIND_REQUEST,
+                                           HTTP_KIND_RESPONSE};
+    static struct result r;
+    const char *why;
+    int status;
+    size_t len;
+
+    (void)state;
+    for (size_t k = 0; k < 2; k++) {
+        for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+            char *ok = chunked_msg(kinds[k], MAX_CHUNK_EXT, 0, &len);
+            char *bad = NULL;
+            assert_int_equal(
+                feed_steps(kinds[k], ok, len, steps[i], &r, &status, &why),
+                HTTP_DONE);
+            assert_int_equal(r.r_body_n, 5);
+            assert_memory_equal(r.r_body, "hello", 5);
+            bad = chunked_msg(kinds[k], MAX_CHUNK_EXT + 1, 0, &len);
+            assert_int_equal(
+                feed_steps(kinds[k], bad, len, steps[i], &r, &status, &why),
+                HTTP_BAD);
+            assert_int_equal(status, k == 0 ? 400 : 502);
+            assert_string_equal(why, "chunk extension too long");
+            free(ok);
+            free(bad);
+        }
+    }
+}
+
+/* 50 MiB of extension is refused after MAX_CHUNK_EXT bytes of it, without
+ * reading on. */
+static void
+test_chunk_extension_huge(void **state)
+{
+    static const char head[] = "POST / HTTP/1.1\r\nHost: a\r\n"
+                               "Transfer-Encoding: chunked\r\n\r\n1;";
+    static struct result r;
+    static char fill[65536];
+    struct http_parser *p;
+    enum http_rc rc;
+    size_t used, total = 0;
+    const char *why = "";
+
+    (void)state;
+    memset(fill, 'e', sizeof(fill));
+    p = http_parser_new(HTTP_KIND_REQUEST, &lim_big_head, &t_cb, &r);
+    assert_non_null(p);
+    rc = http_parser_feed(p, head, sizeof(head) - 1, &used);
+    assert_int_equal(rc, HTTP_MORE);
+    while (rc == HTTP_MORE && total < 50u * 1024 * 1024) {
+        rc = http_parser_feed(p, fill, sizeof(fill), &used);
+        total += used;
+    }
+    assert_int_equal(rc, HTTP_BAD);
+    assert_int_equal(http_parser_error(p, &why), 400);
+    assert_string_equal(why, "chunk extension too long");
+    assert_true(total <= MAX_CHUNK_EXT);
+    http_parser_free(p);
+}
+
+static void
+test_trailer_section_bounded(void **state)
+{
+    static const size_t steps[] = {0, 1, 13, 1000};
+    static const enum http_kind kinds[] = {HTTP_KIND_REQUEST,
+                                           HTTP_KIND_RESPONSE};
+    static struct result r;
+    const char *why;
+    int status;
+    size_t len;
+
+    (void)state;
+    for (size_t k = 0; k < 2; k++) {
+        for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+            /* The trailer count takes the LF before the section and the
+             * final CR too: a field line of MAX - 2 bytes just fits. */
+            char *ok = chunked_msg(kinds[k], -1, MAX_TRAILER_BYTES - 2, &len);
+            char *bad = chunked_msg(kinds[k], -1, MAX_TRAILER_BYTES - 1, &len);
+            size_t oklen = strlen(ok);
+            assert_int_equal(
+                feed_steps(kinds[k], ok, oklen, steps[i], &r, &status, &why),
+                HTTP_DONE);
+            assert_int_equal(r.r_consumed, oklen);
+            assert_int_equal(
+                feed_steps(kinds[k], bad, len, steps[i], &r, &status, &why),
+                HTTP_BAD);
+            assert_int_equal(status, k == 0 ? 431 : 502);
+            assert_string_equal(why, "trailer section too large");
+            free(ok);
+            free(bad);
+        }
+    }
+}
+
 int
 main(void)
 {
@@ -961,6 +1130,9 @@ main(void)
         cmocka_unit_test(test_head_limit_exact),
         cmocka_unit_test(test_eof),
         cmocka_unit_test(test_mutations_fragment_invariant),
+        cmocka_unit_test(test_chunk_extension_bounded),
+        cmocka_unit_test(test_chunk_extension_huge),
+        cmocka_unit_test(test_trailer_section_bounded),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

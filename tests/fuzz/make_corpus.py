@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""make_corpus.py - write the seed corpora of the fuzz targets
+(tests/fuzz/corpus/<target>/) from the unit-test vectors: the HTTP
+messages of test_http_msg.c, the Proxy-Authenticate rows of test_auth.c,
+the CHALLENGE_MESSAGEs of test_ntlm.c and the sample confs in conf/.
+Run from anywhere; rewrites the seed files it owns (seed-*)."""
+
+import hashlib
+import os
+import re
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+LIT = re.compile(r'((?:"(?:[^"\\]|\\.)*"\s*)+)')
+ONE = re.compile(r'"((?:[^"\\]|\\.)*)"')
+
+
+def c_strings(path):
+    """Every run of adjacent C string literals in path, decoded."""
+    text = open(path, encoding="latin-1").read()
+    out = []
+    for m in LIT.finditer(text):
+        raw = "".join(ONE.findall(m.group(1)))
+        try:
+            out.append(raw.encode("latin-1").decode("unicode_escape")
+                       .encode("latin-1"))
+        except (UnicodeDecodeError, UnicodeEncodeError):
+            pass
+    return out
+
+
+def write(target, data):
+    d = os.path.join(HERE, "corpus", target)
+    os.makedirs(d, exist_ok=True)
+    name = "seed-" + hashlib.sha1(data).hexdigest()[:16]
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def main():
+    methods = (b"GET ", b"HEAD ", b"POST ", b"PUT ", b"CONNECT ",
+               b"OPTIONS ", b"DELETE ", b"\r\n")
+    for s in c_strings(os.path.join(TOP, "tests/unit/test_http_msg.c")):
+        if s.startswith(methods):
+            write("http_req", b"\x00\x05" + s)
+        elif s.startswith(b"HTTP/"):
+            for flags in (0, 1, 4):
+                write("http_resp", bytes([flags, 7]) + s)
+    for s in c_strings(os.path.join(TOP, "tests/unit/test_auth.c")):
+        if re.match(rb"(Negotiate|NTLM|Basic|Digest)", s, re.I):
+            write("auth", s)
+    write("auth", b"Negotiate, NTLM TlRM, Basic realm=x\nDigest realm=\"a\", "
+          b"nonce=\"b\"\nBasic realm=\"a, b\", charset=UTF-8")
+    for s in c_strings(os.path.join(TOP, "tests/unit/test_ntlm.c")):
+        h = re.sub(rb"\s", b"", s)
+        if h.lower().startswith(b"4e544c4d53535000") and \
+                re.fullmatch(rb"[0-9a-fA-F]+", h) and len(h) % 2 == 0:
+            write("ntlm", bytes.fromhex(h.decode()))
+    for name in sorted(os.listdir(os.path.join(TOP, "conf"))):
+        if name.endswith(".conf"):
+            write("config", open(os.path.join(TOP, "conf", name),
+                                 "rb").read())
+    write("config", b"[listen]\nport = 8181\n[upstream]\nproxy = 127.0.0.1:"
+          b"3128, 10.0.0.1:8080\n[policy]\nallow_hosts = *.windowsupdate."
+          b"com\n[limits]\nmax_body = 16m\nheader_timeout = 30s\n")
+
+
+main()
