@@ -145,7 +145,6 @@ fetch_release_conn(struct fetch *f)
 
     if (uc == NULL)
         return;
-    uc->uc_responses++;
     if (f->f_nopool || !fetch_resp_reusable(f)) {
         fetch_drop_conn(f);
         return;

@@ -130,8 +130,6 @@ fetch_auth_done(struct fetch *f)
     struct upstream_set *us = f->f_cfgr->cr_up;
 
     if (f->f_auth != NULL) {
-        if (f->f_uc != NULL)
-            f->f_uc->uc_authed = auth_sess_scheme(f->f_auth);
         auth_sess_free(f->f_auth);
         f->f_auth = NULL;
         upstream_auth_accepted(us, f->f_hop);
@@ -222,8 +220,6 @@ fetch_auth_on_407(struct fetch *f, const struct http_msg *m)
             f->f_auth_failed |= AUTH_BIT(s);
             auth_sess_free(f->f_auth);
             f->f_auth = NULL;
-            if (f->f_uc != NULL)
-                f->f_uc->uc_authed = AUTH_NONE;
             return fetch_auth_choose(f, rest);
         }
         if (auth_sess_step(f->f_auth, ch, &f->f_auth_value, err, sizeof(err)) ==
@@ -240,8 +236,7 @@ fetch_auth_on_407(struct fetch *f, const struct http_msg *m)
     } else if (f->f_sent_auth) {
         return fetch_auth_refused(f, AUTH_BASIC);
     }
-    /* A connection authenticated before: the parent wants it again. */
-    if (f->f_uc != NULL)
-        f->f_uc->uc_authed = AUTH_NONE;
+    /* No handshake under way: the first 407 of this request, or one on a
+     * connection authenticated before (the parent wants it again). */
     return fetch_auth_choose(f, auth_offered(&m->hm_hdrs));
 }

@@ -19,8 +19,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "auth.h"
-
 struct event_base;
 struct bufferevent;
 struct pool;
@@ -33,9 +31,6 @@ struct upconn {
     struct bufferevent *uc_bev; /* owned */
     struct event *uc_idle_ev;   /* idle timer while parked */
     char *uc_key;               /* the pool key it belongs to */
-    unsigned uc_responses;      /* complete responses received on it */
-    enum auth_scheme uc_authed; /* a connection-oriented handshake that
-                                 * completed on it, or AUTH_NONE */
 };
 
 /* An unparked connection around bev (taken) for key (copied). NULL when
