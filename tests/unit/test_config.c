@@ -706,6 +706,23 @@ test_secrets(void **state)
     free(out);
     config_free(&c);
 
+    /* An NT hash is a secret too: "(set)", never the hex, and a bad one
+     * is refused without echoing it. */
+    put("secret.conf",
+        "[upstream]\nproxy = p.example:8080\nuser = CORP\\bob\n"
+        "password_hash = 8846f7eaee8fb117ad06bdd830b7586c\n",
+        path);
+    assert_int_equal(config_load(path, &c, err, sizeof(err)), 0);
+    out = print_str(&c);
+    assert_null(strstr(out, "8846f7ea"));
+    assert_non_null(strstr(out, "\npassword_hash = (set)\n"));
+    free(out);
+    config_free(&c);
+    put("secret.conf", "[upstream]\nuser = bob\npassword_hash = 8846f7eaZZ\n",
+        path);
+    assert_int_equal(config_load(path, &c, err, sizeof(err)), -1);
+    assert_null(strstr(err, "8846f7ea"));
+
     /* password_file, relative to the conf folder: the path is shown. */
     put("pw", "hunter2-Secret\n", pw);
     put("secret.conf",
