@@ -318,6 +318,49 @@ nego_new(const struct auth_cred *c, const char *host, char *err, size_t errlen)
     return s;
 }
 
+/* One InitializeSecurityContext call with the parent's token in (none on
+ * the first leg) into odesc, completing the token when the package asks.
+ * Returns SEC_E_OK (the context is established) or SEC_I_CONTINUE_NEEDED;
+ * any other status has set err. */
+static SECURITY_STATUS
+sspi_isc(struct sspi_state *s, const unsigned char *in, size_t inlen,
+         SecBufferDesc *odesc, char *err, size_t errlen)
+{
+    SecBuffer ib;
+    SecBufferDesc idesc;
+    ULONG attrs = 0;
+    TimeStamp expiry;
+    SECURITY_STATUS ss;
+
+    ib.BufferType = SECBUFFER_TOKEN;
+    ib.cbBuffer = (unsigned long)inlen;
+    ib.pvBuffer = (void *)(uintptr_t)in;
+    idesc.ulVersion = SECBUFFER_VERSION;
+    idesc.cBuffers = 1;
+    idesc.pBuffers = &ib;
+    ss = InitializeSecurityContextW(
+        &s->ss_cred, s->ss_have_ctx ? &s->ss_ctx : NULL, s->ss_target, 0, 0,
+        SECURITY_NATIVE_DREP, inlen > 0 ? &idesc : NULL, 0, &s->ss_ctx, odesc,
+        &attrs, &expiry);
+    if (ss == SEC_I_COMPLETE_NEEDED || ss == SEC_I_COMPLETE_AND_CONTINUE) {
+        SECURITY_STATUS cs = CompleteAuthToken(&s->ss_ctx, odesc);
+        if (cs != SEC_E_OK) {
+            s->ss_have_ctx = 1;
+            sspi_fail(err, errlen, "CompleteAuthToken", cs);
+            return cs;
+        }
+        ss = ss == SEC_I_COMPLETE_NEEDED ? SEC_E_OK : SEC_I_CONTINUE_NEEDED;
+    }
+    if (ss != SEC_E_OK && ss != SEC_I_CONTINUE_NEEDED) {
+        char what[96];
+        errfmt(what, sizeof(what), "InitializeSecurityContext(%s)", s->ss_pkg);
+        sspi_fail(err, errlen, what, ss);
+        return ss;
+    }
+    s->ss_have_ctx = 1;
+    return ss;
+}
+
 /* One InitializeSecurityContextW call. *last is 1 on SEC_E_OK (after
  * CompleteAuthToken when the package asks for it). */
 static int
@@ -325,10 +368,8 @@ nego_step(void *st, const unsigned char *in, size_t inlen, unsigned char **out,
           size_t *outlen, int *last, char *err, size_t errlen)
 {
     struct sspi_state *s = st;
-    SecBuffer ib, ob;
-    SecBufferDesc idesc, odesc;
-    ULONG attrs = 0;
-    TimeStamp expiry;
+    SecBuffer ob;
+    SecBufferDesc odesc;
     SECURITY_STATUS ss;
     int rc = -1;
 
@@ -347,12 +388,6 @@ nego_step(void *st, const unsigned char *in, size_t inlen, unsigned char **out,
         errfmt(err, errlen, "Negotiate: the parent's token is too long");
         return -1;
     }
-    ib.BufferType = SECBUFFER_TOKEN;
-    ib.cbBuffer = (unsigned long)inlen;
-    ib.pvBuffer = (void *)(uintptr_t)in;
-    idesc.ulVersion = SECBUFFER_VERSION;
-    idesc.cBuffers = 1;
-    idesc.pBuffers = &ib;
     ob.BufferType = SECBUFFER_TOKEN;
     ob.cbBuffer = s->ss_max;
     if ((ob.pvBuffer = malloc(s->ss_max)) == NULL) {
@@ -362,26 +397,9 @@ nego_step(void *st, const unsigned char *in, size_t inlen, unsigned char **out,
     odesc.ulVersion = SECBUFFER_VERSION;
     odesc.cBuffers = 1;
     odesc.pBuffers = &ob;
-    ss = InitializeSecurityContextW(
-        &s->ss_cred, s->ss_have_ctx ? &s->ss_ctx : NULL, s->ss_target, 0, 0,
-        SECURITY_NATIVE_DREP, inlen > 0 ? &idesc : NULL, 0, &s->ss_ctx, &odesc,
-        &attrs, &expiry);
-    if (ss == SEC_I_COMPLETE_NEEDED || ss == SEC_I_COMPLETE_AND_CONTINUE) {
-        SECURITY_STATUS cs = CompleteAuthToken(&s->ss_ctx, &odesc);
-        if (cs != SEC_E_OK) {
-            s->ss_have_ctx = 1;
-            sspi_fail(err, errlen, "CompleteAuthToken", cs);
-            goto done;
-        }
-        ss = ss == SEC_I_COMPLETE_NEEDED ? SEC_E_OK : SEC_I_CONTINUE_NEEDED;
-    }
-    if (ss != SEC_E_OK && ss != SEC_I_CONTINUE_NEEDED) {
-        char what[96];
-        errfmt(what, sizeof(what), "InitializeSecurityContext(%s)", s->ss_pkg);
-        sspi_fail(err, errlen, what, ss);
+    ss = sspi_isc(s, in, inlen, &odesc, err, errlen);
+    if (ss != SEC_E_OK && ss != SEC_I_CONTINUE_NEEDED)
         goto done;
-    }
-    s->ss_have_ctx = 1;
     if (ob.cbBuffer == 0 || ob.pvBuffer == NULL) {
         errfmt(err, errlen,
                "Negotiate: the context completed with no "
