@@ -13,7 +13,9 @@
  *     pass / slice ....... UPSTREAM -> RELAY (streamed from fetch.c)
  *   -> keep-alive: back to READ_HEAD, or CLOSING (flush, then free)
  *
- * Only this file assigns c_state. A connection ends in exactly one call to
+ * Only this file assigns c_state, and every transition is here, which is
+ * why it is longer than the other files: splitting it would scatter the
+ * transitions. A connection ends in exactly one call to
  * conn_close() or conn_abort(), each given a reason; the struct is freed
  * from a deferred event, never from inside a callback that still uses it.
  * Decisions reached inside a parser callback are recorded as a verdict
@@ -952,40 +954,4 @@ conn_close_all(struct server *sv)
         if (c->c_state != CONN_DEAD)
             conn_abort(c, "shutdown");
     }
-}
-
-/* ---- the status page's view ---- */
-
-size_t
-conn_transfers(const struct server *sv, struct conn_xfer *out, size_t max)
-{
-    const struct conn *c;
-    size_t n = 0;
-
-    for (c = sv->sv_conns; c != NULL; c = c->c_next) {
-        if (c->c_state != CONN_UPSTREAM && c->c_state != CONN_RELAY &&
-            c->c_state != CONN_SERVE)
-            continue;
-        if (n < max) {
-            struct conn_xfer *x = &out[n];
-            const char *up = c->c_upstream;
-            if (up == NULL)
-                up = pass_upstream(&c->c_pass);
-            if (up[0] == '\0')
-                up = serve_upstream(&c->c_serve);
-            x->cx_peer = c->c_peer;
-            x->cx_url = c->c_url != NULL ? c->c_url : "-";
-            x->cx_plan = c->c_plan != NULL ? c->c_plan : "-";
-            x->cx_reqid = c->c_reqid;
-            x->cx_upstream = up;
-            x->cx_fill = c->c_state == CONN_SERVE ? c->c_serve.se_fill : NULL;
-            x->cx_done = c->c_out_bytes;
-            x->cx_total_known =
-                c->c_head_sent && c->c_plan_out.rp_framing == OUT_LENGTH;
-            x->cx_total = c->c_plan_out.rp_length;
-            x->cx_t0_ms = c->c_t0;
-        }
-        n++;
-    }
-    return n;
 }
