@@ -11,8 +11,11 @@ in a temporary folder."""
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
+import time
 
 import harness
 from harness import HttpConn, Shim, Skip, check, run
@@ -197,9 +200,55 @@ def test_shim_refused():
               "the password in the log or the answer")
 
 
+def test_reload_retires_connections_authenticated_before_it():
+    # A request in flight across a reload must not leave its connection,
+    # authenticated with the old credentials, for the next request: after
+    # the reload sets a wrong password, a new request gets a new
+    # connection, a new handshake and the parent's refusal (502).
+    with NtlmProxy() as px, \
+            Shim(shim_conf(px, "ntlm", user="TESTDOM\\alice",
+                           password="Password")) as s:
+        slow = {}
+
+        def long_request():
+            with HttpConn(s.port, timeout=20) as c:
+                slow["r"] = get(c, wu_url("/ntlm/slow/2"))
+        t = threading.Thread(target=long_request)
+        t.start()
+        deadline = time.monotonic() + 10
+        while not any("/slow/" in l for l in px.log_lines()) and \
+                time.monotonic() < deadline:
+            time.sleep(0.05)
+        check(any("/slow/" in l for l in px.log_lines()),
+              "the slow request never reached the parent: %r" %
+              px.log_lines())
+        text = open(s.conf_path).read().replace("Password", "Wrong-Password")
+        with open(s.conf_path, "w") as f:
+            f.write(text)
+        s.signal(signal.SIGHUP)
+        while "reloaded" not in s.stderr_text() and \
+                time.monotonic() < deadline:
+            time.sleep(0.05)
+        check("reloaded" in s.stderr_text(), "no reload")
+        t.join(20)
+        r = slow.get("r")
+        check(r is not None and r.status == 200 and
+              r.body == b"ok TESTDOM\\alice\n",
+              "the request in flight: %s" % r)
+        with HttpConn(s.port) as c:
+            r = get(c, wu_url("/ntlm/after"))
+        check(r.status == 502, "after the reload: %s %r (log %r)" %
+              (r.status, r.body, px.log_lines()))
+        check(px.log_lines()[-1].startswith("REFUSED "),
+              "log %r" % px.log_lines())
+        check("Wrong-Password" not in s.stderr_text() + r.body.decode(),
+              "the password in the log or the answer")
+
+
 if __name__ == "__main__":
     run([test_password_accepted, test_nt_hash_accepted,
          test_user_without_domain, test_realm_as_domain,
          test_non_ascii_user_and_password,
          test_wrong_credentials_refused, test_shim_password_auto,
-         test_shim_password_hash, test_shim_refused])
+         test_shim_password_hash, test_shim_refused,
+         test_reload_retires_connections_authenticated_before_it])
