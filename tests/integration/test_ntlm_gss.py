@@ -245,10 +245,28 @@ def test_reload_retires_connections_authenticated_before_it():
               "the password in the log or the answer")
 
 
+def test_shim_handshakes_again_when_the_parent_forgets():
+    # A 407 on an authenticated connection: the shim runs a new handshake
+    # (on that connection or a new one) and the client sees only the 200.
+    with NtlmProxy() as px, \
+            Shim(shim_conf(px, "ntlm", user="TESTDOM\\alice",
+                           password="Password")) as s:
+        with HttpConn(s.port) as c:
+            for path in ("/ntlm/a", "/ntlm/reauth/b", "/ntlm/c"):
+                r = get(c, wu_url(path))
+                check(r.status == 200 and r.body == b"ok TESTDOM\\alice\n",
+                      "%s: %s %r" % (path, r.status, r.body))
+        lines = px.log_lines()
+        check([l.split(" ")[0] for l in lines] == ["OK", "REAUTH", "OK", "OK"],
+              "log %r" % lines)
+        check(lines[2].endswith("/ntlm/reauth/b"), "log %r" % lines)
+
+
 if __name__ == "__main__":
     run([test_password_accepted, test_nt_hash_accepted,
          test_user_without_domain, test_realm_as_domain,
          test_non_ascii_user_and_password,
          test_wrong_credentials_refused, test_shim_password_auto,
          test_shim_password_hash, test_shim_refused,
-         test_reload_retires_connections_authenticated_before_it])
+         test_reload_retires_connections_authenticated_before_it,
+         test_shim_handshakes_again_when_the_parent_forgets])

@@ -125,6 +125,14 @@ def serve(sock, args, mech):
             buf += chunk
         buf = buf[clen:]
 
+        if user is not None and "/reauth/" in parts[1]:
+            # The parent forgets the connection's authentication, as a
+            # proxy does when its credentials cache expires.
+            write_log(args.log, "REAUTH %s %s" % (user, parts[1]))
+            user, ctx = None, None
+            send(sock, 407, "Proxy Authentication Required",
+                 [("Proxy-Authenticate", "NTLM")])
+            continue
         if user is not None:
             answer_ok(sock, args, user, parts)
             continue
