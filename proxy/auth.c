@@ -362,3 +362,15 @@ basic_free(void *st)
 const struct auth_mech auth_mech_basic = {
     AUTH_BASIC, "Basic", basic_usable, basic_new, basic_step, basic_free,
 };
+
+char *
+auth_basic_value(const struct auth_cred *c, char *err, size_t errlen)
+{
+    struct auth_sess *a = auth_sess_new(AUTH_BASIC, c, NULL, err, errlen);
+    char *v = NULL;
+
+    if (a != NULL && auth_sess_step(a, NULL, &v, err, errlen) == -1)
+        v = NULL;
+    auth_sess_free(a);
+    return v;
+}

@@ -136,4 +136,10 @@ int auth_sess_sent_last(const struct auth_sess *a);
 /* Wipe and free a value from auth_sess_step. */
 void auth_value_free(char *v);
 
+/* The Basic value for c ("Basic dXNlcjpwYXNz"), the same on every
+ * request: the Basic mechanism's one leg. malloc'ed (free it with
+ * auth_value_free); NULL with err set when c has no user or password or
+ * out of memory. */
+char *auth_basic_value(const struct auth_cred *c, char *err, size_t errlen);
+
 #endif

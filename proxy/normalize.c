@@ -19,10 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
 
 #include "normalize.h"
-#include "base64.h"
 #include "strutil.h"
 #include "strparse.h"
 
@@ -375,38 +373,4 @@ fail:
     free(urlbuf);
     free(l);
     return -1;
-}
-
-/* NULL user or password count as empty. The plain "user:password" buffer
- * is wiped before it is freed; the result is the caller's to wipe and
- * free. (A ':' inside user cannot be represented, RFC 7617 §2: config
- * validation refuses it.) */
-char *
-normalize_basic_auth(const char *user, const char *password)
-{
-    size_t nu, np, n;
-    char *plain = NULL, *res = NULL;
-
-    if (user == NULL)
-        user = "";
-    if (password == NULL)
-        password = "";
-    nu = strlen(user);
-    np = strlen(password);
-    n = nu + 1 + np;
-    if ((plain = malloc(n + 1)) == NULL)
-        goto done;
-    memcpy(plain, user, nu);
-    plain[nu] = ':';
-    memcpy(plain + nu + 1, password, np + 1);
-    if ((res = malloc(6 + BASE64_LEN(n) + 1)) == NULL)
-        goto done;
-    memcpy(res, "Basic ", 6);
-    base64_encode((const unsigned char *)plain, n, res + 6);
-done:
-    if (plain != NULL) {
-        OPENSSL_cleanse(plain, n + 1);
-        free(plain);
-    }
-    return res;
 }

@@ -78,8 +78,8 @@ upstream_set_new(const struct shim_config *cfg)
         goto fail;
     if (cfg->sc_up_user != NULL && cfg->sc_up_password != NULL &&
         cfg->sc_nproxies > 0) {
-        us->us_auth = normalize_basic_auth(
-            cfg->sc_up_user, cfg->sc_up_password ? cfg->sc_up_password : "");
+        char err[128];
+        us->us_auth = auth_basic_value(&us->us_cred, err, sizeof(err));
         if (us->us_auth == NULL)
             goto fail;
     }

@@ -118,6 +118,52 @@ test_usable(void **state)
     assert_string_equal(auth_scheme_name(AUTH_NONE), "none");
 }
 
+struct auth_case {
+    const char *user, *pw, *want;
+};
+
+static const struct auth_case auth_cases[] = {
+    /* RFC 7617 §2 example */
+    {"Aladdin", "open sesame", "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="},
+    {"u", "p", "Basic dTpw"}, /* 3 bytes: no padding */
+    {"ab", "", "Basic YWI6"}, /* 3 bytes */
+    {"a", "", "Basic YTo="},  /* 2 bytes: one '=' */
+    {"", "", "Basic Og=="},   /* 1 byte: two '=' */
+    {"DOMAIN\\user", "p\xc3\xa4ss", "Basic RE9NQUlOXHVzZXI6cMOkc3M="},
+    {"user", "pw:with:colons", "Basic dXNlcjpwdzp3aXRoOmNvbG9ucw=="},
+};
+
+static void
+test_basic_auth(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(auth_cases) / sizeof(auth_cases[0]); i++) {
+        struct auth_cred c = {
+            auth_cases[i].user, auth_cases[i].pw, NULL, NULL, NULL, NULL};
+        char err[128], *s = auth_basic_value(&c, err, sizeof(err));
+
+        assert_non_null(s);
+        if (strcmp(s, auth_cases[i].want) != 0)
+            fail_msg("case %zu: '%s' want '%s'", i, s, auth_cases[i].want);
+        auth_value_free(s);
+    }
+}
+
+/* No user or no password: no Basic value, and a reason. */
+static void
+test_basic_value_needs_both(void **state)
+{
+    struct auth_cred c = {"alice", NULL, NULL, NULL, NULL, NULL};
+    char err[128] = "";
+
+    (void)state;
+    assert_null(auth_basic_value(&c, err, sizeof(err)));
+    assert_non_null(strstr(err, "Basic"));
+    c.ac_user = NULL;
+    c.ac_password = "pw";
+    assert_null(auth_basic_value(&c, err, sizeof(err)));
+}
+
 static void
 test_basic_session(void **state)
 {
@@ -266,6 +312,8 @@ main(void)
         cmocka_unit_test(test_choose),
         cmocka_unit_test(test_usable),
         cmocka_unit_test(test_basic_session),
+        cmocka_unit_test(test_basic_auth),
+        cmocka_unit_test(test_basic_value_needs_both),
         cmocka_unit_test(test_ntlm_session),
     };
 

@@ -381,36 +381,6 @@ test_normalize_connect_and_failures(void **state)
     http_parser_free(p);
 }
 
-struct auth_case {
-    const char *user, *pw, *want;
-};
-
-static const struct auth_case auth_cases[] = {
-    /* RFC 7617 §2 example */
-    {"Aladdin", "open sesame", "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="},
-    {"u", "p", "Basic dTpw"}, /* 3 bytes: no padding */
-    {"ab", "", "Basic YWI6"}, /* 3 bytes */
-    {"a", "", "Basic YTo="},  /* 2 bytes: one '=' */
-    {"", "", "Basic Og=="},   /* 1 byte: two '=' */
-    {NULL, NULL, "Basic Og=="},
-    {"DOMAIN\\user", "p\xc3\xa4ss", "Basic RE9NQUlOXHVzZXI6cMOkc3M="},
-    {"user", "pw:with:colons", "Basic dXNlcjpwdzp3aXRoOmNvbG9ucw=="},
-};
-
-static void
-test_basic_auth(void **state)
-{
-    (void)state;
-    for (size_t i = 0; i < sizeof(auth_cases) / sizeof(auth_cases[0]); i++) {
-        char *s = normalize_basic_auth(auth_cases[i].user, auth_cases[i].pw);
-
-        assert_non_null(s);
-        if (strcmp(s, auth_cases[i].want) != 0)
-            fail_msg("case %zu: '%s' want '%s'", i, s, auth_cases[i].want);
-        free(s);
-    }
-}
-
 int
 main(void)
 {
@@ -419,7 +389,6 @@ main(void)
         cmocka_unit_test(test_authority),
         cmocka_unit_test(test_normalize_request),
         cmocka_unit_test(test_normalize_connect_and_failures),
-        cmocka_unit_test(test_basic_auth),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
