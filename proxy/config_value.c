@@ -266,18 +266,26 @@ key_set_number(struct shim_config *cfg, const struct conf_key *k,
     return -1;
 }
 
+/* The words of the one-word keys, in the order of the values they stand
+ * for: enum range_mode, the HTTP minor version (enum auth_want's are
+ * auth_want_names). */
+static const char *const range_mode_names[] = {"cache", "slice", "pass"};
+static const char *const http_version_names[] = {"1.0", "1.1"};
+
 /* Set a row that takes one word of a fixed set (log level, range mode,
- * auth, HTTP version) from val. Returns 0, or -1 with a message in m. */
+ * auth, HTTP version) from val. Returns 0, or -1 with a message in m that
+ * lists the words. */
 static int
 key_set_word(struct shim_config *cfg, const struct conf_key *k, const char *val,
              char *m, size_t mlen)
 {
-    int iv;
+    const char *const *w;
+    size_t n, i, at = 0;
+    char list[96];
+    enum log_level lvl;
 
     switch (k->k_type) {
-    case CK_LOGLEVEL: {
-        enum log_level lvl;
-
+    case CK_LOGLEVEL:
         if (log_level_parse(val, &lvl) == -1) {
             errfmt(m, mlen, "%s: '%s' is not one of error, warn, info, debug",
                    k->k_name, val);
@@ -285,51 +293,44 @@ key_set_word(struct shim_config *cfg, const struct conf_key *k, const char *val,
         }
         *(int *)config_field(cfg, k->k_off) = (int)lvl;
         return 0;
-    }
-    case CK_RANGEMODE: {
-        enum range_mode rm;
-
-        if (str_ieq(val, "cache"))
-            rm = RANGE_MODE_CACHE;
-        else if (str_ieq(val, "slice"))
-            rm = RANGE_MODE_SLICE;
-        else if (str_ieq(val, "pass"))
-            rm = RANGE_MODE_PASS;
-        else {
-            errfmt(m, mlen, "%s: '%s' is not one of cache, slice, pass",
-                   k->k_name, val);
-            return -1;
-        }
-        *(enum range_mode *)config_field(cfg, k->k_off) = rm;
-        return 0;
-    }
-    case CK_AUTH:
-        for (iv = 0; iv < (int)NAUTH_NAMES; iv++)
-            if (str_ieq(val, auth_want_names[iv]))
-                break;
-        if (iv == (int)NAUTH_NAMES) {
-            errfmt(m, mlen,
-                   "%s: '%s' is not one of auto, none, basic, ntlm, negotiate",
-                   k->k_name, val);
-            return -1;
-        }
-        *(int *)config_field(cfg, k->k_off) = iv;
-        return 0;
-    case CK_HTTPVER:
-        if (strcmp(val, "1.0") == 0)
-            iv = 0;
-        else if (strcmp(val, "1.1") == 0)
-            iv = 1;
-        else {
-            errfmt(m, mlen, "%s: '%s' is not 1.0 or 1.1", k->k_name, val);
-            return -1;
-        }
-        *(int *)config_field(cfg, k->k_off) = iv;
-        return 0;
-    default:
+    case CK_RANGEMODE:
+        w = range_mode_names;
+        n = sizeof(range_mode_names) / sizeof(range_mode_names[0]);
         break;
+    case CK_AUTH:
+        w = auth_want_names;
+        n = NAUTH_NAMES;
+        break;
+    case CK_HTTPVER:
+        w = http_version_names;
+        n = sizeof(http_version_names) / sizeof(http_version_names[0]);
+        break;
+    default:
+        errfmt(m, mlen, "%s: internal error: bad key type", k->k_name);
+        return -1;
     }
-    errfmt(m, mlen, "%s: internal error: bad key type", k->k_name);
+    for (i = 0; i < n; i++) {
+        if (!str_ieq(val, w[i]))
+            continue;
+        if (k->k_type == CK_RANGEMODE)
+            *(enum range_mode *)config_field(cfg, k->k_off) =
+                (enum range_mode)i;
+        else
+            *(int *)config_field(cfg, k->k_off) = (int)i;
+        return 0;
+    }
+    list[0] = '\0';
+    for (i = 0; i < n && at < sizeof(list); i++) {
+        int r = snprintf(list + at, sizeof(list) - at, "%s%s",
+                         i == 0   ? ""
+                         : n == 2 ? " or "
+                                  : ", ",
+                         w[i]);
+        if (r > 0)
+            at += (size_t)r;
+    }
+    errfmt(m, mlen, "%s: '%s' is not %s%s", k->k_name, val,
+           n > 2 ? "one of " : "", list);
     return -1;
 }
 
