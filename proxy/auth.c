@@ -22,6 +22,16 @@ static const struct auth_mech *const auth_mechs[AUTH_NSCHEMES] = {
     &auth_mech_negotiate,
 };
 
+/* The mechanism that runs scheme s with credentials c: the table's, or
+ * for NTLM with no user the platform's own logon where there is one. */
+static const struct auth_mech *
+mech_for(enum auth_scheme s, const struct auth_cred *c)
+{
+    if (s == AUTH_NTLM && c->ac_user == NULL && auth_mech_ntlm_logon != NULL)
+        return auth_mech_ntlm_logon;
+    return auth_mechs[s];
+}
+
 /* Largest token we decode from a challenge (an NTLM Type 2 is a few
  * hundred bytes; a Kerberos mutual-auth reply a few KiB). */
 #define AUTH_MAX_TOKEN (64u * 1024)
@@ -161,7 +171,7 @@ auth_usable(const struct auth_cred *c)
     unsigned mask = 0;
 
     for (int s = AUTH_BASIC; s < AUTH_NSCHEMES; s++)
-        if (auth_mechs[s]->am_usable(c))
+        if (mech_for((enum auth_scheme)s, c)->am_usable(c))
             mask |= AUTH_BIT(s);
     return mask;
 }
@@ -208,7 +218,7 @@ auth_sess_new(enum auth_scheme s, const struct auth_cred *c, const char *host,
         errfmt(err, errlen, "out of memory");
         return NULL;
     }
-    a->as_mech = auth_mechs[s];
+    a->as_mech = mech_for(s, c);
     a->as_state = a->as_mech->am_new(c, host, err, errlen);
     if (a->as_state == NULL) {
         free(a);

@@ -81,6 +81,10 @@ struct auth_mech {
 extern const struct auth_mech auth_mech_basic;
 extern const struct auth_mech auth_mech_ntlm;
 extern const struct auth_mech auth_mech_negotiate;
+/* NTLM as the process's own logon, with nothing stored: SSPI's NTLM
+ * package on Windows (auth_sspi.c), used for AUTH_NTLM when no user is
+ * configured; NULL where the platform has no such logon. */
+extern const struct auth_mech *const auth_mech_ntlm_logon;
 
 /* The scheme's wire name ("NTLM"), or "none". */
 const char *auth_scheme_name(enum auth_scheme s);

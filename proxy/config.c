@@ -403,10 +403,18 @@ config_validate_auth(const struct shim_config *c, struct load_state *st)
                 "password_hash");
         return -1;
     }
-    if ((c->sc_up_auth == AUTH_WANT_BASIC || c->sc_up_auth == AUTH_WANT_NTLM) &&
-        c->sc_up_user == NULL) {
-        st_fail(st, auth_line, "auth: %s needs user and a password",
-                config_auth_name(c->sc_up_auth));
+    if (c->sc_up_auth == AUTH_WANT_BASIC && c->sc_up_user == NULL) {
+        st_fail(st, auth_line, "auth: basic needs user and a password");
+        return -1;
+    }
+    /* Where the platform has one (Windows), NTLM without a user is the
+     * service's own logon. */
+    struct auth_cred none = {NULL, NULL, NULL, NULL, NULL, NULL};
+    if (c->sc_up_auth == AUTH_WANT_NTLM && c->sc_up_user == NULL &&
+        !(auth_usable(&none) & AUTH_BIT(AUTH_NTLM))) {
+        st_fail(st, auth_line,
+                "auth: ntlm needs user and a password or password_hash "
+                "(only on Windows is no user the service's own logon)");
         return -1;
     }
     if (c->sc_up_auth == AUTH_WANT_BASIC && c->sc_up_password == NULL) {

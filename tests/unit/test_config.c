@@ -588,8 +588,6 @@ test_errors(void **state)
          "hash-password prints it)"},
         {"[upstream]\npassword_hash = 8846f7eaee8fb117ad06bdd830b7586c\n",
          ":2: password: set without user"},
-        {"[upstream]\nauth = ntlm\n",
-         ":2: auth: ntlm needs user and a password"},
         {"[upstream]\nauth = kerberos\n",
          ":2: auth: 'kerberos' is not one of auto, none, basic, ntlm, "
          "negotiate"},
@@ -623,6 +621,32 @@ test_errors(void **state)
             fail_msg("vector %zu:\n got: %s\nwant: %s", i, err, want);
         assert_true(is_zero(&c));
     }
+}
+
+/* auth = ntlm without a user: the service's own logon on Windows, an
+ * error elsewhere. */
+static void
+test_ntlm_without_user(void **state)
+{
+    struct shim_config c;
+    char path[PATH_LEN], err[ERR_LEN], want[ERR_LEN];
+    int loaded;
+
+    (void)state;
+    put("ntlm.conf", "[upstream]\nauth = ntlm\n", path);
+    loaded = config_load(path, &c, err, sizeof(err)) == 0;
+    assert_int_equal(loaded, WSUS_EXPECT_NTLM_LOGON);
+    if (loaded) {
+        assert_int_equal(c.sc_up_auth, AUTH_WANT_NTLM);
+        assert_null(c.sc_up_user);
+        config_free(&c);
+        return;
+    }
+    snprintf(want, sizeof(want),
+             "%s:2: auth: ntlm needs user and a password or password_hash "
+             "(only on Windows is no user the service's own logon)",
+             path);
+    assert_string_equal(err, want);
 }
 
 /* Errors that need the file system or exact bytes. */
@@ -923,6 +947,7 @@ main(void)
         cmocka_unit_test(test_special_values),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_errors_files),
+        cmocka_unit_test(test_ntlm_without_user),
         cmocka_unit_test(test_secrets),
         cmocka_unit_test(test_relative_conf_path),
         cmocka_unit_test(test_warnings),
