@@ -407,7 +407,8 @@ hp_start(struct http_parser *p)
     p->hp_hs_lines = 0;
     p->hp_head_bytes = 0;
     p->hp_sl_field = 0;
-    p->hp_sl_tlen = 0;
+    p->hp_sl_sp = 0;
+    p->hp_sl_len = 0;
     p->hp_ck_on = 0;
     p->hp_ck = CK_SIZE_START;
     p->hp_ck_size = p->hp_ck_left = p->hp_ck_total = p->hp_trl_bytes = 0;

@@ -83,8 +83,10 @@ struct http_parser {
     enum hs_state hp_hs;
     int hp_hs_lines; /* non-empty lines seen */
     uint64_t hp_head_bytes;
-    int hp_sl_field;     /* request line: 0 method, 1 target, 2 version */
-    uint64_t hp_sl_tlen; /* request-target bytes so far */
+    int hp_sl_field;    /* start line part: 0 method or version, 1 target or
+                         * status code, 2 version or reason phrase */
+    int hp_sl_sp;       /* the last start-line byte was SP */
+    uint64_t hp_sl_len; /* bytes of part 1 so far */
 
     /* chunk scanner */
     int hp_ck_on;

@@ -30,6 +30,58 @@ scan_err(struct http_parser *p, int status, const char *reason, size_t at,
 }
 
 /*
+ * One byte c of the start line ('\r' at its end). Returns 0, or -1 with
+ * *status and *reason set. RFC 9112 §3 and §4: the parts are separated by
+ * exactly one SP; a request-line has three parts and its request-target
+ * at most hl_max_uri bytes; a status code is exactly three digits (the
+ * reason phrase after it may hold any SP). Checked here, by position, so
+ * the verdict does not depend on how llhttp delivers its spans: llhttp 8
+ * takes a run of SP after the method, and leading zeros in a status code.
+ */
+static int
+scan_start_line(struct http_parser *p, int c, int *status, const char **reason)
+{
+    int req = p->hp_kind == HTTP_KIND_REQUEST;
+    const char *bad_line = req ? "invalid request-line" : "invalid status line";
+
+    *status = 400;
+    if (c == ' ' && (req || p->hp_sl_field < 2)) {
+        if (p->hp_sl_sp || (req && p->hp_sl_field == 2)) {
+            *reason = bad_line;
+            return -1;
+        }
+        if (!req && p->hp_sl_field == 1 && p->hp_sl_len != 3) {
+            *reason = "invalid status code";
+            return -1;
+        }
+        p->hp_sl_field++;
+        p->hp_sl_sp = 1;
+        return 0;
+    }
+    p->hp_sl_sp = 0;
+    if (c == '\r') {
+        if (!req && p->hp_sl_field == 1 && p->hp_sl_len != 3) {
+            *reason = "invalid status code";
+            return -1;
+        }
+        return 0;
+    }
+    if (p->hp_sl_field != 1)
+        return 0;
+    p->hp_sl_len++;
+    if (req && p->hp_sl_len > p->hp_lim->hl_max_uri) {
+        *status = 414;
+        *reason = "URI too long";
+        return -1;
+    }
+    if (!req && (c < '0' || c > '9' || p->hp_sl_len > 3)) {
+        *reason = "invalid status code";
+        return -1;
+    }
+    return 0;
+}
+
+/*
  * Scan head bytes s[0..n). Returns 1 when the head ends (*used = bytes up to
  * and including the final LF), 0 when all n bytes belong to the head so far
  * (*used = n), -1 on a violation at s[*used] (see scan_err). Empty lines before
@@ -38,6 +90,9 @@ scan_err(struct http_parser *p, int status, const char *reason, size_t at,
 int
 hp_scan_head(struct http_parser *p, const char *s, size_t n, size_t *used)
 {
+    const char *why;
+    int st;
+
     for (size_t i = 0; i < n; i++) {
         int c = (unsigned char)s[i];
 
@@ -55,6 +110,9 @@ hp_scan_head(struct http_parser *p, const char *s, size_t n, size_t *used)
             if (p->hp_hs == HS_LINE_START && p->hp_hs_lines > 0) {
                 p->hp_hs = HS_END_CR;
             } else {
+                if (p->hp_hs == HS_IN_LINE && p->hp_hs_lines == 0 &&
+                    scan_start_line(p, c, &st, &why) == -1)
+                    return scan_err(p, st, why, i, used);
                 if (p->hp_hs == HS_IN_LINE)
                     p->hp_hs_lines++;
                 p->hp_hs = HS_CR;
@@ -74,15 +132,8 @@ hp_scan_head(struct http_parser *p, const char *s, size_t n, size_t *used)
                             used);
         }
         p->hp_hs = HS_IN_LINE;
-        /* The URI limit is checked here, by position, so that it does not
-         * depend on how llhttp happens to deliver the URL span. */
-        if (p->hp_hs_lines == 0 && p->hp_kind == HTTP_KIND_REQUEST) {
-            if (c == ' ')
-                p->hp_sl_field++;
-            else if (p->hp_sl_field == 1 &&
-                     ++p->hp_sl_tlen > p->hp_lim->hl_max_uri)
-                return scan_err(p, 414, "URI too long", i, used);
-        }
+        if (p->hp_hs_lines == 0 && scan_start_line(p, c, &st, &why) == -1)
+            return scan_err(p, st, why, i, used);
     }
     *used = n;
     return 0;
