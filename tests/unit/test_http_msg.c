@@ -196,14 +196,12 @@ static const struct vec vecs[] = {
 
     /* --- request line: exactly one SP between its parts (RFC 9112 §3) -- */
     BAD_REQ("two spaces after the method",
-            "GET  /H HTTP/1.1\r\nHost: a\r\n\r\n", 400,
-            "invalid request-line"),
+            "GET  /H HTTP/1.1\r\nHost: a\r\n\r\n", 400, "invalid request-line"),
     BAD_REQ("two spaces after the method, target past max_uri",
             "GET  /H" S50 S50 " HTTP/1.1\r\nHost: a\r\n\r\n", 400,
             "invalid request-line"),
     BAD_REQ("two spaces before the version",
-            "GET /  HTTP/1.1\r\nHost: a\r\n\r\n", 400,
-            "invalid request-line"),
+            "GET /  HTTP/1.1\r\nHost: a\r\n\r\n", 400, "invalid request-line"),
     BAD_REQ("a third space", "GET / HTTP/1.1 \r\nHost: a\r\n\r\n", 400,
             "invalid request-line"),
     OK_REQ("target of exactly max_uri",
@@ -1177,8 +1175,8 @@ test_double_space_fuzz_input(void **state)
     memset(in, '`', len);
     memcpy(in, "GET  /H", 7);
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-        struct http_parser *p = http_parser_new(HTTP_KIND_REQUEST, &lim_default,
-                                                &t_cb, &r);
+        struct http_parser *p =
+            http_parser_new(HTTP_KIND_REQUEST, &lim_default, &t_cb, &r);
         enum http_rc rc = HTTP_MORE;
         const char *why = "";
         size_t at = 0, used;
@@ -1186,8 +1184,8 @@ test_double_space_fuzz_input(void **state)
         assert_non_null(p);
         memset(&r, 0, sizeof(r));
         while (at < len && rc == HTTP_MORE) {
-            size_t n = steps[i] == 0 || len - at < steps[i] ? len - at
-                                                             : steps[i];
+            size_t n =
+                steps[i] == 0 || len - at < steps[i] ? len - at : steps[i];
             rc = http_parser_feed(p, in + at, n, &used);
             at += used;
         }
