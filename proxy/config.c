@@ -36,6 +36,10 @@
 #include "log.h"
 #include "plat.h"
 
+#if INI_MAX_LINE - 3 != CONF_LINE_MAX
+#error "CONF_LINE_MAX (config_int.h) must follow inih's INI_MAX_LINE"
+#endif
+
 /* Largest password_file we read; a password is one short line. */
 #define SECRET_FILE_MAX 1024
 /* Room for one formatted message without the FILE:LINE prefix. */
@@ -198,8 +202,8 @@ secret_free(char **sp)
 
 /* Is p absolute? Both separators and a drive letter count, so that one
  * conf layout works on POSIX and Windows. */
-static int
-path_is_abs(const char *p)
+int
+config_path_is_abs(const char *p)
 {
     if (p[0] == '/' || p[0] == '\\')
         return 1;
@@ -234,7 +238,7 @@ path_resolve(const char *dir, const char *p)
     size_t dn, pn;
     char *r;
 
-    if (dir == NULL || path_is_abs(p))
+    if (dir == NULL || config_path_is_abs(p))
         return str_dup(p);
     dn = strlen(dir);
     pn = strlen(p);

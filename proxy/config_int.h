@@ -70,6 +70,15 @@ void config_fmt_size(uint64_t v, char *buf, size_t len);
 /* "250ms", "30s", "5m", "1h": the largest unit that divides ms. */
 void config_fmt_ms(uint64_t ms, char *buf, size_t len);
 
+/* The longest conf line the reader takes: inih's line buffer
+ * (INI_MAX_LINE, 200) less room for "\r\n" and the NUL. config_print
+ * keeps every line within it. */
+#define CONF_LINE_MAX 197
+
+/* config.c. Is p absolute ("/x", "\\x", "C:...")? The conf's relative
+ * paths are taken against the conf's folder. */
+int config_path_is_abs(const char *p);
+
 /* config_list.c */
 
 /* Is a row of this type a list? */
