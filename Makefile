@@ -3,12 +3,13 @@
 #   make check  install what is missing, build, run the whole test suite
 #               (plain build, then an ASan+UBSan build)
 #   make check-win  the Windows cross-build and its tests under Wine
+#   make fuzz   every libFuzzer target (clang, build-fuzz), FUZZ_SECONDS each
 BUILD   ?= build
 ASAN    ?= build-asan
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CONF    ?= conf/wsus-shim.conf
 
-.PHONY: all deps build run check check-win test test-asan lint bench clean
+.PHONY: all deps build run check check-win test test-asan lint fuzz bench clean
 
 all: build
 
@@ -40,8 +41,14 @@ check-win: deps
 lint: deps
 	tools/lint.sh
 
+# Build the libFuzzer targets with clang and run each for FUZZ_SECONDS
+# (default 60) over its corpus; non-zero on any crash, leak or sanitizer
+# report (tools/fuzz.sh).
+fuzz: deps
+	tools/fuzz.sh
+
 bench: build
 	tests/bench/run.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN)
+	rm -rf $(BUILD) $(ASAN) build-fuzz
