@@ -37,7 +37,8 @@ check: test test-asan
 check-win: deps
 	tools/win/build.sh
 
-# cppcheck at zero findings and clang-format on every C file.
+# cppcheck and clang-tidy (.clang-tidy) at zero findings, clang-format on
+# every C file (tools/lint.sh).
 lint: deps
 	tools/lint.sh
 

@@ -265,9 +265,7 @@ join_list(const char *a, const char *b)
 
     if (s == NULL)
         return NULL;
-    memcpy(s, a, na);
-    memcpy(s + na, ", ", 2);
-    memcpy(s + na + 2, b, nb + 1);
+    snprintf(s, na + 2 + nb + 1, "%s, %s", a, b);
     return s;
 }
 

@@ -779,6 +779,8 @@ print_human(FILE *out, const struct probe *p, int idx, size_t n,
 static void
 json_str(FILE *out, const char *s)
 {
+    if (s == NULL)
+        s = "";
     fputc('"', out);
     for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
         if (*c == '"' || *c == '\\')
