@@ -52,4 +52,4 @@ bench: build
 	tests/bench/run.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN) build-fuzz
+	rm -rf $(BUILD) $(ASAN) build-fuzz build-lint
