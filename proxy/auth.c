@@ -100,10 +100,13 @@ split_field(const char *v, struct hdr_list *out)
                 goto done;
             have = 0;
         }
+        /* buf is counted (have), never a C string: no NUL wanted */
         if (have > 0) {
+            // NOLINTNEXTLINE(bugprone-not-null-terminated-result)
             memcpy(buf + have, ", ", 2);
             have += 2;
         }
+        // NOLINTNEXTLINE(bugprone-not-null-terminated-result)
         memcpy(buf + have, e, n);
         have += n;
     }

@@ -37,6 +37,10 @@
 #include "log.h"
 #include "plat.h"
 
+#if INI_MAX_LINE - 3 != CONF_LINE_MAX
+#error "CONF_LINE_MAX (config_int.h) must follow inih's INI_MAX_LINE"
+#endif
+
 /* Room for one formatted message without the FILE:LINE prefix. */
 #define MSG_MAX 512
 

@@ -86,6 +86,15 @@ void config_secret_free(char **sp);
  * none (the current folder) or on ENOMEM (*oom set). */
 char *config_path_dir(const char *path, int *oom);
 
+/* The longest conf line the reader takes: inih's line buffer
+ * (INI_MAX_LINE, 200) less room for "\r\n" and the NUL. config_print
+ * keeps every line within it. */
+#define CONF_LINE_MAX 197
+
+/* config_value.c. Is p absolute ("/x", "\\x", "C:...")? The conf's relative
+ * paths are taken against the conf's folder. */
+int config_path_is_abs(const char *p);
+
 /* config_list.c */
 
 /* Is a row of this type a list? */

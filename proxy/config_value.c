@@ -49,10 +49,8 @@ config_secret_free(char **sp)
     *sp = NULL;
 }
 
-/* Is p absolute? Both separators and a drive letter count, so that one
- * conf layout works on POSIX and Windows. */
-static int
-path_is_abs(const char *p)
+int
+config_path_is_abs(const char *p)
 {
     if (p[0] == '/' || p[0] == '\\')
         return 1;
@@ -87,7 +85,7 @@ path_resolve(const char *dir, const char *p)
     size_t dn, pn;
     char *r;
 
-    if (dir == NULL || path_is_abs(p))
+    if (dir == NULL || config_path_is_abs(p))
         return str_dup(p);
     dn = strlen(dir);
     pn = strlen(p);

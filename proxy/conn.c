@@ -364,9 +364,12 @@ conn_new(struct server *sv, evutil_socket_t fd, const struct sockaddr *sa,
     bufferevent_set_timeouts(c->c_bev, NULL, &wto);
     bufferevent_enable(c->c_bev, EV_READ | EV_WRITE);
     c->c_state = CONN_READ_HEAD;
-    /* Until its first byte the connection is idle; header_timeout starts
-     * with that byte. */
-    conn_arm(c, c->c_cfg->sc_idle_timeout_ms);
+    /* A new connection owes its first request head within header_timeout
+     * of the accept, its first byte included: a client connects to send
+     * a request, and one that sends nothing holds a descriptor and a
+     * max_connections slot. idle_timeout is the wait between requests
+     * of a kept-alive connection (conn_read_next). */
+    conn_arm(c, c->c_cfg->sc_header_timeout_ms);
     log_debug("conn %llu %s: accepted", (unsigned long long)c->c_id, c->c_peer);
     return 0;
 }
@@ -463,7 +466,8 @@ conn_timeout_cb(evutil_socket_t fd, short what, void *arg)
     switch (c->c_state) {
     case CONN_READ_HEAD:
         if (!http_parser_started(c->c_reqp)) {
-            conn_close(c, "idle timeout");
+            conn_close(c,
+                       c->c_nreq == 0 ? "no request in time" : "idle timeout");
             return;
         }
         c->c_keep = 0;
@@ -503,8 +507,11 @@ conn_process_input(struct conn *c)
         if (c->c_state == CONN_READ_HEAD && !http_parser_started(c->c_reqp)) {
             if (conn_pause_if_full(c))
                 return;
-            /* First byte of a new request. */
-            conn_arm(c, c->c_cfg->sc_header_timeout_ms);
+            /* First byte of a new request: its head is due within
+             * header_timeout. The first request's deadline runs from the
+             * accept already (conn_new) and is not pushed back. */
+            if (c->c_nreq++ > 0)
+                conn_arm(c, c->c_cfg->sc_header_timeout_ms);
             c->c_t0 = plat_monotonic_ms();
             creq_new_id(c->c_reqid);
         }

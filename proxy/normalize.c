@@ -263,13 +263,13 @@ join_list(const char *a, const char *b)
 
     if (s == NULL)
         return NULL;
-    memcpy(s, a, na);
-    memcpy(s + na, ", ", 2);
-    memcpy(s + na + 2, b, nb + 1);
+    snprintf(s, na + 2 + nb + 1, "%s, %s", a, b);
     return s;
 }
 
-/* Append our Via entry to the last Via field, or add one. */
+/* Append our Via entry to the last Via field, or add one. An empty last
+ * Via field takes our entry as its value, in its place; the other Via
+ * fields stay as they are. */
 static int
 add_via(struct hdr_list *l, const char *entry)
 {
@@ -280,14 +280,16 @@ add_via(struct hdr_list *l, const char *entry)
         if (!str_ieqn(h->h_name, strlen(h->h_name), "Via"))
             continue;
         if (h->h_value[0] == '\0')
-            break; /* an empty Via: replace it below */
-        if ((v = join_list(h->h_value, entry)) == NULL)
+            v = str_dupn(entry, strlen(entry));
+        else
+            v = join_list(h->h_value, entry);
+        if (v == NULL)
             return -1;
         free(h->h_value);
         h->h_value = v;
         return 0;
     }
-    return hdr_set(l, "Via", entry);
+    return hdr_add(l, "Via", entry);
 }
 
 /*

@@ -84,6 +84,8 @@ probe_print_human(FILE *out, const struct probe_report *r)
 void
 probe_json_str(FILE *out, const char *s)
 {
+    if (s == NULL)
+        s = "";
     fputc('"', out);
     for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
         if (*c == '"' || *c == '\\')

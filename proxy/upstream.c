@@ -124,7 +124,7 @@ upstream_next(const struct upstream_set *us, int after, uint64_t now_ms)
 {
     int fallback = -1;
 
-    for (size_t i = (size_t)(after + 1); i < us->us_n; i++) {
+    for (size_t i = after < 0 ? 0 : (size_t)after + 1; i < us->us_n; i++) {
         const struct parent *p = &us->us_v[i];
         if (p->p_down_until <= now_ms)
             return (int)i;

@@ -267,6 +267,18 @@ static const struct norm_case norm_cases[] = {
      "GET http://a.example/ HTTP/1.1",
      {"Host", "a.example", "Via", "1.0 upstream-a", "Via",
       "1.1 b, 1.0 wsus-shim", NULL}},
+    {"empty last client Via takes our entry, the others stay",
+     "GET http://a.example/ HTTP/1.1\r\nVia: 1.0 a\r\nX-K: 1\r\n"
+     "Via: 1.1 b\r\nVia:\r\n\r\n",
+     {1, 1, NULL, 0, "1.1 wsus-shim", 0, 0, 0, 0},
+     "GET http://a.example/ HTTP/1.1",
+     {"Host", "a.example", "Via", "1.0 a", "X-K", "1", "Via", "1.1 b", "Via",
+      "1.1 wsus-shim", NULL}},
+    {"only Via empty",
+     "GET http://a.example/ HTTP/1.1\r\nVia: \r\n\r\n",
+     {1, 1, NULL, 0, "1.1 wsus-shim", 0, 0, 0, 0},
+     "GET http://a.example/ HTTP/1.1",
+     {"Host", "a.example", "Via", "1.1 wsus-shim", NULL}},
     {"chunked body becomes Content-Length, Expect gone",
      "POST http://a.example/up HTTP/1.1\r\nHost: a.example\r\n"
      "Transfer-Encoding: chunked\r\nExpect: 100-continue\r\nTE: trailers\r\n"
