@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #include "normalize.h"
 #include "strutil.h"
 #include "strparse.h"

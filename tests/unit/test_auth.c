@@ -107,8 +107,7 @@ test_usable(void **state)
     (void)state;
     memset(&c, 0, sizeof(c));
     /* No user: NTLM only as the own logon (test_ntlm_own_logon). */
-    assert_int_equal(auth_usable(&c) & (B | L),
-                     WSUS_EXPECT_NTLM_LOGON ? L : 0);
+    assert_int_equal(auth_usable(&c) & (B | L), WSUS_EXPECT_NTLM_LOGON ? L : 0);
     c.ac_user = "CORP\\alice";
     assert_int_equal(auth_usable(&c) & (B | L), 0);
     c.ac_password = "pw";
