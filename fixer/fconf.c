@@ -74,6 +74,10 @@ static const struct fconf_key fconf_keys[] = {
     {"fixer", "shim_conf", FT_PATH, FC_OFF(fc_shim_conf), "", 0, 0},
     {"fixer", "probe_timeout", FT_DUR, FC_OFF(fc_probe_timeout_ms), "5", 100,
      60000},
+    {"fixer", "shim_bin", FT_PATH, FC_OFF(fc_shim_bin), "", 0, 0},
+    {"fixer", "wsusutil", FT_PATH, FC_OFF(fc_wsusutil), NULL, 0, 0},
+    {"fixer", "command_timeout", FT_DUR, FC_OFF(fc_command_timeout_ms), "120",
+     1000, FC_HOUR_MS},
 };
 #define FCONF_NKEYS (sizeof(fconf_keys) / sizeof(fconf_keys[0]))
 
@@ -243,8 +247,9 @@ fconf_defaults(struct fixer_conf *cf, const char *dir)
     cf->fc_connection = strdup(fplat_is_windows() ? "auto" : "");
     cf->fc_state_file = strdup(fplat_default_state_file());
     cf->fc_content_dir = strdup(fplat_default_content_dir());
+    cf->fc_wsusutil = strdup(fplat_default_wsusutil());
     if (cf->fc_connection == NULL || cf->fc_state_file == NULL ||
-        cf->fc_content_dir == NULL)
+        cf->fc_content_dir == NULL || cf->fc_wsusutil == NULL)
         goto fail;
     return 0;
 fail:

@@ -308,7 +308,11 @@ main_run(const struct fixer_env *env, const struct fixer_opts *o,
         struct doctor_opts d = {
             .do_content_dir = cf->fc_content_dir,
             .do_shim_conf = cf->fc_shim_conf,
+            .do_shim_bin = cf->fc_shim_bin,
+            .do_wsusutil = cf->fc_wsusutil,
+            .do_cwd = cf->fc_dir,
             .do_probe_timeout_ms = cf->fc_probe_timeout_ms,
+            .do_command_timeout_ms = cf->fc_command_timeout_ms,
         };
 
         rc = doctor_run(env, o, &d, rep);

@@ -431,7 +431,7 @@ h_init(struct harness *h, const struct fault *ft)
                                 fk_disabled, fk_enable, fk_manual, NULL};
     h->h_db = (struct db_ops){f,         fk_connect, fk_read,     fk_begin,
                               fk_update, fk_commit,  fk_rollback, fk_disconnect,
-                              NULL,      fk_config};
+                              NULL,      fk_config,  NULL};
     h->h_st = (struct state_ops){f, fk_lock, fk_unlock, fk_load, fk_save, NULL};
     h->h_clk = (struct fixer_clock){f, fk_now, fk_sleep};
     h->h_env = (struct fixer_env){&h->h_svc, &h->h_db, &h->h_st, &h->h_clk};
@@ -998,7 +998,7 @@ test_status_warns_interrupted_run(void **state)
 static void
 test_doctor_all_ok(void **state)
 {
-    struct doctor_opts d = {".", "", 1000};
+    struct doctor_opts d = {.do_content_dir = ".", .do_probe_timeout_ms = 1000};
     struct harness h;
 
     (void)state;
@@ -1016,7 +1016,8 @@ test_doctor_reports_fixes(void **state)
         .ft_bits = {.ks_state = SVC_STOPPED, .ks_disabled = 1},
         .ft_wsus = {.ks_state = SVC_ABSENT},
         .ft_read_fail_nth = 1};
-    struct doctor_opts d = {"/nonexistent/wsus-fixer-test", "", 1000};
+    struct doctor_opts d = {.do_content_dir = "/nonexistent/wsus-fixer-test",
+                           .do_probe_timeout_ms = 1000};
     struct harness h;
 
     (void)state;
@@ -1046,7 +1047,7 @@ test_doctor_wsus_config(void **state)
                                                [WCFG_HOST_ON_MU] = "0",
                                                [WCFG_SYNC_FROM_MU] = "0",
                                                [WCFG_UP_NAME] = "parent.corp"}};
-    struct doctor_opts d = {".", "", 1000};
+    struct doctor_opts d = {.do_content_dir = ".", .do_probe_timeout_ms = 1000};
     struct harness h;
 
     (void)state;
@@ -1067,7 +1068,7 @@ static void
 test_doctor_config_unread(void **state)
 {
     static const struct fault ft = {.ft_config_fail = 1};
-    struct doctor_opts d = {".", "", 1000};
+    struct doctor_opts d = {.do_content_dir = ".", .do_probe_timeout_ms = 1000};
     struct harness h;
 
     (void)state;
