@@ -899,6 +899,187 @@ def case_approvals(tmp):
           "access denied" in st["detail"], "fails", out)
 
 
+def svc_actions(env):
+    """The stop/start/enable calls fakesvc saw, in order."""
+    return [c for c in env.calls() if c.split()[0] in ("stop", "start",
+                                                        "enable")]
+
+
+def case_sqlite_restart(tmp):
+    """restart: BITS, then WSUSService; a stopped one is started; a
+    disabled BITS only with --enable-bits; a failed stop is compensated;
+    a failed start is exit 3 with the command that works."""
+    db, env = sqlite_env(tmp)
+    p = env.run("--json", "restart")
+    expect_rc(p, 0)
+    doc = json.loads(p.stdout)
+    check(doc["command"] == "restart" and doc["bits_before"] == "running"
+          and doc["service_before"] == "running" and doc["message"] ==
+          "BITS and WSUSService restarted; both running", "json", p.all)
+    check(svc_actions(env) == ["stop BITS", "start BITS", "stop WSUSService",
+                               "start WSUSService"],
+          "order %r" % svc_actions(env), p.all)
+    check(env.svc_state("BITS") == "running" and
+          env.svc_state("WSUSService") == "running", "states", p.all)
+    # a stopped BITS is started (no stop), a stopped WSUSService too
+    open(os.path.join(env.svcdir, "calls.log"), "w").close()
+    env.fakesvc("set", "BITS", "stopped")
+    env.fakesvc("set", "WSUSService", "stopped")
+    p = env.run("restart")
+    expect_rc(p, 0)
+    check(svc_actions(env) == ["start BITS", "start WSUSService"],
+          "stopped ones %r" % svc_actions(env), p.all)
+    check("skip  bits-stop        BITS was stopped" in p.stdout, "skip",
+          p.all)
+    # BITS disabled: left so without --enable-bits, WSUSService restarted
+    open(os.path.join(env.svcdir, "calls.log"), "w").close()
+    env.fakesvc("set", "BITS", "stopped")
+    env.fakesvc("type", "BITS", "disabled")
+    p = env.run("restart")
+    expect_rc(p, 3)
+    check(svc_actions(env) == ["stop WSUSService", "start WSUSService"],
+          "disabled BITS %r" % svc_actions(env), p.all)
+    check(env.svc_type("BITS") == "disabled" and
+          env.svc_state("BITS") == "stopped", "BITS touched", p.all)
+    check("ACTION REQUIRED: a service is not running (BITS is disabled and "
+          "was left so" in p.stderr and "Run by hand: " in p.stderr and
+          "enable BITS" in p.stderr and "start BITS" in p.stderr,
+          "manual", p.all)
+    p = env.run("restart", "--enable-bits")
+    expect_rc(p, 0)
+    check(env.svc_type("BITS") == "auto" and
+          env.svc_state("BITS") == "running", "enabled", p.all)
+    # WSUSService does not stop: it is still running, exit 1
+    env.fakesvc("mode", "WSUSService", "stop-fail")
+    open(os.path.join(env.svcdir, "calls.log"), "w").close()
+    p = env.run("restart")
+    expect_rc(p, 1)
+    check("every service is running" in p.stderr and
+          "ok    service-start    WSUSService is still running" in p.stdout,
+          "stop fails", p.all)
+    check(svc_actions(env) == ["stop BITS", "start BITS",
+                               "stop WSUSService"],
+          "stop fails %r" % svc_actions(env), p.all)
+    # WSUSService does not start again: exit 3, and the command works
+    env.fakesvc("mode", "WSUSService", "start-fail")
+    p = env.run("restart")
+    expect_rc(p, 3)
+    check(env.svc_state("WSUSService") == "stopped", "state", p.all)
+    manual = p.stderr.split("Run by hand: ", 1)[1].strip()
+    env.fakesvc("mode", "WSUSService", "")
+    r = subprocess.run(manual, shell=True, cwd=tmp, capture_output=True,
+                       text=True, timeout=30)
+    check(r.returncode == 0 and env.svc_state("WSUSService") == "running",
+          "manual command", manual, r.stdout, r.stderr)
+    check(db.value() == 0, "restart wrote")
+    # a missing service: nothing done
+    open(os.path.join(env.svcdir, "calls.log"), "w").close()
+    env.fakesvc("mode", "WSUSService", "absent")
+    p = env.run("restart")
+    expect_rc(p, 1)
+    check("WSUSService is not installed; nothing done" in p.stderr and
+          svc_actions(env) == [], "absent", p.all)
+
+
+def sync_scripts(env, tmp, result="Succeeded", running=2, start_rc=0):
+    """A sync command that records each run, and a status command that
+    prints Running for its first `running` calls, then NotProcessing and
+    result (the two lines of the default PowerShell status command)."""
+    start = os.path.join(tmp, "sync-start")
+    status = os.path.join(tmp, "sync-status")
+    for f in ("started", "n"):
+        if os.path.exists(os.path.join(tmp, f)):
+            os.remove(os.path.join(tmp, f))
+    with open(start, "w") as f:
+        f.write("#!/bin/sh\necho run >> %s/started\necho 'sync queued'\n"
+                "exit %d\n" % (tmp, start_rc))
+    with open(status, "w") as f:
+        f.write("#!/bin/sh\nn=$(cat %s/n 2>/dev/null || echo 0)\n"
+                "n=$((n + 1))\necho $n > %s/n\n"
+                "if [ $n -le %d ]; then echo Running; echo Succeeded\n"
+                "else echo NotProcessing; echo %s; fi\n"
+                % (tmp, tmp, running, result))
+    for f in (start, status):
+        os.chmod(f, 0o755)
+    env.write_conf("sync_command = %s\nsync_status_command = %s\n"
+                   "sync_timeout = 2s\nsync_poll_interval = 100ms\n"
+                   % (start, status))
+
+
+def count_file(tmp, name):
+    path = os.path.join(tmp, name)
+    if not os.path.exists(path):
+        return 0
+    with open(path) as f:
+        text = f.read().split()
+    return int(text[0]) if name == "n" else len(text)
+
+
+def case_sqlite_sync(tmp):
+    """sync [--wait] and apply --sync with configured commands."""
+    db, env = sqlite_env(tmp)
+    p = env.run("--json", "sync")
+    expect_rc(p, 1)
+    check("no [fixer] sync_command" in p.stdout, "no command", p.all)
+    sync_scripts(env, tmp)
+    p = env.run("--json", "sync")
+    expect_rc(p, 0)
+    doc = json.loads(p.stdout)
+    check(doc["command"] == "sync" and doc["steps"][0]["detail"] ==
+          "synchronization started: sync queued" and
+          count_file(tmp, "started") == 1 and count_file(tmp, "n") == 0,
+          "started", p.all)
+    p = env.run("sync", "--wait")
+    expect_rc(p, 0)
+    check("wsus-fixer: synchronization succeeded: Succeeded" in p.stdout and
+          count_file(tmp, "n") == 3, "waited", p.all)
+    sync_scripts(env, tmp, result="Failed")
+    p = env.run("--json", "sync", "--wait")
+    expect_rc(p, 1)
+    doc = json.loads(p.stdout)
+    check(doc["message"] == "synchronization failed: Failed" and
+          doc["sync_result"] == "Failed", "failed", p.all)
+    # never seen running: bounded by sync_timeout
+    sync_scripts(env, tmp, running=0)
+    p = env.run("sync", "--wait")
+    expect_rc(p, 1)
+    check("was never seen running" in p.stdout and p.elapsed < 15 and
+          count_file(tmp, "n") >= 5, "never running", p.all)
+    sync_scripts(env, tmp, running=1000)
+    p = env.run("sync", "--wait")
+    expect_rc(p, 1)
+    check("is still running" in p.stdout, "still running", p.all)
+    sync_scripts(env, tmp, start_rc=2)
+    p = env.run("sync", "--wait")
+    expect_rc(p, 1)
+    check("exit 2: sync queued" in p.stderr + p.stdout and
+          count_file(tmp, "n") == 0, "start fails", p.all)
+    # apply --sync --wait: one report, the value changed, then the sync
+    sync_scripts(env, tmp)
+    p = env.run("--json", "apply", "--sync", "--wait")
+    expect_rc(p, 0)
+    doc = json.loads(p.stdout)
+    names = [s["step"] for s in doc["steps"]]
+    check(doc["command"] == "apply --sync" and db.value() == 1 and
+          names.index("db-update") < names.index("sync-start") <
+          names.index("sync-wait") and doc["message"] ==
+          "BitsDownloadPriorityForeground changed 0 -> 1; WSUSService "
+          "running again; synchronization succeeded: Succeeded",
+          "apply --sync", p.all)
+    # an apply that fails starts no synchronization
+    sync_scripts(env, tmp)
+    env.fakesvc("mode", "WSUSService", "stop-fail")
+    p = env.run("apply", "--value", "0", "--sync")
+    expect_rc(p, 1)
+    check(count_file(tmp, "started") == 0 and db.value() == 1 and
+          "skip  sync-start       not started: the apply did not succeed"
+          in p.stdout, "no sync after a failed apply", p.all)
+    for args in (("status", "--wait"), ("doctor", "--sync"),
+                 ("apply", "--dry-run", "--sync")):
+        p = env.run(*args)
+        expect_rc(p, 2)
+
+
 def case_demo_conf(tmp):
     """conf/wsus-fixer.demo.conf as shipped, with only its /tmp paths moved
     into this test's folder; its commands stay relative to its folder."""
