@@ -16,7 +16,10 @@ static const char *const acl_sids_ns[] = {
     "S-1-5-20", "S-1-1-0", "S-1-5-11", "S-1-5-32-545", "S-1-5-6", NULL,
 };
 static const char *const acl_sids_users[] = {
-    "S-1-5-32-545", "S-1-1-0", "S-1-5-11", NULL,
+    "S-1-5-32-545",
+    "S-1-1-0",
+    "S-1-5-11",
+    NULL,
 };
 
 const char *const *

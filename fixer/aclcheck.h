@@ -32,9 +32,9 @@ enum acl_ace_type {
 
 struct acl_ace {
     enum acl_ace_type ae_type;
-    int ae_inherit_only;       /* INHERIT_ONLY_ACE: not for this object */
-    char ae_sid[ACL_SID_MAX];  /* "S-1-5-20" */
-    uint32_t ae_mask;          /* as stored: generic bits not yet mapped */
+    int ae_inherit_only;      /* INHERIT_ONLY_ACE: not for this object */
+    char ae_sid[ACL_SID_MAX]; /* "S-1-5-20" */
+    uint32_t ae_mask;         /* as stored: generic bits not yet mapped */
 };
 
 /* The principals doctor asks about. */

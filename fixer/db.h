@@ -32,10 +32,10 @@ struct db_cfgcol {
  * tbFileOnServer whose ActualState differs from DesiredState (waiting for
  * a download, or failed), with their names from tbFile. */
 struct db_files {
-    int df_known;          /* the tables and columns exist */
-    char df_missing[128];  /* else the first table.column not found */
-    int64_t df_count;      /* such files */
-    size_t df_nnames;      /* names below (the first, by name) */
+    int df_known;         /* the tables and columns exist */
+    char df_missing[128]; /* else the first table.column not found */
+    int64_t df_count;     /* such files */
+    size_t df_nnames;     /* names below (the first, by name) */
     char df_names[DB_FILES_MAX][DB_CFG_VALUE_MAX];
 };
 

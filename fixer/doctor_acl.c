@@ -36,8 +36,8 @@ doc_content_acl(struct doc *d, const struct doctor_opts *dopt)
     uint64_t t0 = doc_now(d);
 
     if (doc_content_folder(d, dopt, dir, sizeof(dir), &source) == -1) {
-        report_step(d->d_rep, "content-acl", REP_SKIP, doc_since(d, t0),
-                    "%s", d->d_err);
+        report_step(d->d_rep, "content-acl", REP_SKIP, doc_since(d, t0), "%s",
+                    d->d_err);
         return;
     }
     if (fplat_dir_access(dir, read, ev, sizeof(ev), d->d_err,
@@ -70,8 +70,7 @@ doc_content_acl(struct doc *d, const struct doctor_opts *dopt)
         char detail[DOC_ERR_MAX];
 
         snprintf(detail, sizeof(detail),
-                 "%s (from %s): %s may not read it [%s]", dir, source, who,
-                 ev);
+                 "%s (from %s): %s may not read it [%s]", dir, source, who, ev);
         doc_fail(d, "content-acl", doc_since(d, t0), detail, fix);
     }
 }

@@ -16,10 +16,10 @@
 
 /* The manual steps when SUSDB cannot tell. */
 #define DOC_FILES_MANUAL                                                       \
-    "look in the Application event log for source Windows Server Update "     \
-    "Services, event 364 (\"Content file download failed\"), and run "        \
-    "wsusutil reset to have WSUS check its content and download what is "   \
-    "missing; on a replica, check on the upstream server that the "          \
+    "look in the Application event log for source Windows Server Update "      \
+    "Services, event 364 (\"Content file download failed\"), and run "         \
+    "wsusutil reset to have WSUS check its content and download what is "      \
+    "missing; on a replica, check on the upstream server that the "            \
     "updates are approved and downloaded"
 
 void

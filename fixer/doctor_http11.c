@@ -23,8 +23,8 @@ h11_last_line(const char *out, char *line, size_t len)
 {
     size_t n = strlen(out), end, start;
 
-    while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r' ||
-                     out[n - 1] == ' '))
+    while (n > 0 &&
+           (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' '))
         n--;
     end = n;
     while (n > 0 && out[n - 1] != '\n')
@@ -35,8 +35,7 @@ h11_last_line(const char *out, char *line, size_t len)
 
 /* Run the shim's own probe. */
 static enum h11_shim
-h11_probe(struct doc *d, const struct doctor_opts *dopt, char *ev,
-          size_t evlen)
+h11_probe(struct doc *d, const struct doctor_opts *dopt, char *ev, size_t evlen)
 {
     char *out = malloc(H11_OUT_MAX);
     char cmd[2400], last[512];

@@ -31,16 +31,16 @@ struct doc {
 uint64_t doc_now(struct doc *d);
 uint64_t doc_since(struct doc *d, uint64_t t0);
 /* A failed step with its fix; the exit code becomes 1. */
-void doc_fail(struct doc *d, const char *check, uint64_t ms,
-              const char *detail, const char *fix);
+void doc_fail(struct doc *d, const char *check, uint64_t ms, const char *detail,
+              const char *fix);
 /* A verdict as one step (a fail counts as doc_fail). */
 void doc_verdict(struct doc *d, const char *step, uint64_t ms,
                  const struct wcfg_verdict *v);
 
 /* The content folder: content_dir, else on Windows WSUS's ContentDir
  * (registry). *source says which. Returns 0, or -1 with d_err set. */
-int doc_content_folder(struct doc *d, const struct doctor_opts *dopt,
-                       char *buf, size_t len, const char **source);
+int doc_content_folder(struct doc *d, const struct doctor_opts *dopt, char *buf,
+                       size_t len, const char **source);
 
 /* The checks of the other files, in the order doctor runs them. */
 void doc_http11(struct doc *d, const struct doctor_opts *dopt);

@@ -47,8 +47,8 @@ struct fconf_key {
 #define FCONF_SYNC_WIN                                                         \
     FCONF_PS "\"(Get-WsusServer).GetSubscription().StartSynchronization()\""
 #define FCONF_SYNC_STATUS_WIN                                                  \
-    FCONF_PS "\"$s = (Get-WsusServer).GetSubscription(); "                    \
-             "$s.GetSynchronizationStatus(); "                                \
+    FCONF_PS "\"$s = (Get-WsusServer).GetSubscription(); "                     \
+             "$s.GetSynchronizationStatus(); "                                 \
              "$s.GetLastSynchronizationInfo().Result\""
 #define FC_HOUR_MS 3600000u
 
@@ -99,8 +99,8 @@ static const struct fconf_key fconf_keys[] = {
      "Succeeded", 0, 0},
     {"fixer", "sync_timeout", FT_DUR, FC_OFF(fc_sync_timeout_ms), "1h", 1000,
      24 * FC_HOUR_MS},
-    {"fixer", "sync_poll_interval", FT_DUR, FC_OFF(fc_sync_poll_ms), "10s",
-     100, 600000},
+    {"fixer", "sync_poll_interval", FT_DUR, FC_OFF(fc_sync_poll_ms), "10s", 100,
+     600000},
 };
 #define FCONF_NKEYS (sizeof(fconf_keys) / sizeof(fconf_keys[0]))
 

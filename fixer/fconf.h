@@ -47,9 +47,9 @@ struct fixer_conf {
 
     /* [fixer] */
     char *fc_state_file;
-    char *fc_content_dir; /* "": WSUS's registry (Windows) */
-    char *fc_shim_conf;           /* "" = doctor skips the upstream check */
-    uint32_t fc_probe_timeout_ms; /* doctor's TCP connect, 5 s */
+    char *fc_content_dir;           /* "": WSUS's registry (Windows) */
+    char *fc_shim_conf;             /* "" = doctor skips the upstream check */
+    uint32_t fc_probe_timeout_ms;   /* doctor's TCP connect, 5 s */
     char *fc_shim_bin;              /* "" = http11 sends one request */
     char *fc_wsusutil;              /* "" = approvals skipped */
     uint32_t fc_command_timeout_ms; /* wsus-shim probe, wsusutil, sync

@@ -121,8 +121,8 @@ static int
 fx_wait(struct fx *x, const char *name, enum svc_state want, uint64_t t0,
         uint32_t timeout_ms)
 {
-    return svcwait_state(x->x_env, x->x_o, x->x_rep, name, want, t0,
-                         timeout_ms, x->x_err, sizeof(x->x_err));
+    return svcwait_state(x->x_env, x->x_o, x->x_rep, name, want, t0, timeout_ms,
+                         x->x_err, sizeof(x->x_err));
 }
 
 /* Make sure name is running: query, start if needed, wait for RUNNING.

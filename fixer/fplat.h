@@ -99,7 +99,6 @@ int fplat_sqlserver_name(char *out, size_t outlen, char *err, size_t errlen);
 /* WSUS's content folder: ContentDir of the same key (the folder WSUS
  * setup was given, e.g. D:\WSUS) with \WsusContent appended, into out.
  * Fails on POSIX. */
-int fplat_wsus_content_dir(char *out, size_t outlen, char *err,
-                           size_t errlen);
+int fplat_wsus_content_dir(char *out, size_t outlen, char *err, size_t errlen);
 
 #endif

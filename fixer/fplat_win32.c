@@ -654,8 +654,8 @@ fplat_dacl_aces(PACL dacl, struct acl_ace **out, size_t *n, size_t *skipped,
         }
         snprintf(aces[*n].ae_sid, sizeof(aces[*n].ae_sid), "%s", sid);
         LocalFree(sid);
-        aces[*n].ae_type = h->AceType == ACCESS_DENIED_ACE_TYPE ? ACL_ACE_DENY
-                                                                : ACL_ACE_ALLOW;
+        aces[*n].ae_type =
+            h->AceType == ACCESS_DENIED_ACE_TYPE ? ACL_ACE_DENY : ACL_ACE_ALLOW;
         aces[*n].ae_inherit_only = (h->AceFlags & INHERIT_ONLY_ACE) != 0;
         aces[*n].ae_mask = a->Mask;
         (*n)++;
@@ -708,14 +708,14 @@ fplat_dir_access(const char *path, int read[ACL_WHO_N], char *evidence,
                                 "not evaluated)",
                                 (unsigned long)n, (unsigned long)skipped);
     for (int w = 0; w < ACL_WHO_N; w++) {
-        uint32_t m = acl_effective(aces, n, dacl == NULL,
-                                   acl_who_sids((enum acl_who)w));
+        uint32_t m =
+            acl_effective(aces, n, dacl == NULL, acl_who_sids((enum acl_who)w));
 
         read[w] = (m & ACL_NEED_READ) == ACL_NEED_READ;
         if (used < evlen)
-            used += (size_t)snprintf(evidence + used, evlen - used,
-                                     "; %s 0x%08lx", acl_who_name((enum acl_who)w),
-                                     (unsigned long)m);
+            used += (size_t)snprintf(
+                evidence + used, evlen - used, "; %s 0x%08lx",
+                acl_who_name((enum acl_who)w), (unsigned long)m);
     }
     rc = 0;
 out:

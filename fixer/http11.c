@@ -33,8 +33,9 @@ static const struct h11_row h11_rows[][2] = {
           "shim_conf; once doctor's http11 check passes, run "
           "wsus-fixer revert"}},
     [H11_SHIM_PROBE_OK] =
-        {{REP_OK, "and wsus-shim probe passes: background downloads work "
-                  "through the shim",
+        {{REP_OK,
+          "and wsus-shim probe passes: background downloads work "
+          "through the shim",
           ""},
          {REP_WARN,
           "and wsus-shim probe passes: the workaround is no longer needed, "

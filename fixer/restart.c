@@ -13,9 +13,9 @@
 
 /* How a run ends; a later, larger value wins. */
 enum rs_outcome {
-    RS_DONE = 0,         /* every service restarted and running */
-    RS_NOT_RESTARTED,    /* a restart failed; every service running */
-    RS_NOT_RUNNING,      /* a service is not running: exit 3 */
+    RS_DONE = 0,      /* every service restarted and running */
+    RS_NOT_RESTARTED, /* a restart failed; every service running */
+    RS_NOT_RUNNING,   /* a service is not running: exit 3 */
 };
 
 struct rs {
@@ -74,8 +74,8 @@ rs_start(struct rs *r, const char *step, const char *name)
     uint32_t timeout = r->r_o->fo_start_timeout_ms;
     uint64_t t0 = rs_now(r);
 
-    if (svc->so_start(svc->so_ctx, name, timeout, r->r_err,
-                      sizeof(r->r_err)) == -1 ||
+    if (svc->so_start(svc->so_ctx, name, timeout, r->r_err, sizeof(r->r_err)) ==
+            -1 ||
         svcwait_state(r->r_env, r->r_o, r->r_rep, name, SVC_RUNNING, t0,
                       timeout, r->r_err, sizeof(r->r_err)) == -1) {
         report_step(r->r_rep, step, REP_FAIL, rs_since(r, t0), "start %s: %s",
@@ -105,14 +105,14 @@ rs_restart(struct rs *r, const char *prefix, const char *name,
         report_step(r->r_rep, step, REP_SKIP, 0, "%s was stopped", name);
     } else if (svc->so_stop(svc->so_ctx, name, timeout, r->r_err,
                             sizeof(r->r_err)) == -1 ||
-               svcwait_state(r->r_env, r->r_o, r->r_rep, name, SVC_STOPPED,
-                             t0, timeout, r->r_err, sizeof(r->r_err)) == -1) {
+               svcwait_state(r->r_env, r->r_o, r->r_rep, name, SVC_STOPPED, t0,
+                             timeout, r->r_err, sizeof(r->r_err)) == -1) {
         report_step(r->r_rep, step, REP_FAIL, rs_since(r, t0), "%s", r->r_err);
         rs_outcome(r, RS_NOT_RESTARTED, r->r_err);
         /* compensation: it must run again, whatever state it is in */
         snprintf(step, sizeof(step), "%s-start", prefix);
-        if (svc->so_query(svc->so_ctx, name, &st, r->r_err,
-                          sizeof(r->r_err)) == 0 &&
+        if (svc->so_query(svc->so_ctx, name, &st, r->r_err, sizeof(r->r_err)) ==
+                0 &&
             st == SVC_RUNNING) {
             report_step(r->r_rep, step, REP_OK, 0, "%s is still running", name);
             return;
@@ -200,13 +200,12 @@ rs_finish(struct rs *r)
     switch (r->r_outcome) {
     case RS_DONE:
         report_finish(r->r_rep, FIXER_EXIT_OK,
-                      "BITS and %s restarted; both running",
+                      "%s and %s restarted; both running", r->r_o->fo_bits,
                       r->r_o->fo_service);
         return FIXER_EXIT_OK;
     case RS_NOT_RESTARTED:
         report_finish(r->r_rep, FIXER_EXIT_FAILED,
-                      "restart failed: %s; every service is running",
-                      r->r_why);
+                      "restart failed: %s; every service is running", r->r_why);
         return FIXER_EXIT_FAILED;
     case RS_NOT_RUNNING:
         break;

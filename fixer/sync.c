@@ -54,16 +54,16 @@ static int
 sy_exec(const struct sync_opts *s, const char *cmd, char *out, char *err,
         size_t errlen)
 {
-    char line[SY_LINE_MAX];
     int status = -1;
 
     if (fplat_exec(cmd, s->sy_cwd, s->sy_command_timeout_ms, out, SY_OUT_MAX,
                    &status, err, errlen) == -1)
         return -1;
     if (status != 0) {
+        char line[SY_LINE_MAX];
+
         sy_last_line(out, line, sizeof(line));
-        snprintf(err, errlen, "exit %d%s%s", status, line[0] ? ": " : "",
-                 line);
+        snprintf(err, errlen, "exit %d%s%s", status, line[0] ? ": " : "", line);
         return -1;
     }
     return 0;
@@ -172,16 +172,18 @@ sync_run(const struct fixer_env *env, const struct sync_opts *s,
         report_fix(rep, "start the synchronization in the WSUS console "
                         "(Synchronizations > Synchronize Now), and check "
                         "that this account may administer WSUS");
-        snprintf(msg, msglen, "sync: the synchronization could not be "
-                              "started");
+        snprintf(msg, msglen,
+                 "sync: the synchronization could not be "
+                 "started");
         goto out;
     }
     sy_last_line(out, line, sizeof(line));
     report_step(rep, "sync-start", REP_OK, sy_now(env) - t0,
                 "synchronization started%s%s", line[0] ? ": " : "", line);
     if (!s->sy_wait) {
-        snprintf(msg, msglen, "synchronization started (follow it with "
-                              "sync --wait or in the WSUS console)");
+        snprintf(msg, msglen,
+                 "synchronization started (follow it with "
+                 "sync --wait or in the WSUS console)");
         rc = FIXER_EXIT_OK;
         goto out;
     }

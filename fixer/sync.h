@@ -18,11 +18,11 @@
 #include "fixer.h"
 
 struct sync_opts {
-    const char *sy_command;        /* starts a synchronization */
-    const char *sy_status_command; /* "": --wait is refused */
-    const char *sy_running_match;  /* in the status while it runs */
-    const char *sy_success_match;  /* in the status once it succeeded */
-    const char *sy_cwd;            /* folder the commands run in */
+    const char *sy_command;         /* starts a synchronization */
+    const char *sy_status_command;  /* "": --wait is refused */
+    const char *sy_running_match;   /* in the status while it runs */
+    const char *sy_success_match;   /* in the status once it succeeded */
+    const char *sy_cwd;             /* folder the commands run in */
     uint32_t sy_command_timeout_ms; /* each command */
     uint32_t sy_timeout_ms;         /* the whole --wait */
     uint32_t sy_poll_ms;            /* between status commands */

@@ -1017,7 +1017,7 @@ test_doctor_reports_fixes(void **state)
         .ft_wsus = {.ks_state = SVC_ABSENT},
         .ft_read_fail_nth = 1};
     struct doctor_opts d = {.do_content_dir = "/nonexistent/wsus-fixer-test",
-                           .do_probe_timeout_ms = 1000};
+                            .do_probe_timeout_ms = 1000};
     struct harness h;
 
     (void)state;

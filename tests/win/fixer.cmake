@@ -14,7 +14,8 @@ target_link_libraries(wsus-setdacl PRIVATE advapi32)
 wsus_warnings(wsus-setdacl)
 
 foreach(group apply_revert stop_ignored stop_rejected stop_hang stop_slow
-        start_fails dependents bits_disabled auto_connection content_acl)
+        start_fails dependents bits_disabled auto_connection content_acl
+        restart)
   wsus_wine_test(wine_fixer_${group} test_fixer_wine.py
                  --testsvc $<TARGET_FILE:wsus-testsvc>
                  --setdacl $<TARGET_FILE:wsus-setdacl> ${group})

@@ -53,8 +53,8 @@ main(int argc, char **argv)
     }
 readback:
     r = GetNamedSecurityInfoA(argv[1], SE_FILE_OBJECT,
-                              DACL_SECURITY_INFORMATION, NULL, NULL, &got,
-                              NULL, &back);
+                              DACL_SECURITY_INFORMATION, NULL, NULL, &got, NULL,
+                              &back);
     if (r != ERROR_SUCCESS) {
         fprintf(stderr, "GetNamedSecurityInfo: %lu\n", (unsigned long)r);
         goto out;

@@ -849,6 +849,66 @@ def g_content_acl(env):
         reg_delete(SETUP_ROOT)
 
 
+def g_restart(env):
+    """restart with the scm backend: BITS, then WSUSService, each stopped
+    and started again in a new process, WSUSService's dependent stopped
+    before it and started after it; a stopped BITS is only started; a
+    WSUSService that does not start again is exit 3 with the command."""
+    dep = SVC + "-dep"
+    env.create(SVC, "--stop-ms", "300", "--fail-start", "3")
+    env.create(dep, depend=SVC)
+    env.create(BITS, "--start-ms", "300")
+    for name in (SVC, dep, BITS):
+        env.start(name)
+    mark = len(env.events())
+    p = env.fixer("--json", "restart")
+    expect_rc(p, 0)
+    check(p.json["message"] == "%s and %s restarted; both running"
+          % (BITS, SVC),
+          "message", p.all)
+    for name in (SVC, dep, BITS):
+        check(sc_state(name) == "RUNNING", "%s is %s" % (name, sc_state(name)))
+    ev = [(e[0], e[1], e[2]) for e in env.events()[mark:]
+          if e[1] in ("stop-request", "stopped", "running")]
+    check(ev == [(BITS, "stop-request", 1), (BITS, "stopped", 1),
+                 (BITS, "running", 2),
+                 (dep, "stop-request", 1), (dep, "stopped", 1),
+                 (SVC, "stop-request", 1), (SVC, "stopped", 1),
+                 (SVC, "running", 2), (dep, "running", 2)],
+          "order of stops and starts", ev, env.log_text())
+    pids = {}
+    for e in env.events():
+        if e[1] == "running":
+            pids.setdefault(e[0], set()).add(e[3])
+    check(all(len(pids[n]) == 2 for n in (SVC, dep, BITS)),
+          "not new processes: %r" % pids, env.log_text())
+
+    # BITS stopped: started, not stopped; WSUSService's third start fails
+    q = wine(["sc", "stop", BITS])
+    check(wait_state(BITS, "STOPPED", 30) == "STOPPED", "sc stop", q.stdout)
+    mark = len(env.events())
+    p = env.fixer("--json", "restart")
+    expect_rc(p, 3)
+    step(p, "bits-stop", "skip", "%s was stopped" % BITS)
+    step(p, "bits-start", "ok", "%s started" % BITS)
+    check(sc_state(BITS) == "RUNNING" and sc_state(SVC) == "STOPPED",
+          "states %s %s" % (sc_state(BITS), sc_state(SVC)))
+    check(p.json["message"].startswith("ACTION REQUIRED: a service is not "
+                                       "running") and
+          p.json["message"].endswith(
+              "Run by hand: net start %s; then net start %s" % (SVC, dep)),
+          "message", p.all)
+    for cmd in p.json["message"].split("Run by hand: ")[1].split("; then "):
+        q = wine(["cmd.exe", "/c", cmd])
+        check(q.returncode == 0, "%s: rc %d" % (cmd, q.returncode),
+              q.stdout, q.stderr)
+    for name in (SVC, dep):
+        st = wait_state(name, "RUNNING", 30)
+        check(st == "RUNNING", "%s is %s after the manual commands"
+              % (name, st))
+    env.expect_value(0)
+
+
 GROUPS = {
     "apply_revert": g_apply_revert,
     "stop_ignored": g_stop_ignored,
@@ -860,6 +920,7 @@ GROUPS = {
     "bits_disabled": g_bits_disabled,
     "auto_connection": g_auto_connection,
     "content_acl": g_content_acl,
+    "restart": g_restart,
 }
 
 
