@@ -28,6 +28,7 @@ import time
 
 FIXER = None
 SRC = None
+SHIM = None  # the wsus-shim binary, for real_shim_probe
 RUN_TIMEOUT = 90  # seconds for one wsus-fixer run
 
 
@@ -1080,6 +1081,38 @@ def case_sqlite_sync(tmp):
         expect_rc(p, 2)
 
 
+def case_real_shim_probe(tmp):
+    """http11 with the real wsus-shim as shim_bin: its probe of a parent
+    proxy that refuses connections (127.0.0.1, a closed port) exits 1,
+    and a conf it rejects exits 2; doctor reports both as a failing
+    probe, with the probe's own last line."""
+    check(SHIM and os.path.exists(SHIM), "no --shim binary", SHIM)
+    db, env = sqlite_env(tmp)
+    port = free_port()
+    shim = os.path.join(tmp, "shim.conf")
+    with open(shim, "w") as f:
+        f.write("[listen]\naddress = 127.0.0.1\nport = %d\n[upstream]\n"
+                "proxy = 127.0.0.1:%d\n" % (free_port(), port))
+    env.shim_conf = shim
+    env.shim_bin = SHIM
+    env.write_conf()
+    rc, st, out = doctor_step(env, "http11")
+    check(rc == 1 and st["result"] == "fail" and "probe fails" in
+          st["detail"] and st["detail"].endswith(
+              ": exit 1: exit 1: at least one parent does not work through "
+              "the shim with this conf]"), "refused parent, 0", out)
+    db.execute("UPDATE tbConfigurationC SET BitsDownloadPriorityForeground"
+               " = 1")
+    rc, st, out = doctor_step(env, "http11")
+    check(st["result"] == "warn" and "keep the workaround" in st["detail"],
+          "refused parent, 1", out)
+    with open(shim, "a") as f:
+        f.write("no_such_key = 1\n")
+    rc, st, out = doctor_step(env, "http11")
+    check(st["result"] == "warn" and ": exit 2: " in st["detail"],
+          "bad shim conf", out)
+
+
 def case_demo_conf(tmp):
     """conf/wsus-fixer.demo.conf as shipped, with only its /tmp paths moved
     into this test's folder; its commands stay relative to its folder."""
@@ -1424,14 +1457,16 @@ CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
 
 
 def main():
-    global FIXER, SRC
+    global FIXER, SRC, SHIM
     ap = argparse.ArgumentParser()
     ap.add_argument("--fixer", required=True)
+    ap.add_argument("--shim", default="")
     ap.add_argument("--src", required=True)
     ap.add_argument("case", choices=sorted(CASES))
     a = ap.parse_args()
     FIXER = os.path.abspath(a.fixer)
     SRC = os.path.abspath(a.src)
+    SHIM = os.path.abspath(a.shim) if a.shim else ""
     tmp = tempfile.mkdtemp(prefix="wsus-fixer-e2e-")
     try:
         CASES[a.case](tmp)
