@@ -26,6 +26,19 @@ struct db_cfgcol {
     char cc_value[DB_CFG_VALUE_MAX]; /* the value as text */
 };
 
+#define DB_FILES_MAX 10
+
+/* Files WSUS wants on this server and does not have: rows of
+ * tbFileOnServer whose ActualState differs from DesiredState (waiting for
+ * a download, or failed), with their names from tbFile. */
+struct db_files {
+    int df_known;         /* the tables and columns exist */
+    char df_missing[128]; /* else the first table.column not found */
+    int64_t df_count;     /* such files */
+    size_t df_nnames;     /* names below (the first, by name) */
+    char df_names[DB_FILES_MAX][DB_CFG_VALUE_MAX];
+};
+
 /*
  * Every operation takes do_ctx first and returns 0 or -1 with the whole
  * driver diagnostic in err.
@@ -48,6 +61,9 @@ struct db_cfgcol {
  *                  name no table has is left cc_found = 0: "unknown",
  *                  never a guess. Needs a connection; -1 only when the
  *                  catalog or a read fails.
+ *   do_files       struct db_files; the columns are looked up with
+ *                  SQLColumns first, and a missing one gives df_known = 0
+ *                  (not an error). NULL in fakes that lack it.
  */
 struct db_ops {
     void *do_ctx;
@@ -62,6 +78,7 @@ struct db_ops {
     void (*do_close)(void *ctx);
     int (*do_config)(void *ctx, struct db_cfgcol *cols, size_t ncols, char *err,
                      size_t errlen);
+    int (*do_files)(void *ctx, struct db_files *out, char *err, size_t errlen);
 };
 
 /* Fill ops with the ODBC implementation. Returns 0 or -1. */

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "strparse.h"
 #include "strutil.h"
 #include "fixer_sql.h"
 
@@ -509,6 +510,123 @@ db_odbc_config(void *ctx, struct db_cfgcol *cols, size_t ncols, char *err,
     return 0;
 }
 
+/* db_catalog on table as spelt, then lower-cased for catalogs that fold
+ * unquoted names (PostgreSQL). */
+static int
+db_catalog_any(struct db_odbc *dc, const char *table, struct db_cfgcol *cols,
+               size_t ncols, char *err, size_t errlen)
+{
+    char lc[DB_CFG_TABLE_MAX];
+    size_t seen = 0;
+
+    if (db_catalog(dc, table, cols, ncols, &seen, err, errlen) == -1)
+        return -1;
+    if (seen > 0)
+        return 0;
+    snprintf(lc, sizeof(lc), "%s", table);
+    for (char *p = lc; *p != '\0'; p++)
+        *p = (char)str_lc((unsigned char)*p);
+    return db_catalog(dc, lc, cols, ncols, &seen, err, errlen);
+}
+
+/* Run sql and copy column 1 of up to max rows, as text, into rows
+ * (each DB_CFG_VALUE_MAX bytes); *n gets how many. */
+static int
+db_query_text(struct db_odbc *dc, const char *sql,
+              char (*rows)[DB_CFG_VALUE_MAX], size_t max, size_t *n, char *err,
+              size_t errlen)
+{
+    char buf[DB_CFG_VALUE_MAX];
+    SQLLEN ind = 0;
+    SQLHSTMT st;
+    SQLRETURN r;
+    int rc = -1;
+
+    *n = 0;
+    if (db_stmt(dc, &st, err, errlen) == -1)
+        return -1;
+    r = SQLExecDirect(st, (SQLCHAR *)(uintptr_t)sql, SQL_NTS);
+    if (!SQL_SUCCEEDED(r)) {
+        db_diag(SQL_HANDLE_STMT, st, sql, err, errlen);
+        goto out;
+    }
+    r = SQLBindCol(st, 1, SQL_C_CHAR, buf, sizeof(buf), &ind);
+    if (!SQL_SUCCEEDED(r)) {
+        db_diag(SQL_HANDLE_STMT, st, "SQLBindCol", err, errlen);
+        goto out;
+    }
+    while (*n < max) {
+        r = SQLFetch(st);
+        if (r == SQL_NO_DATA)
+            break;
+        if (!SQL_SUCCEEDED(r)) {
+            db_diag(SQL_HANDLE_STMT, st, sql, err, errlen);
+            goto out;
+        }
+        snprintf(rows[*n], DB_CFG_VALUE_MAX, "%s",
+                 ind == SQL_NULL_DATA ? "(NULL)" : buf);
+        (*n)++;
+    }
+    rc = 0;
+out:
+    SQLFreeHandle(SQL_HANDLE_STMT, st);
+    return rc;
+}
+
+static int
+db_odbc_files(void *ctx, struct db_files *out, char *err, size_t errlen)
+{
+    static const char sql_count[] =
+        "SELECT COUNT(*) FROM tbFileOnServer WHERE ActualState <> "
+        "DesiredState";
+    static const char sql_names[] =
+        "SELECT f.FileName FROM tbFileOnServer s JOIN tbFile f ON "
+        "f.FileDigest = s.FileDigest WHERE s.ActualState <> s.DesiredState "
+        "ORDER BY f.FileName";
+    struct db_cfgcol on[3] = {
+        {.cc_name = "FileDigest"},
+        {.cc_name = "ActualState"},
+        {.cc_name = "DesiredState"},
+    };
+    struct db_cfgcol file[2] = {
+        {.cc_name = "FileDigest"},
+        {.cc_name = "FileName"},
+    };
+    struct db_odbc *dc = ctx;
+    char count[1][DB_CFG_VALUE_MAX];
+    uint64_t cnt = 0;
+    size_t n = 0;
+
+    memset(out, 0, sizeof(*out));
+    if (db_catalog_any(dc, "tbFileOnServer", on, 3, err, errlen) == -1 ||
+        db_catalog_any(dc, "tbFile", file, 2, err, errlen) == -1)
+        return -1;
+    for (size_t i = 0; i < 3; i++)
+        if (!on[i].cc_found) {
+            snprintf(out->df_missing, sizeof(out->df_missing),
+                     "tbFileOnServer.%s", on[i].cc_name);
+            return 0;
+        }
+    for (size_t i = 0; i < 2; i++)
+        if (!file[i].cc_found) {
+            snprintf(out->df_missing, sizeof(out->df_missing), "tbFile.%s",
+                     file[i].cc_name);
+            return 0;
+        }
+    if (db_query_text(dc, sql_count, count, 1, &n, err, errlen) == -1)
+        return -1;
+    if (n != 1 || parse_u64(count[0], &cnt) == -1 || cnt > INT64_MAX) {
+        snprintf(err, errlen, "%s: no count", sql_count);
+        return -1;
+    }
+    out->df_count = (int64_t)cnt;
+    if (db_query_text(dc, sql_names, out->df_names, DB_FILES_MAX,
+                      &out->df_nnames, err, errlen) == -1)
+        return -1;
+    out->df_known = 1;
+    return 0;
+}
+
 static void
 db_odbc_disconnect(void *ctx)
 {
@@ -559,5 +677,6 @@ db_odbc_open(struct db_ops *ops, char *err, size_t errlen)
     ops->do_disconnect = db_odbc_disconnect;
     ops->do_close = db_odbc_close;
     ops->do_config = db_odbc_config;
+    ops->do_files = db_odbc_files;
     return 0;
 }

@@ -8,24 +8,12 @@
 
 #include "connstr.h"
 #include "doctor.h"
+#include "doctor_int.h"
 #include "fplat.h"
 #include "shimconf.h"
 #include "wsuscfg.h"
 
-#define DOC_ERR_MAX 2048
-
-struct doc {
-    const struct fixer_env *d_env;
-    struct report *d_rep;
-    int d_failed;
-    /* WSUS's configuration, read while SUSDB was reached */
-    struct db_cfgcol d_cfg[WCFG_NCOLS];
-    int d_cfg_read;              /* 1: d_cfg holds what SUSDB has */
-    char d_cfg_why[DOC_ERR_MAX]; /* else why not */
-    char d_err[DOC_ERR_MAX];
-};
-
-static uint64_t
+uint64_t
 doc_now(struct doc *d)
 {
     const struct fixer_clock *c = d->d_env->fe_clock;
@@ -33,7 +21,7 @@ doc_now(struct doc *d)
     return c->fc_now_ms(c->fc_ctx);
 }
 
-static uint64_t
+uint64_t
 doc_since(struct doc *d, uint64_t t0)
 {
     uint64_t now = doc_now(d);
@@ -41,7 +29,7 @@ doc_since(struct doc *d, uint64_t t0)
     return now > t0 ? now - t0 : 0;
 }
 
-static void
+void
 doc_fail(struct doc *d, const char *check, uint64_t ms, const char *detail,
          const char *fix)
 {
@@ -153,6 +141,8 @@ doc_database(struct doc *d, const struct fixer_opts *o)
         d->d_cfg_read = 1;
     }
     db->do_disconnect(db->do_ctx);
+    d->d_value = value;
+    d->d_value_read = 1;
     report_step(
         d->d_rep, "susdb", REP_OK, doc_since(d, t0),
         "reachable; BitsDownloadPriorityForeground = %" PRId64 "%s", value,
@@ -161,13 +151,15 @@ doc_database(struct doc *d, const struct fixer_opts *o)
 }
 
 static void
-doc_content(struct doc *d, const char *dir)
+doc_content(struct doc *d, const struct doctor_opts *dopt)
 {
+    char dir[600];
+    const char *source = "";
     uint64_t t0 = doc_now(d);
 
-    if (dir == NULL || *dir == '\0') {
-        report_step(d->d_rep, "content-dir", REP_SKIP, 0,
-                    "no content_dir configured");
+    if (doc_content_folder(d, dopt, dir, sizeof(dir), &source) == -1) {
+        report_step(d->d_rep, "content-dir", REP_SKIP, doc_since(d, t0), "%s",
+                    d->d_err);
         return;
     }
     if (fplat_dir_readable(dir, d->d_err, sizeof(d->d_err)) == -1) {
@@ -226,15 +218,15 @@ doc_upstream(struct doc *d, const struct doctor_opts *dopt)
     }
 }
 
-/* A verdict of wsuscfg.c as one step; skipped when SUSDB was not read. */
-static void
-doc_verdict(struct doc *d, const char *step, const struct wcfg_verdict *v)
+void
+doc_verdict(struct doc *d, const char *step, uint64_t ms,
+            const struct wcfg_verdict *v)
 {
     if (v->wv_result == REP_FAIL) {
-        doc_fail(d, step, 0, v->wv_detail, v->wv_fix);
+        doc_fail(d, step, ms, v->wv_detail, v->wv_fix);
         return;
     }
-    report_step(d->d_rep, step, v->wv_result, 0, "%s", v->wv_detail);
+    report_step(d->d_rep, step, v->wv_result, ms, "%s", v->wv_detail);
     if (v->wv_fix[0] != '\0')
         report_fix(d->d_rep, "%s", v->wv_fix);
 }
@@ -270,7 +262,7 @@ doc_wsus_proxy(struct doc *d, const struct doctor_opts *dopt)
     } else {
         wcfg_proxy(d->d_cfg, NULL, 0, &v);
     }
-    doc_verdict(d, "wsus-proxy", &v);
+    doc_verdict(d, "wsus-proxy", 0, &v);
 }
 
 static void
@@ -281,7 +273,7 @@ doc_storage(struct doc *d)
     if (!doc_cfg_ready(d, "storage"))
         return;
     wcfg_storage(d->d_cfg, &v);
-    doc_verdict(d, "storage", &v);
+    doc_verdict(d, "storage", 0, &v);
 }
 
 /* upstream-server: one request to the upstream WSUS server, through the
@@ -301,7 +293,7 @@ doc_upstream_server(struct doc *d, const struct doctor_opts *dopt)
     if (!doc_cfg_ready(d, "upstream-server"))
         return;
     if (wcfg_upstream(d->d_cfg, &up, &v) == -1) {
-        doc_verdict(d, "upstream-server", &v);
+        doc_verdict(d, "upstream-server", 0, &v);
         return;
     }
     if (conf != NULL && *conf != '\0') {
@@ -372,6 +364,7 @@ doctor_run(const struct fixer_env *env, const struct fixer_opts *o,
 
     memset(&d, 0, sizeof(d));
     d.d_env = env;
+    d.d_o = o;
     d.d_rep = rep;
     report_command(rep, "doctor");
     doc_service(&d, "bits", o->fo_bits, 1);
@@ -380,8 +373,12 @@ doctor_run(const struct fixer_env *env, const struct fixer_opts *o,
     doc_wsus_proxy(&d, dopt);
     doc_storage(&d);
     doc_upstream_server(&d, dopt);
-    doc_content(&d, dopt->do_content_dir);
+    doc_content(&d, dopt);
+    doc_content_acl(&d, dopt);
     doc_upstream(&d, dopt);
+    doc_http11(&d, dopt);
+    doc_missing_updates(&d);
+    doc_approvals(&d, dopt);
     if (d.d_failed) {
         report_finish(rep, FIXER_EXIT_FAILED,
                       "doctor: some checks failed; see the fix lines");

@@ -38,6 +38,18 @@ struct fconf_key {
 };
 
 #define FC_OFF(f) offsetof(struct fixer_conf, f)
+
+/* The default sync commands on Windows: the WSUS API through PowerShell
+ * (the UpdateServices module of the WSUS role). The status prints the
+ * state (Running or NotProcessing), then the last result (Succeeded,
+ * Failed, ...). */
+#define FCONF_PS "powershell.exe -NoProfile -NonInteractive -Command "
+#define FCONF_SYNC_WIN                                                         \
+    FCONF_PS "\"(Get-WsusServer).GetSubscription().StartSynchronization()\""
+#define FCONF_SYNC_STATUS_WIN                                                  \
+    FCONF_PS "\"$s = (Get-WsusServer).GetSubscription(); "                     \
+             "$s.GetSynchronizationStatus(); "                                 \
+             "$s.GetLastSynchronizationInfo().Result\""
 #define FC_HOUR_MS 3600000u
 
 static const struct fconf_key fconf_keys[] = {
@@ -74,6 +86,21 @@ static const struct fconf_key fconf_keys[] = {
     {"fixer", "shim_conf", FT_PATH, FC_OFF(fc_shim_conf), "", 0, 0},
     {"fixer", "probe_timeout", FT_DUR, FC_OFF(fc_probe_timeout_ms), "5", 100,
      60000},
+    {"fixer", "shim_bin", FT_PATH, FC_OFF(fc_shim_bin), "", 0, 0},
+    {"fixer", "wsusutil", FT_PATH, FC_OFF(fc_wsusutil), NULL, 0, 0},
+    {"fixer", "command_timeout", FT_DUR, FC_OFF(fc_command_timeout_ms), "120",
+     1000, FC_HOUR_MS},
+    {"fixer", "sync_command", FT_STR, FC_OFF(fc_sync_cmd), NULL, 0, 0},
+    {"fixer", "sync_status_command", FT_STR, FC_OFF(fc_sync_status_cmd), NULL,
+     0, 0},
+    {"fixer", "sync_running_match", FT_STR, FC_OFF(fc_sync_running_match),
+     "Running", 0, 0},
+    {"fixer", "sync_success_match", FT_STR, FC_OFF(fc_sync_success_match),
+     "Succeeded", 0, 0},
+    {"fixer", "sync_timeout", FT_DUR, FC_OFF(fc_sync_timeout_ms), "1h", 1000,
+     24 * FC_HOUR_MS},
+    {"fixer", "sync_poll_interval", FT_DUR, FC_OFF(fc_sync_poll_ms), "10s", 100,
+     600000},
 };
 #define FCONF_NKEYS (sizeof(fconf_keys) / sizeof(fconf_keys[0]))
 
@@ -243,8 +270,13 @@ fconf_defaults(struct fixer_conf *cf, const char *dir)
     cf->fc_connection = strdup(fplat_is_windows() ? "auto" : "");
     cf->fc_state_file = strdup(fplat_default_state_file());
     cf->fc_content_dir = strdup(fplat_default_content_dir());
+    cf->fc_wsusutil = strdup(fplat_default_wsusutil());
+    cf->fc_sync_cmd = strdup(fplat_is_windows() ? FCONF_SYNC_WIN : "");
+    cf->fc_sync_status_cmd =
+        strdup(fplat_is_windows() ? FCONF_SYNC_STATUS_WIN : "");
     if (cf->fc_connection == NULL || cf->fc_state_file == NULL ||
-        cf->fc_content_dir == NULL)
+        cf->fc_content_dir == NULL || cf->fc_wsusutil == NULL ||
+        cf->fc_sync_cmd == NULL || cf->fc_sync_status_cmd == NULL)
         goto fail;
     return 0;
 fail:

@@ -47,9 +47,19 @@ struct fixer_conf {
 
     /* [fixer] */
     char *fc_state_file;
-    char *fc_content_dir;
-    char *fc_shim_conf;           /* "" = doctor skips the upstream check */
-    uint32_t fc_probe_timeout_ms; /* doctor's TCP connect, 5 s */
+    char *fc_content_dir;           /* "": WSUS's registry (Windows) */
+    char *fc_shim_conf;             /* "" = doctor skips the upstream check */
+    uint32_t fc_probe_timeout_ms;   /* doctor's TCP connect, 5 s */
+    char *fc_shim_bin;              /* "" = http11 sends one request */
+    char *fc_wsusutil;              /* "" = approvals skipped */
+    uint32_t fc_command_timeout_ms; /* wsus-shim probe, wsusutil, sync
+                                       commands: 120 s */
+    char *fc_sync_cmd;              /* default: PowerShell on Windows */
+    char *fc_sync_status_cmd;       /* default: PowerShell on Windows */
+    char *fc_sync_running_match;    /* "Running" */
+    char *fc_sync_success_match;    /* "Succeeded" */
+    uint32_t fc_sync_timeout_ms;    /* sync --wait: 1 h */
+    uint32_t fc_sync_poll_ms;       /* 10 s */
 };
 
 /* Fill *cf with every default (no file read). dir is the base folder for

@@ -10,6 +10,7 @@
 #include "connstr.h"
 #include "fixer.h"
 #include "fplat.h"
+#include "svcwait.h"
 
 #define FX_ERR_MAX 2048
 #define FX_MANUAL_MAX 1024
@@ -115,47 +116,13 @@ fx_manual(struct fx *x, enum svc_action act, const char *name)
              used ? "; then " : "", cmd);
 }
 
-/*
- * Poll name's state until it is want, from t0 for at most timeout_ms.
- * Query failures and unknown states while waiting are not fatal: the
- * service may be between states. The loop is bounded both by the clock
- * and by a count of polls. Returns 0, or -1 with x_err set.
- */
+/* svcwait_state, with x_err. Returns 0 or -1. */
 static int
 fx_wait(struct fx *x, const char *name, enum svc_state want, uint64_t t0,
         uint32_t timeout_ms)
 {
-    const struct svc_ops *svc = x->x_env->fe_svc;
-    const struct fixer_clock *clk = x->x_env->fe_clock;
-    uint32_t poll = x->x_o->fo_poll_ms ? x->x_o->fo_poll_ms : 1;
-    uint64_t max_polls = (uint64_t)timeout_ms / poll + 2;
-    enum svc_state st = SVC_UNKNOWN;
-    char qerr[FX_ERR_MAX / 2] = "";
-
-    for (uint64_t i = 0; i < max_polls; i++) {
-        uint64_t spent;
-
-        qerr[0] = '\0';
-        if (svc->so_query(svc->so_ctx, name, &st, qerr, sizeof(qerr)) == 0 &&
-            st == want) {
-            report_progress_end(x->x_rep);
-            return 0;
-        }
-        spent = fx_since(x, t0);
-        if (spent >= timeout_ms)
-            break;
-        report_progress(
-            x->x_rep, "waiting for %s to be %s: %" PRIu64 " of %u s", name,
-            svc_state_name(want), spent / 1000, (unsigned)(timeout_ms / 1000));
-        clk->fc_sleep_ms(clk->fc_ctx, timeout_ms - spent < poll
-                                          ? (uint32_t)(timeout_ms - spent)
-                                          : poll);
-    }
-    report_progress_end(x->x_rep);
-    snprintf(x->x_err, sizeof(x->x_err), "%s is still %s after %u s%s%s", name,
-             svc_state_name(st), (unsigned)(timeout_ms / 1000),
-             qerr[0] ? ": " : "", qerr);
-    return -1;
+    return svcwait_state(x->x_env, x->x_o, x->x_rep, name, want, t0, timeout_ms,
+                         x->x_err, sizeof(x->x_err));
 }
 
 /* Make sure name is running: query, start if needed, wait for RUNNING.

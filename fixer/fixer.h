@@ -2,7 +2,7 @@
  * fixer.h - the fixer's procedures: apply/revert (DESIGN.md section 4) and
  * status. They see the world only through the svc, db and state operation
  * tables and a clock, so every failure path runs under cmocka with fakes.
- * Doctor lives in doctor.h.
+ * Doctor lives in doctor.h, restart in restart.h, sync in sync.h.
  */
 #ifndef WSUS_FIXER_H
 #define WSUS_FIXER_H

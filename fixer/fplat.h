@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aclcheck.h"
+
 /* Monotonic milliseconds, and a sleep. */
 uint64_t fplat_now_ms(void);
 void fplat_sleep_ms(uint32_t ms);
@@ -28,7 +30,8 @@ int fplat_path_is_abs(const char *path);
 int fplat_is_sep(char c);
 const char *fplat_default_conf(void);
 const char *fplat_default_state_file(void);
-const char *fplat_default_content_dir(void);
+const char *fplat_default_content_dir(void); /* "": WSUS's registry */
+const char *fplat_default_wsusutil(void);    /* "": none */
 /* Nonzero where the scm backend and connection = auto are the defaults. */
 int fplat_is_windows(void);
 
@@ -65,6 +68,16 @@ int fplat_write_atomic(const char *path, const char *data, size_t len,
 /* 0 when path is a folder whose entries can be listed. */
 int fplat_dir_readable(const char *path, char *err, size_t errlen);
 
+/* Whether each principal of aclcheck.h (enum acl_who: NETWORK SERVICE,
+ * Users) may read the folder path: read[who] is 1 or 0. On Windows, the
+ * effective rights its DACL grants (GetNamedSecurityInfo, evaluated by
+ * aclcheck.c, not by trying to list it ourselves); evidence gets each
+ * principal's rights mask. On POSIX, the mode bits: "others" r-x stands
+ * for both; evidence gets the mode. Fails when path is not a folder or
+ * its security cannot be read. */
+int fplat_dir_access(const char *path, int read[ACL_WHO_N], char *evidence,
+                     size_t evlen, char *err, size_t errlen);
+
 /* Resolve host and open a TCP connection to port within timeout_ms, then
  * close it. addr gets the numeric address that answered. */
 int fplat_tcp_probe(const char *host, uint16_t port, uint32_t timeout_ms,
@@ -82,5 +95,10 @@ int fplat_http_probe(const char *host, uint16_t port, uint32_t timeout_ms,
  * (the 64-bit view), into out. A REG_EXPAND_SZ value has its %VARIABLES%
  * expanded. Errors carry the system's text. Fails on POSIX. */
 int fplat_sqlserver_name(char *out, size_t outlen, char *err, size_t errlen);
+
+/* WSUS's content folder: ContentDir of the same key (the folder WSUS
+ * setup was given, e.g. D:\WSUS) with \WsusContent appended, into out.
+ * Fails on POSIX. */
+int fplat_wsus_content_dir(char *out, size_t outlen, char *err, size_t errlen);
 
 #endif

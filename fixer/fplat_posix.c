@@ -94,6 +94,12 @@ fplat_default_content_dir(void)
     return "/var/lib/wsus/WsusContent";
 }
 
+const char *
+fplat_default_wsusutil(void)
+{
+    return "";
+}
+
 int
 fplat_is_windows(void)
 {
@@ -365,6 +371,32 @@ fplat_dir_readable(const char *path, char *err, size_t errlen)
     return 0;
 }
 
+int
+fplat_dir_access(const char *path, int read[ACL_WHO_N], char *evidence,
+                 size_t evlen, char *err, size_t errlen)
+{
+    struct stat sb;
+    int others;
+
+    if (stat(path, &sb) == -1) {
+        errfmt(err, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(sb.st_mode)) {
+        errfmt(err, errlen, "%s: not a folder", path);
+        return -1;
+    }
+    others = (sb.st_mode & S_IROTH) && (sb.st_mode & S_IXOTH);
+    for (int i = 0; i < ACL_WHO_N; i++)
+        read[i] = others;
+    snprintf(evidence, evlen, "mode %04o, owner uid %lu gid %lu; others %c%c%c",
+             (unsigned)(sb.st_mode & 07777), (unsigned long)sb.st_uid,
+             (unsigned long)sb.st_gid, (sb.st_mode & S_IROTH) ? 'r' : '-',
+             (sb.st_mode & S_IWOTH) ? 'w' : '-',
+             (sb.st_mode & S_IXOTH) ? 'x' : '-');
+    return 0;
+}
+
 #ifndef MSG_NOSIGNAL
 #define MSG_NOSIGNAL 0
 #endif
@@ -523,5 +555,16 @@ fplat_sqlserver_name(char *out, size_t outlen, char *err, size_t errlen)
     errfmt(err, errlen,
            "connection = auto reads the Windows registry; set "
            "[database] connection explicitly on this system");
+    return -1;
+}
+
+int
+fplat_wsus_content_dir(char *out, size_t outlen, char *err, size_t errlen)
+{
+    (void)out;
+    (void)outlen;
+    errfmt(err, errlen,
+           "WSUS's ContentDir is in the Windows registry; set [fixer] "
+           "content_dir on this system");
     return -1;
 }

@@ -10,6 +10,8 @@
 #include <winsock2.h>
 #include <ws2tcpip.h>
 #include <windows.h>
+#include <aclapi.h>
+#include <sddl.h>
 #include <io.h>
 
 #include <stdio.h>
@@ -78,7 +80,13 @@ fplat_default_state_file(void)
 const char *
 fplat_default_content_dir(void)
 {
-    return "C:\\WSUS\\WsusContent";
+    return ""; /* ContentDir from WSUS's registry */
+}
+
+const char *
+fplat_default_wsusutil(void)
+{
+    return "C:\\Program Files\\Update Services\\Tools\\wsusutil.exe";
 }
 
 int
@@ -512,28 +520,33 @@ done:
     return rc;
 }
 
-int
-fplat_sqlserver_name(char *out, size_t outlen, char *err, size_t errlen)
+/* A string value of WSUS's setup key, HKLM\SOFTWARE\Microsoft\Update
+ * Services\Server\Setup (the 64-bit view), into out; a REG_EXPAND_SZ
+ * value has its %VARIABLES% expanded. Errors name the value and carry the
+ * system's text. */
+static int
+fplat_setup_value(const char *name, char *out, size_t outlen, char *err,
+                  size_t errlen)
 {
     static const char key[] =
         "SOFTWARE\\Microsoft\\Update Services\\Server\\Setup";
-    static const char where[] = "SqlServerName in HKLM\\SOFTWARE\\Microsoft\\"
-                                "Update Services\\Server\\Setup";
-    char raw[512];
+    char where[160], raw[512];
     HKEY hk;
     DWORD type = 0, size = sizeof(raw) - 1, n;
     LONG r;
 
+    snprintf(where, sizeof(where),
+             "%s in HKLM\\SOFTWARE\\Microsoft\\Update Services\\Server\\Setup",
+             name);
     if (outlen == 0) {
-        errfmt(err, errlen, "no room for SqlServerName");
+        errfmt(err, errlen, "no room for %s", name);
         return -1;
     }
     /* WSUS is a 64-bit program: read its view of the registry */
     r = RegOpenKeyExA(HKEY_LOCAL_MACHINE, key, 0,
                       KEY_QUERY_VALUE | KEY_WOW64_64KEY, &hk);
     if (r == ERROR_SUCCESS) {
-        r = RegQueryValueExA(hk, "SqlServerName", NULL, &type, (LPBYTE)raw,
-                             &size);
+        r = RegQueryValueExA(hk, name, NULL, &type, (LPBYTE)raw, &size);
         RegCloseKey(hk);
     }
     if (r != ERROR_SUCCESS) {
@@ -567,4 +580,148 @@ fplat_sqlserver_name(char *out, size_t outlen, char *err, size_t errlen)
         return -1;
     }
     return 0;
+}
+
+int
+fplat_sqlserver_name(char *out, size_t outlen, char *err, size_t errlen)
+{
+    return fplat_setup_value("SqlServerName", out, outlen, err, errlen);
+}
+
+int
+fplat_wsus_content_dir(char *out, size_t outlen, char *err, size_t errlen)
+{
+    static const char sub[] = "WsusContent";
+    size_t n;
+
+    if (fplat_setup_value("ContentDir", out, outlen, err, errlen) == -1)
+        return -1;
+    n = strlen(out);
+    while (n > 0 && fplat_is_sep(out[n - 1]))
+        out[--n] = '\0';
+    if (n + 1 + sizeof(sub) > outlen) {
+        errfmt(err, errlen, "ContentDir \"%s\" is too long", out);
+        return -1;
+    }
+    snprintf(out + n, outlen - n, "\\%s", sub);
+    return 0;
+}
+
+/* The plain allow and deny ACEs of dacl as aclcheck.h entries, in order,
+ * into a fresh array the caller frees (*n of them; *skipped counts the
+ * object and callback ACEs, which are not evaluated). */
+static int
+fplat_dacl_aces(PACL dacl, struct acl_ace **out, size_t *n, size_t *skipped,
+                char *err, size_t errlen)
+{
+    ACL_SIZE_INFORMATION info;
+    struct acl_ace *aces;
+
+    *out = NULL;
+    *n = 0;
+    *skipped = 0;
+    if (!GetAclInformation(dacl, &info, sizeof(info), AclSizeInformation)) {
+        fplat_winerr(err, errlen, "GetAclInformation", GetLastError());
+        return -1;
+    }
+    aces = calloc(info.AceCount > 0 ? info.AceCount : 1, sizeof(*aces));
+    if (aces == NULL) {
+        errfmt(err, errlen, "out of memory");
+        return -1;
+    }
+    for (DWORD i = 0; i < info.AceCount; i++) {
+        void *ace = NULL;
+        const ACE_HEADER *h;
+        const ACCESS_ALLOWED_ACE *a; /* ACCESS_DENIED_ACE: same layout */
+        LPSTR sid = NULL;
+
+        if (!GetAce(dacl, i, &ace)) {
+            fplat_winerr(err, errlen, "GetAce", GetLastError());
+            free(aces);
+            return -1;
+        }
+        h = ace;
+        if (h->AceType != ACCESS_ALLOWED_ACE_TYPE &&
+            h->AceType != ACCESS_DENIED_ACE_TYPE) {
+            (*skipped)++;
+            continue;
+        }
+        a = ace;
+        if (!ConvertSidToStringSidA((PSID)(uintptr_t)&a->SidStart, &sid)) {
+            fplat_winerr(err, errlen, "ConvertSidToStringSid", GetLastError());
+            free(aces);
+            return -1;
+        }
+        snprintf(aces[*n].ae_sid, sizeof(aces[*n].ae_sid), "%s", sid);
+        LocalFree(sid);
+        aces[*n].ae_type =
+            h->AceType == ACCESS_DENIED_ACE_TYPE ? ACL_ACE_DENY : ACL_ACE_ALLOW;
+        aces[*n].ae_inherit_only = (h->AceFlags & INHERIT_ONLY_ACE) != 0;
+        aces[*n].ae_mask = a->Mask;
+        (*n)++;
+    }
+    *out = aces;
+    return 0;
+}
+
+int
+fplat_dir_access(const char *path, int read[ACL_WHO_N], char *evidence,
+                 size_t evlen, char *err, size_t errlen)
+{
+    PSECURITY_DESCRIPTOR sd = NULL;
+    PACL dacl = NULL;
+    struct acl_ace *aces = NULL;
+    size_t n = 0, skipped = 0, used;
+    char *copy = NULL;
+    DWORD attr, r;
+    int rc = -1;
+
+    attr = GetFileAttributesA(path);
+    if (attr == INVALID_FILE_ATTRIBUTES) {
+        fplat_winerr(err, errlen, path, GetLastError());
+        return -1;
+    }
+    if (!(attr & FILE_ATTRIBUTE_DIRECTORY)) {
+        errfmt(err, errlen, "%s: not a folder", path);
+        return -1;
+    }
+    copy = _strdup(path); /* GetNamedSecurityInfoA takes a non-const name */
+    if (copy == NULL) {
+        errfmt(err, errlen, "out of memory");
+        return -1;
+    }
+    r = GetNamedSecurityInfoA(copy, SE_FILE_OBJECT, DACL_SECURITY_INFORMATION,
+                              NULL, NULL, &dacl, NULL, &sd);
+    if (r != ERROR_SUCCESS) {
+        fplat_winerr(err, errlen, path, r);
+        goto out;
+    }
+    if (dacl != NULL &&
+        fplat_dacl_aces(dacl, &aces, &n, &skipped, err, errlen) == -1)
+        goto out;
+    if (dacl == NULL)
+        used = (size_t)snprintf(evidence, evlen,
+                                "no DACL (full access for everyone)");
+    else
+        used = (size_t)snprintf(evidence, evlen,
+                                "DACL of %lu allow/deny ACEs (%lu others "
+                                "not evaluated)",
+                                (unsigned long)n, (unsigned long)skipped);
+    for (int w = 0; w < ACL_WHO_N; w++) {
+        uint32_t m =
+            acl_effective(aces, n, dacl == NULL, acl_who_sids((enum acl_who)w));
+
+        read[w] = (m & ACL_NEED_READ) == ACL_NEED_READ;
+        if (used < evlen)
+            used += (size_t)snprintf(
+                evidence + used, evlen - used, "; %s 0x%08lx",
+                acl_who_name((enum acl_who)w), (unsigned long)m);
+    }
+    rc = 0;
+out:
+    free(aces);
+    free(copy);
+    if (sd != NULL)
+        LocalFree(sd);
+    return rc;
 }

@@ -12,7 +12,9 @@
 #include "fconf.h"
 #include "fixer.h"
 #include "fplat.h"
+#include "restart.h"
 #include "strparse.h"
+#include "sync.h"
 
 #define MAIN_ERR_MAX 2048
 #define MAIN_CONN_MAX 1024
@@ -23,6 +25,8 @@ enum main_cmd {
     MAIN_APPLY,
     MAIN_REVERT,
     MAIN_DOCTOR,
+    MAIN_RESTART,
+    MAIN_SYNC,
 };
 
 struct main_args {
@@ -35,6 +39,8 @@ struct main_args {
     const char *ma_cmd_name;
     int ma_dry_run;
     int ma_enable_bits;
+    int ma_sync; /* apply --sync */
+    int ma_wait; /* sync --wait, apply --sync --wait */
     int ma_value_set;
     int64_t ma_value;
 };
@@ -67,6 +73,10 @@ main_usage(FILE *f)
         "is\n"
         "                              reported and left alone: exit 3)\n"
         "  doctor                      WSUS download troubleshooting checks\n"
+        "  restart [--enable-bits]     restart BITS, then WSUSService\n"
+        "  sync [--wait]               start a WSUS synchronization; --wait\n"
+        "                              follows it to its result\n"
+        "  apply --sync [--wait]       apply, then sync\n"
         "\n"
         "options:\n"
         "  -c FILE    conf file (default %s)\n"
@@ -113,6 +123,10 @@ main_parse(int argc, char **argv, struct main_args *a, char *err, size_t errlen)
             a->ma_dry_run = 1;
         } else if (strcmp(s, "--enable-bits") == 0) {
             a->ma_enable_bits = 1;
+        } else if (strcmp(s, "--sync") == 0) {
+            a->ma_sync = 1;
+        } else if (strcmp(s, "--wait") == 0) {
+            a->ma_wait = 1;
         } else if (strcmp(s, "--value") == 0 ||
                    strncmp(s, "--value=", 8) == 0) {
             const char *v = s[7] == '=' ? s + 8 : NULL;
@@ -153,6 +167,10 @@ main_parse(int argc, char **argv, struct main_args *a, char *err, size_t errlen)
                 a->ma_cmd = MAIN_REVERT;
             else if (strcmp(s, "doctor") == 0)
                 a->ma_cmd = MAIN_DOCTOR;
+            else if (strcmp(s, "restart") == 0)
+                a->ma_cmd = MAIN_RESTART;
+            else if (strcmp(s, "sync") == 0)
+                a->ma_cmd = MAIN_SYNC;
             else {
                 snprintf(err, errlen, "unknown command \"%s\"", s);
                 return -1;
@@ -170,8 +188,17 @@ main_parse(int argc, char **argv, struct main_args *a, char *err, size_t errlen)
         return -1;
     }
     if (a->ma_enable_bits && a->ma_cmd != MAIN_APPLY &&
-        a->ma_cmd != MAIN_REVERT) {
-        snprintf(err, errlen, "--enable-bits goes with apply and revert only");
+        a->ma_cmd != MAIN_REVERT && a->ma_cmd != MAIN_RESTART) {
+        snprintf(err, errlen,
+                 "--enable-bits goes with apply, revert and restart only");
+        return -1;
+    }
+    if (a->ma_sync && (a->ma_cmd != MAIN_APPLY || a->ma_dry_run)) {
+        snprintf(err, errlen, "--sync goes with apply only (not --dry-run)");
+        return -1;
+    }
+    if (a->ma_wait && a->ma_cmd != MAIN_SYNC && !a->ma_sync) {
+        snprintf(err, errlen, "--wait goes with sync and apply --sync only");
         return -1;
     }
     return 0;
@@ -288,6 +315,51 @@ main_opts(struct fixer_opts *o, const struct main_args *a,
     o->fo_poll_ms = cf->fc_poll_ms;
 }
 
+static void
+main_sync_opts(struct sync_opts *so, const struct main_args *a,
+               const struct fixer_conf *cf)
+{
+    memset(so, 0, sizeof(*so));
+    so->sy_command = cf->fc_sync_cmd;
+    so->sy_status_command = cf->fc_sync_status_cmd;
+    so->sy_running_match = cf->fc_sync_running_match;
+    so->sy_success_match = cf->fc_sync_success_match;
+    so->sy_cwd = cf->fc_dir;
+    so->sy_command_timeout_ms = cf->fc_command_timeout_ms;
+    so->sy_timeout_ms = cf->fc_sync_timeout_ms;
+    so->sy_poll_ms = cf->fc_sync_poll_ms;
+    so->sy_wait = a->ma_wait;
+}
+
+/* apply --sync: the apply, and when it ended well (done, or already in
+ * place) a synchronization; one report, finished once. A sync that fails
+ * after a good apply is exit 1: nothing is left to restore. */
+static int
+main_apply_sync(const struct fixer_env *env, const struct fixer_opts *o,
+                const struct main_args *a, const struct fixer_conf *cf,
+                struct report *rep)
+{
+    struct sync_opts so;
+    char amsg[MAIN_ERR_MAX], smsg[MAIN_ERR_MAX];
+    int arc = FIXER_EXIT_FAILED, rc;
+
+    report_hold(rep);
+    rc = fixer_apply(env, o, rep);
+    if (!report_held(rep, &arc, amsg, sizeof(amsg)))
+        snprintf(amsg, sizeof(amsg), "apply ended");
+    report_command(rep, "apply --sync");
+    if (rc != FIXER_EXIT_OK) {
+        report_step(rep, "sync-start", REP_SKIP, 0,
+                    "not started: the apply did not succeed");
+        report_finish(rep, rc, "%s", amsg);
+        return rc;
+    }
+    main_sync_opts(&so, a, cf);
+    rc = sync_run(env, &so, rep, smsg, sizeof(smsg));
+    report_finish(rep, rc, "%s; %s", amsg, smsg);
+    return rc;
+}
+
 /* Run the command. Returns its exit code. */
 static int
 main_run(const struct fixer_env *env, const struct fixer_opts *o,
@@ -301,14 +373,34 @@ main_run(const struct fixer_env *env, const struct fixer_opts *o,
         rc = fixer_status(env, o, rep);
         break;
     case MAIN_APPLY:
+        if (a->ma_sync)
+            return main_apply_sync(env, o, a, cf, rep);
+        rc = fixer_apply(env, o, rep);
+        break;
     case MAIN_REVERT:
         rc = fixer_apply(env, o, rep);
         break;
+    case MAIN_RESTART:
+        rc = fixer_restart(env, o, rep);
+        break;
+    case MAIN_SYNC: {
+        struct sync_opts so;
+        char msg[MAIN_ERR_MAX];
+
+        main_sync_opts(&so, a, cf);
+        rc = sync_run(env, &so, rep, msg, sizeof(msg));
+        report_finish(rep, rc, "%s", msg);
+        break;
+    }
     case MAIN_DOCTOR: {
         struct doctor_opts d = {
             .do_content_dir = cf->fc_content_dir,
             .do_shim_conf = cf->fc_shim_conf,
+            .do_shim_bin = cf->fc_shim_bin,
+            .do_wsusutil = cf->fc_wsusutil,
+            .do_cwd = cf->fc_dir,
             .do_probe_timeout_ms = cf->fc_probe_timeout_ms,
+            .do_command_timeout_ms = cf->fc_command_timeout_ms,
         };
 
         rc = doctor_run(env, o, &d, rep);

@@ -306,6 +306,14 @@ report_finish(struct report *r, int exit_code, const char *fmt, ...)
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
     report_progress_end(r);
+    if (r->rp_hold) {
+        free(r->rp_held_msg);
+        r->rp_held_msg = strdup(msg);
+        r->rp_held_exit = exit_code;
+        r->rp_held = 1;
+        r->rp_hold = 0;
+        return;
+    }
     if (!r->rp_json) {
         FILE *f = exit_code == 0 ? r->rp_out : r->rp_err;
 
@@ -343,8 +351,34 @@ report_finish(struct report *r, int exit_code, const char *fmt, ...)
 }
 
 void
+report_hold(struct report *r)
+{
+    r->rp_hold = 1;
+    r->rp_held = 0;
+}
+
+int
+report_held(struct report *r, int *exit_code, char *msg, size_t len)
+{
+    int held = r->rp_held;
+
+    r->rp_hold = 0;
+    r->rp_held = 0;
+    if (held) {
+        *exit_code = r->rp_held_exit;
+        snprintf(msg, len, "%s",
+                 r->rp_held_msg != NULL ? r->rp_held_msg : "out of memory");
+    }
+    free(r->rp_held_msg);
+    r->rp_held_msg = NULL;
+    return held;
+}
+
+void
 report_free(struct report *r)
 {
+    free(r->rp_held_msg);
+    r->rp_held_msg = NULL;
     for (size_t i = 0; i < r->rp_nsteps; i++) {
         free(r->rp_steps[i].rs_name);
         free(r->rp_steps[i].rs_detail);

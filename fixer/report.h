@@ -49,6 +49,10 @@ struct report {
     struct rep_step *rp_steps;
     size_t rp_nsteps;
     size_t rp_stepcap;
+    int rp_hold;      /* report_hold: the next finish is kept */
+    int rp_held;      /* a finish was kept */
+    int rp_held_exit; /* its exit code and message */
+    char *rp_held_msg;
     struct rep_field *rp_fields;
     size_t rp_nfields;
     size_t rp_fieldcap;
@@ -77,6 +81,13 @@ void report_progress_end(struct report *r);
 /* Print the result: the message line (human), or the JSON object. */
 void report_finish(struct report *r, int exit_code, const char *fmt, ...)
     REPORT_PRINTF(3, 4);
+/* Hold the next report_finish: it keeps its exit code and message
+ * instead of printing them, so that a command run after another (apply
+ * --sync) adds its steps and the report is finished once. */
+void report_hold(struct report *r);
+/* The kept finish: 1 with *exit_code and msg (len bytes) filled, or 0
+ * when none was kept. Ends the hold either way. */
+int report_held(struct report *r, int *exit_code, char *msg, size_t len);
 void report_free(struct report *r);
 
 const char *report_result_name(enum rep_result res);

@@ -46,3 +46,27 @@ CREATE TABLE tbConfigurationC (
 INSERT INTO tbConfigurationC
     (ConfigurationID, BitsDownloadPriorityForeground, LocalContentCacheLocation)
     VALUES (1, 0, 'C:\WSUS\WsusContent');
+-- The files WSUS knows (tbFile) and their state on this server
+-- (tbFileOnServer). doctor's missing-updates check counts the rows whose
+-- ActualState differs from DesiredState, i.e. files WSUS wants and does
+-- not have (waiting for a download, or failed), and names them. The real
+-- FileDigest is binary(20); text here, which joins the same way. The
+-- state numbers are not interpreted, only compared.
+CREATE TABLE tbFile (
+    FileDigest VARCHAR(40) NOT NULL PRIMARY KEY,
+    FileName VARCHAR(255) NOT NULL
+);
+INSERT INTO tbFile (FileDigest, FileName) VALUES
+    ('0a1b', 'windows10.0-kb5001-x64.cab'),
+    ('0c2d', 'windows10.0-kb5002-x64.cab'),
+    ('0e3f', 'ndp48-kb5003-x64.exe');
+CREATE TABLE tbFileOnServer (
+    FileDigest VARCHAR(40) NOT NULL PRIMARY KEY,
+    ConfigurationID INTEGER NOT NULL DEFAULT 1,
+    ActualState INTEGER NOT NULL DEFAULT 1,
+    DesiredState INTEGER NOT NULL DEFAULT 1
+);
+INSERT INTO tbFileOnServer (FileDigest, ActualState, DesiredState) VALUES
+    ('0a1b', 1, 1),
+    ('0c2d', 1, 1),
+    ('0e3f', 1, 1);

@@ -28,6 +28,7 @@ import time
 
 FIXER = None
 SRC = None
+SHIM = None  # the wsus-shim binary, for real_shim_probe
 RUN_TIMEOUT = 90  # seconds for one wsus-fixer run
 
 
@@ -57,6 +58,8 @@ class Env:
                             poll_interval="100ms")
         self.service.update(service)
         self.shim_conf = ""
+        self.shim_bin = ""
+        self.wsusutil = ""
         self.extra_env = {}
         self.write_conf()
 
@@ -86,7 +89,10 @@ class Env:
             "state_file = var/state",  # relative: the conf's folder
             "content_dir = " + self.content,
             "shim_conf = " + self.shim_conf,
+            "shim_bin = " + self.shim_bin,
+            "wsusutil = " + self.wsusutil,
             "probe_timeout = 2",
+            "command_timeout = 10",
         ]
         with open(self.conf, "w") as f:
             f.write("\n".join(lines) + "\n" + extra)
@@ -470,7 +476,7 @@ def case_doctor(tmp):
             f.write("[listen]\nport = 8181\n[upstream]\nproxy = "
                     "127.0.0.1:%d\nuser = u\n[cache]\nmax = 1G\n" % port)
         env.shim_conf = shim
-        env.write_conf()
+        fake_shim(env, tmp, 0)
         p = env.run("doctor")
         expect_rc(p, 0)
         check("127.0.0.1 port %d resolves (127.0.0.1) and accepts" % port
@@ -506,12 +512,35 @@ def doctor_step(env, name):
     return p.returncode, steps[0], p.all
 
 
-def shim_listen_conf(env, tmp, port=8181):
+def fake_shim(env, tmp, rc=0):
+    """A stand-in for wsus-shim: `probe -c CONF` records its arguments in
+    probe.args and exits rc with the last line the real probe prints."""
+    path = os.path.join(tmp, "fake-wsus-shim")
+    last = ("every parent works through the shim" if rc == 0 else
+            "at least one parent does not work through the shim with this "
+            "conf")
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\necho \"$@\" > %s/probe.args\n"
+                "echo 'parent 1 of 1'\necho\necho 'exit %d: %s'\nexit %d\n"
+                % (tmp, rc, last, rc))
+    os.chmod(path, 0o755)
+    env.shim_bin = path
+    env.write_conf()
+    return path
+
+
+def shim_listen_conf(env, tmp, port=8181, probe_rc=0):
+    """A shim conf listening on port, and a fake shim whose probe exits
+    probe_rc (None: no shim_bin, doctor only sends a request)."""
     shim = os.path.join(tmp, "shim.conf")
     with open(shim, "w") as f:
         f.write("[listen]\naddress = 127.0.0.1\nport = %d\n" % port)
     env.shim_conf = shim
-    env.write_conf()
+    if probe_rc is None:
+        env.shim_bin = ""
+        env.write_conf()
+    else:
+        fake_shim(env, tmp, probe_rc)
 
 
 def case_sqlite_wsus_config(tmp):
@@ -683,6 +712,405 @@ def case_sqlite_upstream_server(tmp):
     check(rc == 1 and "without a usable upstream: UpstreamServerName = NULL"
           in st["detail"] and "UpstreamWsusServerName" in st["fix"],
           "no name", out)
+
+
+def case_sqlite_http11(tmp):
+    """http11: the value against what is verified of the shim: nothing
+    (no shim_conf), a request to its listen address, or its own probe."""
+    db, env = sqlite_env(tmp)
+    rc, st, out = doctor_step(env, "http11")
+    check(rc == 0 and st["result"] == "ok" and st["detail"].startswith(
+        "BitsDownloadPriorityForeground = 0 (background downloads") and
+        "no shim_conf" in st["detail"], "no shim, 0", out)
+    db.execute("UPDATE tbConfigurationC SET BitsDownloadPriorityForeground"
+               " = 1")
+    rc, st, out = doctor_step(env, "http11")
+    check(rc == 0 and st["result"] == "warn" and "over 2 GB" in st["detail"]
+          and "not verified" in st["detail"] and "wsus-fixer revert" in
+          st["fix"], "no shim, 1", out)
+    # the shim's listen address answers; its parents are not probed
+    srv = FakeHttp(200)
+    try:
+        shim_listen_conf(env, tmp, srv.port, probe_rc=None)
+        rc, st, out = doctor_step(env, "http11")
+        check(st["result"] == "warn" and "shim answers" in
+              st["detail"] and "parents were not probed" in st["detail"] and
+              "GET /status.json at 127.0.0.1 port %d (127.0.0.1): "
+              "\"HTTP/1.0 200 OK\"" % srv.port in st["detail"] and
+              st["fix"] == "run wsus-shim probe; when it passes, run "
+              "wsus-fixer revert", "answers, 1", out)
+        check(srv.seen == [("GET", "/status.json", "127.0.0.1:%d" %
+                            srv.port)], "request %r" % srv.seen, out)
+        db.execute("UPDATE tbConfigurationC SET "
+                   "BitsDownloadPriorityForeground = 0")
+        rc, st, out = doctor_step(env, "http11")
+        check(st["result"] == "ok" and "shim answers" in st["detail"],
+              "answers, 0", out)
+    finally:
+        srv.close()
+    # nobody listens there any more
+    rc, st, out = doctor_step(env, "http11")
+    check(rc == 1 and st["result"] == "fail" and "does not answer" in
+          st["detail"] and "refused" in st["detail"].lower() and
+          "start wsus-shim" in st["fix"], "down, 0", out)
+    db.execute("UPDATE tbConfigurationC SET BitsDownloadPriorityForeground"
+               " = 1")
+    rc, st, out = doctor_step(env, "http11")
+    check(st["result"] == "warn" and "still needed" in st["detail"],
+          "down, 1", out)
+    # wsus-shim probe passes: the workaround is to be reverted
+    fake_shim(env, tmp, 0)
+    rc, st, out = doctor_step(env, "http11")
+    check(st["result"] == "warn" and "no longer needed" in st["detail"] and
+          "exit 0: exit 0: every parent works through the shim" in
+          st["detail"] and st["fix"] == "wsus-fixer revert", "probe ok, 1",
+          out)
+    with open(os.path.join(tmp, "probe.args")) as f:
+        check(f.read().strip() == "probe -c " + env.shim_conf, "probe args")
+    fake_shim(env, tmp, 1)
+    rc, st, out = doctor_step(env, "http11")
+    check(st["result"] == "warn" and "probe fails" in
+          st["detail"] and "keep the workaround" in st["detail"],
+          "probe fails, 1", out)
+    db.execute("UPDATE tbConfigurationC SET BitsDownloadPriorityForeground"
+               " = 0")
+    rc, st, out = doctor_step(env, "http11")
+    check(rc == 1 and st["result"] == "fail" and "exit 1" in st["detail"],
+          "probe fails, 0", out)
+    env.shim_bin = os.path.join(tmp, "no-such-shim")
+    env.write_conf()
+    rc, st, out = doctor_step(env, "http11")
+    check(rc == 1 and st["result"] == "fail" and "could not be run" in
+          st["detail"] and "shim_bin" in st["fix"], "no shim binary", out)
+    # SUSDB not reached: skipped
+    env.connection = "Driver=SQLite3;Database=%s/nope/x.sqlite3" % tmp
+    env.write_conf()
+    rc, st, out = doctor_step(env, "http11")
+    check(st["result"] == "skip", "skip", out)
+    check(db.value() == 0, "doctor wrote")
+
+
+def case_content_acl(tmp):
+    """content-acl on POSIX: the mode bits of the folder (others r-x)."""
+    db, env = sqlite_env(tmp)
+    os.chmod(env.content, 0o755)
+    rc, st, out = doctor_step(env, "content-acl")
+    check(rc == 0 and st["result"] == "ok" and st["detail"] ==
+          "%s (from content_dir): NETWORK SERVICE and Users may read it "
+          "[mode 0755, owner uid %d gid %d; others r-x]" %
+          (env.content, os.getuid(), os.getgid()), "0755", out)
+    for mode, others in ((0o750, "---"), (0o704, "r--"), (0o711, "--x")):
+        os.chmod(env.content, mode)
+        rc, st, out = doctor_step(env, "content-acl")
+        check(rc == 1 and st["result"] == "fail" and
+              "NETWORK SERVICE and Users may not read it [mode %04o" % mode
+              in st["detail"] and "others %s]" % others in st["detail"] and
+              st["fix"] == "chmod o+rx '%s'" % env.content, "%o" % mode, out)
+    os.chmod(env.content, 0o755)
+    path = os.path.join(tmp, "a-file")
+    open(path, "w").close()
+    env.write_conf("")
+    with open(env.conf) as f:
+        text = f.read().replace("content_dir = " + env.content,
+                                "content_dir = " + path)
+    with open(env.conf, "w") as f:
+        f.write(text)
+    rc, st, out = doctor_step(env, "content-acl")
+    check(rc == 1 and st["result"] == "fail" and st["detail"] ==
+          path + ": not a folder", "a file", out)
+    shutil.rmtree(env.content)
+    env.write_conf()
+    rc, st, out = doctor_step(env, "content-acl")
+    check(rc == 1 and "No such file" in st["detail"], "missing", out)
+
+
+def case_sqlite_missing_updates(tmp):
+    """missing-updates from tbFileOnServer/tbFile, found by name."""
+    db, env = sqlite_env(tmp)
+    p = env.run("--json", "doctor")
+    doc = json.loads(p.stdout)
+    st = [s for s in doc["steps"] if s["step"] == "missing-updates"][0]
+    check(st["result"] == "ok" and "none waiting or failed" in st["detail"]
+          and doc["missing_files"] == 0, "none", p.all)
+    db.execute("UPDATE tbFileOnServer SET ActualState = 0 WHERE FileDigest "
+               "IN ('0a1b', '0e3f')")
+    rc, st, out = doctor_step(env, "missing-updates")
+    check(rc == 0 and st["result"] == "warn" and st["detail"] ==
+          "2 file(s) in tbFileOnServer not in their desired state (waiting "
+          "for download, or failed): ndp48-kb5003-x64.exe, "
+          "windows10.0-kb5001-x64.cab" and "wsusutil reset" in st["fix"] and
+          "event 364" in st["fix"], "two", out)
+    # more than the ten names shown
+    db.execute("".join(
+        "INSERT INTO tbFile VALUES ('f%02d', 'extra-%02d.cab');"
+        "INSERT INTO tbFileOnServer (FileDigest, ActualState, DesiredState)"
+        " VALUES ('f%02d', 0, 1);" % (i, i, i) for i in range(12)))
+    rc, st, out = doctor_step(env, "missing-updates")
+    check(st["detail"].startswith("14 file(s)") and
+          st["detail"].endswith("extra-09.cab, ...") and
+          st["detail"].count(".cab") == 10, "capped", out)
+    # a column this SUSDB lacks: unknown, with the manual step
+    db.execute("ALTER TABLE tbFileOnServer DROP COLUMN DesiredState")
+    rc, st, out = doctor_step(env, "missing-updates")
+    check(rc == 0 and st["result"] == "skip" and st["detail"].startswith(
+        "unknown: tbFileOnServer.DesiredState is not in this SUSDB") and
+        "wsusutil reset" in st["fix"], "unknown", out)
+    db.execute("DROP TABLE tbFile")
+    rc, st, out = doctor_step(env, "missing-updates")
+    check(st["result"] == "skip" and "unknown: tbFileOnServer.DesiredState"
+          in st["detail"], "first missing named", out)
+
+
+def case_approvals(tmp):
+    """approvals: wsusutil listinactiveapprovals, when it is there."""
+    db, env = sqlite_env(tmp)
+    rc, st, out = doctor_step(env, "approvals")
+    check(st["result"] == "skip" and "no [fixer] wsusutil" in st["detail"]
+          and "wsusutil listinactiveapprovals" in st["fix"], "none", out)
+    tool = os.path.join(tmp, "wsusutil")
+    env.wsusutil = tool
+    env.write_conf()
+    rc, st, out = doctor_step(env, "approvals")
+    check(rc == 0 and st["result"] == "skip" and "not found" in
+          st["detail"], "absent", out)
+
+    def write(body):
+        with open(tool, "w") as f:
+            f.write("#!/bin/sh\necho \"$@\" > %s/wsusutil.args\n%s\n"
+                    % (tmp, body))
+        os.chmod(tool, 0o755)
+    write("exit 0")
+    rc, st, out = doctor_step(env, "approvals")
+    check(rc == 0 and st["result"] == "ok" and "printed nothing" in
+          st["detail"], "empty", out)
+    with open(os.path.join(tmp, "wsusutil.args")) as f:
+        check(f.read().strip() == "listinactiveapprovals", "args")
+    write("echo '  Update A (approved for All Computers)'\necho\n"
+          "echo 'Update B'\nexit 0")
+    p = env.run("--json", "doctor")
+    doc = json.loads(p.stdout)
+    st = [s for s in doc["steps"] if s["step"] == "approvals"][0]
+    check(st["result"] == "warn" and doc["approvals_lines"] == 2 and
+          "printed 2 line(s), the first: \"Update A (approved for All "
+          "Computers)\"" in st["detail"] and
+          "removeinactiveapprovals" in st["fix"], "two", p.all)
+    write("echo 'access denied' >&2\nexit 5")
+    rc, st, out = doctor_step(env, "approvals")
+    check(rc == 1 and st["result"] == "fail" and "exited with an error: "
+          "access denied" in st["detail"], "fails", out)
+
+
+def svc_actions(env):
+    """The stop/start/enable calls fakesvc saw, in order."""
+    return [c for c in env.calls() if c.split()[0] in ("stop", "start",
+                                                        "enable")]
+
+
+def case_sqlite_restart(tmp):
+    """restart: BITS, then WSUSService; a stopped one is started; a
+    disabled BITS only with --enable-bits; a failed stop is compensated;
+    a failed start is exit 3 with the command that works."""
+    db, env = sqlite_env(tmp)
+    p = env.run("--json", "restart")
+    expect_rc(p, 0)
+    doc = json.loads(p.stdout)
+    check(doc["command"] == "restart" and doc["bits_before"] == "running"
+          and doc["service_before"] == "running" and doc["message"] ==
+          "BITS and WSUSService restarted; both running", "json", p.all)
+    check(svc_actions(env) == ["stop BITS", "start BITS", "stop WSUSService",
+                               "start WSUSService"],
+          "order %r" % svc_actions(env), p.all)
+    check(env.svc_state("BITS") == "running" and
+          env.svc_state("WSUSService") == "running", "states", p.all)
+    # a stopped BITS is started (no stop), a stopped WSUSService too
+    open(os.path.join(env.svcdir, "calls.log"), "w").close()
+    env.fakesvc("set", "BITS", "stopped")
+    env.fakesvc("set", "WSUSService", "stopped")
+    p = env.run("restart")
+    expect_rc(p, 0)
+    check(svc_actions(env) == ["start BITS", "start WSUSService"],
+          "stopped ones %r" % svc_actions(env), p.all)
+    check("skip  bits-stop        BITS was stopped" in p.stdout, "skip",
+          p.all)
+    # BITS disabled: left so without --enable-bits, WSUSService restarted
+    open(os.path.join(env.svcdir, "calls.log"), "w").close()
+    env.fakesvc("set", "BITS", "stopped")
+    env.fakesvc("type", "BITS", "disabled")
+    p = env.run("restart")
+    expect_rc(p, 3)
+    check(svc_actions(env) == ["stop WSUSService", "start WSUSService"],
+          "disabled BITS %r" % svc_actions(env), p.all)
+    check(env.svc_type("BITS") == "disabled" and
+          env.svc_state("BITS") == "stopped", "BITS touched", p.all)
+    check("ACTION REQUIRED: a service is not running (BITS is disabled and "
+          "was left so" in p.stderr and "Run by hand: " in p.stderr and
+          "enable BITS" in p.stderr and "start BITS" in p.stderr,
+          "manual", p.all)
+    p = env.run("restart", "--enable-bits")
+    expect_rc(p, 0)
+    check(env.svc_type("BITS") == "auto" and
+          env.svc_state("BITS") == "running", "enabled", p.all)
+    # WSUSService does not stop: it is still running, exit 1
+    env.fakesvc("mode", "WSUSService", "stop-fail")
+    open(os.path.join(env.svcdir, "calls.log"), "w").close()
+    p = env.run("restart")
+    expect_rc(p, 1)
+    check("every service is running" in p.stderr and
+          "ok    service-start    WSUSService is still running" in p.stdout,
+          "stop fails", p.all)
+    check(svc_actions(env) == ["stop BITS", "start BITS",
+                               "stop WSUSService"],
+          "stop fails %r" % svc_actions(env), p.all)
+    # WSUSService does not start again: exit 3, and the command works
+    env.fakesvc("mode", "WSUSService", "start-fail")
+    p = env.run("restart")
+    expect_rc(p, 3)
+    check(env.svc_state("WSUSService") == "stopped", "state", p.all)
+    manual = p.stderr.split("Run by hand: ", 1)[1].strip()
+    env.fakesvc("mode", "WSUSService", "")
+    r = subprocess.run(manual, shell=True, cwd=tmp, capture_output=True,
+                       text=True, timeout=30)
+    check(r.returncode == 0 and env.svc_state("WSUSService") == "running",
+          "manual command", manual, r.stdout, r.stderr)
+    check(db.value() == 0, "restart wrote")
+    # a missing service: nothing done
+    open(os.path.join(env.svcdir, "calls.log"), "w").close()
+    env.fakesvc("mode", "WSUSService", "absent")
+    p = env.run("restart")
+    expect_rc(p, 1)
+    check("WSUSService is not installed; nothing done" in p.stderr and
+          svc_actions(env) == [], "absent", p.all)
+
+
+def sync_scripts(env, tmp, result="Succeeded", running=2, start_rc=0):
+    """A sync command that records each run, and a status command that
+    prints Running for its first `running` calls, then NotProcessing and
+    result (the two lines of the default PowerShell status command)."""
+    start = os.path.join(tmp, "sync-start")
+    status = os.path.join(tmp, "sync-status")
+    for f in ("started", "n"):
+        if os.path.exists(os.path.join(tmp, f)):
+            os.remove(os.path.join(tmp, f))
+    with open(start, "w") as f:
+        f.write("#!/bin/sh\necho run >> %s/started\necho 'sync queued'\n"
+                "exit %d\n" % (tmp, start_rc))
+    with open(status, "w") as f:
+        f.write("#!/bin/sh\nn=$(cat %s/n 2>/dev/null || echo 0)\n"
+                "n=$((n + 1))\necho $n > %s/n\n"
+                "if [ $n -le %d ]; then echo Running; echo Succeeded\n"
+                "else echo NotProcessing; echo %s; fi\n"
+                % (tmp, tmp, running, result))
+    for f in (start, status):
+        os.chmod(f, 0o755)
+    env.write_conf("sync_command = %s\nsync_status_command = %s\n"
+                   "sync_timeout = 2s\nsync_poll_interval = 100ms\n"
+                   % (start, status))
+
+
+def count_file(tmp, name):
+    path = os.path.join(tmp, name)
+    if not os.path.exists(path):
+        return 0
+    with open(path) as f:
+        text = f.read().split()
+    return int(text[0]) if name == "n" else len(text)
+
+
+def case_sqlite_sync(tmp):
+    """sync [--wait] and apply --sync with configured commands."""
+    db, env = sqlite_env(tmp)
+    p = env.run("--json", "sync")
+    expect_rc(p, 1)
+    check("no [fixer] sync_command" in p.stdout, "no command", p.all)
+    sync_scripts(env, tmp)
+    p = env.run("--json", "sync")
+    expect_rc(p, 0)
+    doc = json.loads(p.stdout)
+    check(doc["command"] == "sync" and doc["steps"][0]["detail"] ==
+          "synchronization started: sync queued" and
+          count_file(tmp, "started") == 1 and count_file(tmp, "n") == 0,
+          "started", p.all)
+    p = env.run("sync", "--wait")
+    expect_rc(p, 0)
+    check("wsus-fixer: synchronization succeeded: Succeeded" in p.stdout and
+          count_file(tmp, "n") == 3, "waited", p.all)
+    sync_scripts(env, tmp, result="Failed")
+    p = env.run("--json", "sync", "--wait")
+    expect_rc(p, 1)
+    doc = json.loads(p.stdout)
+    check(doc["message"] == "synchronization failed: Failed" and
+          doc["sync_result"] == "Failed", "failed", p.all)
+    # never seen running: bounded by sync_timeout
+    sync_scripts(env, tmp, running=0)
+    p = env.run("sync", "--wait")
+    expect_rc(p, 1)
+    check("was never seen running" in p.stdout and p.elapsed < 15 and
+          count_file(tmp, "n") >= 5, "never running", p.all)
+    sync_scripts(env, tmp, running=1000)
+    p = env.run("sync", "--wait")
+    expect_rc(p, 1)
+    check("is still running" in p.stdout, "still running", p.all)
+    sync_scripts(env, tmp, start_rc=2)
+    p = env.run("sync", "--wait")
+    expect_rc(p, 1)
+    check("exit 2: sync queued" in p.stderr + p.stdout and
+          count_file(tmp, "n") == 0, "start fails", p.all)
+    # apply --sync --wait: one report, the value changed, then the sync
+    sync_scripts(env, tmp)
+    p = env.run("--json", "apply", "--sync", "--wait")
+    expect_rc(p, 0)
+    doc = json.loads(p.stdout)
+    names = [s["step"] for s in doc["steps"]]
+    check(doc["command"] == "apply --sync" and db.value() == 1 and
+          names.index("db-update") < names.index("sync-start") <
+          names.index("sync-wait") and doc["message"] ==
+          "BitsDownloadPriorityForeground changed 0 -> 1; WSUSService "
+          "running again; synchronization succeeded: Succeeded",
+          "apply --sync", p.all)
+    # an apply that fails starts no synchronization
+    sync_scripts(env, tmp)
+    env.fakesvc("mode", "WSUSService", "stop-fail")
+    p = env.run("apply", "--value", "0", "--sync")
+    expect_rc(p, 1)
+    check(count_file(tmp, "started") == 0 and db.value() == 1 and
+          "skip  sync-start       not started: the apply did not succeed"
+          in p.stdout, "no sync after a failed apply", p.all)
+    for args in (("status", "--wait"), ("doctor", "--sync"),
+                 ("apply", "--dry-run", "--sync")):
+        p = env.run(*args)
+        expect_rc(p, 2)
+
+
+def case_real_shim_probe(tmp):
+    """http11 with the real wsus-shim as shim_bin: its probe of a parent
+    proxy that refuses connections (127.0.0.1, a closed port) exits 1,
+    and a conf it rejects exits 2; doctor reports both as a failing
+    probe, with the probe's own last line."""
+    check(SHIM and os.path.exists(SHIM), "no --shim binary", SHIM)
+    db, env = sqlite_env(tmp)
+    port = free_port()
+    shim = os.path.join(tmp, "shim.conf")
+    with open(shim, "w") as f:
+        f.write("[listen]\naddress = 127.0.0.1\nport = %d\n[upstream]\n"
+                "proxy = 127.0.0.1:%d\n" % (free_port(), port))
+    env.shim_conf = shim
+    env.shim_bin = SHIM
+    env.write_conf()
+    rc, st, out = doctor_step(env, "http11")
+    check(rc == 1 and st["result"] == "fail" and "probe fails" in
+          st["detail"] and st["detail"].endswith(
+              ": exit 1: exit 1: at least one parent does not work through "
+              "the shim with this conf]"), "refused parent, 0", out)
+    db.execute("UPDATE tbConfigurationC SET BitsDownloadPriorityForeground"
+               " = 1")
+    rc, st, out = doctor_step(env, "http11")
+    check(st["result"] == "warn" and "keep the workaround" in st["detail"],
+          "refused parent, 1", out)
+    with open(shim, "a") as f:
+        f.write("no_such_key = 1\n")
+    rc, st, out = doctor_step(env, "http11")
+    check(st["result"] == "warn" and ": exit 2: " in st["detail"],
+          "bad shim conf", out)
 
 
 def case_demo_conf(tmp):
@@ -998,6 +1426,19 @@ def case_pg_wsus_config(tmp):
         rc, st, out = doctor_step(env, "wsus-proxy")
         check(st["result"] == "warn" and
               "ProxyServerPort = unknown" in st["detail"], "unknown", out)
+        # missing-updates through the folded catalog names
+        rc, st, out = doctor_step(env, "missing-updates")
+        check(st["result"] == "ok", "no missing files", out)
+        pg.psql("UPDATE tbFileOnServer SET DesiredState = 2 WHERE "
+                "FileDigest = '0c2d'")
+        rc, st, out = doctor_step(env, "missing-updates")
+        check(st["result"] == "warn" and st["detail"].startswith(
+            "1 file(s) in tbFileOnServer") and st["detail"].endswith(
+            ": windows10.0-kb5002-x64.cab"), "one missing", out)
+        pg.psql("ALTER TABLE tbFile DROP COLUMN FileName")
+        rc, st, out = doctor_step(env, "missing-updates")
+        check(st["result"] == "skip" and "unknown: tbFile.FileName" in
+              st["detail"], "unknown", out)
     with_pg(tmp, body)
 
 
@@ -1016,14 +1457,16 @@ CASES = {k[5:]: v for k, v in globals().items() if k.startswith("case_")}
 
 
 def main():
-    global FIXER, SRC
+    global FIXER, SRC, SHIM
     ap = argparse.ArgumentParser()
     ap.add_argument("--fixer", required=True)
+    ap.add_argument("--shim", default="")
     ap.add_argument("--src", required=True)
     ap.add_argument("case", choices=sorted(CASES))
     a = ap.parse_args()
     FIXER = os.path.abspath(a.fixer)
     SRC = os.path.abspath(a.src)
+    SHIM = os.path.abspath(a.shim) if a.shim else ""
     tmp = tempfile.mkdtemp(prefix="wsus-fixer-e2e-")
     try:
         CASES[a.case](tmp)

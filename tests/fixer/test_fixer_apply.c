@@ -20,6 +20,7 @@
 
 #include "doctor.h"
 #include "fixer.h"
+#include "restart.h"
 #include "wsuscfg.h"
 
 #define LOG_MAX 128
@@ -431,7 +432,7 @@ h_init(struct harness *h, const struct fault *ft)
                                 fk_disabled, fk_enable, fk_manual, NULL};
     h->h_db = (struct db_ops){f,         fk_connect, fk_read,     fk_begin,
                               fk_update, fk_commit,  fk_rollback, fk_disconnect,
-                              NULL,      fk_config};
+                              NULL,      fk_config,  NULL};
     h->h_st = (struct state_ops){f, fk_lock, fk_unlock, fk_load, fk_save, NULL};
     h->h_clk = (struct fixer_clock){f, fk_now, fk_sleep};
     h->h_env = (struct fixer_env){&h->h_svc, &h->h_db, &h->h_st, &h->h_clk};
@@ -462,7 +463,7 @@ h_args(struct harness *h, const char *args)
         h->h_o.fo_value = strtoll(v + strlen(" --value "), NULL, 10);
 }
 
-enum h_cmd { H_APPLY = 0, H_STATUS, H_DOCTOR };
+enum h_cmd { H_APPLY = 0, H_STATUS, H_DOCTOR, H_RESTART };
 
 /* Run one command with a JSON report into h_text; returns the exit code. */
 static int
@@ -479,6 +480,8 @@ h_run(struct harness *h, enum h_cmd cmd, const struct doctor_opts *d)
         rc = fixer_apply(&h->h_env, &h->h_o, &rep);
     else if (cmd == H_STATUS)
         rc = fixer_status(&h->h_env, &h->h_o, &rep);
+    else if (cmd == H_RESTART)
+        rc = fixer_restart(&h->h_env, &h->h_o, &rep);
     else
         rc = doctor_run(&h->h_env, &h->h_o, d, &rep);
     report_free(&rep);
@@ -998,7 +1001,7 @@ test_status_warns_interrupted_run(void **state)
 static void
 test_doctor_all_ok(void **state)
 {
-    struct doctor_opts d = {".", "", 1000};
+    struct doctor_opts d = {.do_content_dir = ".", .do_probe_timeout_ms = 1000};
     struct harness h;
 
     (void)state;
@@ -1016,7 +1019,8 @@ test_doctor_reports_fixes(void **state)
         .ft_bits = {.ks_state = SVC_STOPPED, .ks_disabled = 1},
         .ft_wsus = {.ks_state = SVC_ABSENT},
         .ft_read_fail_nth = 1};
-    struct doctor_opts d = {"/nonexistent/wsus-fixer-test", "", 1000};
+    struct doctor_opts d = {.do_content_dir = "/nonexistent/wsus-fixer-test",
+                            .do_probe_timeout_ms = 1000};
     struct harness h;
 
     (void)state;
@@ -1046,7 +1050,7 @@ test_doctor_wsus_config(void **state)
                                                [WCFG_HOST_ON_MU] = "0",
                                                [WCFG_SYNC_FROM_MU] = "0",
                                                [WCFG_UP_NAME] = "parent.corp"}};
-    struct doctor_opts d = {".", "", 1000};
+    struct doctor_opts d = {.do_content_dir = ".", .do_probe_timeout_ms = 1000};
     struct harness h;
 
     (void)state;
@@ -1067,7 +1071,7 @@ static void
 test_doctor_config_unread(void **state)
 {
     static const struct fault ft = {.ft_config_fail = 1};
-    struct doctor_opts d = {".", "", 1000};
+    struct doctor_opts d = {.do_content_dir = ".", .do_probe_timeout_ms = 1000};
     struct harness h;
 
     (void)state;
@@ -1081,10 +1085,172 @@ test_doctor_config_unread(void **state)
 
 #define N_APPLY (sizeof(apply_cases) / sizeof(apply_cases[0]))
 
+/* ---- restart */
+
+/* Both running: BITS stopped and started, then WSUSService; each wait
+ * sees the state at the first poll. */
+static void
+test_restart_ok(void **state)
+{
+    static const char *const want[] = {"state.lock",
+                                       "svc.query BITS",
+                                       "svc.query WSUSService",
+                                       "svc.disabled BITS",
+                                       "svc.stop BITS",
+                                       "svc.query BITS",
+                                       "svc.start BITS",
+                                       "svc.query BITS",
+                                       "svc.stop WSUSService",
+                                       "svc.query WSUSService",
+                                       "svc.start WSUSService",
+                                       "svc.query WSUSService",
+                                       "state.unlock",
+                                       NULL};
+    struct harness h;
+
+    (void)state;
+    h_init(&h, NULL);
+    assert_int_equal(h_run(&h, H_RESTART, NULL), FIXER_EXIT_OK);
+    h_expect(&h, want);
+    h_contains(&h, "\"bits_before\":\"running\"");
+    h_contains(&h, "\"message\":\"BITS and WSUSService restarted; both "
+                   "running\"");
+    assert_int_equal(h.h_f.f_value, 0);
+}
+
+/* A stopped BITS is only started; a stopped WSUSService too. */
+static void
+test_restart_stopped(void **state)
+{
+    static const struct fault ft = {.ft_bits = {.ks_state = SVC_STOPPED},
+                                    .ft_wsus = {.ks_state = SVC_STOPPED}};
+    static const char *const want[] = {"state.lock",
+                                       "svc.query BITS",
+                                       "svc.query WSUSService",
+                                       "svc.disabled BITS",
+                                       "svc.start BITS",
+                                       "svc.query BITS",
+                                       "svc.start WSUSService",
+                                       "svc.query WSUSService",
+                                       "state.unlock",
+                                       NULL};
+    struct harness h;
+
+    (void)state;
+    h_init(&h, &ft);
+    assert_int_equal(h_run(&h, H_RESTART, NULL), FIXER_EXIT_OK);
+    h_expect(&h, want);
+}
+
+/* WSUSService accepts STOP but keeps running: after stop_timeout it is
+ * found running, so it is not started; exit 1. */
+static void
+test_restart_stop_ignored(void **state)
+{
+    static const struct fault ft = {.ft_wsus = {.ks_stop_noop = 1}};
+    struct harness h;
+
+    (void)state;
+    h_init(&h, &ft);
+    assert_int_equal(h_run(&h, H_RESTART, NULL), FIXER_EXIT_FAILED);
+    h_contains(&h, "\"step\":\"service-stop\",\"result\":\"fail\"");
+    h_contains(&h, "WSUSService is still running after 2 s");
+    h_contains(&h, "\"step\":\"service-start\",\"result\":\"ok\",\"ms\":0,"
+                   "\"detail\":\"WSUSService is still running\"");
+    for (int i = 0; i < h.h_f.f_nlog; i++)
+        assert_string_not_equal(h.h_f.f_log[i], "svc.start WSUSService");
+    assert_int_equal(h.h_f.f_svc[WSUS].ks_state, SVC_RUNNING);
+}
+
+/* A stop that fails after stopping it: the compensation starts it. */
+static void
+test_restart_stop_fails_stopped(void **state)
+{
+    static const struct fault ft = {.ft_bits = {.ks_stop_fail = 2}};
+    struct harness h;
+
+    (void)state;
+    h_init(&h, &ft);
+    assert_int_equal(h_run(&h, H_RESTART, NULL), FIXER_EXIT_FAILED);
+    h_contains(&h, "\"step\":\"bits-start\",\"result\":\"ok\"");
+    h_contains(&h, "restart failed: stop failed; every service is running");
+    assert_int_equal(h.h_f.f_svc[BITS].ks_state, SVC_RUNNING);
+    assert_int_equal(h.h_f.f_svc[WSUS].ks_state, SVC_RUNNING);
+}
+
+/* WSUSService does not start again: exit 3 with the manual command. */
+static void
+test_restart_start_fails(void **state)
+{
+    static const struct fault ft = {.ft_wsus = {.ks_start_fail = 1}};
+    struct harness h;
+
+    (void)state;
+    h_init(&h, &ft);
+    assert_int_equal(h_run(&h, H_RESTART, NULL), FIXER_EXIT_NOT_RESTORED);
+    h_contains(&h, "ACTION REQUIRED: a service is not running (start "
+                   "failed). Run by hand: start-by-hand WSUSService\"");
+    assert_int_equal(h.h_f.f_svc[BITS].ks_state, SVC_RUNNING);
+}
+
+/* A disabled BITS: left alone without --enable-bits (exit 3, WSUSService
+ * still restarted); enabled and started with it. */
+static void
+test_restart_bits_disabled(void **state)
+{
+    static const struct fault ft = {
+        .ft_bits = {.ks_state = SVC_STOPPED, .ks_disabled = 1}};
+    static const char *const want[] = {"state.lock",
+                                       "svc.query BITS",
+                                       "svc.query WSUSService",
+                                       "svc.disabled BITS",
+                                       "svc.stop WSUSService",
+                                       "svc.query WSUSService",
+                                       "svc.start WSUSService",
+                                       "svc.query WSUSService",
+                                       "state.unlock",
+                                       NULL};
+    struct harness h;
+
+    (void)state;
+    h_init(&h, &ft);
+    assert_int_equal(h_run(&h, H_RESTART, NULL), FIXER_EXIT_NOT_RESTORED);
+    h_expect(&h, want);
+    h_contains(&h, "Run by hand: enable-by-hand BITS; then start-by-hand "
+                   "BITS\"");
+    h_init(&h, &ft);
+    h.h_o.fo_enable_bits = 1;
+    assert_int_equal(h_run(&h, H_RESTART, NULL), FIXER_EXIT_OK);
+    assert_int_equal(h.h_f.f_svc[BITS].ks_disabled, 0);
+    assert_int_equal(h.h_f.f_svc[BITS].ks_state, SVC_RUNNING);
+}
+
+/* Another run holds the lock, or a service is missing: nothing done. */
+static void
+test_restart_nothing_done(void **state)
+{
+    static const struct fault lock = {.ft_lock_fail = 1};
+    static const struct fault absent = {.ft_wsus = {.ks_state = SVC_ABSENT}};
+    static const char *const want_lock[] = {"state.lock", NULL};
+    static const char *const want_absent[] = {"state.lock", "svc.query BITS",
+                                              "svc.query WSUSService",
+                                              "state.unlock", NULL};
+    struct harness h;
+
+    (void)state;
+    h_init(&h, &lock);
+    assert_int_equal(h_run(&h, H_RESTART, NULL), FIXER_EXIT_FAILED);
+    h_expect(&h, want_lock);
+    h_init(&h, &absent);
+    assert_int_equal(h_run(&h, H_RESTART, NULL), FIXER_EXIT_FAILED);
+    h_expect(&h, want_absent);
+    h_contains(&h, "restart: WSUSService is not installed; nothing done");
+}
+
 int
 main(void)
 {
-    struct CMUnitTest tests[N_APPLY + 7] = {
+    struct CMUnitTest tests[N_APPLY + 14] = {
         [N_APPLY] = cmocka_unit_test(test_status_ok),
         cmocka_unit_test(test_status_db_fails),
         cmocka_unit_test(test_status_warns_interrupted_run),
@@ -1092,6 +1258,13 @@ main(void)
         cmocka_unit_test(test_doctor_reports_fixes),
         cmocka_unit_test(test_doctor_wsus_config),
         cmocka_unit_test(test_doctor_config_unread),
+        cmocka_unit_test(test_restart_ok),
+        cmocka_unit_test(test_restart_stopped),
+        cmocka_unit_test(test_restart_stop_ignored),
+        cmocka_unit_test(test_restart_stop_fails_stopped),
+        cmocka_unit_test(test_restart_start_fails),
+        cmocka_unit_test(test_restart_bits_disabled),
+        cmocka_unit_test(test_restart_nothing_done),
     };
 
     for (size_t i = 0; i < N_APPLY; i++) {

@@ -20,6 +20,7 @@
 #include "connstr.h"
 #include "fconf.h"
 #include "fplat.h"
+#include "http11.h"
 #include "plat.h"
 #include "report.h"
 #include "shimconf.h"
@@ -1070,6 +1071,119 @@ helper(int argc, char **argv)
     return TRY_LOCK_ERROR;
 }
 
+/* http11: every (shim, value) pair, and the skip. */
+static void
+test_h11_verdict(void **state)
+{
+    static const struct {
+        int64_t value;
+        enum h11_shim shim;
+        enum rep_result res;
+        const char *detail; /* a part of it */
+        const char *fix;    /* the whole fix; NULL: any non-empty one */
+    } v[] = {
+        {-1, H11_SHIM_PROBE_OK, REP_SKIP, "not read from SUSDB", ""},
+        {0, H11_SHIM_NONE, REP_OK,
+         "= 0 (background downloads, BITS's default); no shim_conf", ""},
+        {1, H11_SHIM_NONE, REP_WARN,
+         "fail for files over 2 GB and on any resume); no shim_conf",
+         "put wsus-shim between WSUS and the parent proxy and set [fixer] "
+         "shim_conf; once doctor's http11 check passes, run wsus-fixer "
+         "revert"},
+        {0, H11_SHIM_PROBE_OK, REP_OK, "probe passes", ""},
+        {1, H11_SHIM_PROBE_OK, REP_WARN, "no longer needed",
+         "wsus-fixer revert"},
+        {0, H11_SHIM_PROBE_FAIL, REP_FAIL, "will fail",
+         "fix the shim's conf as wsus-shim probe says, or run wsus-fixer "
+         "apply as a stopgap"},
+        {1, H11_SHIM_PROBE_FAIL, REP_WARN, "keep the workaround",
+         "fix the shim's conf as wsus-shim probe says; once it passes, run "
+         "wsus-fixer revert"},
+        {0, H11_SHIM_PROBE_ERROR, REP_FAIL, "could not be run", NULL},
+        {1, H11_SHIM_PROBE_ERROR, REP_FAIL, "could not be run", NULL},
+        {0, H11_SHIM_ANSWERS, REP_OK, "parents were not probed", NULL},
+        {1, H11_SHIM_ANSWERS, REP_WARN, "parents were not probed",
+         "run wsus-shim probe; when it passes, run wsus-fixer revert"},
+        {0, H11_SHIM_DOWN, REP_FAIL, "does not answer", NULL},
+        {1, H11_SHIM_DOWN, REP_WARN, "still needed", NULL},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        struct wcfg_verdict vd;
+
+        h11_verdict(v[i].value, v[i].shim, "EVIDENCE", &vd);
+        assert_int_equal(vd.wv_result, v[i].res);
+        assert_non_null(strstr(vd.wv_detail, v[i].detail));
+        if (v[i].value != -1) {
+            const char *ev = strstr(vd.wv_detail, " [EVIDENCE]");
+
+            assert_non_null(ev);
+            assert_int_equal(ev[strlen(" [EVIDENCE]")], '\0');
+        }
+        if (v[i].fix != NULL)
+            assert_string_equal(vd.wv_fix, v[i].fix);
+        else
+            assert_true(vd.wv_fix[0] != '\0');
+    }
+}
+
+/* DACL evaluation: order, deny, inherit-only, generic rights, groups. */
+static void
+test_acl_effective(void **state)
+{
+    static const struct acl_ace allow_ns_read[] = {
+        {ACL_ACE_ALLOW, 0, "S-1-5-20", 0x001200a9u},
+    };
+    static const struct acl_ace users_generic[] = {
+        {ACL_ACE_ALLOW, 0, "s-1-5-32-545", 0x80000000u | 0x20000000u},
+    };
+    static const struct acl_ace deny_first[] = {
+        {ACL_ACE_DENY, 0, "S-1-1-0", ACL_LIST_DIRECTORY},
+        {ACL_ACE_ALLOW, 0, "S-1-5-20", 0x001f01ffu},
+    };
+    static const struct acl_ace allow_first[] = {
+        {ACL_ACE_ALLOW, 0, "S-1-5-20", 0x001f01ffu},
+        {ACL_ACE_DENY, 0, "S-1-1-0", ACL_LIST_DIRECTORY},
+    };
+    static const struct acl_ace inherit_only[] = {
+        {ACL_ACE_ALLOW, 1, "S-1-5-32-545", 0x001200a9u},
+        {ACL_ACE_ALLOW, 0, "S-1-5-32-544", 0x001f01ffu},
+    };
+    static const struct acl_ace everyone[] = {
+        {ACL_ACE_ALLOW, 0, "S-1-5-11", ACL_LIST_DIRECTORY},
+        {ACL_ACE_ALLOW, 0, "S-1-1-0", ACL_READ_EA | ACL_READ_ATTRIBUTES},
+    };
+    static const struct acl_ace service_only[] = {
+        {ACL_ACE_ALLOW, 0, "S-1-5-6", 0x001200a9u},
+    };
+    const char *const *ns = acl_who_sids(ACL_WHO_NETWORK_SERVICE);
+    const char *const *users = acl_who_sids(ACL_WHO_USERS);
+
+    (void)state;
+    assert_int_equal(acl_effective(allow_ns_read, 1, 0, ns), 0x001200a9u);
+    assert_int_equal(acl_effective(allow_ns_read, 1, 0, users), 0);
+    /* GENERIC_READ | GENERIC_EXECUTE, SIDs compared without case */
+    assert_int_equal(acl_effective(users_generic, 1, 0, users), 0x001200a9u);
+    assert_int_equal(acl_effective(users_generic, 1, 0, ns), 0x001200a9u);
+    assert_int_equal(acl_map_generic(0x10000000u), 0x001f01ffu);
+    /* the first ACE that names a bit decides it */
+    assert_int_equal(acl_effective(deny_first, 2, 0, ns) & ACL_NEED_READ,
+                     ACL_READ_EA | ACL_READ_ATTRIBUTES);
+    assert_int_equal(acl_effective(allow_first, 2, 0, ns), 0x001f01ffu);
+    /* inherit-only ACEs do not apply to the folder itself */
+    assert_int_equal(acl_effective(inherit_only, 2, 0, users), 0);
+    /* grants add up over the groups the token holds */
+    assert_int_equal(acl_effective(everyone, 2, 0, users), ACL_NEED_READ);
+    assert_int_equal(acl_effective(service_only, 1, 0, ns), 0x001200a9u);
+    assert_int_equal(acl_effective(service_only, 1, 0, users), 0);
+    /* no DACL: everything; an empty one: nothing */
+    assert_int_equal(acl_effective(NULL, 0, 1, users), 0x001f01ffu);
+    assert_int_equal(acl_effective(NULL, 0, 0, users), 0);
+    assert_string_equal(acl_who_name(ACL_WHO_NETWORK_SERVICE),
+                        "NETWORK SERVICE");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1092,6 +1206,8 @@ main(int argc, char **argv)
         cmocka_unit_test(test_wcfg_storage),
         cmocka_unit_test(test_wcfg_upstream),
         cmocka_unit_test(test_wcfg_upstream_answer),
+        cmocka_unit_test(test_h11_verdict),
+        cmocka_unit_test(test_acl_effective),
         cmocka_unit_test(test_svc_exec_expand),
         cmocka_unit_test(test_svc_exec_map),
         cmocka_unit_test(test_svc_exec_backend),

@@ -53,6 +53,7 @@ from wine_util import (Session, wine, win_path, sc_state, wait_state,  # noqa
 FIXER = os.environ.get("WSUS_FIXER_EXE", "")
 SRC = os.environ.get("WSUS_SRC", os.path.join(HERE, "..", ".."))
 TESTSVC = None
+SETDACL = None
 RUN_TIMEOUT = 120  # one wsus-fixer run
 
 # Service names of this file, so a crashed run's leftovers are found.
@@ -109,9 +110,12 @@ class Env:
         con.close()
 
     def write_conf(self, connection=None, name=SVC, bits=BITS,
-                   stop_timeout="3", start_timeout="5", extra=""):
+                   stop_timeout="3", start_timeout="5", extra="",
+                   content=None):
         if connection is None:
             connection = "Driver=SQLite3;Database=" + self.db
+        if content is None:
+            content = win_path(self.content)
         with open(self.conf, "w") as f:
             f.write("[database]\nconnection = %s\n%s"
                     "[service]\nbackend = scm\nname = %s\nbits_name = %s\n"
@@ -119,8 +123,7 @@ class Env:
                     "poll_interval = 100ms\n"
                     "[fixer]\nstate_file = %s\ncontent_dir = %s\n"
                     % (connection, extra, name, bits, stop_timeout,
-                       start_timeout, win_path(self.state),
-                       win_path(self.content)))
+                       start_timeout, win_path(self.state), content))
 
     def rows(self, path=None):
         con = sqlite3.connect(path or self.db)
@@ -764,6 +767,148 @@ def g_auto_connection(env):
         reg_delete(SETUP_ROOT)
 
 
+def g_content_acl(env):
+    """content-acl from the DACL Windows' API reports for the folder, and
+    the folder from WSUS's registry (ContentDir) when content_dir is
+    empty.
+
+    What Wine 8 can and cannot prove here: it keeps no DACL of its own
+    for a folder on a Unix filesystem. GetNamedSecurityInfo returns one
+    derived from the mode bits (SYSTEM and the owner: full access;
+    Everyone: the "others" bits), and SetNamedSecurityInfo changes those
+    bits. So this group proves the real path of fplat_dir_access
+    (GetNamedSecurityInfo, GetAclInformation, GetAce,
+    ConvertSidToStringSid) and the verdict on the DACL that comes back,
+    which wsus-setdacl.exe reads back independently as SDDL. Explicit
+    ACEs for NETWORK SERVICE or Users, deny ACEs and inherit-only ACEs do
+    not survive in Wine; their evaluation is proven by fixer_units
+    (test_acl_effective, aclcheck.c)."""
+    folder = env.content
+    wfolder = win_path(folder)
+
+    def dacl(sddl=None):
+        q = wine([SETDACL, wfolder] + ([sddl] if sddl else []))
+        check(q.returncode == 0, "wsus-setdacl %s" % sddl, q.stdout,
+              q.stderr)
+        return q.stdout.strip()
+
+    os.chmod(folder, 0o755)
+    got = dacl()
+    check("(A;OICI;0x1200a9;;;WD)" in got, "DACL of a 0755 folder: " + got)
+    p = env.fixer("--json", "doctor")
+    step(p, "content-acl", "ok", re.compile(
+        r"^%s \(from content_dir\): NETWORK SERVICE and Users may read "
+        r"it \[DACL of \d+ allow/deny ACEs \(0 others not evaluated\); "
+        r"NETWORK SERVICE 0x001200a9; Users 0x001200a9\]$"
+        % re.escape(wfolder)))
+
+    # SYSTEM and Administrators only
+    got = dacl("D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)")
+    check(not re.search(r";;;WD\)", got) or ";0x0;;;WD" in got,
+          "Everyone still in the DACL: " + got)
+    p = env.fixer("--json", "doctor")
+    expect_rc(p, 1)
+    s = step(p, "content-acl", "fail", re.compile(
+        r"^%s \(from content_dir\): NETWORK SERVICE and Users may not read "
+        r"it \[.*NETWORK SERVICE 0x00000000; Users 0x00000000\]$"
+        % re.escape(wfolder)))
+    check(s.get("fix") == 'icacls "%s" /grant "*S-1-5-20:(OI)(CI)RX" '
+          '/grant "*S-1-5-32-545:(OI)(CI)RX"' % wfolder, "fix", p.all)
+    check(oct(os.stat(folder).st_mode & 0o007) == "0o0",
+          "others' bits on the host: %o" % os.stat(folder).st_mode)
+
+    # read and execute for Everyone again, set through the API
+    got = dacl("D:P(A;OICI;FA;;;SY)(A;OICI;0x1200a9;;;WD)")
+    check("0x1200a9;;;WD)" in got, "DACL " + got)
+    p = env.fixer("--json", "doctor")
+    step(p, "content-acl", "ok", re.compile(r"Users 0x001200a9\]$"))
+
+    # content_dir empty: ContentDir from WSUS's registry, + \WsusContent
+    root = os.path.join(env.tmp, "wsusroot")
+    os.makedirs(os.path.join(root, "WsusContent"))
+    env.write_conf(content="")
+    if reg_query(SETUP_KEY, "ContentDir") is not None:
+        reg_delete(SETUP_ROOT)
+    try:
+        q = wine(["reg", "add", SETUP_KEY, "/v", "ContentDir", "/t",
+                  "REG_SZ", "/d", win_path(root) + "\\", "/f"])
+        check(q.returncode == 0, "reg add", q.stdout, q.stderr)
+        p = env.fixer("--json", "doctor")
+        want = win_path(root) + "\\WsusContent"
+        step(p, "content-dir", "ok", "%s exists and is readable" % want)
+        step(p, "content-acl", "ok", re.compile(
+            r"^%s \(from ContentDir in WSUS's registry\): NETWORK SERVICE "
+            r"and Users may read it" % re.escape(want)))
+        reg_delete(SETUP_ROOT)
+        p = env.fixer("--json", "doctor")
+        step(p, "content-acl", "skip", re.compile(
+            r"^ContentDir in HKLM\\SOFTWARE\\Microsoft\\Update Services"
+            r"\\Server\\Setup: .+ \(2\)$"))
+        step(p, "content-dir", "skip")
+    finally:
+        reg_delete(SETUP_ROOT)
+
+
+def g_restart(env):
+    """restart with the scm backend: BITS, then WSUSService, each stopped
+    and started again in a new process, WSUSService's dependent stopped
+    before it and started after it; a stopped BITS is only started; a
+    WSUSService that does not start again is exit 3 with the command."""
+    dep = SVC + "-dep"
+    env.create(SVC, "--stop-ms", "300", "--fail-start", "3")
+    env.create(dep, depend=SVC)
+    env.create(BITS, "--start-ms", "300")
+    for name in (SVC, dep, BITS):
+        env.start(name)
+    mark = len(env.events())
+    p = env.fixer("--json", "restart")
+    expect_rc(p, 0)
+    check(p.json["message"] == "%s and %s restarted; both running"
+          % (BITS, SVC),
+          "message", p.all)
+    for name in (SVC, dep, BITS):
+        check(sc_state(name) == "RUNNING", "%s is %s" % (name, sc_state(name)))
+    ev = [(e[0], e[1], e[2]) for e in env.events()[mark:]
+          if e[1] in ("stop-request", "stopped", "running")]
+    check(ev == [(BITS, "stop-request", 1), (BITS, "stopped", 1),
+                 (BITS, "running", 2),
+                 (dep, "stop-request", 1), (dep, "stopped", 1),
+                 (SVC, "stop-request", 1), (SVC, "stopped", 1),
+                 (SVC, "running", 2), (dep, "running", 2)],
+          "order of stops and starts", ev, env.log_text())
+    pids = {}
+    for e in env.events():
+        if e[1] == "running":
+            pids.setdefault(e[0], set()).add(e[3])
+    check(all(len(pids[n]) == 2 for n in (SVC, dep, BITS)),
+          "not new processes: %r" % pids, env.log_text())
+
+    # BITS stopped: started, not stopped; WSUSService's third start fails
+    q = wine(["sc", "stop", BITS])
+    check(wait_state(BITS, "STOPPED", 30) == "STOPPED", "sc stop", q.stdout)
+    mark = len(env.events())
+    p = env.fixer("--json", "restart")
+    expect_rc(p, 3)
+    step(p, "bits-stop", "skip", "%s was stopped" % BITS)
+    step(p, "bits-start", "ok", "%s started" % BITS)
+    check(sc_state(BITS) == "RUNNING" and sc_state(SVC) == "STOPPED",
+          "states %s %s" % (sc_state(BITS), sc_state(SVC)))
+    check(p.json["message"].startswith("ACTION REQUIRED: a service is not "
+                                       "running") and
+          p.json["message"].endswith(
+              "Run by hand: net start %s; then net start %s" % (SVC, dep)),
+          "message", p.all)
+    for cmd in p.json["message"].split("Run by hand: ")[1].split("; then "):
+        q = wine(["cmd.exe", "/c", cmd])
+        check(q.returncode == 0, "%s: rc %d" % (cmd, q.returncode),
+              q.stdout, q.stderr)
+    for name in (SVC, dep):
+        st = wait_state(name, "RUNNING", 30)
+        check(st == "RUNNING", "%s is %s after the manual commands"
+              % (name, st))
+    env.expect_value(0)
+
+
 GROUPS = {
     "apply_revert": g_apply_revert,
     "stop_ignored": g_stop_ignored,
@@ -774,16 +919,20 @@ GROUPS = {
     "dependents": g_dependents,
     "bits_disabled": g_bits_disabled,
     "auto_connection": g_auto_connection,
+    "content_acl": g_content_acl,
+    "restart": g_restart,
 }
 
 
 def main():
-    global TESTSVC
+    global TESTSVC, SETDACL
     ap = argparse.ArgumentParser()
     ap.add_argument("--testsvc", required=True)
+    ap.add_argument("--setdacl", default="")
     ap.add_argument("group", choices=sorted(GROUPS))
     a = ap.parse_args()
     TESTSVC = os.path.abspath(a.testsvc)
+    SETDACL = os.path.abspath(a.setdacl) if a.setdacl else ""
     if not FIXER or not os.path.exists(FIXER) or \
             not os.path.exists(TESTSVC):
         print("FAIL: WSUS_FIXER_EXE (%r) or --testsvc (%r) missing"
