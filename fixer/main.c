@@ -3,6 +3,7 @@
  * build the service, database and state operations, run one command and
  * turn its result into the exit code. No logic of the procedure is here.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,88 +96,79 @@ main_usage(FILE *f)
         fplat_default_conf());
 }
 
-/* Parse argv. Returns 0, or -1 with a reason in err. One flat loop with
- * a branch per option (it runs past 80 lines): splitting it would only
- * scatter the table of options. */
+/* The options that only set a flag. */
+static const struct {
+    const char *mo_name;
+    size_t mo_off; /* of the int in struct main_args */
+} main_flags[] = {
+    {"--json", offsetof(struct main_args, ma_json)},
+    {"-v", offsetof(struct main_args, ma_verbose)},
+    {"-h", offsetof(struct main_args, ma_help)},
+    {"--help", offsetof(struct main_args, ma_help)},
+    {"--version", offsetof(struct main_args, ma_version)},
+    {"--dry-run", offsetof(struct main_args, ma_dry_run)},
+    {"--enable-bits", offsetof(struct main_args, ma_enable_bits)},
+    {"--sync", offsetof(struct main_args, ma_sync)},
+    {"--wait", offsetof(struct main_args, ma_wait)},
+};
+
+static const struct {
+    const char *mc_name;
+    enum main_cmd mc_cmd;
+} main_cmds[] = {
+    {"status", MAIN_STATUS}, {"apply", MAIN_APPLY},     {"revert", MAIN_REVERT},
+    {"doctor", MAIN_DOCTOR}, {"restart", MAIN_RESTART}, {"sync", MAIN_SYNC},
+};
+
+/* --value N or --value=N at argv[*i] (*i moves past N). 0, or -1 with a
+ * reason in err. */
 static int
-main_parse(int argc, char **argv, struct main_args *a, char *err, size_t errlen)
+main_value(int argc, char **argv, int *i, struct main_args *a, char *err,
+           size_t errlen)
 {
-    memset(a, 0, sizeof(*a));
-    for (int i = 1; i < argc; i++) {
-        const char *s = argv[i];
+    const char *s = argv[*i], *v = s[7] == '=' ? s + 8 : NULL;
+    uint64_t n;
 
-        if (strcmp(s, "-c") == 0) {
-            if (++i == argc) {
-                snprintf(err, errlen, "-c needs a file name");
-                return -1;
-            }
-            a->ma_conf = argv[i];
-        } else if (strcmp(s, "--json") == 0) {
-            a->ma_json = 1;
-        } else if (strcmp(s, "-v") == 0) {
-            a->ma_verbose = 1;
-        } else if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
-            a->ma_help = 1;
-        } else if (strcmp(s, "--version") == 0) {
-            a->ma_version = 1;
-        } else if (strcmp(s, "--dry-run") == 0) {
-            a->ma_dry_run = 1;
-        } else if (strcmp(s, "--enable-bits") == 0) {
-            a->ma_enable_bits = 1;
-        } else if (strcmp(s, "--sync") == 0) {
-            a->ma_sync = 1;
-        } else if (strcmp(s, "--wait") == 0) {
-            a->ma_wait = 1;
-        } else if (strcmp(s, "--value") == 0 ||
-                   strncmp(s, "--value=", 8) == 0) {
-            const char *v = s[7] == '=' ? s + 8 : NULL;
-            uint64_t n;
+    if (v == NULL) {
+        if (++*i == argc) {
+            snprintf(err, errlen, "--value needs a number");
+            return -1;
+        }
+        v = argv[*i];
+    }
+    if (parse_u64_max(v, 1, &n) == -1) {
+        snprintf(err, errlen, "--value \"%s\": the value is a bit, 0 or 1", v);
+        return -1;
+    }
+    a->ma_value = (int64_t)n;
+    a->ma_value_set = 1;
+    return 0;
+}
 
-            if (v == NULL) {
-                if (++i == argc) {
-                    snprintf(err, errlen, "--value needs a number");
-                    return -1;
-                }
-                v = argv[i];
-            }
-            if (parse_u64_max(v, 1, &n) == -1) {
-                snprintf(err, errlen,
-                         "--value \"%s\": the value is a bit, "
-                         "0 or 1",
-                         v);
-                return -1;
-            }
-            a->ma_value = (int64_t)n;
-            a->ma_value_set = 1;
-        } else if (s[0] == '-') {
-            snprintf(err, errlen, "unknown option \"%s\"", s);
-            return -1;
-        } else if (a->ma_cmd != MAIN_NONE) {
-            snprintf(err, errlen,
-                     "one command at a time (\"%s\" after "
-                     "\"%s\")",
-                     s, a->ma_cmd_name);
-            return -1;
-        } else {
+/* The command word s. 0, or -1 with a reason in err. */
+static int
+main_command(const char *s, struct main_args *a, char *err, size_t errlen)
+{
+    if (a->ma_cmd != MAIN_NONE) {
+        snprintf(err, errlen, "one command at a time (\"%s\" after \"%s\")", s,
+                 a->ma_cmd_name);
+        return -1;
+    }
+    for (size_t k = 0; k < sizeof(main_cmds) / sizeof(main_cmds[0]); k++) {
+        if (strcmp(s, main_cmds[k].mc_name) == 0) {
+            a->ma_cmd = main_cmds[k].mc_cmd;
             a->ma_cmd_name = s;
-            if (strcmp(s, "status") == 0)
-                a->ma_cmd = MAIN_STATUS;
-            else if (strcmp(s, "apply") == 0)
-                a->ma_cmd = MAIN_APPLY;
-            else if (strcmp(s, "revert") == 0)
-                a->ma_cmd = MAIN_REVERT;
-            else if (strcmp(s, "doctor") == 0)
-                a->ma_cmd = MAIN_DOCTOR;
-            else if (strcmp(s, "restart") == 0)
-                a->ma_cmd = MAIN_RESTART;
-            else if (strcmp(s, "sync") == 0)
-                a->ma_cmd = MAIN_SYNC;
-            else {
-                snprintf(err, errlen, "unknown command \"%s\"", s);
-                return -1;
-            }
+            return 0;
         }
     }
+    snprintf(err, errlen, "unknown command \"%s\"", s);
+    return -1;
+}
+
+/* Which options go with which command. 0, or -1 with a reason in err. */
+static int
+main_check(const struct main_args *a, char *err, size_t errlen)
+{
     if (a->ma_help || a->ma_version)
         return 0;
     if (a->ma_cmd == MAIN_NONE) {
@@ -202,6 +194,40 @@ main_parse(int argc, char **argv, struct main_args *a, char *err, size_t errlen)
         return -1;
     }
     return 0;
+}
+
+/* Parse argv. Returns 0, or -1 with a reason in err. */
+static int
+main_parse(int argc, char **argv, struct main_args *a, char *err, size_t errlen)
+{
+    memset(a, 0, sizeof(*a));
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i];
+        size_t k, nflags = sizeof(main_flags) / sizeof(main_flags[0]);
+
+        for (k = 0; k < nflags; k++)
+            if (strcmp(s, main_flags[k].mo_name) == 0)
+                break;
+        if (k < nflags) {
+            *(int *)(void *)((char *)a + main_flags[k].mo_off) = 1;
+        } else if (strcmp(s, "-c") == 0) {
+            if (++i == argc) {
+                snprintf(err, errlen, "-c needs a file name");
+                return -1;
+            }
+            a->ma_conf = argv[i];
+        } else if (strcmp(s, "--value") == 0 ||
+                   strncmp(s, "--value=", 8) == 0) {
+            if (main_value(argc, argv, &i, a, err, errlen) == -1)
+                return -1;
+        } else if (s[0] == '-') {
+            snprintf(err, errlen, "unknown option \"%s\"", s);
+            return -1;
+        } else if (main_command(s, a, err, errlen) == -1) {
+            return -1;
+        }
+    }
+    return main_check(a, err, errlen);
 }
 
 /* Exit 2 with msg, as a JSON object when --json was given. */
@@ -415,22 +441,58 @@ main_run(const struct fixer_env *env, const struct fixer_opts *o,
 /* Longer than 80 lines on purpose: it takes the conf, the report and the
  * three operation tables in order and gives them back under one cleanup
  * label in reverse, which reads best when every acquisition is in view. */
+/* The operations a command runs on. */
+struct main_ops {
+    struct svc_ops mo_svc;
+    struct db_ops mo_db;
+    struct state_ops mo_state;
+    int mo_have_svc, mo_have_db, mo_have_state;
+};
+
+/* Open the service, database and state operations for cf. 0, or -1 with
+ * err set (what was opened stays for main_ops_close). */
+static int
+main_ops_open(struct main_ops *m, const struct fixer_conf *cf, char *err,
+              size_t errlen)
+{
+    memset(m, 0, sizeof(*m));
+    if (main_svc_open(&m->mo_svc, cf, err, errlen) == -1)
+        return -1;
+    m->mo_have_svc = 1;
+    if (db_odbc_open(&m->mo_db, err, errlen) == -1)
+        return -1;
+    m->mo_have_db = 1;
+    if (state_file_open(&m->mo_state, cf->fc_state_file, err, errlen) == -1)
+        return -1;
+    m->mo_have_state = 1;
+    return 0;
+}
+
+static void
+main_ops_close(struct main_ops *m)
+{
+    if (m->mo_have_state)
+        m->mo_state.st_close(m->mo_state.st_ctx);
+    if (m->mo_have_db)
+        m->mo_db.do_close(m->mo_db.do_ctx);
+    if (m->mo_have_svc)
+        m->mo_svc.so_close(m->mo_svc.so_ctx);
+    memset(m, 0, sizeof(*m));
+}
+
 int
 main(int argc, char **argv)
 {
     struct main_args a;
     struct fixer_conf cf;
-    struct svc_ops svc;
-    struct db_ops db;
-    struct state_ops sto;
+    struct main_ops m;
     struct fixer_clock clk;
     struct fixer_env env;
     struct fixer_opts o;
     struct report rep;
     char err[MAIN_ERR_MAX];
     char conn[MAIN_CONN_MAX];
-    int rc = FIXER_EXIT_USAGE, have_conf = 0, have_rep = 0;
-    int have_svc = 0, have_db = 0, have_state = 0;
+    int rc = FIXER_EXIT_USAGE, have_rep = 0;
 
     if (main_parse(argc, argv, &a, err, sizeof(err)) == -1)
         return main_usage_error(&a, a.ma_cmd_name, err, 1);
@@ -452,7 +514,7 @@ main(int argc, char **argv)
                           &cf, err, sizeof(err)) == -1) {
         return main_usage_error(&a, a.ma_cmd_name, err, 0);
     }
-    have_conf = 1;
+    memset(&m, 0, sizeof(m));
     report_init(&rep, stdout, stderr, a.ma_json, a.ma_verbose,
                 fplat_stderr_is_tty());
     have_rep = 1;
@@ -465,25 +527,14 @@ main(int argc, char **argv)
 
     /* operations */
     rc = FIXER_EXIT_FAILED;
-    if (main_svc_open(&svc, &cf, err, sizeof(err)) == -1) {
+    if (main_ops_open(&m, &cf, err, sizeof(err)) == -1) {
         report_finish(&rep, rc, "%s", err);
         goto out;
     }
-    have_svc = 1;
-    if (db_odbc_open(&db, err, sizeof(err)) == -1) {
-        report_finish(&rep, rc, "%s", err);
-        goto out;
-    }
-    have_db = 1;
-    if (state_file_open(&sto, cf.fc_state_file, err, sizeof(err)) == -1) {
-        report_finish(&rep, rc, "%s", err);
-        goto out;
-    }
-    have_state = 1;
     fixer_clock_system(&clk);
-    env.fe_svc = &svc;
-    env.fe_db = &db;
-    env.fe_state = &sto;
+    env.fe_svc = &m.mo_svc;
+    env.fe_db = &m.mo_db;
+    env.fe_state = &m.mo_state;
     env.fe_clock = &clk;
 
     main_opts(&o, &a, &cf, conn);
@@ -494,15 +545,9 @@ main(int argc, char **argv)
     rc = main_run(&env, &o, &a, &cf, &rep);
 out:
     memset(conn, 0, sizeof(conn));
-    if (have_state)
-        sto.st_close(sto.st_ctx);
-    if (have_db)
-        db.do_close(db.do_ctx);
-    if (have_svc)
-        svc.so_close(svc.so_ctx);
+    main_ops_close(&m);
     if (have_rep)
         report_free(&rep);
-    if (have_conf)
-        fconf_free(&cf);
+    fconf_free(&cf);
     return rc;
 }
