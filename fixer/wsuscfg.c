@@ -109,6 +109,41 @@ wcfg_add(char *s, const char *text)
     s[used + add] = '\0';
 }
 
+/* WSUS uses a proxy and the shim listens on shim_host:shim_port: is
+ * that proxy the shim? ok, fail (another proxy) or warn (cannot tell). */
+static void
+wcfg_points_at(const struct db_cfgcol *name, const struct db_cfgcol *port,
+               const char *shim_host, uint16_t shim_port,
+               struct wcfg_verdict *v)
+{
+    char line[WCFG_TEXT_MAX];
+    int same = -1;
+
+    if (wcfg_text(name) == name->cc_value && *name->cc_value != '\0' &&
+        wcfg_text(port) == port->cc_value)
+        same = wcfg_same_host(name->cc_value, shim_host);
+    if (same == 1 && strtol(port->cc_value, NULL, 10) != shim_port)
+        same = 0;
+    if (same == 1) {
+        snprintf(line, sizeof(line), "WSUS points at the shim (%s:%u)",
+                 shim_host, (unsigned)shim_port);
+    } else if (same == 0) {
+        wcfg_worse(v, REP_FAIL);
+        snprintf(line, sizeof(line),
+                 "WSUS points at %s:%s, not at the shim listening on %s:%u",
+                 wcfg_text(name), wcfg_text(port), shim_host,
+                 (unsigned)shim_port);
+    } else {
+        wcfg_worse(v, REP_WARN);
+        snprintf(line, sizeof(line),
+                 "cannot tell whether WSUS (%s:%s) points at the shim "
+                 "listening on %s:%u",
+                 wcfg_text(name), wcfg_text(port), shim_host,
+                 (unsigned)shim_port);
+    }
+    wcfg_add(v->wv_detail, line);
+}
+
 void
 wcfg_proxy(const struct db_cfgcol cols[WCFG_NCOLS], const char *shim_host,
            uint16_t shim_port, struct wcfg_verdict *v)
@@ -138,32 +173,7 @@ wcfg_proxy(const struct db_cfgcol cols[WCFG_NCOLS], const char *shim_host,
                  shim_host, (unsigned)shim_port);
         wcfg_add(v->wv_detail, line);
     } else if (shim_host != NULL) {
-        int same = -1;
-
-        if (wcfg_text(name) == name->cc_value && *name->cc_value != '\0' &&
-            wcfg_text(port) == port->cc_value)
-            same = wcfg_same_host(name->cc_value, shim_host);
-        if (same == 1 && strtol(port->cc_value, NULL, 10) != shim_port)
-            same = 0;
-        if (same == 1) {
-            snprintf(line, sizeof(line), "WSUS points at the shim (%s:%u)",
-                     shim_host, (unsigned)shim_port);
-        } else if (same == 0) {
-            wcfg_worse(v, REP_FAIL);
-            snprintf(line, sizeof(line),
-                     "WSUS points at %s:%s, not at the shim listening on "
-                     "%s:%u",
-                     wcfg_text(name), wcfg_text(port), shim_host,
-                     (unsigned)shim_port);
-        } else {
-            wcfg_worse(v, REP_WARN);
-            snprintf(line, sizeof(line),
-                     "cannot tell whether WSUS (%s:%s) points at the shim "
-                     "listening on %s:%u",
-                     wcfg_text(name), wcfg_text(port), shim_host,
-                     (unsigned)shim_port);
-        }
-        wcfg_add(v->wv_detail, line);
+        wcfg_points_at(name, port, shim_host, shim_port, v);
     } else if (use == 0) {
         wcfg_add(v->wv_detail, "WSUS connects directly (no proxy); no "
                                "shim_conf to compare with");
