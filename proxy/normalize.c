@@ -33,6 +33,37 @@ req_target_free(struct req_target *t)
     memset(t, 0, sizeof(*t));
 }
 
+/* Are host[0..n) the characters of a host name (letters, digits, '-',
+ * '.', '_'), or with v6 of an IPv6 literal (hex digits, '.', and at
+ * least one ':')? */
+static int
+host_chars_ok(const char *host, size_t n, int v6)
+{
+    for (size_t i = 0; i < n; i++) {
+        int c = str_lc((unsigned char)host[i]);
+        int ok = v6 ? ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+                       c == ':' || c == '.')
+                    : ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
+                       c == '-' || c == '.' || c == '_');
+        if (!ok)
+            return 0;
+    }
+    return !v6 || memchr(host, ':', n) != NULL;
+}
+
+/* A port of n digits, 1..65535. 0, or -1. */
+static int
+parse_port(const char *p, size_t n, uint64_t *port)
+{
+    char pbuf[8];
+
+    if (n == 0 || n >= sizeof(pbuf))
+        return -1;
+    memcpy(pbuf, p, n);
+    pbuf[n] = '\0';
+    return parse_u64_max(pbuf, 65535, port) == -1 || *port == 0 ? -1 : 0;
+}
+
 /*
  * Parse an authority "host[:port]" or "[v6][:port]" of n bytes. The port
  * is required when need_port. Fills t->rt_host (malloc'd, lower-case,
@@ -85,32 +116,12 @@ parse_authority(const char *a, size_t n, int need_port, uint16_t def_port,
         *why = "host name too long";
         return -1;
     }
-    for (size_t i = 0; i < hlen; i++) {
-        int c = str_lc((unsigned char)host[i]);
-        int ok = v6 ? ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
-                       c == ':' || c == '.')
-                    : ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') ||
-                       c == '-' || c == '.' || c == '_');
-        if (!ok) {
-            *why = v6 ? "invalid IPv6 literal" : "invalid host name";
-            return -1;
-        }
-    }
-    if (v6 && memchr(host, ':', hlen) == NULL) {
-        *why = "invalid IPv6 literal";
+    if (!host_chars_ok(host, hlen, v6)) {
+        *why = v6 ? "invalid IPv6 literal" : "invalid host name";
         return -1;
     }
     if (colon != NULL) {
-        size_t plen = (size_t)(a + n - colon - 1);
-        char pbuf[8];
-
-        if (plen == 0 || plen >= sizeof(pbuf)) {
-            *why = "invalid port";
-            return -1;
-        }
-        memcpy(pbuf, colon + 1, plen);
-        pbuf[plen] = '\0';
-        if (parse_u64_max(pbuf, 65535, &port) == -1 || port == 0) {
+        if (parse_port(colon + 1, (size_t)(a + n - colon - 1), &port) == -1) {
             *why = "invalid port";
             return -1;
         }
@@ -128,75 +139,59 @@ parse_authority(const char *a, size_t n, int need_port, uint16_t def_port,
     return 0;
 }
 
-int
-req_target_parse(const char *target, int is_connect, const char *host_hdr,
-                 struct req_target *out, const char **why)
+/* origin-form "/path?query": the authority comes from Host (it may be
+ * absent, e.g. an HTTP/1.0 request to the shim itself: rt_host is then
+ * ""). 0, or -1 with *why. */
+static int
+parse_origin_form(const char *target, const char *host_hdr,
+                  struct req_target *out, const char **why)
 {
-    const char *p, *auth, *rest;
+    if (host_hdr != NULL && *host_hdr != '\0') {
+        if (parse_authority(host_hdr, strlen(host_hdr), 0, 80, out, why) == -1)
+            return -1;
+    } else {
+        if ((out->rt_host = str_dupn("", 0)) == NULL) {
+            *why = "out of memory";
+            return -1;
+        }
+        out->rt_port = 80;
+    }
+    if ((out->rt_path = str_dupn(target, strlen(target))) == NULL) {
+        *why = "out of memory";
+        return -1;
+    }
+    return 0;
+}
+
+/* absolute-form "http://authority/path?query". The Host header, whatever
+ * it says, is ignored: RFC 9112 3.2.2 (normalize_request replaces it with
+ * this authority). 0, or -1 with *why. */
+static int
+parse_absolute_form(const char *target, struct req_target *out,
+                    const char **why)
+{
+    const char *p = strstr(target, "://"), *auth, *rest;
     size_t alen, slen;
 
-    memset(out, 0, sizeof(*out));
-    *why = NULL;
-    if (target == NULL || *target == '\0') {
-        *why = "empty request-target";
-        goto fail;
-    }
-    if (strchr(target, '#') != NULL) {
-        *why = "fragment in request-target";
-        goto fail;
-    }
-    if (is_connect) {
-        if (parse_authority(target, strlen(target), 1, 0, out, why) == -1)
-            goto fail;
-        if ((out->rt_path = str_dupn("/", 1)) == NULL) {
-            *why = "out of memory";
-            goto fail;
-        }
-        return 0;
-    }
-    if (target[0] == '/') {
-        /* origin-form: the authority comes from Host (may be absent, e.g.
-         * an HTTP/1.0 request to the shim itself: rt_host is then "") */
-        if (host_hdr != NULL && *host_hdr != '\0') {
-            if (parse_authority(host_hdr, strlen(host_hdr), 0, 80, out, why) ==
-                -1)
-                goto fail;
-        } else {
-            if ((out->rt_host = str_dupn("", 0)) == NULL) {
-                *why = "out of memory";
-                goto fail;
-            }
-            out->rt_port = 80;
-        }
-        if ((out->rt_path = str_dupn(target, strlen(target))) == NULL) {
-            *why = "out of memory";
-            goto fail;
-        }
-        return 0;
-    }
-    /* absolute-form */
-    p = strstr(target, "://");
     if (p == NULL) {
         *why = "invalid request-target";
-        goto fail;
+        return -1;
     }
     slen = (size_t)(p - target);
     if (str_ieqn(target, slen, "https")) {
         *why = "use CONNECT for https";
-        goto fail;
+        return -1;
     }
     if (!str_ieqn(target, slen, "http")) {
         *why = "unsupported URL scheme";
-        goto fail;
+        return -1;
     }
     auth = p + 3;
     alen = strcspn(auth, "/?");
     rest = auth + alen;
     if (parse_authority(auth, alen, 0, 80, out, why) == -1)
-        goto fail;
+        return -1;
     out->rt_absolute = 1;
-    /* The Host header, whatever it says, is ignored: RFC 9112 §3.2.2
-     * (normalize_request replaces it with this authority). */
     if (*rest == '\0') {
         out->rt_path = str_dupn("/", 1);
     } else if (*rest == '?') {
@@ -211,12 +206,41 @@ req_target_parse(const char *target, int is_connect, const char *host_hdr,
     }
     if (out->rt_path == NULL) {
         *why = "out of memory";
-        goto fail;
+        return -1;
     }
     return 0;
-fail:
-    req_target_free(out);
-    return -1;
+}
+
+int
+req_target_parse(const char *target, int is_connect, const char *host_hdr,
+                 struct req_target *out, const char **why)
+{
+    int rc;
+
+    memset(out, 0, sizeof(*out));
+    *why = NULL;
+    if (target == NULL || *target == '\0') {
+        *why = "empty request-target";
+        return -1;
+    }
+    if (strchr(target, '#') != NULL) {
+        *why = "fragment in request-target";
+        return -1;
+    }
+    if (is_connect) {
+        rc = parse_authority(target, strlen(target), 1, 0, out, why);
+        if (rc == 0 && (out->rt_path = str_dupn("/", 1)) == NULL) {
+            *why = "out of memory";
+            rc = -1;
+        }
+    } else if (target[0] == '/') {
+        rc = parse_origin_form(target, host_hdr, out, why);
+    } else {
+        rc = parse_absolute_form(target, out, why);
+    }
+    if (rc == -1)
+        req_target_free(out);
+    return rc;
 }
 
 int
