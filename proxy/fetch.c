@@ -483,6 +483,22 @@ fetch_reuse(struct fetch *f)
     return fetch_begin(f, FETCH_WAITING) == -1 ? -1 : 1;
 }
 
+/* The current hop's name did not resolve (why: the resolver's text):
+ * the next parent, or a 502 when the origin's name fails. */
+static void
+fetch_unresolved(struct fetch *f, const char *why)
+{
+    log_warnx("req %s: cannot resolve %s: %s", f->f_req.fr_reqid,
+              f->f_direct ? f->f_req.fr_tgt->rt_host : fetch_upstream(f), why);
+    fetch_hop_failed(f, "cannot resolve its name");
+    fetch_drop_conn(f);
+    if (f->f_direct) {
+        fetch_fail(f, 502, "cannot resolve the destination host");
+        return;
+    }
+    fetch_connect_next(f);
+}
+
 /* Send the request to the current hop (f_host, f_port): on a parked
  * connection when one fits, else on a new one. */
 static void
@@ -516,6 +532,10 @@ fetch_open(struct fetch *f)
         fetch_auth_preempt(f);
     if (fetch_begin(f, FETCH_CONNECTING) == -1)
         return;
+    if (host_is_invalid_name(f->f_host)) {
+        fetch_unresolved(f, "a name under .invalid never resolves");
+        return;
+    }
     unsigned gen = ++f->f_gen;
     /* Numeric hosts resolve at once; names go through evdns. */
     if (bufferevent_socket_connect_hostname(f->f_bev, f->f_srv->sv_dns,
@@ -668,20 +688,14 @@ fetch_event_cb(struct bufferevent *bev, short what, void *arg)
 
     if (!f->f_connected) {
         int dnserr = bufferevent_socket_get_dns_error(bev);
-        const char *where =
-            f->f_direct ? f->f_req.fr_tgt->rt_host : fetch_upstream(f);
-        if (dnserr != 0)
-            log_warnx("req %s: cannot resolve %s: %s", f->f_req.fr_reqid, where,
-                      evutil_gai_strerror(dnserr));
-        else
-            log_warnx("req %s: cannot connect to %s", f->f_req.fr_reqid, where);
-        fetch_hop_failed(f, dnserr != 0 ? "cannot resolve its name"
-                                        : "cannot connect");
-        fetch_drop_conn(f);
-        if (f->f_direct && dnserr != 0) {
-            fetch_fail(f, 502, "cannot resolve the destination host");
+        if (dnserr != 0) {
+            fetch_unresolved(f, evutil_gai_strerror(dnserr));
             return;
         }
+        log_warnx("req %s: cannot connect to %s", f->f_req.fr_reqid,
+                  f->f_direct ? f->f_req.fr_tgt->rt_host : fetch_upstream(f));
+        fetch_hop_failed(f, "cannot connect");
+        fetch_drop_conn(f);
         fetch_connect_next(f);
         return;
     }

@@ -399,3 +399,15 @@ fail:
     free(l);
     return -1;
 }
+
+int
+host_is_invalid_name(const char *host)
+{
+    size_t n = strlen(host);
+
+    if (n > 0 && host[n - 1] == '.')
+        n--;
+    if (n < 7 || !str_ieqn(host + n - 7, 7, "invalid"))
+        return 0;
+    return n == 7 || host[n - 8] == '.';
+}

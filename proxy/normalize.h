@@ -48,6 +48,11 @@ int req_target_authority(const struct req_target *t, int omit_default,
 /* The normalized URL (cache key and log): "http://host[:port]/path". */
 int req_target_url(const struct req_target *t, char *buf, size_t len);
 
+/* Is host under the special-use name "invalid" (RFC 6761 6.4: "x.invalid",
+ * "invalid", with or without a final dot, any case)? Such a name never
+ * resolves, so no query is sent for it. */
+int host_is_invalid_name(const char *host);
+
 struct norm_opts {
     int no_to_proxy;           /* 1: absolute-form to a proxy; 0: direct */
     int no_up_minor;           /* 0 for HTTP/1.0 upstreams, 1 for 1.1 */

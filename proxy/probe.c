@@ -305,6 +305,11 @@ probe_reach(struct probe *p, const char *host, uint16_t port,
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = EVUTIL_AI_ADDRCONFIG;
     snprintf(portstr, sizeof(portstr), "%u", (unsigned)port);
+    if (host_is_invalid_name(host)) {
+        errfmt(o->po_connect_err, sizeof(o->po_connect_err),
+               "%s: a name under .invalid never resolves", host);
+        return;
+    }
     if ((e = evutil_getaddrinfo(host, portstr, &hints, &res)) != 0) {
         errfmt(o->po_connect_err, sizeof(o->po_connect_err), "%s: %s", host,
                evutil_gai_strerror(e));

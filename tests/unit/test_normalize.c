@@ -393,10 +393,39 @@ test_normalize_connect_and_failures(void **state)
     http_parser_free(p);
 }
 
+/* RFC 6761 6.4: names under "invalid" never resolve. */
+static void
+test_invalid_name(void **state)
+{
+    static const struct {
+        const char *host;
+        int want;
+    } v[] = {
+        {"invalid", 1},
+        {"x.invalid", 1},
+        {"no-such.host.INVALID", 1},
+        {"x.invalid.", 1},
+        {"invalid.", 1},
+        {"xinvalid", 0},
+        {"invalid.example", 0},
+        {"x.invalid.example", 0},
+        {"", 0},
+        {".", 0},
+        {"localhost", 0},
+        {"127.0.0.1", 0},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+        if (host_is_invalid_name(v[i].host) != v[i].want)
+            fail_msg("'%s': want %d", v[i].host, v[i].want);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_invalid_name),
         cmocka_unit_test(test_target_parse),
         cmocka_unit_test(test_authority),
         cmocka_unit_test(test_normalize_request),
