@@ -31,10 +31,11 @@ It fails (exit 1) when:
     Content-Length or bytes;
   - a body whose framing said complete is short or wrong (length or
     chunked framing, or a close-delimited body to an HTTP/1.1 client);
-  - the shim's RSS or open descriptors grow after the warm-up: the peak of
-    the last third of the samples above 1.10 x the peak of the first third
-    (plus 1 MiB / 8 descriptors for small numbers), or descriptors not back
-    near the start once the clients stop;
+  - the shim's RSS or open descriptors (sampled every SOAK_SAMPLE s from
+    /proc) make a new high late in the run: the peak of the last third of
+    the samples above 1.10 x the peak of everything before it, warm-up
+    included (plus 1 MiB / 8 descriptors for small numbers); or
+    descriptors not back near the start once the clients stop;
   - an idle connection is never closed by the shim;
   - a cache entry's data disagrees with the SHA-1 its URL names (every
     .meta under the cache folder is read: url, length; its .data hashed),
@@ -83,13 +84,14 @@ MAX_MIB = float(ENV("SOAK_MAX_MIB", "512"))
 ARIA_MAX = float(ENV("SOAK_ARIA_MAX_MIB", "64")) * MIB
 SEED = int(ENV("SOAK_SEED", "1"))
 SAMPLE = float(ENV("SOAK_SAMPLE", "5"))
-RATES = ENV("SOAK_RATES", "reset=0.03,stall=0.01,stall_head=0.01,p407=0.02,"
-            "garbage=0.02,please_wait=0.02,close_delim=0.10")
+RATES = ENV("SOAK_RATES", "reset=0.06,stall=0.03,stall_head=0.03,p407=0.03,"
+            "garbage=0.03,please_wait=0.03,close_delim=0.15")
 REFUSE_EVERY, REFUSE_MS = 20.0, 500.0
 
 # The shim's timeouts, short so that the parent's stalls (STALL) pass them.
 HEADER_T, IDLE_T, CONNECT_T, FIRST_T, BODY_T = 3, 5, 2, 4, 4
 STALL = 7.0
+T0 = time.monotonic()
 CLIENT_TIMEOUT = 60     # one response (a piece may wait for a whole fill)
 PIECE = MIB
 HOST = "au.download.windowsupdate.com"
@@ -142,14 +144,17 @@ class Tally:
         self.c = collections.Counter()
         self.errors = collections.Counter()
         self.violations = []
+        self.details = []   # the first client timeouts, for a look
 
     def add(self, key, n=1):
         with self.lock:
             self.c[key] += n
 
-    def error(self, kind):
+    def error(self, kind, detail=None):
         with self.lock:
             self.errors[kind] += 1
+            if detail is not None and len(self.details) < 20:
+                self.details.append("%s: %s" % (kind, detail))
 
     def violation(self, what):
         with self.lock:
@@ -255,7 +260,9 @@ class Walker(Client):
                 r = self.send("GET", f.url, BITS +
                               (("Range", "bytes=%d-%d" % (a, b)),))
             except ERRS as e:
-                T.error("piece: " + err_kind(e))
+                T.error("piece: " + err_kind(e), "%.0f s %s bytes=%d-%d" % (
+                    time.monotonic() - T0, f.name[:6], a, b)
+                    if isinstance(e, socket.timeout) else None)
                 self.close()
                 fails += 1
                 self.pause()
@@ -483,20 +490,27 @@ def monitor(shim, stop, samples):
 
 
 def flat(samples, idx, name, unit, slack):
-    """Peak of the last third vs the first third (after the warm-up)."""
+    """No new high late in the run: the peak of the last third of the
+    samples against the peak of everything before it (warm-up included),
+    within 10% plus slack."""
     vals = [s[idx] for s in samples]
-    if len(vals) < 6:
-        print("%s: only %d samples after the warm-up, no trend judged" %
-              (name, len(vals)))
-        return
     third = len(vals) // 3
-    p1, p3 = max(vals[:third]), max(vals[-third:])
+    if third < 2:
+        print("%s: only %d samples, no trend judged" % (name, len(vals)))
+        return
+    p1, p3 = max(vals[:-third]), max(vals[-third:])
     ok = p3 <= p1 * 1.10 + slack
-    print("%s after warm-up: first-third peak %d %s, last-third peak %d %s "
+    print("%s: peak before the last third %d %s, in the last third %d %s "
           "(limit %d): %s" % (name, p1, unit, p3, unit, p1 * 1.10 + slack,
                               "flat" if ok else "GREW"))
     if not ok:
         T.violation("%s grew: %d -> %d %s" % (name, p1, p3, unit))
+
+
+def curve(samples, idx, points=12):
+    """About points values spread over the run, for the eye."""
+    step = max(1, len(samples) // points)
+    return " ".join("%d" % s[idx] for s in samples[::step])
 
 
 def check_cache(cdir):
@@ -599,13 +613,15 @@ def soak(base, shim_bin):
                    "first_byte_timeout": "%ds" % FIRST_T,
                    "body_timeout": "%ds" % BODY_T,
                    "drain_timeout": "2s"},
-        "log": {"level": "info", "file": "{tmp}/shim.log"},
+        "log": {"level": "info", "file": os.path.join(base, "shim.log"),
+                "access_log": os.path.join(base, "access.log")},
         "range": {"mode": "cache"},
         "cache": {"dir": os.path.join(base, "cache"),
                   "max_size": "%dM" % cache_mib, "min_free": "0"},
     }
     shim = Shim(conf, nofile=8192)
     shim.start()
+    shim.access_path = os.path.join(base, "access.log")
     print("shim pid %d on 127.0.0.1:%d; timeouts header %ds idle %ds "
           "connect %ds first-byte %ds body %ds" %
           (shim.pid, shim.port, HEADER_T, IDLE_T, CONNECT_T, FIRST_T, BODY_T),
@@ -691,7 +707,7 @@ def soak(base, shim_bin):
         T.violation("the shim was not running at the end")
     elif rc != 0:
         T.violation("the shim exited %s on SIGTERM" % rc)
-    err = shim.stderr_text() + read_text(os.path.join(shim.tmp, "shim.log"))
+    err = shim.stderr_text() + read_text(os.path.join(base, "shim.log"))
     for pat in ("AddressSanitizer", "LeakSanitizer", "runtime error:",
                 "UndefinedBehaviorSanitizer"):
         if pat in err:
@@ -731,6 +747,8 @@ def report(samples, rss0, fd0, rss_end, fd_rest, shim, stats_path):
     print("client-side errors by kind (%d):" % sum(T.errors.values()))
     for k, v in T.errors.most_common():
         print("  %-40s %d" % (k, v))
+    for d in T.details:
+        print("  (%s)" % d)
     try:
         with open(stats_path) as f:
             cs = json.load(f)
@@ -744,11 +762,16 @@ def report(samples, rss0, fd0, rss_end, fd_rest, shim, stats_path):
               % (rss0, max(rss), rss[-1], rss_end))
         print("shim fds:     start %d, peak %d, end of load %d, at rest %s"
               % (fd0, max(fds), fds[-1], fd_rest))
-        warm = min(60.0, SECONDS * 0.2)
-        t0 = samples[0][0] - SAMPLE
-        after = [s for s in samples if s[0] - t0 >= warm]
-        flat(after, 1, "RSS", "KiB", 1024)
-        flat(after, 2, "fds", "fds", 8)
+        every = max(1, len(samples) // 12) * SAMPLE
+        print("shim RSS KiB every %.0f s: %s" % (every, curve(samples, 1)))
+        print("shim fds every %.0f s:     %s" % (every, curve(samples, 2)))
+        with open(os.path.join(os.path.dirname(stats_path), "samples.csv"),
+                  "w") as f:
+            f.write("seconds,rss_kib,fds\n")
+            for s in samples:
+                f.write("%.1f,%d,%d\n" % (s[0] - samples[0][0], s[1], s[2]))
+        flat(samples, 1, "RSS", "KiB", 1024)
+        flat(samples, 2, "fds", "fds", 8)
     if fd_rest is not None and fd_rest > fd0 + 8:
         T.violation("descriptors at rest %d, at the start %d" %
                     (fd_rest, fd0))
@@ -768,6 +791,11 @@ def access_report(shim):
                 pass
     print("shim access log: %d requests served, %.1f MiB sent" %
           (len(lines), out / MIB))
+    slow = sorted(lines, key=lambda ln: -int(ln.split()[1])
+                  if ln.split()[1].isdigit() else 0)[:5]
+    print("slowest responses (ms):")
+    for ln in slow:
+        print("  " + " ".join(ln.split()[:7])[:150])
     for k, v in by.most_common():
         print("  %-28s %d" % (k, v))
 

@@ -176,6 +176,7 @@ def test_kill9_during_the_commit_leaves_old_state_or_whole_entry():
         return [p for p in temps(cdir) if ".data.tmp." in p and
                 fsize(p) >= SIZE]
     seen = _kill_at(body_done)
+    print("  on disk at the kill: %s" % " ".join(seen), flush=True)
     check(any(x.startswith("data.tmp.") for x in seen) or
           "data" in seen, "state at the kill: %s" % seen)
 
@@ -184,7 +185,8 @@ def test_kill9_right_after_the_data_rename():
     # The data file is in place: its meta may not be yet.
     def data_in_place(cdir):
         return [p for p in cache_files(cdir) if p.endswith(".data")]
-    _kill_at(data_in_place)
+    print("  on disk at the kill: %s" % " ".join(_kill_at(data_in_place)),
+          flush=True)
 
 
 def test_kill9_at_several_points_of_a_fill():
