@@ -37,6 +37,7 @@ import random
 import signal
 import socket
 import struct
+import time
 import urllib.parse
 
 KINDS = ("reset", "stall", "stall_head", "p407", "garbage", "please_wait",
@@ -64,6 +65,8 @@ class Chaos:
         for k in KINDS:
             self.stats[k] = 0
         self.server = None
+        self.active = {}    # connection number -> what it is doing
+        self.nconn = 0
         self.port = a.port
         want = "%s:%s" % (a.user, a.password) if a.user else None
         self.auth = ("Basic " + base64.b64encode(want.encode()).decode()
@@ -80,13 +83,18 @@ class Chaos:
 
     async def handle(self, reader, writer):
         self.stats["connections"] += 1
+        self.nconn += 1
+        cid = self.nconn
+        writer.cid = cid
+        self.active[cid] = "reading a request"
         try:
             while await self.one(reader, writer):
-                pass
+                self.active[cid] = "kept, reading a request"
         except (ConnectionError, asyncio.IncompleteReadError,
                 asyncio.LimitOverrunError, asyncio.TimeoutError, OSError):
             pass
         finally:
+            self.active.pop(cid, None)
             writer.transport.abort()
 
     async def one(self, reader, writer):
@@ -140,6 +148,8 @@ class Chaos:
                             b"%d\r\n%s\r\n" % (size, ka))
             return keep
         self.stats[kind] += 1
+        self.active[writer.cid] = "%.0f %s %s %s" % (
+            time.monotonic(), kind, method, os.path.basename(fpath)[:6])
         if kind == "stall_head":
             await asyncio.sleep(self.a.stall)
             return False
@@ -193,9 +203,11 @@ class Chaos:
         if count <= 0:
             return
         loop = asyncio.get_running_loop()
+        self.active[writer.cid] += " body %d" % count
         with open(fpath, "rb") as f:
             await loop.sendfile(writer.transport, f, 0, count)
         self.stats["bytes"] += count
+        self.active[writer.cid] += " sent"
 
     async def listen(self):
         self.server = await asyncio.start_server(
@@ -218,8 +230,11 @@ class Chaos:
 
     def dump(self):
         tmp = self.a.stats + ".tmp"
+        now = time.monotonic()
         with open(tmp, "w") as f:
-            json.dump(self.stats, f)
+            json.dump(dict(self.stats, active=sorted(
+                "%d: %s" % (k, age(v, now)) for k, v in
+                self.active.items())), f)
         os.replace(tmp, self.a.stats)
 
     async def stats_loop(self):
@@ -246,6 +261,15 @@ class Chaos:
             t.cancel()
         if self.a.stats:
             self.dump()
+
+
+def age(state, now):
+    """A state that starts with a monotonic time, shown with its age."""
+    t, sep, rest = state.partition(" ")
+    try:
+        return "%.0f s ago: %s" % (now - float(t), rest) if sep else state
+    except ValueError:
+        return state
 
 
 def parse_rates(text):

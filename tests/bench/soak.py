@@ -263,6 +263,10 @@ class Walker(Client):
                 T.error("piece: " + err_kind(e), "%.0f s %s bytes=%d-%d" % (
                     time.monotonic() - T0, f.name[:6], a, b)
                     if isinstance(e, socket.timeout) else None)
+                if isinstance(e, socket.timeout):
+                    snapshot(self.port, "piece %s bytes=%d-%d, %d bytes "
+                             "in" % (f.name[:6], a, b, e.response.body_len
+                                     if isinstance(e, Truncated) else -1))
                 self.close()
                 fails += 1
                 self.pause()
@@ -306,6 +310,29 @@ class Walker(Client):
                 T.add("resumed walks completed")
         elif self.left() > 0:
             T.add("walks abandoned")
+
+
+SNAP = {"dir": None, "n": 0}
+
+
+def snapshot(port, what):
+    """The first few client timeouts: the shim's transfers in flight and
+    the chaos parent's connections, to SNAP dir (the scratch folder)."""
+    with T.lock:
+        if SNAP["dir"] is None or SNAP["n"] >= 3:
+            return
+        SNAP["n"] += 1
+        n = SNAP["n"]
+    try:
+        from common import shim_status
+        st = json.dumps(shim_status(port), indent=1)
+    except Exception as e:   # a diagnostic only
+        st = "status: %s" % e
+    chaos = read_text(os.path.join(SNAP["dir"], "chaos.json"))
+    with open(os.path.join(SNAP["dir"], "timeout-%d.txt" % n), "w") as f:
+        f.write("%s\n%s\n%s\n" % (what, st, chaos))
+    print("  client timeout (%s): snapshot in timeout-%d.txt" % (what, n),
+          flush=True)
 
 
 def whole_get_check(f, r, who):
@@ -571,6 +598,7 @@ def main():
 
 def soak(base, shim_bin):
     t_start = time.monotonic()
+    SNAP["dir"] = base
     root = os.path.join(base, "origin")
     sz = sizes()
     print("soak: %s, %d s, %d clients, %d files %.1f-%.1f MiB (%.0f MiB "
