@@ -61,7 +61,6 @@ import os
 import random
 import re
 import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -73,7 +72,7 @@ import time
 here = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(here, "..", "integration"))
 from harness import (Shim, HttpConn, HarnessError, Truncated,  # noqa: E402
-                     MIB, _spawn, _stop, _wait_for_line)
+                     MIB, _spawn, _stop, _wait_for_line, _die_with_parent)
 
 ENV = os.environ.get
 SECONDS = float(ENV("SOAK_SECONDS", "1800"))
@@ -456,7 +455,8 @@ def aria2_run(port, deadline, rng, files, work):
                 "--no-conf=true", "--check-certificate=false", f.url]
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                              stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL)
+                             stderr=subprocess.DEVNULL,
+                             preexec_fn=_die_with_parent)
         try:
             rc = p.wait(max(1.0, deadline - time.monotonic() + 10))
         except subprocess.TimeoutExpired:
