@@ -4,12 +4,14 @@
 #               (plain build, then an ASan+UBSan build)
 #   make check-win  the Windows cross-build and its tests under Wine
 #   make fuzz   every libFuzzer target (clang, build-fuzz), FUZZ_SECONDS each
+#   make soak   mixed load through a misbehaving parent for SOAK_SECONDS
+#               (default 1800); WSUS_SHIM picks another binary (ASan)
 BUILD   ?= build
 ASAN    ?= build-asan
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CONF    ?= conf/wsus-shim.conf
 
-.PHONY: all deps build run check check-win test test-asan lint fuzz bench clean
+.PHONY: all deps build run check check-win test test-asan lint fuzz bench soak clean
 
 all: build
 
@@ -50,6 +52,14 @@ fuzz: deps
 
 bench: build
 	tests/bench/run.sh $(BUILD)
+
+# tests/bench/soak.py: exits non-zero when an assertion fails.
+SOAK_SECONDS ?= 1800
+soak: build
+	ulimit -n 8192 2>/dev/null || true; \
+	WSUS_SHIM=$${WSUS_SHIM:-$(BUILD)/proxy/wsus-shim} \
+	SOAK_SECONDS=$(SOAK_SECONDS) PYTHONDONTWRITEBYTECODE=1 \
+	python3 tests/bench/soak.py
 
 clean:
 	rm -rf $(BUILD) $(ASAN) build-fuzz build-lint

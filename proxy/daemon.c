@@ -29,16 +29,21 @@ daemon_open_logs(const struct shim_config *cfg, int verbose)
     enum log_level lvl =
         verbose ? LOG_LVL_DEBUG : (enum log_level)cfg->sc_log_level;
 
+    int rc = 0;
+
     log_set_rotation(cfg->sc_log_rotate_size, cfg->sc_log_rotate_keep);
     if (log_open(cfg->sc_log_file, lvl) == -1) {
-        log_warn("cannot open log file %s", cfg->sc_log_file);
-        return -1;
+        log_warn("cannot open log file %s, logging to stderr instead",
+                 cfg->sc_log_file);
+        rc = -1;
     }
     if (access_log_open(cfg->sc_access_log) == -1) {
-        log_warn("cannot open access log %s", cfg->sc_access_log);
-        return -1;
+        log_warn("cannot open access log %s, serving without an access log "
+                 "until a reload opens it",
+                 cfg->sc_access_log);
+        rc = -1;
     }
-    return 0;
+    return rc;
 }
 
 /* Open the cache of the current config. 0 or -1 with sv_cache_why. */

@@ -13,7 +13,10 @@ struct server;
 struct shim_config;
 
 /* Open the diagnostic log (debug level when verbose) and the access log of
- * cfg. Returns 0, or -1 after logging why. */
+ * cfg. A log that cannot be opened does not stop the server: diagnostics
+ * then go to stderr (and the system log mirror), the access log is off
+ * until a reload opens it. Returns 0, or -1 when either could not be
+ * opened, after logging which and why. */
 int daemon_open_logs(const struct shim_config *cfg, int verbose);
 
 /* With sv->sv_cfg loaded: create the event base, the resolver, the cache

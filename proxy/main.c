@@ -269,8 +269,8 @@ shim_serve(void *arg)
             fprintf(stderr, "wsus-shim: %s\n", err);
         return 2;
     }
-    if (daemon_open_logs(&sv.sv_cfg->cr_cfg, o->o_verbose) == -1)
-        goto out;
+    /* An unwritable log folder must not stop updates: logged, not fatal. */
+    (void)daemon_open_logs(&sv.sv_cfg->cr_cfg, o->o_verbose);
     plat_ignore_sigpipe();
     plat_tune_allocator();
     if (daemon_start(&sv, bound, sizeof(bound)) == -1)
