@@ -80,6 +80,9 @@ int config_key_set(struct shim_config *cfg, const char *dir,
                    char *m, size_t mlen);
 /* The field at off in cfg. */
 void *config_field(struct shim_config *cfg, size_t off);
+/* The word of value v of a one-word type (range mode, auth, HTTP
+ * version), as the conf spells it; "?" for anything else. */
+const char *config_word(enum ck_type t, int v);
 /* Overwrite and free a string that held a secret; *sp becomes NULL. */
 void config_secret_free(char **sp);
 /* The folder part of path (without the separator), or NULL when path has

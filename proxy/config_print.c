@@ -253,24 +253,16 @@ key_print_scalar(const struct shim_config *cfg, const struct conf_key *k,
         fprintf(out, " %s", lv >= 0 && lv <= 3 ? names[lv] : "?");
         break;
     }
-    case CK_RANGEMODE: {
-        enum range_mode rm = *(const enum range_mode *)cfield(cfg, k->k_off);
-
+    case CK_RANGEMODE:
         fprintf(out, " %s",
-                rm == RANGE_MODE_SLICE  ? "slice"
-                : rm == RANGE_MODE_PASS ? "pass"
-                                        : "cache");
+                config_word(k->k_type, (int)*(const enum range_mode *)cfield(
+                                           cfg, k->k_off)));
         break;
-    }
     case CK_HTTPVER:
-        fprintf(out, " 1.%d", *(const int *)cfield(cfg, k->k_off));
+    case CK_AUTH:
+        fprintf(out, " %s",
+                config_word(k->k_type, *(const int *)cfield(cfg, k->k_off)));
         break;
-    case CK_AUTH: {
-        int a = *(const int *)cfield(cfg, k->k_off);
-
-        fprintf(out, " %s", config_auth_name(a));
-        break;
-    }
     case CK_NTHASH:
     case CK_SECRET:
     case CK_ADDR:

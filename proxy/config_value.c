@@ -270,6 +270,40 @@ key_set_number(struct shim_config *cfg, const struct conf_key *k,
 static const char *const range_mode_names[] = {"cache", "slice", "pass"};
 static const char *const http_version_names[] = {"1.0", "1.1"};
 
+/* The words of a one-word type other than the log level, in value
+ * order. 0 when t has none. */
+static int
+word_table(enum ck_type t, const char *const **w, size_t *n)
+{
+    switch (t) {
+    case CK_RANGEMODE:
+        *w = range_mode_names;
+        *n = sizeof(range_mode_names) / sizeof(range_mode_names[0]);
+        return 1;
+    case CK_AUTH:
+        *w = auth_want_names;
+        *n = NAUTH_NAMES;
+        return 1;
+    case CK_HTTPVER:
+        *w = http_version_names;
+        *n = sizeof(http_version_names) / sizeof(http_version_names[0]);
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+const char *
+config_word(enum ck_type t, int v)
+{
+    const char *const *w;
+    size_t n;
+
+    if (!word_table(t, &w, &n) || v < 0 || (size_t)v >= n)
+        return "?";
+    return w[v];
+}
+
 /* Set a row that takes one word of a fixed set (log level, range mode,
  * auth, HTTP version) from val. Returns 0, or -1 with a message in m that
  * lists the words. */
@@ -282,8 +316,7 @@ key_set_word(struct shim_config *cfg, const struct conf_key *k, const char *val,
     char list[96];
     enum log_level lvl;
 
-    switch (k->k_type) {
-    case CK_LOGLEVEL:
+    if (k->k_type == CK_LOGLEVEL) {
         if (log_level_parse(val, &lvl) == -1) {
             errfmt(m, mlen, "%s: '%s' is not one of error, warn, info, debug",
                    k->k_name, val);
@@ -291,19 +324,8 @@ key_set_word(struct shim_config *cfg, const struct conf_key *k, const char *val,
         }
         *(int *)config_field(cfg, k->k_off) = (int)lvl;
         return 0;
-    case CK_RANGEMODE:
-        w = range_mode_names;
-        n = sizeof(range_mode_names) / sizeof(range_mode_names[0]);
-        break;
-    case CK_AUTH:
-        w = auth_want_names;
-        n = NAUTH_NAMES;
-        break;
-    case CK_HTTPVER:
-        w = http_version_names;
-        n = sizeof(http_version_names) / sizeof(http_version_names[0]);
-        break;
-    default:
+    }
+    if (!word_table(k->k_type, &w, &n)) {
         errfmt(m, mlen, "%s: internal error: bad key type", k->k_name);
         return -1;
     }
@@ -469,5 +491,5 @@ config_key_set(struct shim_config *cfg, const char *dir,
 const char *
 config_auth_name(int want)
 {
-    return want >= 0 && want < (int)NAUTH_NAMES ? auth_want_names[want] : "?";
+    return config_word(CK_AUTH, want);
 }
