@@ -135,9 +135,6 @@ static const char probe_post_body[] = "5\r\nprobe\r\n"
                                       "3\r\nhim\r\n"
                                       "0\r\n\r\n";
 
-/* Send the request of kind and read its answer on c (already connected),
- * authenticating with scheme s (AUTH_NONE: no credentials). *res gets the
- * handshake's result when s is set. Returns what pread_answer returns. */
 /* Build the request of kind, with Proxy-Authorization value (or none),
  * and send it (and a POST's body) on c. 0, or -1 with a->pa_err set. */
 static int
@@ -181,6 +178,11 @@ pexchange_result(int rc, const struct probe_answer *a, enum probe_auth_res *res,
     }
 }
 
+/* Send the request of kind and read its answer on c (already connected),
+ * authenticating with scheme s (AUTH_NONE: no credentials), every leg on
+ * c. The legs and the buffers that hold the session's secrets share one
+ * cleanup label, which is why it runs past 80 lines. *res gets the
+ * handshake's result when s is set. Returns what pread_answer returns. */
 static int
 pexchange_on(const struct probe *p, struct pconn *c, enum preq_kind kind,
              enum auth_scheme s, struct probe_answer *a,
