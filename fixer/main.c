@@ -438,9 +438,6 @@ main_run(const struct fixer_env *env, const struct fixer_opts *o,
     return rc;
 }
 
-/* Longer than 80 lines on purpose: it takes the conf, the report and the
- * three operation tables in order and gives them back under one cleanup
- * label in reverse, which reads best when every acquisition is in view. */
 /* The operations a command runs on. */
 struct main_ops {
     struct svc_ops mo_svc;
@@ -480,6 +477,8 @@ main_ops_close(struct main_ops *m)
     memset(m, 0, sizeof(*m));
 }
 
+/* It takes the conf, the report and the operations in order and gives
+ * them back under one cleanup label in reverse. */
 int
 main(int argc, char **argv)
 {
