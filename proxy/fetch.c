@@ -665,6 +665,48 @@ fetch_complete(struct fetch *f)
     return 1;
 }
 
+/* The upstream closed a connected connection: finish what it sent, fail
+ * over when nothing came back and the request can go again, else the
+ * response ends short (a 502, or a cut body: never complete). */
+static void
+fetch_on_eof(struct fetch *f, struct bufferevent *bev)
+{
+    /* Whatever is still buffered comes first. */
+    if (fetch_feed(f, bufferevent_get_input(bev)) || f->f_parser == NULL)
+        return;
+    enum http_rc rc = http_parser_eof(f->f_parser);
+    if (f->f_state == FETCH_FINISHED)
+        return;
+    if (rc == HTTP_DONE && f->f_done) {
+        (void)fetch_complete(f);
+        return;
+    }
+    if (rc == HTTP_MORE && !f->f_resp_bytes && fetch_retry_stale(f))
+        return;
+    if (rc == HTTP_MORE && !f->f_resp_bytes) {
+        /* Closed before answering: a dead or overloaded parent. */
+        fetch_hop_failed(f, "closed without answering");
+        fetch_drop_conn(f);
+        if (!f->f_direct && fetch_repeatable(f)) {
+            log_warnx("req %s: %s closed without answering; failing "
+                      "over",
+                      f->f_req.fr_reqid, fetch_upstream(f));
+            fetch_connect_next(f);
+            return;
+        }
+        fetch_fail(f, 502,
+                   "upstream closed the connection without "
+                   "answering");
+        return;
+    }
+    fetch_drop_conn(f);
+    fetch_fail(f, 502,
+               f->f_state == FETCH_BODY
+                   ? "upstream closed before the end of the body"
+                   : "upstream closed in the middle of the "
+                     "response");
+}
+
 static void
 fetch_event_cb(struct bufferevent *bev, short what, void *arg)
 {
@@ -701,40 +743,7 @@ fetch_event_cb(struct bufferevent *bev, short what, void *arg)
     }
 
     if (what & BEV_EVENT_EOF) {
-        /* Whatever is still buffered comes first. */
-        if (fetch_feed(f, bufferevent_get_input(bev)) || f->f_parser == NULL)
-            return;
-        enum http_rc rc = http_parser_eof(f->f_parser);
-        if (f->f_state == FETCH_FINISHED)
-            return;
-        if (rc == HTTP_DONE && f->f_done) {
-            (void)fetch_complete(f);
-            return;
-        }
-        if (rc == HTTP_MORE && !f->f_resp_bytes && fetch_retry_stale(f))
-            return;
-        if (rc == HTTP_MORE && !f->f_resp_bytes) {
-            /* Closed before answering: a dead or overloaded parent. */
-            fetch_hop_failed(f, "closed without answering");
-            fetch_drop_conn(f);
-            if (!f->f_direct && fetch_repeatable(f)) {
-                log_warnx("req %s: %s closed without answering; failing "
-                          "over",
-                          f->f_req.fr_reqid, fetch_upstream(f));
-                fetch_connect_next(f);
-                return;
-            }
-            fetch_fail(f, 502,
-                       "upstream closed the connection without "
-                       "answering");
-            return;
-        }
-        fetch_drop_conn(f);
-        fetch_fail(f, 502,
-                   f->f_state == FETCH_BODY
-                       ? "upstream closed before the end of the body"
-                       : "upstream closed in the middle of the "
-                         "response");
+        fetch_on_eof(f, bev);
         return;
     }
     /* An error after connect: reset by the upstream. */
