@@ -10,6 +10,14 @@
  * being filled is not in the index: it becomes visible at commit, which
  * replaces any entry of the same URL.
  *
+ * A client reading an entry holds it (cache_lookup's hold, counted in
+ * ce_readers): eviction, for the cap or for free space, passes it over,
+ * on every platform. On POSIX evicting it would free no space until the
+ * reader closes it; on Windows plat_open_read shares delete, so removing
+ * or replacing a held entry still works, but its name would linger. An
+ * entry dropped from the index while held (removed, replaced, corrupt) is
+ * freed by the last cache_release.
+ *
  * Everything touching the file system goes through plat.h, so this file
  * builds unchanged on Windows. SHA-1 (body, URL key, meta checksum) is
  * OpenSSL EVP. The module is single-threaded, like the event loop that
@@ -36,6 +44,9 @@
 struct cache_ent {
     uint8_t ce_key[KEY_LEN];
     unsigned ce_have;           /* cache_open scan: HAVE_DATA|HAVE_META */
+    unsigned ce_readers;        /* holds from cache_lookup */
+    int ce_gone;                /* out of the index, freed at last release */
+    struct cache *ce_cache;     /* for cache_release */
     uint64_t ce_size;           /* data file bytes */
     int64_t ce_used;            /* last use, unix seconds */
     struct cache_ent *ce_hnext; /* hash chain */
@@ -65,7 +76,10 @@ struct cache {
     struct cache_ent *c_lru;
     struct cache_stats c_st; /* cs_entries/cs_bytes kept live */
     unsigned c_nfills;       /* fills begun, not yet finished */
-    int c_closed;            /* cache_close ran; free at last fill */
+    unsigned c_nholds;       /* cache_lookup holds not yet released */
+    uint64_t c_held_bytes;   /* of cs_bytes: entries with readers */
+    int c_closed;            /* cache_close ran; free at last fill/hold */
+    struct cache_disk_ops c_disk;
     uint64_t c_min_free;     /* bytes kept free, or */
     uint32_t c_min_free_pct; /* a percentage of the volume */
     uint64_t c_owed;         /* bytes fills of known length still owe */
@@ -199,6 +213,7 @@ ent_add(struct cache *c, const uint8_t *key)
     if (e == NULL)
         return NULL;
     memcpy(e->ce_key, key, KEY_LEN);
+    e->ce_cache = c;
     b = bucket(c, key);
     e->ce_hnext = c->c_tab[b];
     c->c_tab[b] = e;
@@ -232,7 +247,8 @@ lru_push_mru(struct cache *c, struct cache_ent *e)
 }
 
 /* Take e out of the hash table and, when listed, the LRU list and the
- * stats, and free it. Its files are the caller's business. */
+ * stats, and free it, or, while readers hold it, leave it to the last
+ * cache_release. Its files are the caller's business. */
 static void
 ent_drop(struct cache *c, struct cache_ent *e, int listed)
 {
@@ -246,25 +262,48 @@ ent_drop(struct cache *c, struct cache_ent *e, int listed)
         lru_unlink(c, e);
         c->c_st.cs_entries--;
         c->c_st.cs_bytes -= e->ce_size;
+        if (e->ce_readers > 0)
+            c->c_held_bytes -= e->ce_size;
+    }
+    if (e->ce_readers > 0) {
+        e->ce_gone = 1;
+        e->ce_hnext = NULL;
+        return;
     }
     free(e);
 }
 
+/* The least recently used entry that may be evicted: not keep, not held
+ * by a reader. NULL when none. */
+static struct cache_ent *
+evictable(const struct cache *c, const struct cache_ent *keep)
+{
+    struct cache_ent *e = c->c_lru;
+
+    while (e != NULL && (e == keep || e->ce_readers > 0))
+        e = e->ce_prev;
+    return e;
+}
+
+static void
+evict(struct cache *c, struct cache_ent *e)
+{
+    unlink_files(c, e->ce_key);
+    ent_drop(c, e, 1);
+    c->c_st.cs_evictions++;
+}
+
 /* Evict least recently used entries until the total fits c_max. keep, if
- * not NULL, is never evicted (the entry just committed). */
+ * not NULL, is never evicted (the entry just committed), nor is an entry
+ * a reader holds: the total may stay above the cap until it is released
+ * (cache_release evicts then). */
 static void
 evict_to_cap(struct cache *c, const struct cache_ent *keep)
 {
-    while (c->c_st.cs_bytes > c->c_max) {
-        struct cache_ent *e = c->c_lru;
-        if (e != NULL && e == keep)
-            e = e->ce_prev;
-        if (e == NULL)
-            break;
-        unlink_files(c, e->ce_key);
-        ent_drop(c, e, 1);
-        c->c_st.cs_evictions++;
-    }
+    struct cache_ent *e;
+
+    while (c->c_st.cs_bytes > c->c_max && (e = evictable(c, keep)) != NULL)
+        evict(c, e);
 }
 
 /* ------------------------------------------------------------------ */
@@ -278,37 +317,45 @@ reserve_bytes(const struct cache *c)
 
     if (c->c_min_free_pct == 0)
         return c->c_min_free;
-    if (plat_disk_size(c->c_dir, &size) == -1)
+    if (c->c_disk.cdo_size(c->c_disk.cdo_arg, c->c_dir, &size) == -1)
         return 0;
     return size / 100 * c->c_min_free_pct;
 }
 
+static int
+disk_free(const struct cache *c, uint64_t *free_b)
+{
+    return c->c_disk.cdo_free(c->c_disk.cdo_arg, c->c_dir, free_b);
+}
+
 /* Make room for need more bytes (beyond what fills under way still owe)
- * above min_free: evict least recently used entries while it helps, but
- * only when evicting them all would be enough. Returns 0, or -1 with err
- * (nothing evicted then). A volume whose free space cannot be read is
- * taken as roomy: the writes will tell. */
+ * above min_free: evict least recently used entries no reader holds
+ * while it helps, but only when evicting them all would be enough.
+ * Returns 0, or -1 with err (nothing evicted then; also when the free
+ * space fell short after all, the volume having other writers). A volume
+ * whose free space cannot be read is taken as roomy: the writes will
+ * tell. */
 static int
 make_room(struct cache *c, uint64_t need, char *err, size_t errlen)
 {
     uint64_t free_b, want = need + c->c_owed + reserve_bytes(c);
+    uint64_t spare = c->c_st.cs_bytes - c->c_held_bytes;
+    struct cache_ent *e;
 
-    if (plat_disk_free(c->c_dir, &free_b) == -1 || free_b >= want)
+    if (disk_free(c, &free_b) == -1 || free_b >= want)
         return 0;
-    if (free_b + c->c_st.cs_bytes < want) {
+    if (free_b + spare < want) {
         errfmt(err, errlen,
                "not enough free space above min_free (%llu bytes wanted, "
-               "%llu free, %llu in the cache)",
+               "%llu free, %llu in the cache, %llu of it being read)",
                (unsigned long long)want, (unsigned long long)free_b,
-               (unsigned long long)c->c_st.cs_bytes);
+               (unsigned long long)c->c_st.cs_bytes,
+               (unsigned long long)c->c_held_bytes);
         return -1;
     }
-    while (free_b < want && c->c_lru != NULL) {
-        struct cache_ent *e = c->c_lru;
-        unlink_files(c, e->ce_key);
-        ent_drop(c, e, 1);
-        c->c_st.cs_evictions++;
-        if (plat_disk_free(c->c_dir, &free_b) == -1)
+    while (free_b < want && (e = evictable(c, NULL)) != NULL) {
+        evict(c, e);
+        if (disk_free(c, &free_b) == -1)
             return 0;
     }
     if (free_b >= want)
@@ -322,6 +369,26 @@ cache_set_min_free(struct cache *c, uint64_t bytes, uint32_t pct)
 {
     c->c_min_free = bytes;
     c->c_min_free_pct = pct;
+}
+
+void
+cache_set_disk_ops(struct cache *c, const struct cache_disk_ops *ops)
+{
+    c->c_disk = *ops;
+}
+
+static int
+plat_free_op(void *arg, const char *dir, uint64_t *bytes)
+{
+    (void)arg;
+    return plat_disk_free(dir, bytes);
+}
+
+static int
+plat_size_op(void *arg, const char *dir, uint64_t *bytes)
+{
+    (void)arg;
+    return plat_disk_size(dir, bytes);
 }
 
 /* ------------------------------------------------------------------ */
@@ -492,6 +559,8 @@ cache_open(const char *dir, uint64_t max_bytes, int verify_sha1, char *err,
         c->c_dir[--dlen] = '\0';
     c->c_max = max_bytes;
     c->c_verify = verify_sha1 != 0;
+    c->c_disk.cdo_free = plat_free_op;
+    c->c_disk.cdo_size = plat_size_op;
     c->c_tabsz = 256;
     if ((c->c_tab = calloc(c->c_tabsz, sizeof(*c->c_tab))) == NULL) {
         errfmt(err, errlen, "out of memory");
@@ -562,10 +631,31 @@ cache_close(struct cache *c)
 {
     if (c == NULL)
         return;
-    /* Fills still out hold a pointer to c: the last one to finish frees
-     * it (deferred free), and none of them can commit any more. */
+    /* Fills and holds still out point at c: the last one to finish
+     * frees it (deferred free), and no fill can commit any more. */
     c->c_closed = 1;
-    if (c->c_nfills == 0)
+    if (c->c_nfills == 0 && c->c_nholds == 0)
+        cache_free(c);
+}
+
+void
+cache_release(struct cache_ent *e)
+{
+    struct cache *c;
+
+    if (e == NULL)
+        return;
+    c = e->ce_cache;
+    c->c_nholds--;
+    if (--e->ce_readers == 0) {
+        if (e->ce_gone)
+            free(e);
+        else
+            c->c_held_bytes -= e->ce_size;
+        if (!c->c_closed)
+            evict_to_cap(c, NULL);
+    }
+    if (c->c_closed && c->c_nfills == 0 && c->c_nholds == 0)
         cache_free(c);
 }
 
@@ -612,7 +702,8 @@ fail:
 }
 
 int
-cache_lookup(struct cache *c, const char *url, struct cache_meta *meta, int *fd)
+cache_lookup(struct cache *c, const char *url, struct cache_meta *meta, int *fd,
+             struct cache_ent **hold)
 {
     char path[CACHE_PATH_MAX];
     uint8_t key[KEY_LEN];
@@ -624,6 +715,8 @@ cache_lookup(struct cache *c, const char *url, struct cache_meta *meta, int *fd)
     int dfd = -1;
 
     *fd = -1;
+    if (hold != NULL)
+        *hold = NULL;
     cache_key_bin(url, key);
     if ((e = ent_find(c, key)) == NULL) {
         c->c_st.cs_misses++;
@@ -642,7 +735,15 @@ cache_lookup(struct cache *c, const char *url, struct cache_meta *meta, int *fd)
     /* The data file's mtime is the last use across restarts. */
     (void)plat_touch(path);
     c->c_st.cs_bytes = c->c_st.cs_bytes - e->ce_size + size;
+    if (e->ce_readers > 0)
+        c->c_held_bytes = c->c_held_bytes - e->ce_size + size;
     e->ce_size = size;
+    if (hold != NULL) {
+        if (e->ce_readers++ == 0)
+            c->c_held_bytes += size;
+        c->c_nholds++;
+        *hold = e;
+    }
     e->ce_used = now_unix();
     lru_unlink(c, e);
     lru_push_mru(c, e);
@@ -692,7 +793,7 @@ fill_free(struct cache_fill *f)
     free(f->fl_url);
     free(f);
     c->c_nfills--;
-    if (c->c_closed && c->c_nfills == 0)
+    if (c->c_closed && c->c_nfills == 0 && c->c_nholds == 0)
         cache_free(c);
 }
 

@@ -47,7 +47,8 @@ struct fill {
     struct req_target fl_tgt;
     struct fetch *fl_fetch;
     struct cache_fill *fl_cf;
-    int fl_fd; /* committed entry, opened for watchers */
+    int fl_fd;                 /* committed entry, opened for watchers */
+    struct cache_ent *fl_hold; /* fl_fd's entry, held against eviction */
     enum fill_state fl_state;
     struct cache_meta fl_meta;
     int fl_total_known;
@@ -81,6 +82,7 @@ fill_free(struct fill *f)
         cache_fill_abort(f->fl_cf);
     if (f->fl_fd != -1)
         plat_close(f->fl_fd);
+    cache_release(f->fl_hold);
     if (f->fl_notify != NULL)
         event_free(f->fl_notify);
     http_msg_free(&f->fl_req);
@@ -311,7 +313,8 @@ fl_done(void *arg)
         return;
     }
     /* Watchers keep reading through the fill from the committed file. */
-    if (cache_lookup(f->fl_srv->sv_cache, f->fl_url, &meta, &fd) == -1) {
+    if (cache_lookup(f->fl_srv->sv_cache, f->fl_url, &meta, &fd, &f->fl_hold) ==
+        -1) {
         fill_fail(f, 502, "the committed entry vanished", 0);
         return;
     }
