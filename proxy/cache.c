@@ -63,7 +63,8 @@ struct cache_ent {
 
 struct cache_refusal {
     uint8_t cr_key[KEY_LEN];
-    uint64_t cr_at_ms; /* monotonic; 0 = empty slot */
+    uint64_t cr_at_ms;  /* monotonic; 0 = empty slot */
+    uint64_t cr_length; /* UINT64_MAX: not known */
 };
 
 struct cache {
@@ -894,6 +895,33 @@ fail:
     return NULL;
 }
 
+int
+cache_fill_expect(struct cache_fill *f, uint64_t length, char *err,
+                  size_t errlen)
+{
+    struct cache *c = f->fl_cache;
+
+    if (f->fl_expect != UINT64_MAX || f->fl_broken) {
+        errfmt(err, errlen, "the fill's length is already set");
+        return -1;
+    }
+    if (length > c->c_max) {
+        errfmt(err, errlen, "larger than cache max_size");
+        return -1;
+    }
+    if (length < f->fl_size) {
+        errfmt(err, errlen, "length mismatch (%llu written, %llu announced)",
+               (unsigned long long)f->fl_size, (unsigned long long)length);
+        return -1;
+    }
+    if (make_room(c, length - f->fl_size, err, errlen) == -1)
+        return -1;
+    f->fl_expect = length;
+    f->fl_owed = length - f->fl_size;
+    c->c_owed += f->fl_owed;
+    return 0;
+}
+
 /* Mark f unusable with a reason; returns -1. */
 static int
 fill_break(struct cache_fill *f, const char *why, int err)
@@ -918,6 +946,10 @@ cache_fill_write(struct cache_fill *f, const void *p, size_t n)
         return 0;
     if (UINT64_MAX - f->fl_size < n || f->fl_size + n > f->fl_cache->c_max)
         return fill_break(f, "larger than cache max_size", 0);
+    if (f->fl_expect != UINT64_MAX && f->fl_size + n > f->fl_expect) {
+        f->fl_cache->c_st.cs_rejected++;
+        return fill_break(f, "body longer than the announced length", 0);
+    }
     if (plat_pwrite_all(f->fl_fd, p, n, f->fl_size) == -1) {
         int e = plat_errno();
         char why[160];
@@ -1196,9 +1228,10 @@ fail:
 /* Refusals */
 
 void
-cache_refuse(struct cache *c, const char *url)
+cache_refuse(struct cache *c, const char *url, uint64_t length)
 {
     uint8_t key[KEY_LEN];
+    char named[41];
     uint64_t now = plat_monotonic_ms();
     struct cache_refusal *r = NULL;
 
@@ -1213,10 +1246,12 @@ cache_refuse(struct cache *c, const char *url)
         memcpy(r->cr_key, key, KEY_LEN);
     }
     r->cr_at_ms = now != 0 ? now : 1;
+    r->cr_length = cache_url_sha1(url, named) ? length : UINT64_MAX;
 }
 
-int
-cache_refused(const struct cache *c, const char *url)
+/* The live refusal of url, or NULL. */
+static const struct cache_refusal *
+refusal(const struct cache *c, const char *url)
 {
     uint8_t key[KEY_LEN];
     uint64_t now = plat_monotonic_ms();
@@ -1225,7 +1260,24 @@ cache_refused(const struct cache *c, const char *url)
     for (size_t i = 0; i < REFUSE_N; i++) {
         const struct cache_refusal *r = &c->c_refused[i];
         if (r->cr_at_ms != 0 && memcmp(r->cr_key, key, KEY_LEN) == 0)
-            return now - r->cr_at_ms < REFUSE_MS;
+            return now - r->cr_at_ms < REFUSE_MS ? r : NULL;
     }
-    return 0;
+    return NULL;
+}
+
+int
+cache_refused(const struct cache *c, const char *url)
+{
+    return refusal(c, url) != NULL;
+}
+
+int
+cache_refused_length(const struct cache *c, const char *url, uint64_t *length)
+{
+    const struct cache_refusal *r = refusal(c, url);
+
+    if (r == NULL || r->cr_length == UINT64_MAX)
+        return 0;
+    *length = r->cr_length;
+    return 1;
 }

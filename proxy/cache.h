@@ -130,6 +130,15 @@ struct cache_fill *cache_fill_begin(struct cache *c, const char *url,
                                     const struct cache_meta *meta, char *err,
                                     size_t errlen);
 
+/* The length of a fill begun with UINT64_MAX became known (a HEAD
+ * answered it while the GET streams without one): from now on the fill
+ * must end at exactly length bytes. Checks it against max_size and the
+ * bytes already written, and makes room for the rest above min_free.
+ * Returns 0, or -1 with err (the fill is untouched then: the caller
+ * decides; a fill whose length is already known is refused). */
+int cache_fill_expect(struct cache_fill *f, uint64_t length, char *err,
+                      size_t errlen);
+
 /* Append body bytes (in order). Returns 0 or -1 (disk full, I/O error,
  * more than max_size in all; the fill is then unusable and must be
  * aborted). */
@@ -142,9 +151,15 @@ const char *cache_fill_why(const struct cache_fill *f);
 /* Remember that url could not be cached (too big, no space, a failed
  * write or check): for the next 10 minutes cache_refused says so, and its
  * requests are answered without the cache instead of starting fill after
- * fill. Remembers the last 64 URLs. */
-void cache_refuse(struct cache *c, const char *url);
+ * fill. Remembers the last 64 URLs. length: the entity's length when one
+ * was learnt (UINT64_MAX when not); it is kept only for a URL named by
+ * its SHA-1 (cache_url_sha1), whose content never changes, and
+ * cache_refused_length gives it back (1), so that a range can be sliced
+ * from a GET that itself gives no length. */
+void cache_refuse(struct cache *c, const char *url, uint64_t length);
 int cache_refused(const struct cache *c, const char *url);
+int cache_refused_length(const struct cache *c, const char *url,
+                         uint64_t *length);
 
 /* Bytes written so far. */
 uint64_t cache_fill_size(const struct cache_fill *f);

@@ -749,9 +749,18 @@ test_length_mismatch(void **state)
     assert_int_equal(
         fill_commit(c, url, "abc", 3, 2, 5, "", NULL, err, sizeof(err)), -1);
     assert_string_equal(err, "length mismatch (got 3 of 5)");
-    assert_int_equal(
-        fill_commit(c, url, "abcdef", 6, 4, 5, "", NULL, err, sizeof(err)), -1);
-    assert_string_equal(err, "length mismatch (got 6 of 5)");
+    /* A body longer than announced fails at the write that crosses. */
+    {
+        struct cache_meta m = std_meta("");
+        struct cache_fill *f =
+            cache_fill_begin(c, url, 5, &m, err, sizeof(err));
+        assert_non_null(f);
+        assert_int_equal(cache_fill_write(f, "abcd", 4), 0);
+        assert_int_equal(cache_fill_write(f, "ef", 2), -1);
+        assert_string_equal(cache_fill_why(f),
+                            "body longer than the announced length");
+        assert_int_equal(cache_fill_commit(f, NULL, err, sizeof(err)), -1);
+    }
     assert_int_equal(files_on_disk(dir, NULL), 0);
     assert_miss(c, url);
     cache_get_stats(c, &st);
@@ -1372,6 +1381,75 @@ test_meta_fresh(void **state)
     assert_int_equal(cache_meta_fresh(&m, NULL, 60000, 1000000), 1);
 }
 
+/* A fill begun without a length learns it later (a HEAD): the commit
+ * then holds the body to it; a length below what is written, above
+ * max_size, or set twice is refused and leaves the fill as it was. */
+static void
+test_fill_expect(void **state)
+{
+    const char *dir = dir_of(state);
+    struct cache *c = open_cache(dir, 100, 1);
+    struct cache_meta m = std_meta(""), got;
+    struct cache_fill *f;
+    char err[256] = "";
+    unsigned char d[60];
+
+    fill_pattern(d, sizeof(d), 3);
+    f = cache_fill_begin(c, "http://h/late", UINT64_MAX, &m, err, sizeof(err));
+    assert_non_null(f);
+    assert_int_equal(cache_fill_write(f, d, 20), 0);
+    assert_int_equal(cache_fill_expect(f, 10, err, sizeof(err)), -1);
+    assert_string_equal(err, "length mismatch (20 written, 10 announced)");
+    assert_int_equal(cache_fill_expect(f, 101, err, sizeof(err)), -1);
+    assert_string_equal(err, "larger than cache max_size");
+    assert_int_equal(cache_fill_expect(f, 60, err, sizeof(err)), 0);
+    assert_int_equal(cache_fill_expect(f, 60, err, sizeof(err)), -1);
+    assert_int_equal(cache_fill_write(f, d + 20, 40), 0);
+    assert_int_equal(cache_fill_write(f, d, 1), -1);
+    assert_int_equal(cache_fill_commit(f, &got, err, sizeof(err)), -1);
+    /* The same, ended at the length: committed. */
+    f = cache_fill_begin(c, "http://h/late", UINT64_MAX, &m, err, sizeof(err));
+    assert_non_null(f);
+    assert_int_equal(cache_fill_write(f, d, 20), 0);
+    assert_int_equal(cache_fill_expect(f, 60, err, sizeof(err)), 0);
+    assert_int_equal(cache_fill_write(f, d + 20, 40), 0);
+    assert_int_equal(cache_fill_commit(f, &got, err, sizeof(err)), 0);
+    assert_hit(c, "http://h/late", d, sizeof(d), NULL);
+    /* Short of it: a length mismatch at the commit. */
+    f = cache_fill_begin(c, "http://h/late2", UINT64_MAX, &m, err, sizeof(err));
+    assert_non_null(f);
+    assert_int_equal(cache_fill_expect(f, 60, err, sizeof(err)), 0);
+    assert_int_equal(cache_fill_write(f, d, 59), 0);
+    assert_int_equal(cache_fill_commit(f, &got, err, sizeof(err)), -1);
+    assert_string_equal(err, "length mismatch (got 59 of 60)");
+    assert_miss(c, "http://h/late2");
+    cache_close(c);
+}
+
+/* A refusal keeps a learnt length only for a URL named by its SHA-1. */
+static void
+test_refused_length(void **state)
+{
+    const char *dir = dir_of(state);
+    struct cache *c = open_cache(dir, 100, 1);
+    const char *named = "http://h/c/msdownload/update/software/secu/2013/10/"
+                        "x_c5b1870962847d42188b3eca3237d7985b558392.cab";
+    uint64_t len = 0;
+
+    assert_int_equal(cache_refused(c, named), 0);
+    assert_int_equal(cache_refused_length(c, named, &len), 0);
+    cache_refuse(c, named, 12345);
+    assert_int_equal(cache_refused(c, named), 1);
+    assert_int_equal(cache_refused_length(c, named, &len), 1);
+    assert_int_equal(len, 12345);
+    cache_refuse(c, named, UINT64_MAX);
+    assert_int_equal(cache_refused_length(c, named, &len), 0);
+    cache_refuse(c, "http://h/unnamed.cab", 12345);
+    assert_int_equal(cache_refused(c, "http://h/unnamed.cab"), 1);
+    assert_int_equal(cache_refused_length(c, "http://h/unnamed.cab", &len), 0);
+    cache_close(c);
+}
+
 /* ------------------------------------------------------------------ */
 /* Eviction for space and readers */
 
@@ -1638,6 +1716,8 @@ main(void)
         T(test_open_creates_dir),
         T(test_evict_for_space),
         T(test_evict_spares_readers),
+        T(test_fill_expect),
+        T(test_refused_length),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
