@@ -82,7 +82,7 @@ struct pass {
     int ps_slice;    /* [range] mode slice, or mode cache: a ranged GET
                       * the cache did not take is sliced */
     uint64_t ps_max_discard;
-    uint64_t ps_length; /* pr_length */
+    uint64_t ps_length;        /* pr_length */
     enum pass_outcome ps_stop; /* why a fetch callback stopped it;
                                 * PASS_DONE while it runs on */
     int ps_stopped;
