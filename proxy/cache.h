@@ -113,8 +113,9 @@ int cache_lookup(struct cache *c, const char *url, struct cache_meta *meta,
                  int *fd, struct cache_ent **hold);
 
 /* Give back a hold from cache_lookup; NULL is ignored. An entry removed
- * or replaced meanwhile is freed now; a cache over its cap evicts what it
- * may. May free a closed cache (its last hold). */
+ * or replaced meanwhile is freed now; a cache over its cap evicts from
+ * its least recently used end up to the first entry still held. May free
+ * a closed cache (its last hold). */
 void cache_release(struct cache_ent *hold);
 
 /* Remove the entry for url if present. */

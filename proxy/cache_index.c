@@ -254,6 +254,19 @@ cache_set_disk_ops(struct cache *c, const struct cache_disk_ops *ops)
     c->c_disk = *ops;
 }
 
+/* The deferred part of the cap after a hold ends: evict from the least
+ * recently used end while over the cap, stopping at a held entry. Not
+ * past it: the entries after it are newer, and the held one goes first
+ * when its reader is done (a fill's hold on the entry it just committed
+ * ending while an older entry is read must not evict the new entry). */
+static void
+evict_released(struct cache *c)
+{
+    while (c->c_st.cs_bytes > c->c_max && c->c_lru != NULL &&
+           c->c_lru->ce_readers == 0)
+        evict(c, c->c_lru);
+}
+
 void
 cache_release(struct cache_ent *e)
 {
@@ -269,7 +282,7 @@ cache_release(struct cache_ent *e)
         else
             c->c_held_bytes -= e->ce_size;
         if (!c->c_closed)
-            cache_evict_to_cap(c, NULL);
+            evict_released(c);
     }
     if (c->c_closed && c->c_nfills == 0 && c->c_nholds == 0)
         cache_free(c);

@@ -1381,6 +1381,53 @@ test_meta_fresh(void **state)
     assert_int_equal(cache_meta_fresh(&m, NULL, 60000, 1000000), 1);
 }
 
+/* Releasing a hold evicts for the cap from the least recently used end,
+ * stopping at an entry still held: a newer entry released while an older
+ * one is read stays, and the older one goes when its reader is done. */
+static void
+test_release_evicts_oldest_first(void **state)
+{
+    const char *dir = dir_of(state);
+    struct cache *c = open_cache(dir, 250, 1);
+    const char *url[3] = {"http://h/o0", "http://h/o1", "http://h/o2"};
+    unsigned char d[3][100];
+    struct cache_ent *ha, *hb;
+    struct cache_meta m;
+    struct cache_stats st;
+    char err[256] = "", path[3][2048];
+    int fd;
+
+    for (int i = 0; i < 3; i++) {
+        fill_pattern(d[i], sizeof(d[i]), (unsigned)(60 + i));
+        ent_file(dir, url[i], ".data", path[i], sizeof(path[i]));
+    }
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(fill_commit(c, url[i], d[i], 100, 100, 100, "", NULL,
+                                     err, sizeof(err)),
+                         0);
+    assert_int_equal(cache_lookup(c, url[0], &m, &fd, &ha), 0);
+    plat_close(fd);
+    assert_int_equal(cache_lookup(c, url[1], &m, &fd, &hb), 0);
+    plat_close(fd);
+    /* Both held: the third is committed above the cap. */
+    assert_int_equal(
+        fill_commit(c, url[2], d[2], 100, 100, 100, "", NULL, err, sizeof(err)),
+        0);
+    cache_get_stats(c, &st);
+    assert_int_equal(st.cs_bytes, 300);
+    cache_release(hb);
+    cache_get_stats(c, &st);
+    assert_int_equal(st.cs_bytes, 300);
+    assert_true(file_exists(path[1]));
+    cache_release(ha);
+    cache_get_stats(c, &st);
+    assert_int_equal(st.cs_bytes, 200);
+    assert_false(file_exists(path[0]));
+    assert_true(file_exists(path[1]));
+    assert_true(file_exists(path[2]));
+    cache_close(c);
+}
+
 /* A fill begun without a length learns it later (a HEAD): the commit
  * then holds the body to it; a length below what is written, above
  * max_size, or set twice is refused and leaves the fill as it was. */
@@ -1716,6 +1763,7 @@ main(void)
         T(test_open_creates_dir),
         T(test_evict_for_space),
         T(test_evict_spares_readers),
+        T(test_release_evicts_oldest_first),
         T(test_fill_expect),
         T(test_refused_length),
     };
