@@ -3,12 +3,13 @@
 #   make check  install what is missing, build, run the whole test suite
 #               (plain build, then an ASan+UBSan build)
 #   make check-win  the Windows cross-build and its tests under Wine
+#   make fuzz   every libFuzzer target (clang, build-fuzz), FUZZ_SECONDS each
 BUILD   ?= build
 ASAN    ?= build-asan
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CONF    ?= conf/wsus-shim.conf
 
-.PHONY: all deps build run check check-win test test-asan lint bench clean
+.PHONY: all deps build run check check-win test test-asan lint fuzz bench clean
 
 all: build
 
@@ -36,12 +37,19 @@ check: test test-asan
 check-win: deps
 	tools/win/build.sh
 
-# cppcheck at zero findings and clang-format on every C file.
+# cppcheck and clang-tidy (.clang-tidy) at zero findings, clang-format on
+# every C file (tools/lint.sh).
 lint: deps
 	tools/lint.sh
+
+# Build the libFuzzer targets with clang and run each for FUZZ_SECONDS
+# (default 60) over its corpus; non-zero on any crash, leak or sanitizer
+# report (tools/fuzz.sh).
+fuzz: deps
+	tools/fuzz.sh
 
 bench: build
 	tests/bench/run.sh $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN)
+	rm -rf $(BUILD) $(ASAN) build-fuzz build-lint

@@ -15,6 +15,7 @@
 #define REPORT_LINE_MAX 2048
 
 static char *report_json_dup(const char *s);
+static char *report_vfmt(const char *fmt, va_list ap) REPORT_PRINTF(1, 0);
 
 static char *
 report_vfmt(const char *fmt, va_list ap)

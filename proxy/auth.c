@@ -22,6 +22,16 @@ static const struct auth_mech *const auth_mechs[AUTH_NSCHEMES] = {
     &auth_mech_negotiate,
 };
 
+/* The mechanism that runs scheme s with credentials c: the table's, or
+ * for NTLM with no user the platform's own logon where there is one. */
+static const struct auth_mech *
+mech_for(enum auth_scheme s, const struct auth_cred *c)
+{
+    if (s == AUTH_NTLM && c->ac_user == NULL && auth_mech_ntlm_logon != NULL)
+        return auth_mech_ntlm_logon;
+    return auth_mechs[s];
+}
+
 /* Largest token we decode from a challenge (an NTLM Type 2 is a few
  * hundred bytes; a Kerberos mutual-auth reply a few KiB). */
 #define AUTH_MAX_TOKEN (64u * 1024)
@@ -90,10 +100,13 @@ split_field(const char *v, struct hdr_list *out)
                 goto done;
             have = 0;
         }
+        /* buf is counted (have), never a C string: no NUL wanted */
         if (have > 0) {
+            // NOLINTNEXTLINE(bugprone-not-null-terminated-result)
             memcpy(buf + have, ", ", 2);
             have += 2;
         }
+        // NOLINTNEXTLINE(bugprone-not-null-terminated-result)
         memcpy(buf + have, e, n);
         have += n;
     }
@@ -161,7 +174,7 @@ auth_usable(const struct auth_cred *c)
     unsigned mask = 0;
 
     for (int s = AUTH_BASIC; s < AUTH_NSCHEMES; s++)
-        if (auth_mechs[s]->am_usable(c))
+        if (mech_for((enum auth_scheme)s, c)->am_usable(c))
             mask |= AUTH_BIT(s);
     return mask;
 }
@@ -208,7 +221,7 @@ auth_sess_new(enum auth_scheme s, const struct auth_cred *c, const char *host,
         errfmt(err, errlen, "out of memory");
         return NULL;
     }
-    a->as_mech = auth_mechs[s];
+    a->as_mech = mech_for(s, c);
     a->as_state = a->as_mech->am_new(c, host, err, errlen);
     if (a->as_state == NULL) {
         free(a);
@@ -362,3 +375,15 @@ basic_free(void *st)
 const struct auth_mech auth_mech_basic = {
     AUTH_BASIC, "Basic", basic_usable, basic_new, basic_step, basic_free,
 };
+
+char *
+auth_basic_value(const struct auth_cred *c, char *err, size_t errlen)
+{
+    struct auth_sess *a = auth_sess_new(AUTH_BASIC, c, NULL, err, errlen);
+    char *v = NULL;
+
+    if (a != NULL && auth_sess_step(a, NULL, &v, err, errlen) == -1)
+        v = NULL;
+    auth_sess_free(a);
+    return v;
+}

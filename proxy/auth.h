@@ -81,6 +81,10 @@ struct auth_mech {
 extern const struct auth_mech auth_mech_basic;
 extern const struct auth_mech auth_mech_ntlm;
 extern const struct auth_mech auth_mech_negotiate;
+/* NTLM as the process's own logon, with nothing stored: SSPI's NTLM
+ * package on Windows (auth_sspi.c), used for AUTH_NTLM when no user is
+ * configured; NULL where the platform has no such logon. */
+extern const struct auth_mech *const auth_mech_ntlm_logon;
 
 /* The scheme's wire name ("NTLM"), or "none". */
 const char *auth_scheme_name(enum auth_scheme s);
@@ -135,5 +139,11 @@ int auth_sess_sent_last(const struct auth_sess *a);
 
 /* Wipe and free a value from auth_sess_step. */
 void auth_value_free(char *v);
+
+/* The Basic value for c ("Basic dXNlcjpwYXNz"), the same on every
+ * request: the Basic mechanism's one leg. malloc'ed (free it with
+ * auth_value_free); NULL with err set when c has no user or password or
+ * out of memory. */
+char *auth_basic_value(const struct auth_cred *c, char *err, size_t errlen);
 
 #endif

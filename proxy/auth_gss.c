@@ -402,3 +402,6 @@ done:
 const struct auth_mech auth_mech_negotiate = {
     AUTH_NEGOTIATE, "Negotiate", nego_usable, nego_new, nego_step, nego_free,
 };
+
+/* No logon of the process to authenticate as: NTLM needs a user. */
+const struct auth_mech *const auth_mech_ntlm_logon = NULL;

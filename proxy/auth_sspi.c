@@ -1,5 +1,6 @@
 /*
- * auth_sspi.c - Negotiate (RFC 4559) through SSPI, on Windows.
+ * auth_sspi.c - Negotiate (RFC 4559) through SSPI, on Windows, and NTLM
+ * as the process's own logon.
  *
  * The "Negotiate" security package (Kerberos, or NTLM when Kerberos
  * cannot be had), or "NTLM" on a system without Negotiate; the wire
@@ -24,10 +25,10 @@
  * token. Like GSSAPI, the first context toward a parent may block on a
  * KDC exchange inside InitializeSecurityContextW.
  *
- * NTLM without a stored secret: auth_mech_ntlm could do the same as this
- * file with the "NTLM" package and no identity (the service's logon), so
- * a Windows host needs no password_hash at all. Not done yet: it needs
- * auth_ntlm.c to pick SSPI when no user is configured on Windows.
+ * NTLM as the process's own logon (auth_mech_ntlm_logon): with no user
+ * configured, the NTLM scheme runs on SSPI's "NTLM" package with no
+ * identity, so the service's account answers the parent's challenge and
+ * the conf holds no secret. With a user, auth_ntlm.c's own NTLMv2 runs.
  */
 #define SECURITY_WIN32
 #include <windows.h>
@@ -49,8 +50,9 @@ struct sspi_state {
     int ss_have_ctx;
     int ss_done;
     wchar_t *ss_target;
-    const char *ss_pkg;   /* "Negotiate" or "NTLM", for messages */
-    unsigned long ss_max; /* the package's largest token */
+    const char *ss_scheme; /* the wire scheme, for messages */
+    const char *ss_pkg;    /* "Negotiate" or "NTLM", for messages */
+    unsigned long ss_max;  /* the package's largest token */
 };
 
 /* The statuses met most, named, for systems whose FormatMessage has no
@@ -73,9 +75,10 @@ static const struct {
     {SEC_E_INCOMPLETE_MESSAGE, "SEC_E_INCOMPLETE_MESSAGE"},
 };
 
-/* err = "Negotiate: what: <system text> (0xSTATUS)". */
+/* err = "SCHEME: what: <system text> (0xSTATUS)". */
 static void
-sspi_fail(char *err, size_t errlen, const char *what, SECURITY_STATUS st)
+sspi_fail(const struct sspi_state *s, char *err, size_t errlen,
+          const char *what, SECURITY_STATUS st)
 {
     const char *text = "unknown security status";
     char msg[256];
@@ -95,7 +98,7 @@ sspi_fail(char *err, size_t errlen, const char *what, SECURITY_STATUS st)
             if (sspi_names[i].sn_status == st)
                 text = sspi_names[i].sn_name;
     }
-    errfmt(err, errlen, "Negotiate: %s: %s (0x%08lx)", what, text,
+    errfmt(err, errlen, "%s: %s: %s (0x%08lx)", s->ss_scheme, what, text,
            (unsigned long)st);
 }
 
@@ -197,15 +200,59 @@ sspi_acquire(struct sspi_state *s, const wchar_t *pkg,
                                      &s->ss_cred, &expiry);
 }
 
+/* Credentials of package pkg ("Negotiate", which falls back to "NTLM"
+ * on a system without it; or "NTLM") for id, or the process's own logon
+ * when id is NULL (user: the account's name for messages), and the size
+ * of the package's largest token. 0, or -1 with err set. */
+static int
+sspi_package(struct sspi_state *s, const char *pkg,
+             SEC_WINNT_AUTH_IDENTITY_W *id, const char *user, char *err,
+             size_t errlen)
+{
+    PSecPkgInfoW info = NULL;
+    SECURITY_STATUS st;
+    int ntlm = strcmp(pkg, "NTLM") == 0;
+
+    s->ss_pkg = ntlm ? "NTLM" : "Negotiate";
+    st = sspi_acquire(s, ntlm ? L"NTLM" : L"Negotiate", id);
+    if (st == SEC_E_SECPKG_NOT_FOUND && !ntlm) {
+        ntlm = 1;
+        s->ss_pkg = "NTLM";
+        st = sspi_acquire(s, L"NTLM", id);
+    }
+    if (st != SEC_E_OK) {
+        char what[128];
+        errfmt(what, sizeof(what), "AcquireCredentialsHandle(%s%s%s)",
+               s->ss_pkg, id != NULL ? ", user " : ", own logon",
+               id != NULL ? user : "");
+        sspi_fail(s, err, errlen, what, st);
+        return -1;
+    }
+    s->ss_have_cred = 1;
+    /* The output buffer is ours, sized by the package: Wine ignores
+     * ISC_REQ_ALLOCATE_MEMORY (SEC_E_INCOMPLETE_MESSAGE). */
+    st = QuerySecurityPackageInfoW(ntlm ? L"NTLM" : L"Negotiate", &info);
+    if (st != SEC_E_OK) {
+        sspi_fail(s, err, errlen, "QuerySecurityPackageInfo", st);
+        return -1;
+    }
+    s->ss_max = info->cbMaxToken;
+    FreeContextBuffer(info);
+    if (s->ss_max == 0 || s->ss_max > 1024u * 1024) {
+        errfmt(err, errlen, "%s: the package's token size %lu is not plausible",
+               s->ss_scheme, s->ss_max);
+        return -1;
+    }
+    return 0;
+}
+
 static int
 sspi_creds(struct sspi_state *s, const struct auth_cred *c, char *err,
            size_t errlen)
 {
     SEC_WINNT_AUTH_IDENTITY_W id, *idp = NULL;
-    PSecPkgInfoW info = NULL;
     wchar_t *wuser = NULL, *wdom = NULL, *wpass = NULL;
     unsigned long nuser = 0, ndom = 0, npass = 0;
-    SECURITY_STATUS st;
     int rc = -1;
 
     memset(&id, 0, sizeof(id));
@@ -239,39 +286,7 @@ sspi_creds(struct sspi_state *s, const struct auth_cred *c, char *err,
         id.Flags = SEC_WINNT_AUTH_IDENTITY_UNICODE;
         idp = &id;
     }
-    s->ss_pkg = "Negotiate";
-    st = sspi_acquire(s, L"Negotiate", idp);
-    if (st == SEC_E_SECPKG_NOT_FOUND) {
-        s->ss_pkg = "NTLM";
-        st = sspi_acquire(s, L"NTLM", idp);
-    }
-    if (st != SEC_E_OK) {
-        char what[128];
-        errfmt(what, sizeof(what), "AcquireCredentialsHandle(%s%s%s)",
-               s->ss_pkg, idp != NULL ? ", user " : ", own logon",
-               idp != NULL ? c->ac_user : "");
-        sspi_fail(err, errlen, what, st);
-        goto done;
-    }
-    s->ss_have_cred = 1;
-    /* The output buffer is ours, sized by the package: Wine ignores
-     * ISC_REQ_ALLOCATE_MEMORY (SEC_E_INCOMPLETE_MESSAGE). */
-    st = QuerySecurityPackageInfoW(
-        strcmp(s->ss_pkg, "NTLM") == 0 ? L"NTLM" : L"Negotiate", &info);
-    if (st != SEC_E_OK) {
-        sspi_fail(err, errlen, "QuerySecurityPackageInfo", st);
-        goto done;
-    }
-    s->ss_max = info->cbMaxToken;
-    FreeContextBuffer(info);
-    if (s->ss_max == 0 || s->ss_max > 1024u * 1024) {
-        errfmt(err, errlen,
-               "Negotiate: the package's token size %lu is not "
-               "plausible",
-               s->ss_max);
-        goto done;
-    }
-    rc = 0;
+    rc = sspi_package(s, "Negotiate", idp, c->ac_user, err, errlen);
 done:
     sspi_wipe_free(wpass, npass);
     free(wuser);
@@ -310,12 +325,56 @@ nego_new(const struct auth_cred *c, const char *host, char *err, size_t errlen)
         errfmt(err, errlen, "out of memory");
         return NULL;
     }
+    s->ss_scheme = "Negotiate";
     if (sspi_target(s, c, host, err, errlen) == -1 ||
         sspi_creds(s, c, err, errlen) == -1) {
         nego_free(s);
         return NULL;
     }
     return s;
+}
+
+/* One InitializeSecurityContext call with the parent's token in (none on
+ * the first leg) into odesc, completing the token when the package asks.
+ * Returns SEC_E_OK (the context is established) or SEC_I_CONTINUE_NEEDED;
+ * any other status has set err. */
+static SECURITY_STATUS
+sspi_isc(struct sspi_state *s, const unsigned char *in, size_t inlen,
+         SecBufferDesc *odesc, char *err, size_t errlen)
+{
+    SecBuffer ib;
+    SecBufferDesc idesc;
+    ULONG attrs = 0;
+    TimeStamp expiry;
+    SECURITY_STATUS ss;
+
+    ib.BufferType = SECBUFFER_TOKEN;
+    ib.cbBuffer = (unsigned long)inlen;
+    ib.pvBuffer = (void *)(uintptr_t)in;
+    idesc.ulVersion = SECBUFFER_VERSION;
+    idesc.cBuffers = 1;
+    idesc.pBuffers = &ib;
+    ss = InitializeSecurityContextW(
+        &s->ss_cred, s->ss_have_ctx ? &s->ss_ctx : NULL, s->ss_target, 0, 0,
+        SECURITY_NATIVE_DREP, inlen > 0 ? &idesc : NULL, 0, &s->ss_ctx, odesc,
+        &attrs, &expiry);
+    if (ss == SEC_I_COMPLETE_NEEDED || ss == SEC_I_COMPLETE_AND_CONTINUE) {
+        SECURITY_STATUS cs = CompleteAuthToken(&s->ss_ctx, odesc);
+        if (cs != SEC_E_OK) {
+            s->ss_have_ctx = 1;
+            sspi_fail(s, err, errlen, "CompleteAuthToken", cs);
+            return cs;
+        }
+        ss = ss == SEC_I_COMPLETE_NEEDED ? SEC_E_OK : SEC_I_CONTINUE_NEEDED;
+    }
+    if (ss != SEC_E_OK && ss != SEC_I_CONTINUE_NEEDED) {
+        char what[96];
+        errfmt(what, sizeof(what), "InitializeSecurityContext(%s)", s->ss_pkg);
+        sspi_fail(s, err, errlen, what, ss);
+        return ss;
+    }
+    s->ss_have_ctx = 1;
+    return ss;
 }
 
 /* One InitializeSecurityContextW call. *last is 1 on SEC_E_OK (after
@@ -325,10 +384,8 @@ nego_step(void *st, const unsigned char *in, size_t inlen, unsigned char **out,
           size_t *outlen, int *last, char *err, size_t errlen)
 {
     struct sspi_state *s = st;
-    SecBuffer ib, ob;
-    SecBufferDesc idesc, odesc;
-    ULONG attrs = 0;
-    TimeStamp expiry;
+    SecBuffer ob;
+    SecBufferDesc odesc;
     SECURITY_STATUS ss;
     int rc = -1;
 
@@ -336,23 +393,18 @@ nego_step(void *st, const unsigned char *in, size_t inlen, unsigned char **out,
     *outlen = 0;
     *last = 0;
     if (s->ss_done) {
-        errfmt(err, errlen, "Negotiate: the context is already established");
+        errfmt(err, errlen, "%s: the context is already established",
+               s->ss_scheme);
         return -1;
     }
     if (inlen == 0 && s->ss_have_ctx) {
-        errfmt(err, errlen, "Negotiate: the parent sent no token");
+        errfmt(err, errlen, "%s: the parent sent no token", s->ss_scheme);
         return -1;
     }
     if (inlen > 0xffffffffu) {
-        errfmt(err, errlen, "Negotiate: the parent's token is too long");
+        errfmt(err, errlen, "%s: the parent's token is too long", s->ss_scheme);
         return -1;
     }
-    ib.BufferType = SECBUFFER_TOKEN;
-    ib.cbBuffer = (unsigned long)inlen;
-    ib.pvBuffer = (void *)(uintptr_t)in;
-    idesc.ulVersion = SECBUFFER_VERSION;
-    idesc.cBuffers = 1;
-    idesc.pBuffers = &ib;
     ob.BufferType = SECBUFFER_TOKEN;
     ob.cbBuffer = s->ss_max;
     if ((ob.pvBuffer = malloc(s->ss_max)) == NULL) {
@@ -362,34 +414,16 @@ nego_step(void *st, const unsigned char *in, size_t inlen, unsigned char **out,
     odesc.ulVersion = SECBUFFER_VERSION;
     odesc.cBuffers = 1;
     odesc.pBuffers = &ob;
-    ss = InitializeSecurityContextW(
-        &s->ss_cred, s->ss_have_ctx ? &s->ss_ctx : NULL, s->ss_target, 0, 0,
-        SECURITY_NATIVE_DREP, inlen > 0 ? &idesc : NULL, 0, &s->ss_ctx, &odesc,
-        &attrs, &expiry);
-    if (ss == SEC_I_COMPLETE_NEEDED || ss == SEC_I_COMPLETE_AND_CONTINUE) {
-        SECURITY_STATUS cs = CompleteAuthToken(&s->ss_ctx, &odesc);
-        if (cs != SEC_E_OK) {
-            s->ss_have_ctx = 1;
-            sspi_fail(err, errlen, "CompleteAuthToken", cs);
-            goto done;
-        }
-        ss = ss == SEC_I_COMPLETE_NEEDED ? SEC_E_OK : SEC_I_CONTINUE_NEEDED;
-    }
-    if (ss != SEC_E_OK && ss != SEC_I_CONTINUE_NEEDED) {
-        char what[96];
-        errfmt(what, sizeof(what), "InitializeSecurityContext(%s)", s->ss_pkg);
-        sspi_fail(err, errlen, what, ss);
+    ss = sspi_isc(s, in, inlen, &odesc, err, errlen);
+    if (ss != SEC_E_OK && ss != SEC_I_CONTINUE_NEEDED)
         goto done;
-    }
-    s->ss_have_ctx = 1;
     if (ob.cbBuffer == 0 || ob.pvBuffer == NULL) {
-        errfmt(err, errlen,
-               "Negotiate: the context completed with no "
-               "token to send");
+        errfmt(err, errlen, "%s: the context completed with no token to send",
+               s->ss_scheme);
         goto done;
     }
     if (ob.cbBuffer > s->ss_max) {
-        errfmt(err, errlen, "Negotiate: the token overran its buffer");
+        errfmt(err, errlen, "%s: the token overran its buffer", s->ss_scheme);
         goto done;
     }
     /* Hand over our buffer; the caller wipes and frees it. */
@@ -412,3 +446,39 @@ done:
 const struct auth_mech auth_mech_negotiate = {
     AUTH_NEGOTIATE, "Negotiate", nego_usable, nego_new, nego_step, nego_free,
 };
+
+/* ---- NTLM as the process's own logon ---- */
+
+static int
+logon_usable(const struct auth_cred *c)
+{
+    return c->ac_user == NULL;
+}
+
+static void *
+logon_new(const struct auth_cred *c, const char *host, char *err, size_t errlen)
+{
+    struct sspi_state *s;
+
+    (void)host; /* NTLM names no target */
+    if (!logon_usable(c)) {
+        errfmt(err, errlen, "NTLM: the own logon is used only without user");
+        return NULL;
+    }
+    if ((s = calloc(1, sizeof(*s))) == NULL) {
+        errfmt(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->ss_scheme = "NTLM";
+    if (sspi_package(s, "NTLM", NULL, NULL, err, errlen) == -1) {
+        nego_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+static const struct auth_mech ntlm_logon = {
+    AUTH_NTLM, "NTLM", logon_usable, logon_new, nego_step, nego_free,
+};
+
+const struct auth_mech *const auth_mech_ntlm_logon = &ntlm_logon;

@@ -254,6 +254,8 @@ cache_open(const char *dir, uint64_t max_bytes, int verify_sha1, char *err,
     c->c_disk.cdo_free = plat_free_op;
     c->c_disk.cdo_size = plat_size_op;
     c->c_tabsz = 256;
+    /* sizeof(*p) of an array of pointers: one pointer, as meant */
+    // NOLINTNEXTLINE(bugprone-sizeof-expression)
     if ((c->c_tab = calloc(c->c_tabsz, sizeof(*c->c_tab))) == NULL) {
         errfmt(err, errlen, "out of memory");
         goto fail;
@@ -290,6 +292,8 @@ cache_open(const char *dir, uint64_t max_bytes, int verify_sha1, char *err,
             cache_ent_drop(c, e, 0);
         }
     }
+    /* sizeof(*p) of an array of pointers: one pointer, as meant */
+    // NOLINTNEXTLINE(bugprone-sizeof-expression)
     if (n > 0 && (all = calloc(n, sizeof(*all))) == NULL) {
         errfmt(err, errlen, "out of memory");
         goto fail;
@@ -301,6 +305,8 @@ cache_open(const char *dir, uint64_t max_bytes, int verify_sha1, char *err,
             if (n < cnt)
                 all[n++] = e;
     if (n > 0)
+        /* sizeof(*p) of an array of pointers: one pointer, as meant */
+        // NOLINTNEXTLINE(bugprone-sizeof-expression)
         qsort(all, n, sizeof(*all), cmp_used);
     /* Oldest first onto the MRU end, so the newest ends up most recent. */
     for (size_t i = 0; i < n; i++) {

@@ -61,8 +61,12 @@ cache_tab_grow(struct cache *c)
     size_t nsz = c->c_tabsz * 2, oldsz = c->c_tabsz;
     struct cache_ent **old = c->c_tab, **nt;
 
+    /* sizeof(*p) of an array of pointers: one pointer, as meant */
+    // NOLINTNEXTLINE(bugprone-sizeof-expression)
     if (nsz < oldsz || nsz > SIZE_MAX / sizeof(*nt))
         return;
+    /* sizeof(*p) of an array of pointers: one pointer, as meant */
+    // NOLINTNEXTLINE(bugprone-sizeof-expression)
     if ((nt = calloc(nsz, sizeof(*nt))) == NULL)
         return;
     c->c_tab = nt;

@@ -2,7 +2,8 @@
  * config.c - the conf file (INI, parsed by inih) into struct shim_config.
  *
  * Every key is one row of conf_keys[]: section, name, type, range, default
- * and the field it fills. config_defaults() applies each row's default
+ * and the field it fills; config_value.c turns one value into its field.
+ * config_defaults() applies each row's default
  * through the same code that parses the file, so a default can never be a
  * value the parser would refuse. config_load() reads the file through our
  * own line reader, which counts lines (so every message is "FILE:LINE:
@@ -36,16 +37,12 @@
 #include "log.h"
 #include "plat.h"
 
-/* Largest password_file we read; a password is one short line. */
-#define SECRET_FILE_MAX 1024
+#if INI_MAX_LINE - 3 != CONF_LINE_MAX
+#error "CONF_LINE_MAX (config_int.h) must follow inih's INI_MAX_LINE"
+#endif
+
 /* Room for one formatted message without the FILE:LINE prefix. */
 #define MSG_MAX 512
-
-/* [upstream] auth, indexed by enum auth_want. */
-static const char *const auth_want_names[] = {
-    "auto", "none", "basic", "ntlm", "negotiate",
-};
-#define NAUTH_NAMES (sizeof(auth_want_names) / sizeof(auth_want_names[0]))
 
 static const char *const conf_sections[] = {
     "listen", "upstream", "policy", "limits", "log", "range", "cache", "status",
@@ -175,446 +172,6 @@ struct load_state {
     size_t ls_errlen;
     int ls_seen[NKEYS]; /* line where each key was set; 0 = default */
 };
-
-static char *
-str_dup(const char *s)
-{
-    return str_dupn(s, strlen(s));
-}
-
-/* Overwrite and free a string that held a secret. */
-static void
-secret_free(char **sp)
-{
-    if (*sp != NULL) {
-        volatile char *v = *sp;
-
-        while (*v != '\0')
-            *v++ = '\0';
-        free(*sp);
-    }
-    *sp = NULL;
-}
-
-/* Is p absolute? Both separators and a drive letter count, so that one
- * conf layout works on POSIX and Windows. */
-static int
-path_is_abs(const char *p)
-{
-    if (p[0] == '/' || p[0] == '\\')
-        return 1;
-    return ((p[0] >= 'a' && p[0] <= 'z') || (p[0] >= 'A' && p[0] <= 'Z')) &&
-           p[1] == ':';
-}
-
-/* The folder part of path (without the separator), or NULL when path has
- * none (the current folder) or on ENOMEM (*oom set). */
-static char *
-path_dir(const char *path, int *oom)
-{
-    const char *sep = NULL;
-
-    *oom = 0;
-    for (const char *p = path; *p != '\0'; p++) {
-        if (*p == '/' || *p == '\\')
-            sep = p;
-    }
-    if (sep == NULL)
-        return NULL;
-    char *d = str_dupn(path, (size_t)(sep - path));
-    if (d == NULL)
-        *oom = 1;
-    return d;
-}
-
-/* malloc'ed p resolved against dir (NULL = as is). */
-static char *
-path_resolve(const char *dir, const char *p)
-{
-    size_t dn, pn;
-    char *r;
-
-    if (dir == NULL || path_is_abs(p))
-        return str_dup(p);
-    dn = strlen(dir);
-    pn = strlen(p);
-    r = malloc(dn + 1 + pn + 1);
-    if (r == NULL)
-        return NULL;
-    memcpy(r, dir, dn);
-    r[dn] = '/';
-    memcpy(r + dn + 1, p, pn + 1);
-    return r;
-}
-
-static void *
-field(struct shim_config *cfg, size_t off)
-{
-    return (char *)cfg + off;
-}
-
-/* Read the password from path into *out (malloc'ed). One line; a final
- * "\n" or "\r\n" is stripped. Returns 0 or -1 with a message (which never
- * contains the file's content). */
-static int
-secret_read(const char *path, char **out, const char *name, char *m,
-            size_t mlen)
-{
-    char buf[SECRET_FILE_MAX + 1];
-    char ebuf[128];
-    size_t n;
-    FILE *fp;
-    int ret = -1;
-
-    fp = fopen(path, "rb");
-    if (fp == NULL) {
-        plat_strerror(errno, ebuf, sizeof(ebuf));
-        errfmt(m, mlen, "%s: cannot read '%s': %s", name, path, ebuf);
-        return -1;
-    }
-    n = fread(buf, 1, sizeof(buf), fp);
-    if (ferror(fp)) {
-        plat_strerror(errno, ebuf, sizeof(ebuf));
-        errfmt(m, mlen, "%s: cannot read '%s': %s", name, path, ebuf);
-        goto done;
-    }
-    if (n > SECRET_FILE_MAX) {
-        errfmt(m, mlen, "%s: '%s' is larger than %d bytes", name, path,
-               SECRET_FILE_MAX);
-        goto done;
-    }
-    if (n > 0 && buf[n - 1] == '\n')
-        n--;
-    if (n > 0 && buf[n - 1] == '\r')
-        n--;
-    if (n == 0) {
-        errfmt(m, mlen, "%s: '%s' is empty", name, path);
-        goto done;
-    }
-    if (memchr(buf, '\n', n) != NULL || memchr(buf, '\r', n) != NULL ||
-        memchr(buf, '\0', n) != NULL) {
-        errfmt(m, mlen, "%s: '%s' must hold the password on one line", name,
-               path);
-        goto done;
-    }
-    *out = str_dupn(buf, n);
-    if (*out == NULL) {
-        errfmt(m, mlen, "%s: out of memory", name);
-        goto done;
-    }
-    ret = 0;
-done:
-    /* Wipe our copy of the secret. */
-    for (volatile char *v = buf; v < buf + sizeof(buf); v++)
-        *v = '\0';
-    fclose(fp);
-    return ret;
-}
-
-/* Set a CK_SIZEPCT row: "N%" (0 to 50) or a size. Returns 0, or -1 with
- * "name: reason" in m. */
-static int
-key_set_sizepct(struct shim_config *cfg, const struct conf_key *k,
-                const char *val, char *m, size_t mlen)
-{
-    size_t n = strlen(val);
-    uint64_t v;
-
-    if (n > 1 && val[n - 1] == '%') {
-        char num[16];
-        if (n - 1 >= sizeof(num))
-            goto bad;
-        memcpy(num, val, n - 1);
-        num[n - 1] = '\0';
-        if (parse_u64_max(num, 50, &v) == -1)
-            goto bad;
-        *(uint64_t *)field(cfg, k->k_off) = 0;
-        *(uint32_t *)field(cfg, k->k_off2) = (uint32_t)v;
-        return 0;
-    }
-    if (parse_size(val, &v) == -1 || v > 1024 * TIB)
-        goto bad;
-    *(uint64_t *)field(cfg, k->k_off) = v;
-    *(uint32_t *)field(cfg, k->k_off2) = 0;
-    return 0;
-bad:
-    errfmt(m, mlen,
-           "%s: '%s' is neither a percentage of the volume from 0%% to 50%% "
-           "nor a size (bytes, or with a K, M, G or T suffix)",
-           k->k_name, val);
-    return -1;
-}
-
-/* Set a numeric or yes/no row (CK_U16 ... CK_BOOL) from val. Returns 0,
- * or -1 with "name: reason" in m. */
-static int
-key_set_number(struct shim_config *cfg, const struct conf_key *k,
-               const char *val, char *m, size_t mlen)
-{
-    char a[32], b[32];
-    uint64_t v;
-    uint32_t ms;
-    int iv;
-
-    switch (k->k_type) {
-    case CK_U16:
-    case CK_U32:
-        if (parse_u64_max(val, k->k_max, &v) == -1 || v < k->k_min) {
-            errfmt(m, mlen, "%s: '%s' is not a number from %llu to %llu",
-                   k->k_name, val, (unsigned long long)k->k_min,
-                   (unsigned long long)k->k_max);
-            return -1;
-        }
-        if (k->k_type == CK_U16)
-            *(uint16_t *)field(cfg, k->k_off) = (uint16_t)v;
-        else
-            *(uint32_t *)field(cfg, k->k_off) = (uint32_t)v;
-        return 0;
-    case CK_SIZE32:
-    case CK_SIZE64:
-        if (parse_size(val, &v) == -1 || v < k->k_min || v > k->k_max) {
-            config_fmt_size(k->k_min, a, sizeof(a));
-            config_fmt_size(k->k_max, b, sizeof(b));
-            errfmt(m, mlen,
-                   "%s: '%s' is not a size from %s to %s (bytes, or with a K, "
-                   "M, G or T suffix)",
-                   k->k_name, val, a, b);
-            return -1;
-        }
-        if (k->k_type == CK_SIZE32)
-            *(uint32_t *)field(cfg, k->k_off) = (uint32_t)v;
-        else
-            *(uint64_t *)field(cfg, k->k_off) = v;
-        return 0;
-    case CK_MS:
-        if (parse_duration_ms(val, &ms) == -1 || ms < k->k_min ||
-            ms > k->k_max) {
-            config_fmt_ms(k->k_min, a, sizeof(a));
-            config_fmt_ms(k->k_max, b, sizeof(b));
-            errfmt(m, mlen,
-                   "%s: '%s' is not a duration from %s to %s (like 250ms, 30s, "
-                   "5m, 1h)",
-                   k->k_name, val, a, b);
-            return -1;
-        }
-        *(uint32_t *)field(cfg, k->k_off) = ms;
-        return 0;
-    case CK_BOOL:
-        if (parse_bool(val, &iv) == -1) {
-            errfmt(m, mlen, "%s: '%s' is not yes or no", k->k_name, val);
-            return -1;
-        }
-        *(int *)field(cfg, k->k_off) = iv;
-        return 0;
-    default:
-        break;
-    }
-    errfmt(m, mlen, "%s: internal error: bad key type", k->k_name);
-    return -1;
-}
-
-/* Set a row that takes one word of a fixed set (log level, range mode,
- * auth, HTTP version) from val. Returns 0, or -1 with a message in m. */
-static int
-key_set_word(struct shim_config *cfg, const struct conf_key *k, const char *val,
-             char *m, size_t mlen)
-{
-    int iv;
-
-    switch (k->k_type) {
-    case CK_LOGLEVEL: {
-        enum log_level lvl;
-
-        if (log_level_parse(val, &lvl) == -1) {
-            errfmt(m, mlen, "%s: '%s' is not one of error, warn, info, debug",
-                   k->k_name, val);
-            return -1;
-        }
-        *(int *)field(cfg, k->k_off) = (int)lvl;
-        return 0;
-    }
-    case CK_RANGEMODE: {
-        enum range_mode rm;
-
-        if (str_ieq(val, "cache"))
-            rm = RANGE_MODE_CACHE;
-        else if (str_ieq(val, "slice"))
-            rm = RANGE_MODE_SLICE;
-        else if (str_ieq(val, "pass"))
-            rm = RANGE_MODE_PASS;
-        else {
-            errfmt(m, mlen, "%s: '%s' is not one of cache, slice, pass",
-                   k->k_name, val);
-            return -1;
-        }
-        *(enum range_mode *)field(cfg, k->k_off) = rm;
-        return 0;
-    }
-    case CK_AUTH:
-        for (iv = 0; iv < (int)NAUTH_NAMES; iv++)
-            if (str_ieq(val, auth_want_names[iv]))
-                break;
-        if (iv == (int)NAUTH_NAMES) {
-            errfmt(m, mlen,
-                   "%s: '%s' is not one of auto, none, basic, ntlm, negotiate",
-                   k->k_name, val);
-            return -1;
-        }
-        *(int *)field(cfg, k->k_off) = iv;
-        return 0;
-    case CK_HTTPVER:
-        if (strcmp(val, "1.0") == 0)
-            iv = 0;
-        else if (strcmp(val, "1.1") == 0)
-            iv = 1;
-        else {
-            errfmt(m, mlen, "%s: '%s' is not 1.0 or 1.1", k->k_name, val);
-            return -1;
-        }
-        *(int *)field(cfg, k->k_off) = iv;
-        return 0;
-    default:
-        break;
-    }
-    errfmt(m, mlen, "%s: internal error: bad key type", k->k_name);
-    return -1;
-}
-
-/* password_file: resolve the path and read the password into the second
- * field. Returns 0, or -1 with a message in m (never the file's content). */
-static int
-key_set_secretfile(struct shim_config *cfg, const char *dir,
-                   const struct conf_key *k, const char *val, char *m,
-                   size_t mlen)
-{
-    char **sp = field(cfg, k->k_off);
-    char **pw = field(cfg, k->k_off2);
-
-    if (*val == '\0')
-        return 0;
-    secret_free(pw);
-    *sp = path_resolve(dir, val);
-    if (*sp == NULL) {
-        errfmt(m, mlen, "%s: out of memory", k->k_name);
-        return -1;
-    }
-    if (secret_read(*sp, pw, k->k_name, m, mlen) == -1) {
-        free(*sp);
-        *sp = NULL;
-        return -1;
-    }
-    return 0;
-}
-
-/* Set a string row (addresses, paths, log destinations, secrets) from
- * val; the old value is freed first (a secret is wiped). dir resolves
- * relative paths. Returns 0, or -1 with a message in m. */
-static int
-key_set_string(struct shim_config *cfg, const char *dir,
-               const struct conf_key *k, const char *val, char *m, size_t mlen)
-{
-    char **sp;
-
-    sp = field(cfg, k->k_off);
-    if (k->k_type == CK_SECRET || k->k_type == CK_NTHASH)
-        secret_free(sp);
-    else {
-        free(*sp);
-        *sp = NULL;
-    }
-    switch (k->k_type) {
-    case CK_ADDR:
-    case CK_STR:
-    case CK_SECRET:
-        if (*val == '\0')
-            return 0;
-        *sp = str_dup(val);
-        break;
-    case CK_NTHASH:
-        if (*val == '\0')
-            return 0;
-        if (strlen(val) != 32 || strspn(val, "0123456789abcdefABCDEF") != 32) {
-            /* The value is a secret: not echoed. */
-            errfmt(m, mlen,
-                   "%s: not an NT hash (32 hex digits, as wsus-shim "
-                   "hash-password prints it)",
-                   k->k_name);
-            return -1;
-        }
-        *sp = str_dup(val);
-        break;
-    case CK_PATH:
-    case CK_OPTPATH:
-        if (*val == '\0') {
-            if (k->k_type == CK_OPTPATH)
-                return 0;
-            errfmt(m, mlen, "%s: must not be empty", k->k_name);
-            return -1;
-        }
-        *sp = path_resolve(dir, val);
-        break;
-    case CK_LOGDEST:
-        if (*val == '\0' || str_ieq(val, "stderr"))
-            return 0;
-        *sp =
-            str_ieq(val, "syslog") ? str_dup("syslog") : path_resolve(dir, val);
-        break;
-    case CK_ACCESSDEST:
-        if (*val == '\0' || str_ieq(val, "off"))
-            return 0;
-        if (strcmp(val, "-") == 0 || str_ieq(val, "stdout"))
-            *sp = str_dup("-");
-        else
-            *sp = path_resolve(dir, val);
-        break;
-    case CK_SECRETFILE:
-        return key_set_secretfile(cfg, dir, k, val, m, mlen);
-    default:
-        errfmt(m, mlen, "%s: internal error: bad key type", k->k_name);
-        return -1;
-    }
-    if (*sp == NULL) {
-        errfmt(m, mlen, "%s: out of memory", k->k_name);
-        return -1;
-    }
-    return 0;
-}
-
-/* Set row k from val (already trimmed by inih). dir resolves relative
- * paths (NULL = as is). append adds to a list (continuation line).
- * Returns 0, or -1 with "name: reason" in m. */
-static int
-key_set(struct shim_config *cfg, const char *dir, const struct conf_key *k,
-        const char *val, int append, char *m, size_t mlen)
-{
-    if (config_list_is(k->k_type))
-        return config_list_set(cfg, k, val, append, m, mlen);
-    if (append) {
-        errfmt(m, mlen,
-               "%s: only lists may continue on an indented line (is this line "
-               "indented by mistake?)",
-               k->k_name);
-        return -1;
-    }
-    switch (k->k_type) {
-    case CK_U16:
-    case CK_U32:
-    case CK_SIZE32:
-    case CK_SIZE64:
-    case CK_MS:
-    case CK_BOOL:
-        return key_set_number(cfg, k, val, m, mlen);
-    case CK_SIZEPCT:
-        return key_set_sizepct(cfg, k, val, m, mlen);
-    case CK_LOGLEVEL:
-    case CK_RANGEMODE:
-    case CK_AUTH:
-    case CK_HTTPVER:
-        return key_set_word(cfg, k, val, m, mlen);
-    default:
-        return key_set_string(cfg, dir, k, val, m, mlen);
-    }
-}
 
 /* Row of section/name (case-insensitive), or -1. */
 static int
@@ -797,7 +354,8 @@ conf_handler(void *arg, const char *section, const char *name,
             return 0;
         }
     }
-    if (key_set(st->ls_cfg, st->ls_dir, k, value, cont, m, sizeof(m)) == -1) {
+    if (config_key_set(st->ls_cfg, st->ls_dir, k, value, cont, m, sizeof(m)) ==
+        -1) {
         st_fail(st, st->ls_line, "%s", m);
         return 0;
     }
@@ -849,10 +407,18 @@ config_validate_auth(const struct shim_config *c, struct load_state *st)
                 "password_hash");
         return -1;
     }
-    if ((c->sc_up_auth == AUTH_WANT_BASIC || c->sc_up_auth == AUTH_WANT_NTLM) &&
-        c->sc_up_user == NULL) {
-        st_fail(st, auth_line, "auth: %s needs user and a password",
-                auth_want_names[c->sc_up_auth]);
+    if (c->sc_up_auth == AUTH_WANT_BASIC && c->sc_up_user == NULL) {
+        st_fail(st, auth_line, "auth: basic needs user and a password");
+        return -1;
+    }
+    /* Where the platform has one (Windows), NTLM without a user is the
+     * service's own logon. */
+    struct auth_cred none = {NULL, NULL, NULL, NULL, NULL, NULL};
+    if (c->sc_up_auth == AUTH_WANT_NTLM && c->sc_up_user == NULL &&
+        !(auth_usable(&none) & AUTH_BIT(AUTH_NTLM))) {
+        st_fail(st, auth_line,
+                "auth: ntlm needs user and a password or password_hash "
+                "(only on Windows is no user the service's own logon)");
         return -1;
     }
     if (c->sc_up_auth == AUTH_WANT_BASIC && c->sc_up_password == NULL) {
@@ -944,12 +510,12 @@ config_free(struct shim_config *cfg)
         if (config_list_is(k->k_type))
             config_list_clear(cfg, k);
         else if (k->k_type == CK_SECRET || k->k_type == CK_NTHASH)
-            secret_free(field(cfg, k->k_off));
+            config_secret_free(config_field(cfg, k->k_off));
         else if (k->k_type == CK_ADDR || k->k_type == CK_STR ||
                  k->k_type == CK_PATH || k->k_type == CK_OPTPATH ||
                  k->k_type == CK_LOGDEST || k->k_type == CK_ACCESSDEST ||
                  k->k_type == CK_SECRETFILE) {
-            char **sp = field(cfg, k->k_off);
+            char **sp = config_field(cfg, k->k_off);
 
             free(*sp);
             *sp = NULL;
@@ -970,22 +536,22 @@ config_defaults(struct shim_config *cfg)
 
         switch (k->k_type) {
         case CK_U16:
-            *(uint16_t *)field(cfg, k->k_off) = (uint16_t)k->k_def;
+            *(uint16_t *)config_field(cfg, k->k_off) = (uint16_t)k->k_def;
             break;
         case CK_U32:
         case CK_SIZE32:
         case CK_MS:
-            *(uint32_t *)field(cfg, k->k_off) = (uint32_t)k->k_def;
+            *(uint32_t *)config_field(cfg, k->k_off) = (uint32_t)k->k_def;
             break;
         case CK_SIZE64:
-            *(uint64_t *)field(cfg, k->k_off) = k->k_def;
+            *(uint64_t *)config_field(cfg, k->k_off) = k->k_def;
             break;
         case CK_BOOL:
-            *(int *)field(cfg, k->k_off) = (int)k->k_def;
+            *(int *)config_field(cfg, k->k_off) = (int)k->k_def;
             break;
         default:
-            if (k->k_sdef != NULL &&
-                key_set(cfg, NULL, k, k->k_sdef, 0, m, sizeof(m)) == -1) {
+            if (k->k_sdef != NULL && config_key_set(cfg, NULL, k, k->k_sdef, 0,
+                                                    m, sizeof(m)) == -1) {
                 config_free(cfg);
                 errno = ENOMEM;
                 return -1;
@@ -1024,8 +590,8 @@ config_load(const char *path, struct shim_config *cfg, char *err, size_t errlen)
         st_fail(&st, 0, "out of memory");
         return -1;
     }
-    c.sc_path = str_dup(path);
-    st.ls_dir = path_dir(path, &oom);
+    c.sc_path = str_dupn(path, strlen(path));
+    st.ls_dir = config_path_dir(path, &oom);
     if (c.sc_path == NULL || oom) {
         st_fail(&st, 0, "out of memory");
         goto done;
@@ -1106,10 +672,4 @@ config_warnings(const struct shim_config *cfg, const char **out, size_t max)
              "credentials are never used");
 #undef WARN
     return n;
-}
-
-const char *
-config_auth_name(int want)
-{
-    return want >= 0 && want < (int)NAUTH_NAMES ? auth_want_names[want] : "?";
 }

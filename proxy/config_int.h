@@ -70,6 +70,31 @@ void config_fmt_size(uint64_t v, char *buf, size_t len);
 /* "250ms", "30s", "5m", "1h": the largest unit that divides ms. */
 void config_fmt_ms(uint64_t ms, char *buf, size_t len);
 
+/* config_value.c */
+
+/* Set row k from val (already trimmed by inih). dir resolves relative
+ * paths (NULL = as is). append adds to a list (continuation line).
+ * Returns 0, or -1 with "name: reason" in m. */
+int config_key_set(struct shim_config *cfg, const char *dir,
+                   const struct conf_key *k, const char *val, int append,
+                   char *m, size_t mlen);
+/* The field at off in cfg. */
+void *config_field(struct shim_config *cfg, size_t off);
+/* Overwrite and free a string that held a secret; *sp becomes NULL. */
+void config_secret_free(char **sp);
+/* The folder part of path (without the separator), or NULL when path has
+ * none (the current folder) or on ENOMEM (*oom set). */
+char *config_path_dir(const char *path, int *oom);
+
+/* The longest conf line the reader takes: inih's line buffer
+ * (INI_MAX_LINE, 200) less room for "\r\n" and the NUL. config_print
+ * keeps every line within it. */
+#define CONF_LINE_MAX 197
+
+/* config_value.c. Is p absolute ("/x", "\\x", "C:...")? The conf's relative
+ * paths are taken against the conf's folder. */
+int config_path_is_abs(const char *p);
+
 /* config_list.c */
 
 /* Is a row of this type a list? */

@@ -47,39 +47,68 @@ cfield(const struct shim_config *cfg, size_t off)
     return (const char *)cfg + off;
 }
 
-/* Print the items of a list row, comma-separated (allow_hosts: one item
- * per line, the default list exceeds the line limit). */
+/* List items go out one by one through list_item, which keeps every line
+ * within CONF_LINE_MAX: the first item on the key's line when it fits,
+ * each further one on its own continuation line (the reader's list
+ * continuation: an indented line after the key, a comma ending the line
+ * before). */
+struct list_out {
+    FILE *lo_fp;
+    size_t lo_col; /* characters on the current line */
+    int lo_n;      /* items printed */
+};
+
+static void
+list_item(struct list_out *lo, const char *item)
+{
+    size_t n = strlen(item);
+    /* Four blanks, or one for an item too long for four (the shortest
+     * line an item could have been read from). */
+    const char *indent = 4 + n + 1 <= CONF_LINE_MAX ? "    " : " ";
+
+    if (lo->lo_n > 0)
+        fputc(',', lo->lo_fp);
+    if (lo->lo_n > 0 || lo->lo_col + 1 + n + 1 > CONF_LINE_MAX) {
+        fprintf(lo->lo_fp, "\n%s%s", indent, item);
+        lo->lo_col = strlen(indent) + n;
+    } else {
+        fprintf(lo->lo_fp, " %s", item);
+        lo->lo_col += 1 + n;
+    }
+    lo->lo_n++;
+}
+
+/* Print the items of a list row, one per line (see list_item). */
 static void
 key_print_list(const struct shim_config *cfg, const struct conf_key *k,
                FILE *out)
 {
-    const char *sep = "";
+    struct list_out lo = {out, strlen(k->k_name) + 2, 0};
+    char buf[CIDR_TEXT_MAX + 8];
 
     switch (k->k_type) {
     case CK_CIDRS:
     case CK_NOPROXY: {
         const struct cidr_list *cl =
             cfield(cfg, k->k_type == CK_CIDRS ? k->k_off : k->k_off2);
-        char buf[CIDR_TEXT_MAX + 8];
 
         if (k->k_type == CK_NOPROXY) {
             const struct pattern_list *pl = cfield(cfg, k->k_off);
 
-            for (size_t i = 0; i < pl->pl_n; i++, sep = ",")
-                fprintf(out, "%s %s", sep, pl->pl_v[i]);
+            for (size_t i = 0; i < pl->pl_n; i++)
+                list_item(&lo, pl->pl_v[i]);
         }
-        for (size_t i = 0; i < cl->cl_n; i++, sep = ",") {
+        for (size_t i = 0; i < cl->cl_n; i++) {
             if (cidr_format(&cl->cl_v[i], buf, sizeof(buf)) == 0)
-                fprintf(out, "%s %s", sep, buf);
+                list_item(&lo, buf);
         }
         break;
     }
     case CK_HOSTS: {
         const struct pattern_list *pl = cfield(cfg, k->k_off);
 
-        /* One item per line: the default list exceeds the line limit. */
         for (size_t i = 0; i < pl->pl_n; i++)
-            fprintf(out, "%s%s", i == 0 ? " " : ",\n    ", pl->pl_v[i]);
+            list_item(&lo, pl->pl_v[i]);
         break;
     }
     case CK_PROXIES: {
@@ -87,11 +116,13 @@ key_print_list(const struct shim_config *cfg, const struct conf_key *k,
             *(struct upstream_addr *const *)cfield(cfg, k->k_off);
         size_t n = *(const size_t *)cfield(cfg, k->k_off2);
 
-        for (size_t i = 0; i < n; i++, sep = ",") {
+        for (size_t i = 0; i < n; i++) {
+            char item[CONF_LINE_MAX + 16];
             int v6 = strchr(v[i].ua_host, ':') != NULL;
 
-            fprintf(out, "%s %s%s%s:%u", sep, v6 ? "[" : "", v[i].ua_host,
-                    v6 ? "]" : "", (unsigned)v[i].ua_port);
+            snprintf(item, sizeof(item), "%s%s%s:%u", v6 ? "[" : "",
+                     v[i].ua_host, v6 ? "]" : "", (unsigned)v[i].ua_port);
+            list_item(&lo, item);
         }
         break;
     }
@@ -99,13 +130,39 @@ key_print_list(const struct shim_config *cfg, const struct conf_key *k,
         const uint16_t *v = *(uint16_t *const *)cfield(cfg, k->k_off);
         size_t n = *(const size_t *)cfield(cfg, k->k_off2);
 
-        for (size_t i = 0; i < n; i++, sep = ",")
-            fprintf(out, "%s %u", sep, (unsigned)v[i]);
+        for (size_t i = 0; i < n; i++) {
+            snprintf(buf, sizeof(buf), "%u", (unsigned)v[i]);
+            list_item(&lo, buf);
+        }
         break;
     }
     default:
         break;
     }
+}
+
+/* A path the loader resolved against the conf's folder, as written: when
+ * that folder is relative, the loader made "DIR/p" of a relative p, and
+ * "DIR/p" read again from the same folder would become "DIR/DIR/p". An
+ * absolute folder leaves absolute paths, which read back as they are. */
+static const char *
+path_as_written(const struct shim_config *cfg, const char *s)
+{
+    const char *conf = cfg->sc_path, *sep = NULL;
+
+    if (conf == NULL)
+        return s;
+    for (const char *p = conf; *p != '\0'; p++) {
+        if (*p == '/' || *p == '\\')
+            sep = p;
+    }
+    if (sep == NULL || config_path_is_abs(conf))
+        return s;
+    size_t dn = (size_t)(sep - conf);
+    if (strncmp(s, conf, dn) == 0 && (s[dn] == '/' || s[dn] == '\\') &&
+        s[dn + 1] != '\0')
+        return s + dn + 1;
+    return s;
 }
 
 /* Print the value of a string row, with its leading blank: a secret as
@@ -128,10 +185,16 @@ key_print_string(const struct shim_config *cfg, const struct conf_key *k,
             fprintf(out, " (set)");
         break;
     case CK_LOGDEST:
-        fprintf(out, " %s", s != NULL ? s : "stderr");
+        fprintf(out, " %s", s != NULL ? path_as_written(cfg, s) : "stderr");
         break;
     case CK_ACCESSDEST:
-        fprintf(out, " %s", s != NULL ? s : "off");
+        fprintf(out, " %s", s != NULL ? path_as_written(cfg, s) : "off");
+        break;
+    case CK_PATH:
+    case CK_OPTPATH:
+    case CK_SECRETFILE:
+        if (s != NULL)
+            fprintf(out, " %s", path_as_written(cfg, s));
         break;
     default:
         if (s != NULL)

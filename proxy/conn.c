@@ -13,7 +13,9 @@
  *     pass / slice ....... UPSTREAM -> RELAY (streamed from fetch.c)
  *   -> keep-alive: back to READ_HEAD, or CLOSING (flush, then free)
  *
- * Only this file assigns c_state. A connection ends in exactly one call to
+ * Only this file assigns c_state, and every transition is here, which is
+ * why it is longer than the other files: splitting it would scatter the
+ * transitions. A connection ends in exactly one call to
  * conn_close() or conn_abort(), each given a reason; the struct is freed
  * from a deferred event, never from inside a callback that still uses it.
  * Decisions reached inside a parser callback are recorded as a verdict
@@ -362,9 +364,12 @@ conn_new(struct server *sv, evutil_socket_t fd, const struct sockaddr *sa,
     bufferevent_set_timeouts(c->c_bev, NULL, &wto);
     bufferevent_enable(c->c_bev, EV_READ | EV_WRITE);
     c->c_state = CONN_READ_HEAD;
-    /* Until its first byte the connection is idle; header_timeout starts
-     * with that byte. */
-    conn_arm(c, c->c_cfg->sc_idle_timeout_ms);
+    /* A new connection owes its first request head within header_timeout
+     * of the accept, its first byte included: a client connects to send
+     * a request, and one that sends nothing holds a descriptor and a
+     * max_connections slot. idle_timeout is the wait between requests
+     * of a kept-alive connection (conn_read_next). */
+    conn_arm(c, c->c_cfg->sc_header_timeout_ms);
     log_debug("conn %llu %s: accepted", (unsigned long long)c->c_id, c->c_peer);
     return 0;
 }
@@ -461,7 +466,8 @@ conn_timeout_cb(evutil_socket_t fd, short what, void *arg)
     switch (c->c_state) {
     case CONN_READ_HEAD:
         if (!http_parser_started(c->c_reqp)) {
-            conn_close(c, "idle timeout");
+            conn_close(c,
+                       c->c_nreq == 0 ? "no request in time" : "idle timeout");
             return;
         }
         c->c_keep = 0;
@@ -501,8 +507,11 @@ conn_process_input(struct conn *c)
         if (c->c_state == CONN_READ_HEAD && !http_parser_started(c->c_reqp)) {
             if (conn_pause_if_full(c))
                 return;
-            /* First byte of a new request. */
-            conn_arm(c, c->c_cfg->sc_header_timeout_ms);
+            /* First byte of a new request: its head is due within
+             * header_timeout. The first request's deadline runs from the
+             * accept already (conn_new) and is not pushed back. */
+            if (c->c_nreq++ > 0)
+                conn_arm(c, c->c_cfg->sc_header_timeout_ms);
             c->c_t0 = plat_monotonic_ms();
             creq_new_id(c->c_reqid);
         }
@@ -956,40 +965,4 @@ conn_close_all(struct server *sv)
         if (c->c_state != CONN_DEAD)
             conn_abort(c, "shutdown");
     }
-}
-
-/* ---- the status page's view ---- */
-
-size_t
-conn_transfers(const struct server *sv, struct conn_xfer *out, size_t max)
-{
-    const struct conn *c;
-    size_t n = 0;
-
-    for (c = sv->sv_conns; c != NULL; c = c->c_next) {
-        if (c->c_state != CONN_UPSTREAM && c->c_state != CONN_RELAY &&
-            c->c_state != CONN_SERVE)
-            continue;
-        if (n < max) {
-            struct conn_xfer *x = &out[n];
-            const char *up = c->c_upstream;
-            if (up == NULL)
-                up = pass_upstream(&c->c_pass);
-            if (up[0] == '\0')
-                up = serve_upstream(&c->c_serve);
-            x->cx_peer = c->c_peer;
-            x->cx_url = c->c_url != NULL ? c->c_url : "-";
-            x->cx_plan = c->c_plan != NULL ? c->c_plan : "-";
-            x->cx_reqid = c->c_reqid;
-            x->cx_upstream = up;
-            x->cx_fill = c->c_state == CONN_SERVE ? c->c_serve.se_fill : NULL;
-            x->cx_done = c->c_out_bytes;
-            x->cx_total_known =
-                c->c_head_sent && c->c_plan_out.rp_framing == OUT_LENGTH;
-            x->cx_total = c->c_plan_out.rp_length;
-            x->cx_t0_ms = c->c_t0;
-        }
-        n++;
-    }
-    return n;
 }

@@ -52,6 +52,7 @@ struct conn {
     uint64_t c_id;
     int c_client_eof;
     int c_rd_paused; /* reading stopped: the output is above the high mark */
+    uint64_t c_nreq; /* requests begun (first byte seen) on this connection */
 
     struct http_limits c_lim;
     struct http_parser *c_reqp;

@@ -1,14 +1,15 @@
 /*
  * conn_req.c - the current request's record in a struct conn (see
  * conn_int.h): its id, its reset between requests, its access line, and
- * the views of it handed to serve.c, pass.c and tunnel.c. Never assigns
- * c_state.
+ * the views of it handed to serve.c, pass.c, tunnel.c and the status page.
+ * Never assigns c_state.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cache.h"
+#include "conn.h"
 #include "conn_int.h"
 #include "log.h"
 #include "metrics.h"
@@ -152,4 +153,39 @@ creq_tunnel_info(const struct conn *c, struct tunnel_info *ti)
     ti->ti_t0_ms = c->c_t0;
     ti->ti_bytes_in = c->c_in_bytes;
     ti->ti_idle_ms = c->c_cfg->sc_idle_timeout_ms;
+}
+
+/* The status page's view of the transfers in progress (conn.h). */
+size_t
+conn_transfers(const struct server *sv, struct conn_xfer *out, size_t max)
+{
+    const struct conn *c;
+    size_t n = 0;
+
+    for (c = sv->sv_conns; c != NULL; c = c->c_next) {
+        if (c->c_state != CONN_UPSTREAM && c->c_state != CONN_RELAY &&
+            c->c_state != CONN_SERVE)
+            continue;
+        if (n < max) {
+            struct conn_xfer *x = &out[n];
+            const char *up = c->c_upstream;
+            if (up == NULL)
+                up = pass_upstream(&c->c_pass);
+            if (up[0] == '\0')
+                up = serve_upstream(&c->c_serve);
+            x->cx_peer = c->c_peer;
+            x->cx_url = c->c_url != NULL ? c->c_url : "-";
+            x->cx_plan = c->c_plan != NULL ? c->c_plan : "-";
+            x->cx_reqid = c->c_reqid;
+            x->cx_upstream = up;
+            x->cx_fill = c->c_state == CONN_SERVE ? c->c_serve.se_fill : NULL;
+            x->cx_done = c->c_out_bytes;
+            x->cx_total_known =
+                c->c_head_sent && c->c_plan_out.rp_framing == OUT_LENGTH;
+            x->cx_total = c->c_plan_out.rp_length;
+            x->cx_t0_ms = c->c_t0;
+        }
+        n++;
+    }
+    return n;
 }

@@ -137,7 +137,9 @@ fetch_resp_reusable(const struct fetch *f)
 }
 
 /* After a complete response: park the connection when it can serve
- * again, else close it. */
+ * again, else close it. A connection opened under a configuration that a
+ * reload has since replaced is closed: it may be authenticated with
+ * credentials the new one no longer has. */
 static void
 fetch_release_conn(struct fetch *f)
 {
@@ -145,7 +147,8 @@ fetch_release_conn(struct fetch *f)
 
     if (uc == NULL)
         return;
-    if (f->f_nopool || !fetch_resp_reusable(f)) {
+    if (f->f_nopool || f->f_cfgr != f->f_srv->sv_cfg ||
+        !fetch_resp_reusable(f)) {
         fetch_drop_conn(f);
         return;
     }

@@ -111,12 +111,17 @@ static enum fetch_auth_rc
 fetch_auth_refused(struct fetch *f, enum auth_scheme s)
 {
     struct upstream_set *us = f->f_cfgr->cr_up;
-    const char *user = upstream_cred(us)->ac_user;
+    const struct auth_cred *cr = upstream_cred(us);
+    const char *user = cr->ac_user != NULL        ? cr->ac_user
+                       : cr->ac_principal != NULL ? cr->ac_principal
+                                                  : NULL;
 
     snprintf(f->f_err, sizeof(f->f_err),
              "the upstream proxy %s refused the %s credentials of %s",
              fetch_upstream(f), auth_scheme_name(s),
-             user != NULL ? user : "the ticket cache");
+             user != NULL ? user
+                          : "this process's own logon (ticket cache or "
+                            "service account)");
     if (upstream_auth_refused(us, f->f_hop))
         log_warnx("req %s: %s", f->f_req.fr_reqid, f->f_err);
     return FAUTH_REFUSED;

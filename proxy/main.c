@@ -189,6 +189,64 @@ struct opts {
     int o_verbose;
 };
 
+/* The events that reach the loop from outside: signals and the service
+ * control channel. */
+struct outside {
+    struct event *ou_term, *ou_int, *ou_hup, *ou_usr1, *ou_ctl;
+};
+
+static struct event *
+signal_arm(struct event_base *base, int sig, event_callback_fn cb,
+           struct sigctx *sc)
+{
+    struct event *ev;
+
+    if (sig == -1 || (ev = evsignal_new(base, sig, cb, sc)) == NULL)
+        return NULL;
+    evsignal_add(ev, NULL);
+    return ev;
+}
+
+/* Arm the signals (stop, reload, statistics; the last two where the
+ * platform has them) and the service control channel. -1 when the control
+ * channel cannot be watched (logged). */
+static int
+outside_arm(struct outside *ou, struct event_base *base, struct sigctx *sc)
+{
+    evutil_socket_t ctl;
+
+    memset(ou, 0, sizeof(*ou));
+    ou->ou_term = signal_arm(base, SIGTERM, sig_term_cb, sc);
+    ou->ou_int = signal_arm(base, SIGINT, sig_term_cb, sc);
+    ou->ou_hup = signal_arm(base, plat_sig_reload(), sig_hup_cb, sc);
+    ou->ou_usr1 = signal_arm(base, plat_sig_stats(), sig_stats_cb, sc);
+    if (svc_control_open(&ctl) == -1) {
+        log_warn("cannot open the service control channel");
+        return -1;
+    }
+    if (ctl == -1)
+        return 0;
+    ou->ou_ctl = event_new(base, ctl, EV_READ | EV_PERSIST, control_cb, sc);
+    if (ou->ou_ctl == NULL || event_add(ou->ou_ctl, NULL) == -1) {
+        log_err("cannot watch the service control channel");
+        return -1;
+    }
+    return 0;
+}
+
+static void
+outside_free(struct outside *ou)
+{
+    struct event *evs[] = {ou->ou_term, ou->ou_int, ou->ou_hup, ou->ou_usr1,
+                           ou->ou_ctl};
+
+    for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
+        if (evs[i] != NULL)
+            event_free(evs[i]);
+    memset(ou, 0, sizeof(*ou));
+    svc_control_close();
+}
+
 /* The daemon: runs until stopped; returns the exit code. */
 static int
 shim_serve(void *arg)
@@ -198,12 +256,11 @@ shim_serve(void *arg)
     char err[512], bound[128];
     struct server sv;
     struct sigctx sc;
-    struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL,
-                 *ev_usr1 = NULL, *ev_ctl = NULL;
-    evutil_socket_t ctl;
+    struct outside ou;
 
     log_mirror_syslog(svc_syslog_mirror());
     memset(&sv, 0, sizeof(sv));
+    memset(&ou, 0, sizeof(ou));
     sv.sv_cfg = cfg_ref_load(o->o_path, err, sizeof(err));
     if (sv.sv_cfg == NULL) {
         if (svc_is_service())
@@ -218,38 +275,11 @@ shim_serve(void *arg)
     plat_tune_allocator();
     if (daemon_start(&sv, bound, sizeof(bound)) == -1)
         goto out;
-
     sc.sc_srv = &sv;
     sc.sc_path = o->o_path;
     sc.sc_verbose = o->o_verbose;
-    ev_term = evsignal_new(sv.sv_base, SIGTERM, sig_term_cb, &sc);
-    ev_int = evsignal_new(sv.sv_base, SIGINT, sig_term_cb, &sc);
-    if (ev_term != NULL)
-        evsignal_add(ev_term, NULL);
-    if (ev_int != NULL)
-        evsignal_add(ev_int, NULL);
-    if (plat_sig_reload() != -1) {
-        ev_hup = evsignal_new(sv.sv_base, plat_sig_reload(), sig_hup_cb, &sc);
-        if (ev_hup != NULL)
-            evsignal_add(ev_hup, NULL);
-    }
-    if (plat_sig_stats() != -1) {
-        ev_usr1 = evsignal_new(sv.sv_base, plat_sig_stats(), sig_stats_cb, &sc);
-        if (ev_usr1 != NULL)
-            evsignal_add(ev_usr1, NULL);
-    }
-    if (svc_control_open(&ctl) == -1) {
-        log_warn("cannot open the service control channel");
+    if (outside_arm(&ou, sv.sv_base, &sc) == -1)
         goto out;
-    }
-    if (ctl != -1) {
-        ev_ctl =
-            event_new(sv.sv_base, ctl, EV_READ | EV_PERSIST, control_cb, &sc);
-        if (ev_ctl == NULL || event_add(ev_ctl, NULL) == -1) {
-            log_err("cannot watch the service control channel");
-            goto out;
-        }
-    }
 
     log_info("wsus-shim %s started with %s", WSUS_SHIM_VERSION, o->o_path);
     print_banner(&sv, bound);
@@ -259,21 +289,42 @@ shim_serve(void *arg)
     rc = 0;
 out:
     daemon_close(&sv);
-    if (ev_term != NULL)
-        event_free(ev_term);
-    if (ev_int != NULL)
-        event_free(ev_int);
-    if (ev_hup != NULL)
-        event_free(ev_hup);
-    if (ev_usr1 != NULL)
-        event_free(ev_usr1);
-    if (ev_ctl != NULL)
-        event_free(ev_ctl);
-    svc_control_close();
+    outside_free(&ou);
     daemon_free(&sv);
     access_log_close();
     log_close();
     return rc;
+}
+
+/* -t, and install (which checks the conf it will run with before
+ * registering the service): load the conf at path (install without -c:
+ * the installed default), then print it or install. Returns the exit
+ * code. */
+static int
+check_conf(const char *path, const char *verb, const char *account)
+{
+    struct shim_config cfg;
+    const char *p = path != NULL ? path : installed_conf();
+    char err[512];
+
+    if (config_load(p, &cfg, err, sizeof(err)) == -1) {
+        fprintf(stderr, "wsus-shim: %s\n", err);
+        return 2;
+    }
+    if (verb != NULL) {
+        config_free(&cfg);
+        return svc_verb(verb, path, account);
+    }
+    config_print(&cfg, stdout);
+    if (cfg.sc_range_mode == RANGE_MODE_CACHE &&
+        cache_dir_check(cfg.sc_cache_dir, err, sizeof(err)) == -1)
+        printf("warning: the cache folder cannot be used (%s): the shim "
+               "would serve without the cache (ranges by slicing) and "
+               "try the folder again every %lu s\n",
+               err, (unsigned long)(cfg.sc_cache_retry_ms / 1000));
+    printf("%s: configuration OK\n", p);
+    config_free(&cfg);
+    return 0;
 }
 
 int
@@ -333,30 +384,7 @@ main(int argc, char **argv)
     if (verb == NULL && o.o_path == NULL)
         o.o_path = default_conf();
 
-    if (check || verb != NULL) {
-        /* install checks the conf it will run with before registering. */
-        struct shim_config cfg;
-        const char *path = o.o_path != NULL ? o.o_path : installed_conf();
-        char err[512];
-
-        if (config_load(path, &cfg, err, sizeof(err)) == -1) {
-            fprintf(stderr, "wsus-shim: %s\n", err);
-            return 2;
-        }
-        if (verb != NULL) {
-            config_free(&cfg);
-            return svc_verb(verb, o.o_path, account);
-        }
-        config_print(&cfg, stdout);
-        if (cfg.sc_range_mode == RANGE_MODE_CACHE &&
-            cache_dir_check(cfg.sc_cache_dir, err, sizeof(err)) == -1)
-            printf("warning: the cache folder cannot be used (%s): the shim "
-                   "would serve without the cache (ranges by slicing) and "
-                   "try the folder again every %lu s\n",
-                   err, (unsigned long)(cfg.sc_cache_retry_ms / 1000));
-        printf("%s: configuration OK\n", path);
-        config_free(&cfg);
-        return 0;
-    }
+    if (check || verb != NULL)
+        return check_conf(o.o_path, verb, account);
     return svc_run(shim_serve, &o, console);
 }

@@ -19,10 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
 
 #include "normalize.h"
-#include "base64.h"
 #include "strutil.h"
 #include "strparse.h"
 
@@ -265,13 +263,13 @@ join_list(const char *a, const char *b)
 
     if (s == NULL)
         return NULL;
-    memcpy(s, a, na);
-    memcpy(s + na, ", ", 2);
-    memcpy(s + na + 2, b, nb + 1);
+    snprintf(s, na + 2 + nb + 1, "%s, %s", a, b);
     return s;
 }
 
-/* Append our Via entry to the last Via field, or add one. */
+/* Append our Via entry to the last Via field, or add one. An empty last
+ * Via field takes our entry as its value, in its place; the other Via
+ * fields stay as they are. */
 static int
 add_via(struct hdr_list *l, const char *entry)
 {
@@ -282,14 +280,16 @@ add_via(struct hdr_list *l, const char *entry)
         if (!str_ieqn(h->h_name, strlen(h->h_name), "Via"))
             continue;
         if (h->h_value[0] == '\0')
-            break; /* an empty Via: replace it below */
-        if ((v = join_list(h->h_value, entry)) == NULL)
+            v = str_dupn(entry, strlen(entry));
+        else
+            v = join_list(h->h_value, entry);
+        if (v == NULL)
             return -1;
         free(h->h_value);
         h->h_value = v;
         return 0;
     }
-    return hdr_set(l, "Via", entry);
+    return hdr_add(l, "Via", entry);
 }
 
 /*
@@ -375,38 +375,4 @@ fail:
     free(urlbuf);
     free(l);
     return -1;
-}
-
-/* NULL user or password count as empty. The plain "user:password" buffer
- * is wiped before it is freed; the result is the caller's to wipe and
- * free. (A ':' inside user cannot be represented, RFC 7617 §2: config
- * validation refuses it.) */
-char *
-normalize_basic_auth(const char *user, const char *password)
-{
-    size_t nu, np, n;
-    char *plain = NULL, *res = NULL;
-
-    if (user == NULL)
-        user = "";
-    if (password == NULL)
-        password = "";
-    nu = strlen(user);
-    np = strlen(password);
-    n = nu + 1 + np;
-    if ((plain = malloc(n + 1)) == NULL)
-        goto done;
-    memcpy(plain, user, nu);
-    plain[nu] = ':';
-    memcpy(plain + nu + 1, password, np + 1);
-    if ((res = malloc(6 + BASE64_LEN(n) + 1)) == NULL)
-        goto done;
-    memcpy(res, "Basic ", 6);
-    base64_encode((const unsigned char *)plain, n, res + 6);
-done:
-    if (plain != NULL) {
-        OPENSSL_cleanse(plain, n + 1);
-        free(plain);
-    }
-    return res;
 }

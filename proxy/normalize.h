@@ -84,8 +84,4 @@ int normalize_request(const struct http_msg *req, const struct req_target *t,
                       const struct norm_opts *o, char **line,
                       struct hdr_list *out);
 
-/* Basic credentials "Basic base64(user:password)" into a malloc'd string,
- * or NULL on allocation failure. */
-char *normalize_basic_auth(const char *user, const char *password);
-
 #endif

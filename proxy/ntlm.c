@@ -559,6 +559,38 @@ auth_mic(const uint8_t ntowf[NTLM_HASH_LEN], const uint8_t *ntproof,
     return rc;
 }
 
+/* Lay out an AUTHENTICATE_MESSAGE ([MS-NLMP] 2.2.1.3) in m, which holds
+ * NTLM_AUTH_HDR plus every payload and is zeroed (the MIC is added
+ * later): domain, user, no workstation, the LMv2 and NTLMv2 responses, no
+ * session key (no KEY_EXCH). */
+static void
+auth_layout(uint8_t *m, uint32_t chal_flags, const uint8_t *dom, size_t ndom,
+            const uint8_t *usr, size_t nusr, const uint8_t lm[24],
+            const uint8_t *nt, size_t ntlen)
+{
+    size_t off = NTLM_AUTH_HDR;
+
+    memcpy(m, ntlm_sig, 8);
+    put32(m + 8, 3);
+    put_field(m, 28, ndom, off);
+    memcpy(m + off, dom, ndom);
+    off += ndom;
+    put_field(m, 36, nusr, off);
+    memcpy(m + off, usr, nusr);
+    off += nusr;
+    put_field(m, 44, 0, off); /* workstation: none */
+    put_field(m, 12, 24, off);
+    memcpy(m + off, lm, 24);
+    off += 24;
+    put_field(m, 20, ntlen, off);
+    memcpy(m + off, nt, ntlen);
+    off += ntlen;
+    put_field(m, 52, 0, off);
+    put32(m + 60,
+          (chal_flags & (NTLM_F_CLIENT | NTLM_F_TARGET_INFO)) | NTLM_F_UNICODE);
+    memcpy(m + 64, ntlm_version, 8);
+}
+
 int
 ntlm_authenticate(const struct ntlm_auth_in *in, uint8_t **out, size_t *outlen,
                   char *err, size_t errlen)
@@ -567,7 +599,7 @@ ntlm_authenticate(const struct ntlm_auth_in *in, uint8_t **out, size_t *outlen,
     uint8_t ntowf[NTLM_HASH_LEN], lm[24];
     uint8_t *ti = NULL, *nt = NULL, *dom = NULL, *usr = NULL, *m = NULL;
     const uint8_t *tinfo;
-    size_t tilen, ntlen = 0, ndom = 0, nusr = 0, total = 0, off;
+    size_t tilen, ntlen = 0, ndom = 0, nusr = 0, total = 0;
     int rc = -1;
 
     *out = NULL;
@@ -613,26 +645,7 @@ ntlm_authenticate(const struct ntlm_auth_in *in, uint8_t **out, size_t *outlen,
     total = NTLM_AUTH_HDR + ndom + nusr + sizeof(lm) + ntlen;
     if ((m = calloc(1, total)) == NULL)
         goto oom;
-    memcpy(m, ntlm_sig, 8);
-    put32(m + 8, 3);
-    off = NTLM_AUTH_HDR;
-    put_field(m, 28, ndom, off);
-    memcpy(m + off, dom, ndom);
-    off += ndom;
-    put_field(m, 36, nusr, off);
-    memcpy(m + off, usr, nusr);
-    off += nusr;
-    put_field(m, 44, 0, off); /* workstation: none */
-    put_field(m, 12, sizeof(lm), off);
-    memcpy(m + off, lm, sizeof(lm));
-    off += sizeof(lm);
-    put_field(m, 20, ntlen, off);
-    memcpy(m + off, nt, ntlen);
-    off += ntlen;
-    put_field(m, 52, 0, off); /* no KEY_EXCH: no session key */
-    put32(m + 60, (ch.nc_flags & (NTLM_F_CLIENT | NTLM_F_TARGET_INFO)) |
-                      NTLM_F_UNICODE);
-    memcpy(m + 64, ntlm_version, 8);
+    auth_layout(m, ch.nc_flags, dom, ndom, usr, nusr, lm, nt, ntlen);
     if (ch.nc_has_time && auth_mic(ntowf, nt, in, m, total) == -1)
         goto oom;
     *out = m;

@@ -66,9 +66,12 @@ int ntlm_nt_hash(const char *password_utf8, uint8_t out[NTLM_HASH_LEN]);
 
 /* Split a configured user name: "DOMAIN\user" gives DOMAIN and user;
  * "user@REALM" and "user" give an empty domain and the whole name as the
- * user (a UPN is sent whole, as Windows does). *user and *domain are
- * malloc'ed (the caller frees both). -1 for an empty user or domain part
- * around a backslash, or out of memory. */
+ * user (a UPN is sent whole with an empty domain, as Windows and curl
+ * send it and as a domain controller checks it; gss-ntlmssp as an
+ * acceptor refuses that form, since it splits the UPN into user and
+ * realm itself: against such a parent write "REALM\user"). *user and
+ * *domain are malloc'ed (the caller frees both). -1 for an empty user or
+ * domain part around a backslash, or out of memory. */
 int ntlm_split_user(const char *name, char **user, char **domain);
 
 /* NTOWFv2 = HMAC-MD5(nt_hash, UTF-16LE(Uppercase(user) + domain)).

@@ -371,23 +371,12 @@ eval_tunnel(const struct probe_obs *o, struct probe_finding *f)
     set(f, PL_FAIL, bits, NULL, 1);
 }
 
-enum probe_verdict
-probe_eval(const struct probe_obs *o, const struct probe_conf *c,
-           struct probe_finding out[PC_NCHECKS])
+/* Connect, and the first answer. Returns 1 when the parent answered. */
+static int
+eval_connect(const struct probe_obs *o, struct probe_finding *f)
 {
     const struct probe_answer *first = &o->po_first;
-    enum probe_verdict v = PV_WORKS;
-    int i, reached = 0, authed = 0;
 
-    memset(out, 0, sizeof(*out) * PC_NCHECKS);
-    for (i = 0; i < PC_NCHECKS; i++) {
-        out[i].pf_check = (enum probe_check)i;
-        out[i].pf_level = PL_SKIPPED;
-        out[i].pf_conf_set = 1;
-    }
-
-    /* connect, and the first answer */
-    struct probe_finding *f = &out[PC_CONNECT];
     if (!o->po_resolved) {
         errfmt(f->pf_text, sizeof(f->pf_text), "name not resolved (%s)",
                o->po_connect_err);
@@ -406,49 +395,75 @@ probe_eval(const struct probe_obs *o, const struct probe_conf *c,
         errfmt(f->pf_text, sizeof(f->pf_text), "connected in %u ms",
                (unsigned)o->po_connect_ms);
         set(f, PL_OK, NULL, NULL, 1);
-        reached = 1;
+        return 1;
     }
+    return 0;
+}
 
+static void
+eval_http(const struct probe_answer *first, const struct probe_conf *c,
+          struct probe_finding *f)
+{
+    if (first->pa_minor >= 1) {
+        errfmt(f->pf_text, sizeof(f->pf_text), "answers HTTP/1.1%s",
+               c->pc_minor == 0 ? " ([upstream] http_version = 1.1 "
+                                  "may be used)"
+                                : "");
+        set(f, PL_OK, NULL,
+            c->pc_minor == 1 ? "[upstream] http_version "
+                               "= 1.1"
+                             : NULL,
+            1);
+    } else {
+        errfmt(f->pf_text, sizeof(f->pf_text),
+               "answers HTTP/1.0; the shim speaks HTTP/1.1 to BITS");
+        set(f, PL_REPAIRED, BITS_NO_HTTP11, "[upstream] http_version = 1.0",
+            c->pc_minor == 0);
+    }
+}
+
+static void
+eval_keepalive(const struct probe_obs *o, struct probe_finding *f)
+{
+    const struct probe_answer *first = &o->po_first;
+
+    if (o->po_keep_tested && o->po_kept_alive) {
+        errfmt(f->pf_text, sizeof(f->pf_text), "keeps connections open%s",
+               first->pa_minor == 0
+                   ? (first->pa_said_keep_alive ? " (says keep-alive)"
+                                                : " (without saying "
+                                                  "keep-alive)")
+                   : "");
+        set(f, PL_OK, NULL, NULL, 1);
+    } else {
+        errfmt(f->pf_text, sizeof(f->pf_text),
+               "closes the connection after each response%s; the shim "
+               "opens one per request",
+               o->po_keep_tested ? " (it said keep-alive)" : "");
+        set(f, PL_INFO, NULL, NULL, 1);
+    }
+}
+
+enum probe_verdict
+probe_eval(const struct probe_obs *o, const struct probe_conf *c,
+           struct probe_finding out[PC_NCHECKS])
+{
+    enum probe_verdict v = PV_WORKS;
+    int i, reached, authed = 0;
+
+    memset(out, 0, sizeof(*out) * PC_NCHECKS);
+    for (i = 0; i < PC_NCHECKS; i++) {
+        out[i].pf_check = (enum probe_check)i;
+        out[i].pf_level = PL_SKIPPED;
+        out[i].pf_conf_set = 1;
+    }
+    reached = eval_connect(o, &out[PC_CONNECT]);
     if (reached) {
-        f = &out[PC_HTTP];
-        if (first->pa_minor >= 1) {
-            errfmt(f->pf_text, sizeof(f->pf_text), "answers HTTP/1.1%s",
-                   c->pc_minor == 0 ? " ([upstream] http_version = 1.1 "
-                                      "may be used)"
-                                    : "");
-            set(f, PL_OK, NULL,
-                c->pc_minor == 1 ? "[upstream] http_version "
-                                   "= 1.1"
-                                 : NULL,
-                1);
-        } else {
-            errfmt(f->pf_text, sizeof(f->pf_text),
-                   "answers HTTP/1.0; the shim speaks HTTP/1.1 to BITS");
-            set(f, PL_REPAIRED, BITS_NO_HTTP11, "[upstream] http_version = 1.0",
-                c->pc_minor == 0);
-        }
-
-        f = &out[PC_KEEPALIVE];
-        if (o->po_keep_tested && o->po_kept_alive) {
-            errfmt(f->pf_text, sizeof(f->pf_text), "keeps connections open%s",
-                   first->pa_minor == 0
-                       ? (first->pa_said_keep_alive ? " (says keep-alive)"
-                                                    : " (without saying "
-                                                      "keep-alive)")
-                       : "");
-            set(f, PL_OK, NULL, NULL, 1);
-        } else {
-            errfmt(f->pf_text, sizeof(f->pf_text),
-                   "closes the connection after each response%s; the shim "
-                   "opens one per request",
-                   o->po_keep_tested ? " (it said keep-alive)" : "");
-            set(f, PL_INFO, NULL, NULL, 1);
-        }
-
+        eval_http(&o->po_first, c, &out[PC_HTTP]);
+        eval_keepalive(o, &out[PC_KEEPALIVE]);
         eval_auth(o, c, &out[PC_AUTH]);
         authed = out[PC_AUTH].pf_level != PL_FAIL;
     }
-
     if (authed) {
         eval_head(&o->po_head, c, &out[PC_HEAD]);
         eval_range(&o->po_range, c, &out[PC_RANGE]);

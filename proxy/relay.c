@@ -43,10 +43,9 @@ relay_plan(const struct http_msg *req, const struct http_msg *resp,
     if (!relay_has_body(resp->hm_status, req->hm_is_head)) {
         plan->rp_framing = OUT_NONE;
         /* A HEAD answer keeps the Content-Length it announces (it is the
-         * size of the entity, which BITS needs); 1xx/204 carry none. */
-        if (resp->hm_status < 200 || resp->hm_status == 204)
-            hdr_del(out, "Content-Length");
-        else if (resp->hm_chunked)
+         * size of the entity, which BITS needs); 1xx/204 carry none, and
+         * neither does one that announced chunked. */
+        if (resp->hm_status < 200 || resp->hm_status == 204 || resp->hm_chunked)
             hdr_del(out, "Content-Length");
     } else if (resp->hm_has_length && !resp->hm_chunked) {
         plan->rp_framing = OUT_LENGTH;

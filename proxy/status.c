@@ -41,12 +41,13 @@ static const struct {
 static enum status_page_id
 status_route(const char *path)
 {
-    size_t n = strcspn(path != NULL ? path : "", "?#");
+    const char *p = path != NULL ? path : "";
+    size_t n = strcspn(p, "?#");
 
     for (size_t i = 0; i < sizeof(status_routes) / sizeof(status_routes[0]);
          i++)
         if (strlen(status_routes[i].sr_path) == n &&
-            strncmp(status_routes[i].sr_path, path, n) == 0)
+            strncmp(status_routes[i].sr_path, p, n) == 0)
             return status_routes[i].sr_page;
     return SPAGE_NONE;
 }

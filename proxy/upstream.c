@@ -78,8 +78,8 @@ upstream_set_new(const struct shim_config *cfg)
         goto fail;
     if (cfg->sc_up_user != NULL && cfg->sc_up_password != NULL &&
         cfg->sc_nproxies > 0) {
-        us->us_auth = normalize_basic_auth(
-            cfg->sc_up_user, cfg->sc_up_password ? cfg->sc_up_password : "");
+        char err[128];
+        us->us_auth = auth_basic_value(&us->us_cred, err, sizeof(err));
         if (us->us_auth == NULL)
             goto fail;
     }
@@ -124,7 +124,7 @@ upstream_next(const struct upstream_set *us, int after, uint64_t now_ms)
 {
     int fallback = -1;
 
-    for (size_t i = (size_t)(after + 1); i < us->us_n; i++) {
+    for (size_t i = after < 0 ? 0 : (size_t)after + 1; i < us->us_n; i++) {
         const struct parent *p = &us->us_v[i];
         if (p->p_down_until <= now_ms)
             return (int)i;

@@ -18,7 +18,7 @@ unixodbc unixodbc-dev libsqliteodbc odbc-postgresql sqlite3
 postgresql
 python3 curl wget aria2 squid openssl wrk procps iproute2
 chromium
-cppcheck clang-format
+cppcheck clang-format clang-tidy clang
 gss-ntlmssp python3-gssapi
 libkrb5-dev krb5-user libkdb5-10 libkadm5srv-mit12 libgssrpc4 libverto-libev1
 "

@@ -4,17 +4,22 @@
 judged by gss-ntlmssp inside tests/tools/ntlm_proxy.py. The right password
 and the right NT hash (no password) are accepted and the connection stays
 authenticated; a wrong password, a wrong hash and an unknown user are
-refused with a 407. The users file and the GSSAPI mech config are this
-test's own, in a temporary folder."""
+refused with a 407. Then the same through wsus-shim itself with the
+parent as its upstream: 200 with the password or password_hash, 502 when
+refused. The users file and the GSSAPI mech config are this test's own,
+in a temporary folder."""
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
+import time
 
 import harness
-from harness import HarnessError, Skip, check, run
-from common import tmpdir
+from harness import HttpConn, Shim, Skip, check, run
+from common import conf, get, tmpdir, wu_url
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROXY = os.path.join(HERE, "..", "tools", "ntlm_proxy.py")
@@ -22,8 +27,9 @@ PROXY = os.path.join(HERE, "..", "tools", "ntlm_proxy.py")
 SPEC_HASH = "a4f49c406510bdcab6824ee7c30fd852"
 USERS = ("TESTDOM:alice:Password\n"
          ":bob:Hunter2-without-domain\n"
-         "TESTDOM:j\u00fcrgen:P\u00e4ssw\u00f6rd\u20ac\n")
-SECRETS = ("Password", "Hunter2", "P\u00e4ssw")
+         "TESTDOM:j\u00fcrgen:P\u00e4ssw\u00f6rd\u20ac\n"
+         "CORP.EXAMPLE:carol:Realm-Pw3\n")
+SECRETS = ("Password", "Hunter2", "P\u00e4ssw", "Realm-Pw3")
 
 
 def client_path():
@@ -114,6 +120,14 @@ def test_user_without_domain():
                statuses=[407, 407, 200])
 
 
+def test_realm_as_domain():
+    # gss-ntlmssp splits a UPN itself and so refuses "carol@CORP.EXAMPLE"
+    # sent whole (as Windows sends it); the realm as the domain passes.
+    with NtlmProxy() as px:
+        expect(px, 0, "CORP.EXAMPLE\\carol", "-p", "Realm-Pw3",
+               statuses=[407, 407, 200])
+
+
 def test_non_ascii_user_and_password():
     # UTF-16LE with an upper-cased u-umlaut in NTOWFv2, a euro sign
     # (three UTF-8 bytes) in the password.
@@ -137,7 +151,122 @@ def test_wrong_credentials_refused():
             check(all(s not in l for l in lines), "a secret in the log")
 
 
+def shim_conf(px, auth, **cred):
+    c = conf(parents=["127.0.0.1:%d" % px.port], http_version="1.1")
+    c["upstream"]["auth"] = auth
+    c["upstream"].update(cred)
+    return c
+
+
+def test_shim_password_auto():
+    # auto: the parent offers NTLM only, so NTLM it is.
+    with NtlmProxy() as px, \
+            Shim(shim_conf(px, "auto", user="TESTDOM\\alice",
+                           password="Password")) as s:
+        conn = HttpConn(s.port)
+        for i in range(3):
+            r = get(conn, wu_url("/ntlm/%d" % i))
+            check(r.status == 200 and r.body == b"ok TESTDOM\\alice\n",
+                  "request %d: %s %r" % (i, r.status, r.body))
+        conn.close()
+        ok = [l for l in px.log_lines() if l.startswith("OK TESTDOM\\alice ")]
+        check(len(ok) == 3, "log %r" % px.log_lines())
+        check("Password" not in s.stderr_text(), "the password in the log")
+
+
+def test_shim_password_hash():
+    with NtlmProxy() as px, \
+            Shim(shim_conf(px, "ntlm", user="TESTDOM\\alice",
+                           password_hash=SPEC_HASH)) as s:
+        conn = HttpConn(s.port)
+        r = get(conn, wu_url("/ntlm/h"))
+        conn.close()
+        check(r.status == 200 and r.body == b"ok TESTDOM\\alice\n",
+              "%s %r" % (r.status, r.body))
+        check(SPEC_HASH not in s.stderr_text(), "the hash in the log")
+
+
+def test_shim_refused():
+    with NtlmProxy() as px, \
+            Shim(shim_conf(px, "ntlm", user="TESTDOM\\alice",
+                           password="Wrong-Password")) as s:
+        conn = HttpConn(s.port)
+        r = get(conn, wu_url("/ntlm/r"))
+        conn.close()
+        check(r.status == 502, "status %s" % r.status)
+        check(any(l.startswith("REFUSED ") for l in px.log_lines()),
+              "log %r" % px.log_lines())
+        check("Wrong-Password" not in s.stderr_text() + r.body.decode(),
+              "the password in the log or the answer")
+
+
+def test_reload_retires_connections_authenticated_before_it():
+    # A request in flight across a reload must not leave its connection,
+    # authenticated with the old credentials, for the next request: after
+    # the reload sets a wrong password, a new request gets a new
+    # connection, a new handshake and the parent's refusal (502).
+    with NtlmProxy() as px, \
+            Shim(shim_conf(px, "ntlm", user="TESTDOM\\alice",
+                           password="Password")) as s:
+        slow = {}
+
+        def long_request():
+            with HttpConn(s.port, timeout=20) as c:
+                slow["r"] = get(c, wu_url("/ntlm/slow/2"))
+        t = threading.Thread(target=long_request)
+        t.start()
+        deadline = time.monotonic() + 10
+        while not any("/slow/" in l for l in px.log_lines()) and \
+                time.monotonic() < deadline:
+            time.sleep(0.05)
+        check(any("/slow/" in l for l in px.log_lines()),
+              "the slow request never reached the parent: %r" %
+              px.log_lines())
+        text = open(s.conf_path).read().replace("Password", "Wrong-Password")
+        with open(s.conf_path, "w") as f:
+            f.write(text)
+        s.signal(signal.SIGHUP)
+        while "reloaded" not in s.stderr_text() and \
+                time.monotonic() < deadline:
+            time.sleep(0.05)
+        check("reloaded" in s.stderr_text(), "no reload")
+        t.join(20)
+        r = slow.get("r")
+        check(r is not None and r.status == 200 and
+              r.body == b"ok TESTDOM\\alice\n",
+              "the request in flight: %s" % r)
+        with HttpConn(s.port) as c:
+            r = get(c, wu_url("/ntlm/after"))
+        check(r.status == 502, "after the reload: %s %r (log %r)" %
+              (r.status, r.body, px.log_lines()))
+        check(px.log_lines()[-1].startswith("REFUSED "),
+              "log %r" % px.log_lines())
+        check("Wrong-Password" not in s.stderr_text() + r.body.decode(),
+              "the password in the log or the answer")
+
+
+def test_shim_handshakes_again_when_the_parent_forgets():
+    # A 407 on an authenticated connection: the shim runs a new handshake
+    # (on that connection or a new one) and the client sees only the 200.
+    with NtlmProxy() as px, \
+            Shim(shim_conf(px, "ntlm", user="TESTDOM\\alice",
+                           password="Password")) as s:
+        with HttpConn(s.port) as c:
+            for path in ("/ntlm/a", "/ntlm/reauth/b", "/ntlm/c"):
+                r = get(c, wu_url(path))
+                check(r.status == 200 and r.body == b"ok TESTDOM\\alice\n",
+                      "%s: %s %r" % (path, r.status, r.body))
+        lines = px.log_lines()
+        check([l.split(" ")[0] for l in lines] == ["OK", "REAUTH", "OK", "OK"],
+              "log %r" % lines)
+        check(lines[2].endswith("/ntlm/reauth/b"), "log %r" % lines)
+
+
 if __name__ == "__main__":
     run([test_password_accepted, test_nt_hash_accepted,
-         test_user_without_domain, test_non_ascii_user_and_password,
-         test_wrong_credentials_refused])
+         test_user_without_domain, test_realm_as_domain,
+         test_non_ascii_user_and_password,
+         test_wrong_credentials_refused, test_shim_password_auto,
+         test_shim_password_hash, test_shim_refused,
+         test_reload_retires_connections_authenticated_before_it,
+         test_shim_handshakes_again_when_the_parent_forgets])

@@ -125,9 +125,16 @@ def serve(sock, args, mech):
             buf += chunk
         buf = buf[clen:]
 
+        if user is not None and "/reauth/" in parts[1]:
+            # The parent forgets the connection's authentication, as a
+            # proxy does when its credentials cache expires.
+            write_log(args.log, "REAUTH %s %s" % (user, parts[1]))
+            user, ctx = None, None
+            send(sock, 407, "Proxy Authentication Required",
+                 [("Proxy-Authenticate", "NTLM")])
+            continue
         if user is not None:
-            write_log(args.log, "OK %s %s %s" % (user, parts[0], parts[1]))
-            send(sock, 200, "OK", body=("ok %s\n" % user).encode())
+            answer_ok(sock, args, user, parts)
             continue
         auth = fields.get("proxy-authorization", "")
         scheme, _, token = auth.partition(" ")
@@ -166,8 +173,17 @@ def serve(sock, args, mech):
             send(sock, 407, "Proxy Authentication Required",
                  [("Proxy-Authenticate", "NTLM")])
             continue
-        write_log(args.log, "OK %s %s %s" % (user, parts[0], parts[1]))
-        send(sock, 200, "OK", body=("ok %s\n" % user).encode())
+        answer_ok(sock, args, user, parts)
+
+
+def answer_ok(sock, args, user, parts):
+    """200 naming the authenticated user; a target ending in "/slow/S" is
+    answered S seconds late (at most 5)."""
+    write_log(args.log, "OK %s %s %s" % (user, parts[0], parts[1]))
+    _, _, slow = parts[1].rpartition("/slow/")
+    if slow and slow.replace(".", "", 1).isdigit():
+        time.sleep(min(float(slow), 5.0))
+    send(sock, 200, "OK", body=("ok %s\n" % user).encode())
 
 
 def conn_thread(sock, args, mech, slots):

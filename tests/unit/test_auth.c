@@ -106,7 +106,9 @@ test_usable(void **state)
 
     (void)state;
     memset(&c, 0, sizeof(c));
-    assert_int_equal(auth_usable(&c) & (B | L), 0);
+    /* No user: NTLM only as the own logon (test_ntlm_own_logon). */
+    assert_int_equal(auth_usable(&c) & (B | L),
+                     WSUS_EXPECT_NTLM_LOGON ? L : 0);
     c.ac_user = "CORP\\alice";
     assert_int_equal(auth_usable(&c) & (B | L), 0);
     c.ac_password = "pw";
@@ -116,6 +118,93 @@ test_usable(void **state)
     assert_int_equal(auth_usable(&c) & (B | L), L);
     assert_string_equal(auth_scheme_name(AUTH_NTLM), "NTLM");
     assert_string_equal(auth_scheme_name(AUTH_NONE), "none");
+}
+
+struct auth_case {
+    const char *user, *pw, *want;
+};
+
+static const struct auth_case auth_cases[] = {
+    /* RFC 7617 §2 example */
+    {"Aladdin", "open sesame", "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="},
+    {"u", "p", "Basic dTpw"}, /* 3 bytes: no padding */
+    {"ab", "", "Basic YWI6"}, /* 3 bytes */
+    {"a", "", "Basic YTo="},  /* 2 bytes: one '=' */
+    {"", "", "Basic Og=="},   /* 1 byte: two '=' */
+    {"DOMAIN\\user", "p\xc3\xa4ss", "Basic RE9NQUlOXHVzZXI6cMOkc3M="},
+    {"user", "pw:with:colons", "Basic dXNlcjpwdzp3aXRoOmNvbG9ucw=="},
+};
+
+static void
+test_basic_auth(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(auth_cases) / sizeof(auth_cases[0]); i++) {
+        struct auth_cred c = {
+            auth_cases[i].user, auth_cases[i].pw, NULL, NULL, NULL, NULL};
+        char err[128], *s = auth_basic_value(&c, err, sizeof(err));
+
+        assert_non_null(s);
+        if (strcmp(s, auth_cases[i].want) != 0)
+            fail_msg("case %zu: '%s' want '%s'", i, s, auth_cases[i].want);
+        auth_value_free(s);
+    }
+}
+
+/* No user or no password: no Basic value, and a reason. */
+static void
+test_basic_value_needs_both(void **state)
+{
+    struct auth_cred c = {"alice", NULL, NULL, NULL, NULL, NULL};
+    char err[128] = "";
+
+    (void)state;
+    assert_null(auth_basic_value(&c, err, sizeof(err)));
+    assert_non_null(strstr(err, "Basic"));
+    c.ac_user = NULL;
+    c.ac_password = "pw";
+    assert_null(auth_basic_value(&c, err, sizeof(err)));
+}
+
+/* NTLM with no user: the process's own logon where the platform has one
+ * (SSPI on Windows: a session starts and its first leg is a NEGOTIATE
+ * message, or it fails naming the call and the package), never usable
+ * elsewhere. Negotiate's usability is not touched. */
+static void
+test_ntlm_own_logon(void **state)
+{
+    struct auth_cred none = {NULL, NULL, NULL, NULL, NULL, NULL};
+    struct auth_cred user = {"alice", NULL, NULL, NULL, NULL, NULL};
+    struct auth_sess *a;
+    char err[512] = "", *v = NULL;
+
+    (void)state;
+    assert_int_equal((auth_usable(&none) & AUTH_BIT(AUTH_NTLM)) != 0,
+                     WSUS_EXPECT_NTLM_LOGON);
+    assert_int_equal(auth_usable(&user) & AUTH_BIT(AUTH_NTLM), 0);
+    assert_int_equal(auth_mech_ntlm_logon != NULL, WSUS_EXPECT_NTLM_LOGON);
+    a = auth_sess_new(AUTH_NTLM, &none, "proxy", err, sizeof(err));
+    if (!WSUS_EXPECT_NTLM_LOGON) {
+        assert_null(a);
+        assert_non_null(strstr(err, "NTLM needs user"));
+        return;
+    }
+    if (a == NULL) {
+        /* Wine without Samba's ntlm_auth has no NTLM package to run. */
+        assert_non_null(strstr(err, "NTLM: AcquireCredentialsHandle(NTLM, "
+                                    "own logon)"));
+        return;
+    }
+    assert_int_equal(auth_sess_scheme(a), AUTH_NTLM);
+    if (auth_sess_step(a, NULL, &v, err, sizeof(err)) == 0) {
+        /* "NTLM " + base64 of "NTLMSSP\0" + type 1 */
+        assert_true(strncmp(v, "NTLM TlRMTVNTUAABAAAA", 21) == 0);
+        assert_int_equal(auth_sess_sent_last(a), 0);
+        auth_value_free(v);
+    } else {
+        assert_non_null(strstr(err, "NTLM: "));
+    }
+    auth_sess_free(a);
 }
 
 static void
@@ -266,6 +355,9 @@ main(void)
         cmocka_unit_test(test_choose),
         cmocka_unit_test(test_usable),
         cmocka_unit_test(test_basic_session),
+        cmocka_unit_test(test_ntlm_own_logon),
+        cmocka_unit_test(test_basic_auth),
+        cmocka_unit_test(test_basic_value_needs_both),
         cmocka_unit_test(test_ntlm_session),
     };
 

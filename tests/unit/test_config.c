@@ -588,8 +588,6 @@ test_errors(void **state)
          "hash-password prints it)"},
         {"[upstream]\npassword_hash = 8846f7eaee8fb117ad06bdd830b7586c\n",
          ":2: password: set without user"},
-        {"[upstream]\nauth = ntlm\n",
-         ":2: auth: ntlm needs user and a password"},
         {"[upstream]\nauth = kerberos\n",
          ":2: auth: 'kerberos' is not one of auto, none, basic, ntlm, "
          "negotiate"},
@@ -623,6 +621,32 @@ test_errors(void **state)
             fail_msg("vector %zu:\n got: %s\nwant: %s", i, err, want);
         assert_true(is_zero(&c));
     }
+}
+
+/* auth = ntlm without a user: the service's own logon on Windows, an
+ * error elsewhere. */
+static void
+test_ntlm_without_user(void **state)
+{
+    struct shim_config c;
+    char path[PATH_LEN], err[ERR_LEN], want[ERR_LEN];
+    int loaded;
+
+    (void)state;
+    put("ntlm.conf", "[upstream]\nauth = ntlm\n", path);
+    loaded = config_load(path, &c, err, sizeof(err)) == 0;
+    assert_int_equal(loaded, WSUS_EXPECT_NTLM_LOGON);
+    if (loaded) {
+        assert_int_equal(c.sc_up_auth, AUTH_WANT_NTLM);
+        assert_null(c.sc_up_user);
+        config_free(&c);
+        return;
+    }
+    snprintf(want, sizeof(want),
+             "%s:2: auth: ntlm needs user and a password or password_hash "
+             "(only on Windows is no user the service's own logon)",
+             path);
+    assert_string_equal(err, want);
 }
 
 /* Errors that need the file system or exact bytes. */
@@ -889,7 +913,7 @@ test_print_round_trip(void **state)
     /* Equal except the first line, which names the file. */
     assert_string_equal(strchr(a, '\n'), strchr(b, '\n'));
     assert_non_null(
-        strstr(a, "\nproxy = p1.example:8080, [2001:db8::5]:3128\n"));
+        strstr(a, "\nproxy = p1.example:8080,\n    [2001:db8::5]:3128\n"));
     assert_non_null(strstr(a, "\nhold_down = 1500ms\n"));
     assert_non_null(strstr(a, "\nmax_size = 3T\n"));
     assert_non_null(strstr(a, "\nmax_body = 1000\n"));
@@ -914,6 +938,85 @@ test_print_round_trip(void **state)
     config_free(&d);
 }
 
+/* Every line of s is at most max characters. */
+static int
+lines_fit(const char *s, size_t max)
+{
+    while (*s != '\0') {
+        const char *e = strchr(s, '\n');
+        size_t n = e != NULL ? (size_t)(e - s) : strlen(s);
+
+        if (n > max) {
+            fprintf(stderr, "line of %zu: %.60s...\n", n, s);
+            return 0;
+        }
+        s += n + (e != NULL);
+    }
+    return 1;
+}
+
+/* The printout of a conf loaded through a relative path (its folder
+ * relative to the current one) loads back from the same folder to the
+ * same config: relative file, access_log and cache dir print as written,
+ * and long lists continue on indented lines, none past the reader's 197
+ * characters. */
+static void
+test_print_round_trip_relative(void **state)
+{
+    struct shim_config c, d;
+    char path[PATH_LEN], cwd[PATH_LEN], err[ERR_LEN], rel[PATH_LEN];
+    char rel2[PATH_LEN], want[PATH_LEN], conf[8192];
+    const char *base = strrchr(tdir, '/');
+    size_t n;
+    char *a, *b;
+    int rc;
+
+    (void)state;
+    assert_non_null(base);
+    n = (size_t)snprintf(conf, sizeof(conf), "[upstream]\nno_proxy = ");
+    for (int i = 0; i < 40; i++)
+        n += (size_t)snprintf(conf + n, sizeof(conf) - n,
+                              "%shost-%02d.a-rather-long-domain.example",
+                              i == 0 ? "" : ",\n    ", i);
+    snprintf(conf + n, sizeof(conf) - n,
+             ", 10.0.0.0/8\n[log]\nfile = shim.log\n"
+             "access_log = logs/access.log\n[cache]\ndir = c\n");
+    put("rtrel.conf", conf, path);
+    snprintf(rel, sizeof(rel), "%s/rtrel.conf", base + 1);
+    snprintf(rel2, sizeof(rel2), "%s/rtrel2.conf", base + 1);
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    assert_true((size_t)(base - tdir) < sizeof(want));
+    memcpy(want, tdir, (size_t)(base - tdir));
+    want[base - tdir] = '\0';
+    assert_int_equal(chdir(base == tdir ? "/" : want), 0);
+    rc = config_load(rel, &c, err, sizeof(err));
+    if (rc == -1) {
+        assert_int_equal(chdir(cwd), 0);
+        fail_msg("%s", err);
+    }
+    snprintf(want, sizeof(want), "%s/shim.log", base + 1);
+    assert_string_equal(c.sc_log_file, want);
+    a = print_str(&c);
+    put("rtrel2.conf", a, path);
+    rc = config_load(rel2, &d, err, sizeof(err));
+    assert_int_equal(chdir(cwd), 0);
+    if (rc == -1)
+        fail_msg("%s\n%s", err, a);
+    b = print_str(&d);
+    assert_string_equal(strchr(a, '\n'), strchr(b, '\n'));
+    assert_string_equal(c.sc_log_file, d.sc_log_file);
+    assert_string_equal(c.sc_access_log, d.sc_access_log);
+    assert_string_equal(c.sc_cache_dir, d.sc_cache_dir);
+    assert_non_null(strstr(a, "\nfile = shim.log\n"));
+    assert_non_null(strstr(a, "\naccess_log = logs/access.log\n"));
+    assert_non_null(strstr(a, "\ndir = c\n"));
+    assert_true(lines_fit(a, 197));
+    free(a);
+    free(b);
+    config_free(&c);
+    config_free(&d);
+}
+
 int
 main(void)
 {
@@ -923,10 +1026,12 @@ main(void)
         cmocka_unit_test(test_special_values),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_errors_files),
+        cmocka_unit_test(test_ntlm_without_user),
         cmocka_unit_test(test_secrets),
         cmocka_unit_test(test_relative_conf_path),
         cmocka_unit_test(test_warnings),
         cmocka_unit_test(test_print_round_trip),
+        cmocka_unit_test(test_print_round_trip_relative),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -194,6 +194,22 @@ static const struct vec vecs[] = {
      "18446744073709551615\r\n\r\n",
      HTTP_MORE, 0, NULL, ALL, "", 0, 1, 0, 1, -1, UINT64_MAX},
 
+    /* --- request line: exactly one SP between its parts (RFC 9112 §3) -- */
+    BAD_REQ("two spaces after the method",
+            "GET  /H HTTP/1.1\r\nHost: a\r\n\r\n", 400, "invalid request-line"),
+    BAD_REQ("two spaces after the method, target past max_uri",
+            "GET  /H" S50 S50 " HTTP/1.1\r\nHost: a\r\n\r\n", 400,
+            "invalid request-line"),
+    BAD_REQ("two spaces before the version",
+            "GET /  HTTP/1.1\r\nHost: a\r\n\r\n", 400, "invalid request-line"),
+    BAD_REQ("a third space", "GET / HTTP/1.1 \r\nHost: a\r\n\r\n", 400,
+            "invalid request-line"),
+    OK_REQ("target of exactly max_uri",
+           "GET /" S50 "0123456789012 HTTP/1.1\r\nHost: a\r\n\r\n", "", 1),
+    BAD_REQ("target one past max_uri",
+            "GET /" S50 "01234567890123 HTTP/1.1\r\nHost: a\r\n\r\n", 414,
+            "URI too long"),
+
     /* --- request smuggling: Content-Length / Transfer-Encoding --------- */
     BAD_REQ("CL then TE",
             "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
@@ -442,6 +458,24 @@ static const struct vec vecs[] = {
     BAD_RESP("obs-fold", 0,
              "HTTP/1.1 200 OK\r\nX: a\r\n b\r\nContent-Length: 0\r\n\r\n",
              "obsolete line folding"),
+    BAD_RESP("status code with a leading zero", 0,
+             "HTTP/1.1 0200 OK\r\nContent-Length: 0\r\n\r\n",
+             "invalid status code"),
+    BAD_RESP("status code 0309", 0,
+             "HTTP/1.1 0309 Moved\r\nContent-Length: 0\r\n\r\n",
+             "invalid status code"),
+    BAD_RESP("status code of two digits", 0,
+             "HTTP/1.1 20 OK\r\nContent-Length: 0\r\n\r\n",
+             "invalid status code"),
+    BAD_RESP("status code of four digits", 0,
+             "HTTP/1.1 2000 OK\r\nContent-Length: 0\r\n\r\n",
+             "invalid status code"),
+    BAD_RESP("status code not digits", 0,
+             "HTTP/1.1 2x0 OK\r\nContent-Length: 0\r\n\r\n",
+             "invalid status code"),
+    BAD_RESP("two spaces before the status code", 0,
+             "HTTP/1.1  200 OK\r\nContent-Length: 0\r\n\r\n",
+             "invalid status line"),
     BAD_RESP("status out of range", 0,
              "HTTP/1.1 099 Odd\r\nContent-Length: 0\r\n\r\n",
              "invalid status code"),
@@ -1119,6 +1153,50 @@ test_trailer_section_bounded(void **state)
     }
 }
 
+/* The fuzz finding as found: "GET", two SPs, "/H" and a long run of
+ * '`' with no end of line, under the default limits. Whole and one byte at
+ * a time it is the same 400: the request-line is invalid at the second SP,
+ * before any length check could fire. */
+static void
+test_double_space_fuzz_input(void **state)
+{
+    static const struct http_limits lim_default = {
+        .hl_max_head = DEF_MAX_HEADER_BYTES,
+        .hl_max_headers = DEF_MAX_HEADERS,
+        .hl_max_uri = DEF_MAX_URI,
+        .hl_max_body = 0,
+    };
+    static const size_t steps[] = {0, 1, 2, 7};
+    static char in[DEF_MAX_URI + 100];
+    static struct result r;
+    size_t len = sizeof(in) - 1;
+
+    (void)state;
+    memset(in, '`', len);
+    memcpy(in, "GET  /H", 7);
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        struct http_parser *p =
+            http_parser_new(HTTP_KIND_REQUEST, &lim_default, &t_cb, &r);
+        enum http_rc rc = HTTP_MORE;
+        const char *why = "";
+        size_t at = 0, used;
+
+        assert_non_null(p);
+        memset(&r, 0, sizeof(r));
+        while (at < len && rc == HTTP_MORE) {
+            size_t n =
+                steps[i] == 0 || len - at < steps[i] ? len - at : steps[i];
+            rc = http_parser_feed(p, in + at, n, &used);
+            at += used;
+        }
+        assert_int_equal(rc, HTTP_BAD);
+        assert_int_equal(http_parser_error(p, &why), 400);
+        assert_string_equal(why, "invalid request-line");
+        assert_int_equal(r.r_heads, 0);
+        http_parser_free(p);
+    }
+}
+
 int
 main(void)
 {
@@ -1133,6 +1211,7 @@ main(void)
         cmocka_unit_test(test_chunk_extension_bounded),
         cmocka_unit_test(test_chunk_extension_huge),
         cmocka_unit_test(test_trailer_section_bounded),
+        cmocka_unit_test(test_double_space_fuzz_input),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

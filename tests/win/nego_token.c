@@ -3,9 +3,11 @@
  * under Wine, through auth.h's session API, for
  * tests/win/test_negotiate_wine.py:
  *
- *   nego-token HOST [--spn S] [--user U --password P] [--count N]
+ *   nego-token HOST [--scheme negotiate|ntlm] [--spn S]
+ *              [--user U --password P] [--count N]
  *
- * Prints "usable 0|1" (auth_usable() for Negotiate), then for each of N
+ * Prints "usable 0|1" (auth_usable() for the scheme, Negotiate by
+ * default; NTLM with no user is the process's own logon), then for each of N
  * fresh sessions either "value <Proxy-Authorization value>" or
  * "error: <message>". Exit 0 when every session gave a value, 2 when one
  * failed, 1 on bad usage.
@@ -28,6 +30,7 @@ main(int argc, char **argv)
     struct auth_cred c;
     const char *host = NULL;
     uint64_t count = 1;
+    enum auth_scheme scheme = AUTH_NEGOTIATE;
     int rc = 0;
 
     memset(&c, 0, sizeof(c));
@@ -40,7 +43,11 @@ main(int argc, char **argv)
         if (v == NULL)
             goto usage;
         i++;
-        if (strcmp(k, "--spn") == 0)
+        if (strcmp(k, "--scheme") == 0 && strcmp(v, "ntlm") == 0)
+            scheme = AUTH_NTLM;
+        else if (strcmp(k, "--scheme") == 0 && strcmp(v, "negotiate") == 0)
+            scheme = AUTH_NEGOTIATE;
+        else if (strcmp(k, "--spn") == 0)
             c.ac_spn = v;
         else if (strcmp(k, "--user") == 0)
             c.ac_user = v;
@@ -54,13 +61,13 @@ main(int argc, char **argv)
     }
     if (host == NULL)
         goto usage;
-    printf("usable %d\n", (auth_usable(&c) & AUTH_BIT(AUTH_NEGOTIATE)) != 0);
+    printf("usable %d\n", (auth_usable(&c) & AUTH_BIT(scheme)) != 0);
     for (uint64_t n = 0; n < count; n++) {
         char err[512];
         char *value = NULL;
         struct auth_sess *a;
 
-        a = auth_sess_new(AUTH_NEGOTIATE, &c, host, err, sizeof(err));
+        a = auth_sess_new(scheme, &c, host, err, sizeof(err));
         if (a == NULL ||
             auth_sess_step(a, NULL, &value, err, sizeof(err)) == -1) {
             printf("error: %s\n", err);
@@ -74,7 +81,7 @@ main(int argc, char **argv)
     fflush(stdout);
     return rc;
 usage:
-    fprintf(stderr, "usage: nego-token HOST [--spn S] [--user U --password "
-                    "P] [--count N]\n");
+    fprintf(stderr, "usage: nego-token HOST [--scheme negotiate|ntlm] "
+                    "[--spn S] [--user U --password P] [--count N]\n");
     return 1;
 }

@@ -52,7 +52,8 @@ def nego_token(host, *args, env=None):
     lines = p.stdout.splitlines()
     usable = [l for l in lines if l.startswith("usable ")]
     values = [m.groups() for m in
-              (re.match(r"value (Negotiate \S+) last (\d)$", l) for l in lines)
+              (re.match(r"value ((?:Negotiate|NTLM) \S+) last (\d)$", l)
+               for l in lines)
               if m]
     errors = [l[len("error: "):] for l in lines if l.startswith("error: ")]
     return (p.returncode, usable[0] if usable else None, values, errors,
@@ -187,9 +188,37 @@ def test_unknown_service_clear_error():
               errors[0], errors[0])
 
 
+def test_ntlm_own_logon():
+    """NTLM with no user is the process's own logon through SSPI's NTLM
+    package: usable, and a session either starts with a NEGOTIATE message
+    or fails naming the call, the package and the status (Wine has the
+    package only through Samba's ntlm_auth and winbindd; a Windows host
+    has it always). The parent's name is not needed: NTLM names no
+    target."""
+    token_exe()
+    rc, usable, values, errors, out = nego_token("127.0.0.1", "--scheme",
+                                                 "ntlm", "--count", 2)
+    check(usable == "usable 1", out)
+    if values:
+        check(rc == 0 and len(values) == 2, out)
+        for v, last in values:
+            check(v.startswith("NTLM TlRMTVNTUAABAAAA") and last == "0", out)
+    else:
+        check(rc == 2 and len(errors) == 2, out)
+        for e in errors:
+            check(e.startswith("NTLM: AcquireCredentialsHandle(NTLM, own "
+                               "logon): ") and "(0x8009" in e, e)
+    # With a user, NTLM is the built-in NTLMv2 and needs a secret.
+    rc, usable, values, errors, out = nego_token(
+        "proxy.example", "--scheme", "ntlm", "--user", "CORP\\alice")
+    check(usable == "usable 0" and rc == 2 and not values, out)
+    check(errors and "NTLM needs user and password" in errors[0], out)
+
+
 if __name__ == "__main__":
     run([test_no_ticket_clear_error,
          test_address_refused,
          test_kerberos_token_accepted_by_squid,
          test_explicit_user_and_password,
-         test_unknown_service_clear_error])
+         test_unknown_service_clear_error,
+         test_ntlm_own_logon])
