@@ -266,12 +266,13 @@ cache_set_disk_ops(struct cache *c, const struct cache_disk_ops *ops)
 static void
 evict_released(struct cache *c)
 {
+    /* evict frees c_lru and unlinks it first, so c_lru moves on: the
+     * analyzer does not see the unlink */
+    // NOLINTBEGIN(clang-analyzer-unix.Malloc)
     while (c->c_st.cs_bytes > c->c_max && c->c_lru != NULL &&
            c->c_lru->ce_readers == 0)
-        /* evict frees c_lru and unlinks it, so c_lru moves on: the
-         * analyzer does not see the unlink */
-        // NOLINTNEXTLINE(clang-analyzer-unix.Malloc)
         evict(c, c->c_lru);
+    // NOLINTEND(clang-analyzer-unix.Malloc)
 }
 
 void
