@@ -51,6 +51,19 @@ struct cache_stats {
 
 struct cache;
 struct cache_fill;
+/* An entry as held by one reader (cache_lookup): never evicted while held,
+ * and kept in memory until released even when removed or replaced. */
+struct cache_ent;
+
+/* Where the cache reads the free space and the size of its volume:
+ * plat_disk_free and plat_disk_size unless cache_set_disk_ops says
+ * otherwise (the unit tests give a fake volume). Each returns 0 with the
+ * bytes in *bytes, or -1 when it cannot tell. */
+struct cache_disk_ops {
+    int (*cdo_free)(void *arg, const char *dir, uint64_t *bytes);
+    int (*cdo_size)(void *arg, const char *dir, uint64_t *bytes);
+    void *cdo_arg;
+};
 
 /* Open (creating it when missing) the cache folder dir with a size cap of
  * max_bytes. Scans existing entries into the LRU index (by data file
@@ -75,18 +88,35 @@ int cache_dir_check(const char *dir, char *err, size_t errlen);
  * a full disk evicts and tries once more. Default: nothing kept. */
 void cache_set_min_free(struct cache *c, uint64_t bytes, uint32_t pct);
 
-/* Free the index. Fills still open keep it alive until each is committed
- * or aborted (a commit then fails with "cache closed"); the files on disk
- * stay. Single-threaded, like the rest of the module. */
+/* Read free space and volume size through ops (copied) from now on. */
+void cache_set_disk_ops(struct cache *c, const struct cache_disk_ops *ops);
+
+/* Free the index. Fills still open and entries still held keep it alive
+ * until each fill is committed or aborted (a commit then fails with "cache
+ * closed") and each hold released; the files on disk stay.
+ * Single-threaded, like the rest of the module. */
 void cache_close(struct cache *c);
 
 /* Look up url. On a hit: fills *meta, opens the data file read-only into
  * *fd (the caller closes it), marks the entry recently used (also on disk,
  * as the data file's mtime, so the order survives a restart), returns 0.
- * A miss returns -1. An entry whose files disagree (truncated data, bad
- * meta) is removed, counted as corrupt, and reported as a miss. */
+ * When hold is not NULL, *hold gets the entry as held by this reader: no
+ * eviction (for the cap or for free space) takes it until the caller
+ * gives it back with cache_release, which it must do exactly once, when
+ * it is done with fd. (Evicting a file still open would free no space on
+ * POSIX, and could not remove its name on Windows; plat_open_read shares
+ * delete there, so a remove or a replace by a newer fill still works.)
+ * A miss returns -1 with *fd -1 and *hold NULL. An entry whose files
+ * disagree (truncated data, bad meta) is removed, counted as corrupt, and
+ * reported as a miss. */
 int cache_lookup(struct cache *c, const char *url, struct cache_meta *meta,
-                 int *fd);
+                 int *fd, struct cache_ent **hold);
+
+/* Give back a hold from cache_lookup; NULL is ignored. An entry removed
+ * or replaced meanwhile is freed now; a cache over its cap evicts from
+ * its least recently used end up to the first entry still held. May free
+ * a closed cache (its last hold). */
+void cache_release(struct cache_ent *hold);
 
 /* Remove the entry for url if present. */
 void cache_remove(struct cache *c, const char *url);
@@ -101,6 +131,15 @@ struct cache_fill *cache_fill_begin(struct cache *c, const char *url,
                                     const struct cache_meta *meta, char *err,
                                     size_t errlen);
 
+/* The length of a fill begun with UINT64_MAX became known (a HEAD
+ * answered it while the GET streams without one): from now on the fill
+ * must end at exactly length bytes. Checks it against max_size and the
+ * bytes already written, and makes room for the rest above min_free.
+ * Returns 0, or -1 with err (the fill is untouched then: the caller
+ * decides; a fill whose length is already known is refused). */
+int cache_fill_expect(struct cache_fill *f, uint64_t length, char *err,
+                      size_t errlen);
+
 /* Append body bytes (in order). Returns 0 or -1 (disk full, I/O error,
  * more than max_size in all; the fill is then unusable and must be
  * aborted). */
@@ -113,9 +152,15 @@ const char *cache_fill_why(const struct cache_fill *f);
 /* Remember that url could not be cached (too big, no space, a failed
  * write or check): for the next 10 minutes cache_refused says so, and its
  * requests are answered without the cache instead of starting fill after
- * fill. Remembers the last 64 URLs. */
-void cache_refuse(struct cache *c, const char *url);
+ * fill. Remembers the last 64 URLs. length: the entity's length when one
+ * was learnt (UINT64_MAX when not); it is kept only for a URL named by
+ * its SHA-1 (cache_url_sha1), whose content never changes, and
+ * cache_refused_length gives it back (1), so that a range can be sliced
+ * from a GET that itself gives no length. */
+void cache_refuse(struct cache *c, const char *url, uint64_t length);
 int cache_refused(const struct cache *c, const char *url);
+int cache_refused_length(const struct cache *c, const char *url,
+                         uint64_t *length);
 
 /* Bytes written so far. */
 uint64_t cache_fill_size(const struct cache_fill *f);

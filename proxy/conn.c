@@ -742,9 +742,10 @@ conn_join_fill(struct conn *c, const char *plan)
     c->c_state = CONN_SERVE;
 }
 
-/* Serve a committed cache entry (fd from the lookup, taken). */
+/* Serve a committed cache entry (fd and hold from the lookup, taken). */
 static void
-conn_serve_hit(struct conn *c, const struct cache_meta *meta, int fd)
+conn_serve_hit(struct conn *c, const struct cache_meta *meta, int fd,
+               struct cache_ent *hold)
 {
     struct serve_req sr;
 
@@ -752,7 +753,7 @@ conn_serve_hit(struct conn *c, const struct cache_meta *meta, int fd)
     c->c_upstream = "cache";
     c->c_state = CONN_SERVE;
     creq_serve_req(c, &sr);
-    serve_hit(&c->c_serve, &sr, meta, fd, &conn_serve_cb, c);
+    serve_hit(&c->c_serve, &sr, meta, fd, hold, &conn_serve_cb, c);
 }
 
 static void
@@ -889,14 +890,17 @@ conn_dispatch(struct conn *c)
         c->c_cfg->sc_range_mode == RANGE_MODE_CACHE &&
         (strcmp(m->hm_method, "GET") == 0 || m->hm_is_head)) {
         struct cache_meta meta;
+        struct cache_ent *hold;
         int fd;
-        if (cache_lookup(c->c_srv->sv_cache, c->c_url, &meta, &fd) == 0) {
+        if (cache_lookup(c->c_srv->sv_cache, c->c_url, &meta, &fd, &hold) ==
+            0) {
             if (cache_entry_fresh(c, &meta)) {
-                conn_serve_hit(c, &meta, fd);
+                conn_serve_hit(c, &meta, fd, hold);
                 return;
             }
             /* Stale: an unnamed entry past unnamed_max_age. */
             plat_close(fd);
+            cache_release(hold);
             cache_remove(c->c_srv->sv_cache, c->c_url);
             log_debug("req %s: cached %s is stale, refetching", c->c_reqid,
                       c->c_url);

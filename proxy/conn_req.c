@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache.h"
 #include "conn.h"
 #include "conn_int.h"
 #include "log.h"
@@ -136,6 +137,9 @@ creq_pass_req(struct conn *c, struct pass_req *pr)
     pr->pr_client = c->c_id;
     pr->pr_uncached = c->c_no_cache;
     pr->pr_body = &c->c_body;
+    if (c->c_srv->sv_cache == NULL || c->c_url == NULL ||
+        !cache_refused_length(c->c_srv->sv_cache, c->c_url, &pr->pr_length))
+        pr->pr_length = UINT64_MAX;
 }
 
 void

@@ -46,8 +46,12 @@ struct fill {
     struct http_msg fl_req; /* the GET sent upstream */
     struct req_target fl_tgt;
     struct fetch *fl_fetch;
+    struct http_msg fl_hreq; /* the length probe: a HEAD of the same URL */
+    struct fetch *fl_probe;  /* while the probe runs */
+    char fl_declined[160];   /* the GET stopped, waiting for the probe */
     struct cache_fill *fl_cf;
-    int fl_fd; /* committed entry, opened for watchers */
+    int fl_fd;                 /* committed entry, opened for watchers */
+    struct cache_ent *fl_hold; /* fl_fd's entry, held against eviction */
     enum fill_state fl_state;
     struct cache_meta fl_meta;
     int fl_total_known;
@@ -77,13 +81,17 @@ fill_free(struct fill *f)
     fill_unlist(f);
     if (f->fl_fetch != NULL)
         fetch_free(f->fl_fetch);
+    if (f->fl_probe != NULL)
+        fetch_free(f->fl_probe);
     if (f->fl_cf != NULL)
         cache_fill_abort(f->fl_cf);
     if (f->fl_fd != -1)
         plat_close(f->fl_fd);
+    cache_release(f->fl_hold);
     if (f->fl_notify != NULL)
         event_free(f->fl_notify);
     http_msg_free(&f->fl_req);
+    http_msg_free(&f->fl_hreq);
     req_target_free(&f->fl_tgt);
     free(f->fl_url);
     cfg_ref_drop(f->fl_cfgr);
@@ -185,7 +193,8 @@ fill_decline(struct fill *f, const char *why)
               "cache: %s",
               f->fl_reqid, f->fl_url, reason);
     if (f->fl_srv->sv_cache != NULL)
-        cache_refuse(f->fl_srv->sv_cache, f->fl_url);
+        cache_refuse(f->fl_srv->sv_cache, f->fl_url,
+                     f->fl_total_known ? f->fl_total : UINT64_MAX);
     fill_fail(f, 502, reason, 1);
 }
 
@@ -208,6 +217,8 @@ copy_field(char *dst, size_t len, const char *v)
     n = strlen(v);
     memcpy(dst, v, n + 1);
 }
+
+static void fill_probe_start(struct fill *f);
 
 static int
 fl_head(void *arg, struct http_msg *m)
@@ -258,12 +269,15 @@ fl_head(void *arg, struct http_msg *m)
                                 &f->fl_meta, err, sizeof(err));
     if (f->fl_cf == NULL) {
         log_warnx("req %s: not caching %s: %s", f->fl_reqid, f->fl_url, err);
-        cache_refuse(f->fl_srv->sv_cache, f->fl_url);
+        cache_refuse(f->fl_srv->sv_cache, f->fl_url,
+                     f->fl_total_known ? f->fl_total : UINT64_MAX);
         fill_fail(f, 502, err, 1);
         return -1;
     }
     f->fl_state = FILL_STREAMING;
     fill_post(f, FILL_EV_HEAD);
+    if (!f->fl_total_known)
+        fill_probe_start(f);
     return 0;
 }
 
@@ -273,6 +287,13 @@ fl_body(void *arg, const char *p, size_t n)
     struct fill *f = arg;
 
     if (cache_fill_write(f->fl_cf, p, n) == -1) {
+        if (f->fl_probe != NULL && !f->fl_total_known) {
+            /* Let the HEAD answer first: with its length the clients'
+             * ranges can be sliced (pr_end declines). */
+            snprintf(f->fl_declined, sizeof(f->fl_declined), "%s",
+                     cache_fill_why(f->fl_cf));
+            return -1;
+        }
         fill_decline(f, cache_fill_why(f->fl_cf));
         return -1;
     }
@@ -311,7 +332,8 @@ fl_done(void *arg)
         return;
     }
     /* Watchers keep reading through the fill from the committed file. */
-    if (cache_lookup(f->fl_srv->sv_cache, f->fl_url, &meta, &fd) == -1) {
+    if (cache_lookup(f->fl_srv->sv_cache, f->fl_url, &meta, &fd, &f->fl_hold) ==
+        -1) {
         fill_fail(f, 502, "the committed entry vanished", 0);
         return;
     }
@@ -339,6 +361,8 @@ fl_fail(void *arg, int status, const char *reason, int head_seen)
     reason = why;
     fetch_free(f->fl_fetch);
     f->fl_fetch = NULL;
+    if (f->fl_declined[0] != '\0')
+        return; /* pr_end finishes it */
     if (!fill_finished(f))
         fill_fail(f, status ? status : 502, reason ? reason : "upstream failed",
                   0);
@@ -346,6 +370,122 @@ fl_fail(void *arg, int status, const char *reason, int head_seen)
 
 static const struct fetch_cb fill_fetch_cb = {fl_head, fl_body, fl_done,
                                               fl_fail};
+
+/* ---- the length probe ----
+ *
+ * A parent that close-delimits its GET bodies (HTTP/1.0 legacy proxies)
+ * gives no length until the last byte: a range cannot be answered before
+ * the whole file is in, and BITS waits, its progress at zero. So when the
+ * GET's head carries no length, the fill asks the parent for a HEAD of
+ * the same URL alongside it. A 200 with a Content-Length (and the same
+ * ETag when both give one) sets the fill's length: ranges are answered as
+ * their bytes arrive, and the commit checks the body against it. Without
+ * it nothing changes. */
+
+static int
+pr_head(void *arg, struct http_msg *m)
+{
+    struct fill *f = arg;
+    const char *etag = hdr_get(&m->hm_hdrs, "ETag");
+    char err[200];
+
+    if (f->fl_state != FILL_STREAMING || f->fl_total_known ||
+        m->hm_status != 200 || !m->hm_has_length || m->hm_chunked)
+        return -1;
+    if (f->fl_declined[0] != '\0') {
+        /* Not cached anyway: the length is for slicing (pr_end). */
+        f->fl_total_known = 1;
+        f->fl_total = m->hm_length;
+        return -1;
+    }
+    if (etag != NULL && f->fl_meta.cm_etag[0] != '\0' &&
+        strcmp(etag, f->fl_meta.cm_etag) != 0) {
+        log_info("req %s: HEAD of %s gave another ETag, length not used",
+                 f->fl_reqid, f->fl_url);
+        return -1;
+    }
+    if (cache_fill_expect(f->fl_cf, m->hm_length, err, sizeof(err)) == -1) {
+        /* The GET is not this callback's fetch: it may go here. */
+        fetch_free(f->fl_fetch);
+        f->fl_fetch = NULL;
+        f->fl_total_known = 1;
+        f->fl_total = m->hm_length;
+        fill_decline(f, err);
+        return -1;
+    }
+    f->fl_total_known = 1;
+    f->fl_total = m->hm_length;
+    log_debug("req %s: HEAD gave the length of %s: %llu", f->fl_reqid,
+              f->fl_url, (unsigned long long)m->hm_length);
+    /* Watchers waiting for a length can answer now. */
+    fill_post(f, FILL_EV_HEAD);
+    fill_post(f, FILL_EV_DATA);
+    return -1;
+}
+
+static int
+pr_body(void *arg, const char *p, size_t n)
+{
+    (void)arg;
+    (void)p;
+    (void)n;
+    return 0;
+}
+
+static void
+pr_end(struct fill *f)
+{
+    fetch_free(f->fl_probe);
+    f->fl_probe = NULL;
+    if (f->fl_declined[0] != '\0' && !fill_finished(f))
+        fill_decline(f, f->fl_declined);
+}
+
+static void
+pr_done(void *arg)
+{
+    pr_end(arg);
+}
+
+static void
+pr_fail(void *arg, int status, const char *reason, int head_seen)
+{
+    (void)status;
+    (void)reason;
+    (void)head_seen;
+    pr_end(arg);
+}
+
+static const struct fetch_cb probe_fetch_cb = {pr_head, pr_body, pr_done,
+                                               pr_fail};
+
+/* Start the HEAD: the GET's request with another method. A probe that
+ * cannot start is no loss: the fill goes on without a length. */
+static void
+fill_probe_start(struct fill *f)
+{
+    struct fetch_req fr;
+
+    http_msg_init(&f->fl_hreq, HTTP_KIND_REQUEST);
+    f->fl_hreq.hm_method = strdup("HEAD");
+    f->fl_hreq.hm_target = strdup(f->fl_url);
+    f->fl_hreq.hm_major = 1;
+    f->fl_hreq.hm_minor = 1;
+    f->fl_hreq.hm_keep_alive = 1;
+    f->fl_hreq.hm_is_head = 1;
+    if (f->fl_hreq.hm_method == NULL || f->fl_hreq.hm_target == NULL)
+        return;
+    for (size_t i = 0; i < f->fl_req.hm_hdrs.hl_n; i++) {
+        const struct hdr *h = &f->fl_req.hm_hdrs.hl_v[i];
+        if (hdr_add(&f->fl_hreq.hm_hdrs, h->h_name, h->h_value) == -1)
+            return;
+    }
+    memset(&fr, 0, sizeof(fr));
+    fr.fr_req = &f->fl_hreq;
+    fr.fr_tgt = &f->fl_tgt;
+    fr.fr_reqid = f->fl_reqid;
+    f->fl_probe = fetch_start(f->fl_srv, f->fl_cfgr, &fr, &probe_fetch_cb, f);
+}
 
 /* The GET sent upstream: the client's request less Range, conditionals
  * and body framing. */

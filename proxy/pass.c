@@ -108,8 +108,18 @@ pass_on_head(void *arg, struct http_msg *m)
         ps->ps_synth_ok)
         return pass_halt(ps, PASS_NEEDS_SYNTH, 0, NULL);
 
+    /* A 200 without a length (a close-delimited legacy parent) is sliced
+     * with the length the cache learnt, when it did. */
+    struct http_msg known;
+    const struct http_msg *wm = m;
+    if (status == 200 && !m->hm_has_length && ps->ps_length != UINT64_MAX) {
+        known = *m;
+        known.hm_has_length = 1;
+        known.hm_length = ps->ps_length;
+        wm = &known;
+    }
     enum relay_window_rc rc =
-        relay_pass_window(req, m, ps->ps_slice, ps->ps_max_discard, &w);
+        relay_pass_window(req, wm, ps->ps_slice, ps->ps_max_discard, &w);
     if (window_refusal(rc) != NULL)
         return pass_halt(ps, PASS_VERDICT, 502, window_refusal(rc));
     hdr_init(&out);
@@ -251,6 +261,7 @@ pass_start(struct pass *ps, const struct pass_req *pr, const struct pass_cb *cb,
     ps->ps_cb = cb;
     ps->ps_arg = arg;
     ps->ps_req = pr->pr_req;
+    ps->ps_length = pr->pr_length;
     /* A fill learns the length even without a usable cache folder. */
     ps->ps_synth_ok =
         cfg->sc_range_mode == RANGE_MODE_CACHE && !pr->pr_uncached;

@@ -67,6 +67,10 @@ struct pass_req {
     /* The cache declined this request (or this URL lately): no HEAD
      * synthesis through a fill. */
     int pr_uncached;
+    /* The entity's length when the cache learnt it before declining
+     * (cache_refused_length), else UINT64_MAX: a ranged GET whose 200
+     * gives no length is sliced with it. */
+    uint64_t pr_length;
 };
 
 struct pass {
@@ -78,6 +82,7 @@ struct pass {
     int ps_slice;    /* [range] mode slice, or mode cache: a ranged GET
                       * the cache did not take is sliced */
     uint64_t ps_max_discard;
+    uint64_t ps_length;        /* pr_length */
     enum pass_outcome ps_stop; /* why a fetch callback stopped it;
                                 * PASS_DONE while it runs on */
     int ps_stopped;

@@ -175,14 +175,26 @@ serve_fill(struct serve *se, const struct serve_req *sr,
     return 0;
 }
 
+/* The file segment of a hit is freed (its fd closed): the entry may be
+ * evicted again. */
+static void
+serve_hit_released(struct evbuffer_file_segment const *seg, int flags,
+                   void *arg)
+{
+    (void)seg;
+    (void)flags;
+    cache_release(arg);
+}
+
 void
 serve_hit(struct serve *se, const struct serve_req *sr,
-          const struct cache_meta *meta, int fd, const struct serve_cb *cb,
-          void *arg)
+          const struct cache_meta *meta, int fd, struct cache_ent *hold,
+          const struct serve_cb *cb, void *arg)
 {
     serve_setup(se, sr, cb, arg);
     if (serve_head(se, meta, meta->cm_length) == -1) {
         plat_close(fd);
+        cache_release(hold);
         return;
     }
     if (se->se_end > se->se_pos) {
@@ -191,9 +203,13 @@ serve_hit(struct serve *se, const struct serve_req *sr,
             fd, 0, (ev_off_t)meta->cm_length, EVBUF_FS_CLOSE_ON_FREE);
         if (seg == NULL) {
             plat_close(fd);
+            cache_release(hold);
             serve_end(se, SERVE_CUT, 0, "cannot map the cache file");
             return;
         }
+        /* From here the segment owns both: freed with its last
+         * reference, whichever path drops it. */
+        evbuffer_file_segment_add_cleanup_cb(seg, serve_hit_released, hold);
         int r = evbuffer_add_file_segment(se->se_cb->scb_output(se->se_arg),
                                           seg, (ev_off_t)se->se_pos,
                                           (ev_off_t)(se->se_end - se->se_pos));
@@ -209,6 +225,7 @@ serve_hit(struct serve *se, const struct serve_req *sr,
         se->se_pos = se->se_end;
     } else {
         plat_close(fd);
+        cache_release(hold);
     }
     serve_end(se, SERVE_DONE, 0, NULL);
 }

@@ -73,12 +73,15 @@ struct serve {
 /* An idle serve. */
 void serve_init(struct serve *se);
 
-/* Answer from a committed entry: meta from the lookup, fd its open file
- * (taken: closed here whatever happens). Runs to its end before it
- * returns: scb_end is called from inside. */
+/* Answer from a committed entry: meta, fd (its open file) and hold from
+ * the lookup, both taken: fd is closed and hold released (cache_release)
+ * once the last byte queued from the file has left the output buffer,
+ * or here when none is queued, so no eviction takes the entry while a
+ * client is still being sent it. Runs to its end before it returns:
+ * scb_end is called from inside. */
 void serve_hit(struct serve *se, const struct serve_req *sr,
-               const struct cache_meta *meta, int fd, const struct serve_cb *cb,
-               void *arg);
+               const struct cache_meta *meta, int fd, struct cache_ent *hold,
+               const struct serve_cb *cb, void *arg);
 
 /* Answer from the fill for sr_url, starting one if none is under way.
  * Callbacks come from the event loop. Returns 0, or -1 when no fill could

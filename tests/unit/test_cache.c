@@ -202,7 +202,7 @@ assert_hit(struct cache *c, const char *url, const void *want, size_t len,
     struct cache_meta m;
     int fd = -1;
 
-    assert_int_equal(cache_lookup(c, url, &m, &fd), 0);
+    assert_int_equal(cache_lookup(c, url, &m, &fd, NULL), 0);
     assert_true(fd != -1);
     assert_int_equal(m.cm_length, len);
     assert_fd_bytes(fd, want, len);
@@ -217,7 +217,7 @@ assert_miss(struct cache *c, const char *url)
     struct cache_meta m;
     int fd = 12345;
 
-    assert_int_equal(cache_lookup(c, url, &m, &fd), -1);
+    assert_int_equal(cache_lookup(c, url, &m, &fd, NULL), -1);
     assert_int_equal(fd, -1);
 }
 
@@ -749,9 +749,18 @@ test_length_mismatch(void **state)
     assert_int_equal(
         fill_commit(c, url, "abc", 3, 2, 5, "", NULL, err, sizeof(err)), -1);
     assert_string_equal(err, "length mismatch (got 3 of 5)");
-    assert_int_equal(
-        fill_commit(c, url, "abcdef", 6, 4, 5, "", NULL, err, sizeof(err)), -1);
-    assert_string_equal(err, "length mismatch (got 6 of 5)");
+    /* A body longer than announced fails at the write that crosses. */
+    {
+        struct cache_meta m = std_meta("");
+        struct cache_fill *f =
+            cache_fill_begin(c, url, 5, &m, err, sizeof(err));
+        assert_non_null(f);
+        assert_int_equal(cache_fill_write(f, "abcd", 4), 0);
+        assert_int_equal(cache_fill_write(f, "ef", 2), -1);
+        assert_string_equal(cache_fill_why(f),
+                            "body longer than the announced length");
+        assert_int_equal(cache_fill_commit(f, NULL, err, sizeof(err)), -1);
+    }
     assert_int_equal(files_on_disk(dir, NULL), 0);
     assert_miss(c, url);
     cache_get_stats(c, &st);
@@ -1179,7 +1188,7 @@ test_replace(void **state)
     assert_int_equal(fill_commit(c, url, "old bytes", 9, 4, 9, "\"1\"", NULL,
                                  err, sizeof(err)),
                      0);
-    assert_int_equal(cache_lookup(c, url, &m, &oldfd), 0);
+    assert_int_equal(cache_lookup(c, url, &m, &oldfd, NULL), 0);
     assert_int_equal(fill_commit(c, url, nb, sizeof(nb), 999, sizeof(nb),
                                  "\"2\"", NULL, err, sizeof(err)),
                      0);
@@ -1268,7 +1277,7 @@ test_large_entry(void **state)
     cache_get_stats(c, &st);
     assert_int_equal(st.cs_entries, 2);
     assert_int_equal(st.cs_bytes, 2 * big);
-    assert_int_equal(cache_lookup(c, url, &got, &fd), 0);
+    assert_int_equal(cache_lookup(c, url, &got, &fd, NULL), 0);
     assert_int_equal(got.cm_length, big);
     uint64_t size = 0;
     assert_int_equal(plat_fsize(fd, &size), 0);
@@ -1372,6 +1381,352 @@ test_meta_fresh(void **state)
     assert_int_equal(cache_meta_fresh(&m, NULL, 60000, 1000000), 1);
 }
 
+/* Releasing a hold evicts for the cap from the least recently used end,
+ * stopping at an entry still held: a newer entry released while an older
+ * one is read stays, and the older one goes when its reader is done. */
+static void
+test_release_evicts_oldest_first(void **state)
+{
+    const char *dir = dir_of(state);
+    struct cache *c = open_cache(dir, 250, 1);
+    const char *url[3] = {"http://h/o0", "http://h/o1", "http://h/o2"};
+    unsigned char d[3][100];
+    struct cache_ent *ha, *hb;
+    struct cache_meta m;
+    struct cache_stats st;
+    char err[256] = "", path[3][2048];
+    int fd;
+
+    for (int i = 0; i < 3; i++) {
+        fill_pattern(d[i], sizeof(d[i]), (unsigned)(60 + i));
+        ent_file(dir, url[i], ".data", path[i], sizeof(path[i]));
+    }
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(fill_commit(c, url[i], d[i], 100, 100, 100, "", NULL,
+                                     err, sizeof(err)),
+                         0);
+    assert_int_equal(cache_lookup(c, url[0], &m, &fd, &ha), 0);
+    plat_close(fd);
+    assert_int_equal(cache_lookup(c, url[1], &m, &fd, &hb), 0);
+    plat_close(fd);
+    /* Both held: the third is committed above the cap. */
+    assert_int_equal(
+        fill_commit(c, url[2], d[2], 100, 100, 100, "", NULL, err, sizeof(err)),
+        0);
+    cache_get_stats(c, &st);
+    assert_int_equal(st.cs_bytes, 300);
+    cache_release(hb);
+    cache_get_stats(c, &st);
+    assert_int_equal(st.cs_bytes, 300);
+    assert_true(file_exists(path[1]));
+    cache_release(ha);
+    cache_get_stats(c, &st);
+    assert_int_equal(st.cs_bytes, 200);
+    assert_false(file_exists(path[0]));
+    assert_true(file_exists(path[1]));
+    assert_true(file_exists(path[2]));
+    cache_close(c);
+}
+
+/* A fill begun without a length learns it later (a HEAD): the commit
+ * then holds the body to it; a length below what is written, above
+ * max_size, or set twice is refused and leaves the fill as it was. */
+static void
+test_fill_expect(void **state)
+{
+    const char *dir = dir_of(state);
+    struct cache *c = open_cache(dir, 100, 1);
+    struct cache_meta m = std_meta(""), got;
+    struct cache_fill *f;
+    char err[256] = "";
+    unsigned char d[60];
+
+    fill_pattern(d, sizeof(d), 3);
+    f = cache_fill_begin(c, "http://h/late", UINT64_MAX, &m, err, sizeof(err));
+    assert_non_null(f);
+    assert_int_equal(cache_fill_write(f, d, 20), 0);
+    assert_int_equal(cache_fill_expect(f, 10, err, sizeof(err)), -1);
+    assert_string_equal(err, "length mismatch (20 written, 10 announced)");
+    assert_int_equal(cache_fill_expect(f, 101, err, sizeof(err)), -1);
+    assert_string_equal(err, "larger than cache max_size");
+    assert_int_equal(cache_fill_expect(f, 60, err, sizeof(err)), 0);
+    assert_int_equal(cache_fill_expect(f, 60, err, sizeof(err)), -1);
+    assert_int_equal(cache_fill_write(f, d + 20, 40), 0);
+    assert_int_equal(cache_fill_write(f, d, 1), -1);
+    assert_int_equal(cache_fill_commit(f, &got, err, sizeof(err)), -1);
+    /* The same, ended at the length: committed. */
+    f = cache_fill_begin(c, "http://h/late", UINT64_MAX, &m, err, sizeof(err));
+    assert_non_null(f);
+    assert_int_equal(cache_fill_write(f, d, 20), 0);
+    assert_int_equal(cache_fill_expect(f, 60, err, sizeof(err)), 0);
+    assert_int_equal(cache_fill_write(f, d + 20, 40), 0);
+    assert_int_equal(cache_fill_commit(f, &got, err, sizeof(err)), 0);
+    assert_hit(c, "http://h/late", d, sizeof(d), NULL);
+    /* Short of it: a length mismatch at the commit. */
+    f = cache_fill_begin(c, "http://h/late2", UINT64_MAX, &m, err, sizeof(err));
+    assert_non_null(f);
+    assert_int_equal(cache_fill_expect(f, 60, err, sizeof(err)), 0);
+    assert_int_equal(cache_fill_write(f, d, 59), 0);
+    assert_int_equal(cache_fill_commit(f, &got, err, sizeof(err)), -1);
+    assert_string_equal(err, "length mismatch (got 59 of 60)");
+    assert_miss(c, "http://h/late2");
+    cache_close(c);
+}
+
+/* A refusal keeps a learnt length only for a URL named by its SHA-1. */
+static void
+test_refused_length(void **state)
+{
+    const char *dir = dir_of(state);
+    struct cache *c = open_cache(dir, 100, 1);
+    const char *named = "http://h/c/msdownload/update/software/secu/2013/10/"
+                        "x_c5b1870962847d42188b3eca3237d7985b558392.cab";
+    uint64_t len = 0;
+
+    assert_int_equal(cache_refused(c, named), 0);
+    assert_int_equal(cache_refused_length(c, named, &len), 0);
+    cache_refuse(c, named, 12345);
+    assert_int_equal(cache_refused(c, named), 1);
+    assert_int_equal(cache_refused_length(c, named, &len), 1);
+    assert_int_equal(len, 12345);
+    cache_refuse(c, named, UINT64_MAX);
+    assert_int_equal(cache_refused_length(c, named, &len), 0);
+    cache_refuse(c, "http://h/unnamed.cab", 12345);
+    assert_int_equal(cache_refused(c, "http://h/unnamed.cab"), 1);
+    assert_int_equal(cache_refused_length(c, "http://h/unnamed.cab", &len), 0);
+    cache_close(c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Eviction for space and readers */
+
+/* A fake volume: its free space is fv_free plus whatever the cache has
+ * given back since fv_base was taken (entries evicted or removed), its
+ * size fv_size. */
+struct fake_vol {
+    struct cache *fv_cache;
+    uint64_t fv_free;
+    uint64_t fv_base; /* cs_bytes when fv_free was set */
+    uint64_t fv_size;
+};
+
+static int
+fake_free(void *arg, const char *dir, uint64_t *bytes)
+{
+    struct fake_vol *fv = arg;
+    struct cache_stats st;
+
+    (void)dir;
+    cache_get_stats(fv->fv_cache, &st);
+    *bytes = fv->fv_free + (fv->fv_base - st.cs_bytes);
+    return 0;
+}
+
+static int
+fake_size(void *arg, const char *dir, uint64_t *bytes)
+{
+    struct fake_vol *fv = arg;
+
+    (void)dir;
+    *bytes = fv->fv_size;
+    return 0;
+}
+
+static void
+fake_vol_set(struct fake_vol *fv, uint64_t free_b)
+{
+    struct cache_stats st;
+
+    cache_get_stats(fv->fv_cache, &st);
+    fv->fv_free = free_b;
+    fv->fv_base = st.cs_bytes;
+}
+
+#define EV_MAX 4
+
+/* Entries 0..n-1, committed in that order (0 least recently used); the
+ * ones in readers are held through cache_lookup while a fill of need
+ * bytes begins with fs_free bytes free and min_free kept. */
+struct evict_case {
+    const char *ec_name;
+    uint64_t ec_size[EV_MAX]; /* 0 ends the list */
+    unsigned ec_readers;      /* bit i: entry i is being read */
+    uint64_t ec_free;
+    uint64_t ec_min_free;
+    uint32_t ec_min_pct; /* of a 10000-byte volume */
+    uint64_t ec_need;    /* the fill's expected length */
+    unsigned ec_evicted; /* bit i: entry i is gone afterwards */
+    int ec_refused;      /* cache_fill_begin returns NULL */
+};
+
+static const struct evict_case evict_cases[] = {
+    {"room already", {100, 100, 100}, 0, 1000, 100, 0, 200, 0, 0},
+    {"oldest goes", {100, 100, 100}, 0, 250, 100, 0, 200, 0x1, 0},
+    {"oldest is read: next", {100, 100, 100}, 0x1, 250, 100, 0, 200, 0x2, 0},
+    {"two oldest", {100, 100, 100}, 0, 150, 100, 0, 200, 0x3, 0},
+    {"two, skipping a read one",
+     {100, 100, 100},
+     0x2,
+     150,
+     100,
+     0,
+     200,
+     0x5,
+     0},
+    {"a big one suffices", {50, 400, 50}, 0, 0, 100, 0, 200, 0x3, 0},
+    {"all of them", {100, 100, 100}, 0, 50, 50, 0, 300, 0x7, 0},
+    {"too little even evicting all", {100, 100, 100}, 0, 50, 100, 0, 400, 0, 1},
+    {"read ones cannot count", {100, 100, 100}, 0x3, 50, 100, 0, 200, 0, 1},
+    {"all being read", {100, 100, 100}, 0x7, 250, 100, 0, 200, 0, 1},
+    {"percentage of the volume", {100, 100, 100}, 0, 250, 0, 2, 100, 0x1, 0},
+    {"nothing kept free", {100, 100, 100}, 0, 200, 0, 0, 200, 0, 0},
+    {"empty cache, too little", {0}, 0, 100, 50, 0, 100, 0, 1},
+};
+
+/* The eviction-for-space rule: least recently used first, never an entry
+ * a client is reading, only when evicting would be enough; otherwise the
+ * fill is refused and nothing is evicted. */
+static void
+test_evict_for_space(void **state)
+{
+    const char *dir = dir_of(state);
+
+    for (size_t k = 0; k < NELEM(evict_cases); k++) {
+        const struct evict_case *ec = &evict_cases[k];
+        struct fake_vol fv = {NULL, 0, 0, 10000};
+        struct cache_disk_ops ops = {fake_free, fake_size, &fv};
+        struct cache_ent *hold[EV_MAX] = {NULL};
+        struct cache_meta m = std_meta(""), got;
+        char url[EV_MAX][64], err[256] = "", path[2048], sub[1100];
+        unsigned char buf[400];
+        struct cache_fill *f;
+        int n = 0, fd;
+
+        print_message("case: %s\n", ec->ec_name);
+        snprintf(sub, sizeof(sub), "%s/c%zu", dir, k);
+        fv.fv_cache = open_cache(sub, GiB, 1);
+        cache_set_disk_ops(fv.fv_cache, &ops);
+        fake_vol_set(&fv, GiB);
+        for (; n < EV_MAX && ec->ec_size[n] != 0; n++) {
+            snprintf(url[n], sizeof(url[n]), "http://h/%zu/%d", k, n);
+            fill_pattern(buf, (size_t)ec->ec_size[n], (unsigned)n);
+            assert_int_equal(
+                fill_commit(fv.fv_cache, url[n], buf, (size_t)ec->ec_size[n],
+                            64, ec->ec_size[n], "", NULL, err, sizeof(err)),
+                0);
+        }
+        for (int i = 0; i < n; i++) {
+            if (!(ec->ec_readers & 1u << i))
+                continue;
+            assert_int_equal(
+                cache_lookup(fv.fv_cache, url[i], &got, &fd, &hold[i]), 0);
+            assert_non_null(hold[i]);
+            plat_close(fd);
+        }
+        /* The lookups made the read ones most recent: put the others
+         * back in their order, oldest first, without holding them. */
+        for (int i = 0; i < n; i++) {
+            if (ec->ec_readers & 1u << i)
+                continue;
+            assert_int_equal(cache_lookup(fv.fv_cache, url[i], &got, &fd, NULL),
+                             0);
+            plat_close(fd);
+        }
+        cache_set_min_free(fv.fv_cache, ec->ec_min_free, ec->ec_min_pct);
+        fake_vol_set(&fv, ec->ec_free);
+        err[0] = '\0';
+        f = cache_fill_begin(fv.fv_cache, "http://h/new", ec->ec_need, &m, err,
+                             sizeof(err));
+        if (ec->ec_refused) {
+            assert_null(f);
+            assert_non_null(strstr(err, "not enough free space"));
+        } else {
+            if (f == NULL)
+                fail_msg("%s: %s", ec->ec_name, err);
+            cache_fill_abort(f);
+        }
+        for (int i = 0; i < n; i++) {
+            ent_file(sub, url[i], ".data", path, sizeof(path));
+            if (file_exists(path) != !(ec->ec_evicted & 1u << i))
+                fail_msg("%s: entry %d %s", ec->ec_name, i,
+                         file_exists(path) ? "kept" : "evicted");
+        }
+        for (int i = 0; i < n; i++)
+            cache_release(hold[i]);
+        cache_close(fv.fv_cache);
+    }
+}
+
+/* The size cap skips an entry being read (the total stays above the cap
+ * meanwhile) and evicts it once released; an entry removed or replaced
+ * while read stays valid for its reader; a cache closed with holds out is
+ * freed at the last release (ASan watches both). */
+static void
+test_evict_spares_readers(void **state)
+{
+    const char *dir = dir_of(state);
+    struct cache *c = open_cache(dir, 300, 1);
+    const char *url[4] = {"http://h/r0", "http://h/r1", "http://h/r2",
+                          "http://h/r3"};
+    unsigned char d[4][100];
+    struct cache_ent *h0, *h3;
+    struct cache_meta m;
+    struct cache_stats st;
+    char err[256] = "", path[2048];
+    int fd0, fd;
+
+    for (int i = 0; i < 4; i++)
+        fill_pattern(d[i], sizeof(d[i]), (unsigned)(40 + i));
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(fill_commit(c, url[i], d[i], 100, 100, 100, "", NULL,
+                                     err, sizeof(err)),
+                         0);
+    assert_int_equal(cache_lookup(c, url[0], &m, &fd0, &h0), 0);
+    /* 0 is held; make it the least recently used again. */
+    assert_hit(c, url[1], d[1], 100, NULL);
+    assert_hit(c, url[2], d[2], 100, NULL);
+    assert_int_equal(
+        fill_commit(c, url[3], d[3], 100, 100, 100, "", NULL, err, sizeof(err)),
+        0);
+    ent_file(dir, url[0], ".data", path, sizeof(path));
+    assert_true(file_exists(path));
+    assert_miss(c, url[1]);
+    cache_get_stats(c, &st);
+    assert_int_equal(st.cs_entries, 3);
+    assert_int_equal(st.cs_evictions, 1);
+    /* Everything else held too: the cap cannot be kept for now. */
+    assert_int_equal(cache_lookup(c, url[3], &m, &fd, &h3), 0);
+    plat_close(fd);
+    assert_hit(c, url[2], d[2], 100, NULL);
+    {
+        unsigned char big[150];
+        fill_pattern(big, sizeof(big), 7);
+        /* 2 (100) goes; 0 and 3 are held: 350 > 300 stays. */
+        assert_int_equal(fill_commit(c, "http://h/big", big, sizeof(big), 50,
+                                     sizeof(big), "", NULL, err, sizeof(err)),
+                         0);
+    }
+    cache_get_stats(c, &st);
+    assert_int_equal(st.cs_bytes, 350);
+    assert_true(file_exists(path));
+    /* Releasing 0 lets the cap take it (it is the least recent). */
+    assert_fd_bytes(fd0, d[0], 100);
+    plat_close(fd0);
+    cache_release(h0);
+    cache_get_stats(c, &st);
+    assert_int_equal(st.cs_bytes, 250);
+    assert_false(file_exists(path));
+    /* Removed while read: the hold outlives the index entry. */
+    cache_remove(c, url[3]);
+    assert_miss(c, url[3]);
+    cache_release(h3);
+    /* Closed with a hold out: freed at the release. */
+    assert_int_equal(cache_lookup(c, "http://h/big", &m, &fd, &h0), 0);
+    plat_close(fd);
+    cache_close(c);
+    cache_release(h0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup_dir, teardown_dir)
 
 int
@@ -1406,6 +1761,11 @@ main(void)
         T(test_large_entry),
         T(test_many_entries),
         T(test_open_creates_dir),
+        T(test_evict_for_space),
+        T(test_evict_spares_readers),
+        T(test_release_evicts_oldest_first),
+        T(test_fill_expect),
+        T(test_refused_length),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -572,10 +572,12 @@ def entry_files(cache):
 
 
 def test_evicting_an_entry_a_client_still_reads():
-    """Cache cap of two files' worth minus one: committing a second file
-    evicts the first while a client is still reading it. The reader gets
-    its whole body, the new file is cached, and once the reader is gone
-    no file of the evicted entry is left in the cache folder."""
+    """Cache cap of two files' worth minus one: a second file is committed
+    while a client still reads the first. The first is not evicted under
+    its reader (nor the second, newer one): it goes once the reader is
+    done. The reader gets its whole body, the new file is cached, and
+    once the reader is gone no file of the evicted entry is left in the
+    cache folder."""
     root, cdir = content_root("wine-evict-root-")
     p1, n1, sha1 = make_content_file(cdir, "evict-one", OPEN_SIZE, seed=81)
     p2, n2, sha2 = make_content_file(cdir, "evict-two", OPEN_SIZE, seed=82)
