@@ -81,6 +81,17 @@ struct fetch {
     char f_err[256];        /* a reason built at run time */
 };
 
+/* ---- fetch_msg.c ---- */
+
+/* Build the request head for the current hop into f_head and send it on
+ * f_bev, with the body unless a handshake leg holds it back. 0, or -1
+ * when out of memory. */
+int fetch_send(struct fetch *f);
+
+/* Did the upstream say it keeps the connection after this response, and
+ * does the response end without a close? */
+int fetch_resp_reusable(const struct fetch *f);
+
 /* ---- fetch_auth.c ---- */
 
 /* The Proxy-Authorization to send with the next request on this hop: a
