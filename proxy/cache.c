@@ -220,14 +220,59 @@ cache_dir_check(const char *dir, char *err, size_t errlen)
     return cache_dir_writable(dir, err, errlen);
 }
 
+/* After the start-up scan: remove the orphans (a data file without its
+ * meta file, or the reverse: a crash between the commit's renames), and
+ * put the complete entries on the LRU list, least recently used first.
+ * -1 when out of memory. */
+static int
+scan_order(struct cache *c)
+{
+    struct cache_ent **all = NULL;
+    size_t n = 0, cnt;
+
+    for (size_t i = 0; i < c->c_tabsz; i++) {
+        struct cache_ent *e = c->c_tab[i], *next;
+        for (; e != NULL; e = next) {
+            next = e->ce_hnext;
+            if (e->ce_have == (HAVE_DATA | HAVE_META)) {
+                n++;
+                continue;
+            }
+            cache_unlink_files(c, e->ce_key);
+            cache_ent_drop(c, e, 0);
+        }
+    }
+    /* sizeof(*p) of an array of pointers: one pointer, as meant */
+    // NOLINTNEXTLINE(bugprone-sizeof-expression)
+    if (n > 0 && (all = calloc(n, sizeof(*all))) == NULL)
+        return -1;
+    cnt = n;
+    n = 0;
+    for (size_t i = 0; i < c->c_tabsz; i++)
+        for (struct cache_ent *e = c->c_tab[i]; e != NULL; e = e->ce_hnext)
+            if (n < cnt)
+                all[n++] = e;
+    if (n > 0)
+        /* sizeof(*p) of an array of pointers: one pointer, as meant */
+        // NOLINTNEXTLINE(bugprone-sizeof-expression)
+        qsort(all, n, sizeof(*all), cmp_used);
+    /* Oldest first onto the MRU end, so the newest ends up most recent. */
+    for (size_t i = 0; i < n; i++) {
+        cache_lru_push_mru(c, all[i]);
+        c->c_st.cs_entries++;
+        c->c_st.cs_bytes += all[i]->ce_size;
+    }
+    free(all);
+    return 0;
+}
+
 struct cache *
 cache_open(const char *dir, uint64_t max_bytes, int verify_sha1, char *err,
            size_t errlen)
 {
     struct cache *c = NULL;
-    struct cache_ent **all = NULL;
     struct scan sc;
-    size_t n = 0, cnt, dlen;
+    size_t dlen;
     char es[128];
 
     if (dir == NULL || (dlen = strlen(dir)) == 0) {
@@ -279,47 +324,13 @@ cache_open(const char *dir, uint64_t max_bytes, int verify_sha1, char *err,
         errfmt(err, errlen, "out of memory");
         goto fail;
     }
-    /* Orphans go; complete pairs are counted for the LRU order. */
-    for (size_t i = 0; i < c->c_tabsz; i++) {
-        struct cache_ent *e = c->c_tab[i], *next;
-        for (; e != NULL; e = next) {
-            next = e->ce_hnext;
-            if (e->ce_have == (HAVE_DATA | HAVE_META)) {
-                n++;
-                continue;
-            }
-            cache_unlink_files(c, e->ce_key);
-            cache_ent_drop(c, e, 0);
-        }
-    }
-    /* sizeof(*p) of an array of pointers: one pointer, as meant */
-    // NOLINTNEXTLINE(bugprone-sizeof-expression)
-    if (n > 0 && (all = calloc(n, sizeof(*all))) == NULL) {
+    if (scan_order(c) == -1) {
         errfmt(err, errlen, "out of memory");
         goto fail;
     }
-    cnt = n;
-    n = 0;
-    for (size_t i = 0; i < c->c_tabsz; i++)
-        for (struct cache_ent *e = c->c_tab[i]; e != NULL; e = e->ce_hnext)
-            if (n < cnt)
-                all[n++] = e;
-    if (n > 0)
-        /* sizeof(*p) of an array of pointers: one pointer, as meant */
-        // NOLINTNEXTLINE(bugprone-sizeof-expression)
-        qsort(all, n, sizeof(*all), cmp_used);
-    /* Oldest first onto the MRU end, so the newest ends up most recent. */
-    for (size_t i = 0; i < n; i++) {
-        cache_lru_push_mru(c, all[i]);
-        c->c_st.cs_entries++;
-        c->c_st.cs_bytes += all[i]->ce_size;
-    }
-    free(all);
-    all = NULL;
     cache_evict_to_cap(c, NULL);
     return c;
 fail:
-    free(all);
     cache_free(c);
     return NULL;
 }

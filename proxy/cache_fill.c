@@ -56,15 +56,58 @@ fill_free(struct cache_fill *f)
         cache_free(c);
 }
 
+/* Create the fill's data file, "<dir>/xx/<key>.data.tmp.<16 hex>", with
+ * its folder: a unique temporary (a rare clash with a leftover is retried),
+ * so a crash leaves nothing the start-up scan would take for an entry.
+ * 0, or -1 with err set. */
+static int
+fill_open_tmp(struct cache_fill *f, char *err, size_t errlen)
+{
+    const struct cache *c = f->fl_cache;
+    char path[CACHE_PATH_MAX], hex[41], rnd[17], es[128];
+    uint8_t rb[8];
+    int w = 0;
+
+    cache_hex(f->fl_key, KEY_LEN, hex);
+    if (cache_sub_path(c, f->fl_key, path, sizeof(path)) == -1 ||
+        plat_mkdirs(path) == -1) {
+        plat_strerror(plat_errno(), es, sizeof(es));
+        errfmt(err, errlen, "cannot create %s: %s", path, es);
+        return -1;
+    }
+    for (int tries = 0; tries < 8 && f->fl_fd == -1; tries++) {
+        plat_random(rb, sizeof(rb));
+        cache_hex(rb, sizeof(rb), rnd);
+        w = snprintf(path, sizeof(path), "%s/%.2s/%s.data.tmp.%s", c->c_dir,
+                     hex, hex, rnd);
+        if (w < 0 || (size_t)w >= sizeof(path)) {
+            errfmt(err, errlen, "cache path too long");
+            return -1;
+        }
+        f->fl_fd = plat_open_create(path);
+    }
+    if (f->fl_fd == -1) {
+        plat_strerror(plat_errno(), es, sizeof(es));
+        errfmt(err, errlen, "cannot create %s: %s", path, es);
+        return -1;
+    }
+    if ((f->fl_tmp = malloc((size_t)w + 1)) == NULL) {
+        (void)plat_close(f->fl_fd);
+        f->fl_fd = -1;
+        (void)plat_unlink(path);
+        errfmt(err, errlen, "out of memory");
+        return -1;
+    }
+    memcpy(f->fl_tmp, path, (size_t)w + 1);
+    return 0;
+}
+
 struct cache_fill *
 cache_fill_begin(struct cache *c, const char *url, uint64_t expected_length,
                  const struct cache_meta *meta, char *err, size_t errlen)
 {
     struct cache_fill *f = NULL;
-    char path[CACHE_PATH_MAX], hex[41], rnd[17];
-    uint8_t rb[8];
     size_t ulen;
-    int w = 0;
 
     if (c->c_closed) {
         errfmt(err, errlen, "cache closed");
@@ -113,40 +156,8 @@ cache_fill_begin(struct cache *c, const char *url, uint64_t expected_length,
         goto fail;
     }
     cache_key_bin(url, f->fl_key);
-    cache_hex(f->fl_key, KEY_LEN, hex);
-    if (cache_sub_path(c, f->fl_key, path, sizeof(path)) == -1 ||
-        plat_mkdirs(path) == -1) {
-        char es[128];
-        plat_strerror(plat_errno(), es, sizeof(es));
-        errfmt(err, errlen, "cannot create %s: %s", path, es);
+    if (fill_open_tmp(f, err, errlen) == -1)
         goto fail;
-    }
-    /* A unique temporary; retry the rare clash with a leftover. */
-    for (int tries = 0; tries < 8 && f->fl_fd == -1; tries++) {
-        plat_random(rb, sizeof(rb));
-        cache_hex(rb, sizeof(rb), rnd);
-        w = snprintf(path, sizeof(path), "%s/%.2s/%s.data.tmp.%s", c->c_dir,
-                     hex, hex, rnd);
-        if (w < 0 || (size_t)w >= sizeof(path)) {
-            errfmt(err, errlen, "cache path too long");
-            goto fail;
-        }
-        f->fl_fd = plat_open_create(path);
-    }
-    if (f->fl_fd == -1) {
-        char es[128];
-        plat_strerror(plat_errno(), es, sizeof(es));
-        errfmt(err, errlen, "cannot create %s: %s", path, es);
-        goto fail;
-    }
-    if ((f->fl_tmp = malloc((size_t)w + 1)) == NULL) {
-        (void)plat_close(f->fl_fd);
-        f->fl_fd = -1;
-        (void)plat_unlink(path);
-        errfmt(err, errlen, "out of memory");
-        goto fail;
-    }
-    memcpy(f->fl_tmp, path, (size_t)w + 1);
     return f;
 fail:
     fill_free(f);
@@ -399,6 +410,10 @@ fill_drop_old(struct cache_fill *f, const char *mpath)
     return 1;
 }
 
+/* Verify, write the meta file, and rename both into place (data first),
+ * with every file the steps leave behind undone on failure under one
+ * cleanup label: the undo of each step needs what the earlier ones made,
+ * which is why this runs past 80 lines. */
 int
 cache_fill_commit(struct cache_fill *f, struct cache_meta *meta, char *err,
                   size_t errlen)
