@@ -966,12 +966,14 @@ test_print_round_trip_relative(void **state)
     struct shim_config c, d;
     char path[PATH_LEN], cwd[PATH_LEN], err[ERR_LEN], rel[PATH_LEN];
     char rel2[PATH_LEN], want[PATH_LEN], conf[8192];
-    const char *base = strrchr(tdir, '/');
+    const char *base = strrchr(tdir, '/'), *bs = strrchr(tdir, '\\');
     size_t n;
     char *a, *b;
     int rc;
 
     (void)state;
+    if (bs != NULL && (base == NULL || bs > base))
+        base = bs; /* Windows: the folder is "C:\\...\\Temp\\x" */
     assert_non_null(base);
     n = (size_t)snprintf(conf, sizeof(conf), "[upstream]\nno_proxy = ");
     for (int i = 0; i < 40; i++)

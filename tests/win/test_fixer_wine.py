@@ -158,7 +158,13 @@ class Env:
               p.stdout, p.stderr)
         self.created.append(name)
         if depend:
-            deps = reg_query(self.svc_key(name), "DependOnService")
+            # A loaded machine's `reg query` may come back empty-handed
+            # (timed out): a few bounded tries before judging.
+            for _ in range(5):
+                deps = reg_query(self.svc_key(name), "DependOnService")
+                if deps == depend:
+                    break
+                time.sleep(0.5)
             check(deps == depend, "%s depends on %r, wanted %r"
                   % (name, deps, depend))
         check(sc_state(name) == "STOPPED", "%s is %s after create"
