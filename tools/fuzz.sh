@@ -16,8 +16,8 @@ top=$(pwd)
 secs=${FUZZ_SECONDS:-60}
 bdir=${FUZZ_BUILD:-build-fuzz}
 jobs=${JOBS:-2}
-targets=${FUZZ_TARGETS:-"range http_req http_resp auth ntlm config normalize
-    cache_meta fconf connstr"}
+targets=${FUZZ_TARGETS:-"range http_req http_resp http_diff auth ntlm config
+    normalize cache_meta fconf connstr"}
 
 command -v clang >/dev/null 2>&1 || {
     echo "fuzz: clang not installed (tools/deps.sh installs it)" >&2
@@ -33,7 +33,7 @@ cmake --build "$bdir" -j "$jobs" --target fuzz_all >/dev/null || {
 # The dictionary of a target: its own, else the one it shares.
 dict_of() {
     case "$1" in
-    http_req | http_resp | normalize) echo tests/fuzz/http.dict ;;
+    http_req | http_resp | http_diff | normalize) echo tests/fuzz/http.dict ;;
     *) [ -f "tests/fuzz/$1.dict" ] && echo "tests/fuzz/$1.dict" ;;
     esac
 }

@@ -46,6 +46,7 @@ def main():
     for s in c_strings(os.path.join(TOP, "tests/unit/test_http_msg.c")):
         if s.startswith(methods):
             write("http_req", b"\x00\x05" + s)
+            write("http_diff", s)
         elif s.startswith(b"HTTP/"):
             for flags in (0, 1, 4):
                 write("http_resp", bytes([flags, 7]) + s)
