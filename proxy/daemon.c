@@ -28,7 +28,6 @@ daemon_open_logs(const struct shim_config *cfg, int verbose)
 {
     enum log_level lvl =
         verbose ? LOG_LVL_DEBUG : (enum log_level)cfg->sc_log_level;
-
     int rc = 0;
 
     log_set_rotation(cfg->sc_log_rotate_size, cfg->sc_log_rotate_keep);
