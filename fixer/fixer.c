@@ -103,17 +103,12 @@ fx_services(struct fx *x, enum fx_services s)
         x->x_services = s;
 }
 
-/* Add "; " and the manual command for act on name to x_manual. */
+/* Add the manual command for act on name to x_manual. */
 static void
 fx_manual(struct fx *x, enum svc_action act, const char *name)
 {
-    const struct svc_ops *svc = x->x_env->fe_svc;
-    char cmd[FX_MANUAL_MAX / 2];
-    size_t used = strlen(x->x_manual);
-
-    svc->so_manual(svc->so_ctx, act, name, cmd, sizeof(cmd));
-    snprintf(x->x_manual + used, sizeof(x->x_manual) - used, "%s%s",
-             used ? "; then " : "", cmd);
+    svcwait_manual(x->x_env->fe_svc, act, name, x->x_manual,
+                   sizeof(x->x_manual));
 }
 
 /* svcwait_state, with x_err. Returns 0 or -1. */

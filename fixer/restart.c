@@ -56,13 +56,8 @@ rs_outcome(struct rs *r, enum rs_outcome o, const char *why)
 static void
 rs_manual(struct rs *r, enum svc_action act, const char *name)
 {
-    const struct svc_ops *svc = r->r_env->fe_svc;
-    char cmd[RS_MANUAL_MAX / 2];
-    size_t used = strlen(r->r_manual);
-
-    svc->so_manual(svc->so_ctx, act, name, cmd, sizeof(cmd));
-    snprintf(r->r_manual + used, sizeof(r->r_manual) - used, "%s%s",
-             used ? "; then " : "", cmd);
+    svcwait_manual(r->r_env->fe_svc, act, name, r->r_manual,
+                   sizeof(r->r_manual));
 }
 
 /* Start name and wait for RUNNING; one step. Returns 0 or -1 (the

@@ -3,6 +3,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "svcwait.h"
 
@@ -45,4 +46,17 @@ svcwait_state(const struct fixer_env *env, const struct fixer_opts *o,
              svc_state_name(st), (unsigned)(timeout_ms / 1000),
              qerr[0] ? ": " : "", qerr);
     return -1;
+}
+
+void
+svcwait_manual(const struct svc_ops *svc, enum svc_action act, const char *name,
+               char *buf, size_t len)
+{
+    char cmd[512];
+    size_t used = strlen(buf);
+
+    if (used >= len)
+        return;
+    svc->so_manual(svc->so_ctx, act, name, cmd, sizeof(cmd));
+    snprintf(buf + used, len - used, "%s%s", used ? "; then " : "", cmd);
 }

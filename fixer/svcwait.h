@@ -1,8 +1,9 @@
 /*
  * svcwait.h - waiting for a service to reach a state, shared by the
  * procedures that stop and start services (fixer.c's apply and revert,
- * restart.c). Bounded by the clock and by a count of polls; progress is
- * shown on the report while it waits.
+ * restart.c), and the manual commands they print when that fails. Bounded by
+ * the clock and by a count of polls; progress is shown on the report while it
+ * waits.
  */
 #ifndef WSUS_SVCWAIT_H
 #define WSUS_SVCWAIT_H
@@ -21,5 +22,12 @@
 int svcwait_state(const struct fixer_env *env, const struct fixer_opts *o,
                   struct report *rep, const char *name, enum svc_state want,
                   uint64_t t0, uint32_t timeout_ms, char *err, size_t errlen);
+
+/* Append the exact command that does act on name by hand (the backend's
+ * so_manual) to the NUL-terminated list in buf, after "; then " when it
+ * is not empty; truncated to len. For the ACTION REQUIRED message of a
+ * procedure that could not restore a service. */
+void svcwait_manual(const struct svc_ops *svc, enum svc_action act,
+                    const char *name, char *buf, size_t len);
 
 #endif
