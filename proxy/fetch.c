@@ -406,6 +406,10 @@ fetch_open(struct fetch *f)
         f->f_nopool = 1;
     if (fetch_reuse(f) != 0)
         return;
+    if (host_is_invalid_name(f->f_host)) {
+        fetch_unresolved(f, "a name under .invalid never resolves");
+        return;
+    }
     bev = bufferevent_socket_new(f->f_srv->sv_base, -1, BEV_OPT_CLOSE_ON_FREE);
     if (bev == NULL || (f->f_uc = upconn_new(bev, f->f_key)) == NULL) {
         fetch_fail(f, 502, "out of memory");
@@ -419,10 +423,6 @@ fetch_open(struct fetch *f)
         fetch_auth_preempt(f);
     if (fetch_begin(f, FETCH_CONNECTING) == -1)
         return;
-    if (host_is_invalid_name(f->f_host)) {
-        fetch_unresolved(f, "a name under .invalid never resolves");
-        return;
-    }
     unsigned gen = ++f->f_gen;
     /* Numeric hosts resolve at once; names go through evdns. */
     if (bufferevent_socket_connect_hostname(f->f_bev, f->f_srv->sv_dns,
