@@ -23,6 +23,7 @@
 #include "fetch.h"
 #include "fill.h"
 #include "shim_limits.h"
+#include "strutil.h"
 #include "log.h"
 #include "normalize.h"
 #include "plat.h"
@@ -220,11 +221,24 @@ copy_field(char *dst, size_t len, const char *v)
 
 static void fill_probe_start(struct fill *f);
 
+/* Is m a proxy's notice ("please wait", an error page) rather than the
+ * file: an HTML page for a URL that names its content by SHA-1? Neither
+ * its body nor its length is the entity's. */
+static int
+fill_notice_page(const struct fill *f, const struct http_msg *m)
+{
+    const char *ct = hdr_get(&m->hm_hdrs, "Content-Type");
+    char sha[41];
+
+    return cache_url_sha1(f->fl_url, sha) && ct != NULL &&
+           str_iprefix(ct, "text/html");
+}
+
 static int
 fl_head(void *arg, struct http_msg *m)
 {
     struct fill *f = arg;
-    char sha[41], err[200];
+    char err[200];
     const char *ct = hdr_get(&m->hm_hdrs, "Content-Type");
     const char *ce = hdr_get(&m->hm_hdrs, "Content-Encoding");
 
@@ -235,8 +249,7 @@ fl_head(void *arg, struct http_msg *m)
         fill_fail(f, 502, err, 1);
         return -1;
     }
-    if (cache_url_sha1(f->fl_url, sha) && ct != NULL &&
-        strncmp(ct, "text/html", 9) == 0) {
+    if (fill_notice_page(f, m)) {
         fill_fail(f, 502,
                   "upstream sent an HTML page instead of the file "
                   "(a proxy notice or error page)",
@@ -390,7 +403,8 @@ pr_head(void *arg, struct http_msg *m)
     char err[200];
 
     if (f->fl_state != FILL_STREAMING || f->fl_total_known ||
-        m->hm_status != 200 || !m->hm_has_length || m->hm_chunked)
+        m->hm_status != 200 || !m->hm_has_length || m->hm_chunked ||
+        fill_notice_page(f, m))
         return -1;
     if (f->fl_declined[0] != '\0') {
         /* Not cached anyway: the length is for slicing (pr_end). */

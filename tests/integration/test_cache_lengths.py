@@ -122,7 +122,28 @@ def test_head_length_larger_than_max_size_is_sliced():
                       for f in fs), "cached above max_size")
 
 
+def test_head_that_is_a_notice_page_gives_no_length():
+    # The parent answers the HEAD with its "please wait" page (200
+    # text/html, 112 bytes) while the GET brings the file: that length is
+    # not the file's. Taking it once gave 206 "bytes 0-111/112" for a file
+    # of megabytes (found by the soak).
+    path, name, _ = content(4)
+    url = content_url(name)
+    cache = scratch("cache-lengths-notice-")
+    with Emu(ROOT, *LEGACY, "--head-please-wait") as up, \
+            Shim(conf([up.port], mode="cache",
+                      extra={"cache": {"dir": cache}})) as s:
+        timed_range(s.port, url, 0, 99, path)
+        timed_range(s.port, url, SIZE - 100, SIZE - 1, path)
+        st = wait_fills(s.port, 1)
+        check(st["fills"] == 1 and st["rejected"] == 0, "cache %r" % st)
+        with HttpConn(s.port, timeout=30) as c:
+            r = ranged(c, url, "bytes=0-1048575", headers=BITS_HEADERS)
+        expect_206(r, 0, MIB - 1, SIZE, path)
+
+
 if __name__ == "__main__":
     run([test_head_gives_the_length_ranges_answered_during_the_fill,
          test_no_length_at_all_the_range_waits_for_the_whole_file,
-         test_head_length_larger_than_max_size_is_sliced])
+         test_head_length_larger_than_max_size_is_sliced,
+         test_head_that_is_a_notice_page_gives_no_length])

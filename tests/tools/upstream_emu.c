@@ -82,6 +82,7 @@ struct emu_opts {
     int o_no_content_range;
     int o_chunked;
     int o_please_wait;
+    int o_head_please_wait;
     int o_corrupt;
     int o_refuse_chunked;
     int o_require_absolute;
@@ -1280,7 +1281,8 @@ conn_respond(struct conn *c)
         resp_echo(c);
     } else if (!is_get(c) && !is_head(c)) {
         resp_error(c, 405, "Method Not Allowed", "Allow: GET, HEAD\r\n");
-    } else if (o->o_please_wait && is_get(c)) {
+    } else if ((o->o_please_wait && is_get(c)) ||
+               (o->o_head_please_wait && is_head(c))) {
         resp_please_wait(c);
     } else {
         resp_file(c);
@@ -1556,6 +1558,7 @@ usage(FILE *f)
         "response\n"
         "  --please-wait          every GET gets a 200 text/html 'please "
         "wait'\n"
+        "  --head-please-wait     every HEAD gets the head of that page\n"
         "  --corrupt              flip the middle byte of file bodies\n"
         "  --refuse-chunked       411 for Transfer-Encoding, 417 for Expect\n"
         "  --slow-ms N            wait N ms before each response head\n"
@@ -1613,6 +1616,7 @@ parse_args(int argc, char **argv, struct emu_opts *o)
         FLAG("--no-content-range", o_no_content_range)
         FLAG("--chunked", o_chunked)
         FLAG("--please-wait", o_please_wait)
+        FLAG("--head-please-wait", o_head_please_wait)
         FLAG("--corrupt", o_corrupt)
         FLAG("--refuse-chunked", o_refuse_chunked)
         FLAG("--require-absolute", o_require_absolute)
