@@ -12,8 +12,11 @@
  * a crash at any point leaves either the old state or a complete entry.
  * Leftover temporaries are removed by cache_open.
  *
- * No libevent here: plain file I/O through plat.h, SHA-1 through OpenSSL
- * EVP. The event-driven sharing of a fill between clients is fill.c's.
+ * Plain file I/O through plat.h, SHA-1 through OpenSSL EVP. A fill's
+ * writes, SHA-1 and fsyncs run on the offload's worker thread when the
+ * cache has one (one job a fill at a time, so they stay in order);
+ * everything else, the index above all, belongs to the caller's thread.
+ * The event-driven sharing of a fill between clients is fill.c's.
  */
 #ifndef WSUS_CACHE_H
 #define WSUS_CACHE_H
@@ -88,13 +91,17 @@ int cache_dir_check(const char *dir, char *err, size_t errlen);
  * a full disk evicts and tries once more. Default: nothing kept. */
 void cache_set_min_free(struct cache *c, uint64_t bytes, uint32_t pct);
 
+/* Write, hash and fsync fills on o's worker thread from the next
+ * cache_fill_begin on (NULL: on the caller's). o must outlive them. */
+struct offload;
+void cache_set_offload(struct cache *c, struct offload *o);
+
 /* Read free space and volume size through ops (copied) from now on. */
 void cache_set_disk_ops(struct cache *c, const struct cache_disk_ops *ops);
 
 /* Free the index. Fills still open and entries still held keep it alive
  * until each fill is committed or aborted (a commit then fails with "cache
- * closed") and each hold released; the files on disk stay.
- * Single-threaded, like the rest of the module. */
+ * closed") and each hold released; the files on disk stay. */
 void cache_close(struct cache *c);
 
 /* Look up url. On a hit: fills *meta, opens the data file read-only into
@@ -140,12 +147,25 @@ struct cache_fill *cache_fill_begin(struct cache *c, const char *url,
 int cache_fill_expect(struct cache_fill *f, uint64_t length, char *err,
                       size_t errlen);
 
-/* Append body bytes (in order). Returns 0 or -1 (disk full, I/O error,
- * more than max_size in all; the fill is then unusable and must be
- * aborted). */
+/* Append body bytes (in order). They are written and hashed in the
+ * background when the cache has an offload (cache_set_offload), else
+ * before this returns. Returns 0, or -1 when the fill is unusable (more
+ * than max_size in all, a body longer than announced, or a write that
+ * already failed: disk full, I/O error) and must be aborted. */
 int cache_fill_write(struct cache_fill *f, const void *p, size_t n);
 
-/* After cache_fill_write failed: why ("larger than cache max_size",
+/* Bytes on disk, readable through cache_fill_fd; bytes accepted but not
+ * yet there (the caller bounds them, pausing its source). */
+uint64_t cache_fill_written(const struct cache_fill *f);
+uint64_t cache_fill_queued(const struct cache_fill *f);
+
+/* fn(arg) runs when cache_fill_written grows or a background write
+ * fails (cache_fill_why then says why): on the event loop with an
+ * offload, inside cache_fill_write without one. fn may abort f. */
+void cache_fill_set_notify(struct cache_fill *f, void (*fn)(void *arg),
+                           void *arg);
+
+/* After a failed write: why ("larger than cache max_size",
  * "cannot write the cache file: No space left on device"...). */
 const char *cache_fill_why(const struct cache_fill *f);
 
@@ -162,20 +182,30 @@ int cache_refused(const struct cache *c, const char *url);
 int cache_refused_length(const struct cache *c, const char *url,
                          uint64_t *length);
 
-/* Bytes written so far. */
+/* Bytes accepted so far (on disk or queued). */
 uint64_t cache_fill_size(const struct cache_fill *f);
 
 /* A descriptor of the temporary data file for reading what is written so
  * far (plat_pread). Owned by the fill: valid until commit/abort. */
 int cache_fill_fd(const struct cache_fill *f);
 
-/* Finish: verify length (against expected_length when known) and SHA-1
- * (against the 40-hex name in the URL when there is one and verify_sha1 is
- * on), commit atomically, evict to the cap. On success returns 0, fills
- * *meta with what was stored, and frees f. On failure the temporary is
- * removed, the reason goes to err, f is freed, returns -1. */
-int cache_fill_commit(struct cache_fill *f, struct cache_meta *meta, char *err,
-                      size_t errlen);
+/* The outcome of a commit. */
+struct cache_commit {
+    int cc_rc;                 /* 0: committed, -1: not */
+    int cc_rejected;           /* the body failed its length or SHA-1 */
+    struct cache_meta cc_meta; /* what was stored, when committed */
+    char cc_err[200];          /* why not */
+};
+typedef void (*cache_commit_fn)(void *arg, const struct cache_commit *cc);
+
+/* Finish, once every byte is on disk: verify length (against
+ * expected_length when known) and SHA-1 (against the 40-hex name in the
+ * URL when there is one and verify_sha1 is on), make the file durable,
+ * commit atomically, evict to the cap. f is freed (the temporary removed
+ * when not committed), then fn gets the outcome: from the event loop with
+ * an offload, before this returns without one. Until then
+ * cache_fill_abort may still cancel it (fn is never called then). */
+void cache_fill_commit(struct cache_fill *f, cache_commit_fn fn, void *arg);
 
 /* Give up: remove the temporary, free f. Nothing is committed. */
 void cache_fill_abort(struct cache_fill *f);

@@ -258,6 +258,12 @@ cache_set_disk_ops(struct cache *c, const struct cache_disk_ops *ops)
     c->c_disk = *ops;
 }
 
+void
+cache_set_offload(struct cache *c, struct offload *o)
+{
+    c->c_offload = o;
+}
+
 /* The deferred part of the cap after a hold ends: evict from the least
  * recently used end while over the cap, stopping at a held entry. Not
  * past it: the entries after it are newer, and the held one goes first

@@ -59,9 +59,10 @@ struct cache {
     uint64_t c_held_bytes;   /* of cs_bytes: entries with readers */
     int c_closed;            /* cache_close ran; free at last fill/hold */
     struct cache_disk_ops c_disk;
-    uint64_t c_min_free;     /* bytes kept free, or */
-    uint32_t c_min_free_pct; /* a percentage of the volume */
-    uint64_t c_owed;         /* bytes fills of known length still owe */
+    uint64_t c_min_free;       /* bytes kept free, or */
+    uint32_t c_min_free_pct;   /* a percentage of the volume */
+    uint64_t c_owed;           /* bytes fills of known length still owe */
+    struct offload *c_offload; /* writes, SHA-1 and fsyncs, or NULL */
     struct cache_refusal c_refused[REFUSE_N];
     unsigned c_refused_next;
 };

@@ -17,6 +17,7 @@
 #include "fill.h"
 #include "listener.h"
 #include "log.h"
+#include "offload.h"
 #include "plat.h"
 #include "pool.h"
 #include "server.h"
@@ -60,6 +61,7 @@ cache_try_open(struct server *sv)
     }
     cache_set_min_free(sv->sv_cache, cfg->sc_cache_min_free,
                        cfg->sc_cache_min_free_pct);
+    cache_set_offload(sv->sv_cache, sv->sv_offload);
     sv->sv_cache_why[0] = '\0';
     return 0;
 }
@@ -90,7 +92,11 @@ daemon_cache_start(struct server *sv)
     const struct shim_config *cfg = &sv->sv_cfg->cr_cfg;
     uint32_t ms = cfg->sc_cache_retry_ms;
     struct timeval tv = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000};
+    char err[128];
 
+    /* Without the worker the cache still works, on the event loop. */
+    if ((sv->sv_offload = offload_new(sv->sv_base, err, sizeof(err))) == NULL)
+        log_warnx("%s: cache files are written on the event loop", err);
     if (cache_try_open(sv) == 0)
         return 0;
     log_warnx("cache %s cannot be used (%s): serving without the cache "
@@ -225,6 +231,9 @@ daemon_free(struct server *sv)
     if (sv->sv_cache_retry != NULL)
         event_free(sv->sv_cache_retry);
     sv->sv_cache_retry = NULL;
+    /* The aborted fills' last jobs complete here, before the base goes. */
+    offload_free(sv->sv_offload);
+    sv->sv_offload = NULL;
     pool_free(sv->sv_pool);
     sv->sv_pool = NULL;
     if (sv->sv_dns != NULL)

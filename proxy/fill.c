@@ -13,6 +13,11 @@
  * that fails its SHA-1 never ends in a response that looks complete. A
  * finished fill leaves the server's list at once (new requests go to the
  * cache or start afresh) and is freed when its last watcher leaves.
+ *
+ * The cache writes and hashes on its worker thread (offload.c): "on
+ * disk" grows as its jobs complete (fill_progress_cb), and the upstream
+ * is paused while more than FILL_QUEUE_MAX bytes wait for the disk, so
+ * memory stays bounded however fast the parent and however slow the disk.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +33,10 @@
 #include "normalize.h"
 #include "plat.h"
 #include "server.h"
+
+/* The upstream pauses above this many bytes not yet on disk, and goes on
+ * below half of it. */
+#define FILL_QUEUE_MAX ((uint64_t)2 << 20)
 
 enum fill_state {
     FILL_FETCHING = 0,
@@ -51,6 +60,9 @@ struct fill {
     struct fetch *fl_probe;  /* while the probe runs */
     char fl_declined[160];   /* the GET stopped, waiting for the probe */
     struct cache_fill *fl_cf;
+    int fl_committing;         /* cache_fill_commit asked, not answered */
+    int fl_paused;             /* the GET waits for the disk */
+    struct event *fl_progress; /* the cache's news, on the loop */
     int fl_fd;                 /* committed entry, opened for watchers */
     struct cache_ent *fl_hold; /* fl_fd's entry, held against eviction */
     enum fill_state fl_state;
@@ -91,6 +103,8 @@ fill_free(struct fill *f)
     cache_release(f->fl_hold);
     if (f->fl_notify != NULL)
         event_free(f->fl_notify);
+    if (f->fl_progress != NULL)
+        event_free(f->fl_progress);
     http_msg_free(&f->fl_req);
     http_msg_free(&f->fl_hreq);
     req_target_free(&f->fl_tgt);
@@ -220,6 +234,7 @@ copy_field(char *dst, size_t len, const char *v)
 }
 
 static void fill_probe_start(struct fill *f);
+static void fill_cf_news(void *arg);
 
 /* Is m a proxy's notice ("please wait", an error page) rather than the
  * file: an HTML page for a URL that names its content by SHA-1? Neither
@@ -287,6 +302,7 @@ fl_head(void *arg, struct http_msg *m)
         fill_fail(f, 502, err, 1);
         return -1;
     }
+    cache_fill_set_notify(f->fl_cf, fill_cf_news, f);
     f->fl_state = FILL_STREAMING;
     fill_post(f, FILL_EV_HEAD);
     if (!f->fl_total_known)
@@ -294,54 +310,101 @@ fl_head(void *arg, struct http_msg *m)
     return 0;
 }
 
+/* The fill cannot be cached (cache_fill_why says why): with a HEAD still
+ * out for the length, let it answer first, so that the clients' ranges
+ * can be sliced (pr_end declines); else decline now. The GET is stopped
+ * by the caller. */
+static void
+fill_broke(struct fill *f)
+{
+    const char *why = cache_fill_why(f->fl_cf);
+
+    if (f->fl_probe != NULL && !f->fl_total_known) {
+        snprintf(f->fl_declined, sizeof(f->fl_declined), "%s", why);
+        return;
+    }
+    fill_decline(f, why);
+}
+
+/* What the cache did in the background, seen from the loop: more bytes
+ * on disk for the watchers, room for the paused GET, or a write that
+ * failed. */
+static void
+fill_progress_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct fill *f = arg;
+
+    (void)fd;
+    (void)what;
+    if (f->fl_cf == NULL || fill_finished(f))
+        return;
+    if (cache_fill_why(f->fl_cf)[0] != '\0') {
+        if (f->fl_committing)
+            return; /* fill_committed hears it */
+        if (f->fl_fetch != NULL) {
+            fetch_free(f->fl_fetch);
+            f->fl_fetch = NULL;
+        }
+        fill_broke(f);
+        return;
+    }
+    uint64_t w = cache_fill_written(f->fl_cf);
+    if (w != f->fl_written) {
+        f->fl_written = w;
+        fill_post(f, FILL_EV_DATA);
+    }
+    if (f->fl_paused && f->fl_fetch != NULL &&
+        cache_fill_queued(f->fl_cf) < FILL_QUEUE_MAX / 2) {
+        f->fl_paused = 0;
+        fetch_pause(f->fl_fetch, 0);
+    }
+}
+
+/* The cache's notify: never act inside its call, from the loop instead. */
+static void
+fill_cf_news(void *arg)
+{
+    struct fill *f = arg;
+
+    event_active(f->fl_progress, EV_TIMEOUT, 0);
+}
+
 static int
 fl_body(void *arg, const char *p, size_t n)
 {
     struct fill *f = arg;
 
+    if (f->fl_cf == NULL)
+        return -1;
     if (cache_fill_write(f->fl_cf, p, n) == -1) {
-        if (f->fl_probe != NULL && !f->fl_total_known) {
-            /* Let the HEAD answer first: with its length the clients'
-             * ranges can be sliced (pr_end declines). */
-            snprintf(f->fl_declined, sizeof(f->fl_declined), "%s",
-                     cache_fill_why(f->fl_cf));
-            return -1;
-        }
-        fill_decline(f, cache_fill_why(f->fl_cf));
+        fill_broke(f);
         return -1;
     }
-    f->fl_written += n;
-    fill_post(f, FILL_EV_DATA);
+    if (!f->fl_paused && cache_fill_queued(f->fl_cf) >= FILL_QUEUE_MAX) {
+        f->fl_paused = 1;
+        fetch_pause(f->fl_fetch, 1);
+    }
     return 0;
 }
 
+/* The commit's outcome (cache_fill_commit). */
 static void
-fl_done(void *arg)
+fill_committed(void *arg, const struct cache_commit *cc)
 {
     struct fill *f = arg;
     struct cache_meta meta;
-    char err[200];
     int fd = -1;
 
-    fetch_free(f->fl_fetch);
-    f->fl_fetch = NULL;
-    struct cache_fill *cf = f->fl_cf;
     f->fl_cf = NULL;
-    if (cf == NULL) {
-        fill_fail(f, 502, "empty fill", 0);
-        return;
-    }
-    struct cache_stats st0, st1;
-    cache_get_stats(f->fl_srv->sv_cache, &st0);
-    if (cache_fill_commit(cf, &meta, err, sizeof(err)) == -1) {
+    f->fl_committing = 0;
+    if (cc->cc_rc == -1) {
         /* A body that failed its checks (length, SHA-1) is never shown
          * to anyone, sliced or not; a store that failed (fsync, rename)
          * leaves the client to a pass. */
-        cache_get_stats(f->fl_srv->sv_cache, &st1);
-        if (st1.cs_rejected != st0.cs_rejected)
-            fill_fail(f, 502, err, 0);
+        if (cc->cc_rejected)
+            fill_fail(f, 502, cc->cc_err, 0);
         else
-            fill_decline(f, err);
+            fill_decline(f, cc->cc_err);
         return;
     }
     /* Watchers keep reading through the fill from the committed file. */
@@ -360,6 +423,23 @@ fl_done(void *arg)
     log_info("req %s: cached %s (%llu bytes, sha1 %s)", f->fl_reqid, f->fl_url,
              (unsigned long long)meta.cm_length, meta.cm_sha1);
     fill_post(f, FILL_EV_DONE);
+}
+
+/* The GET is complete: commit once every byte is on disk. Watchers go on
+ * reading the temporary file meanwhile. */
+static void
+fl_done(void *arg)
+{
+    struct fill *f = arg;
+
+    fetch_free(f->fl_fetch);
+    f->fl_fetch = NULL;
+    if (f->fl_cf == NULL) {
+        fill_fail(f, 502, "empty fill", 0);
+        return;
+    }
+    f->fl_committing = 1;
+    cache_fill_commit(f->fl_cf, fill_committed, f);
 }
 
 static void
@@ -562,7 +642,8 @@ fill_get(struct server *sv, struct cfg_ref *cfgr, const char *url,
     snprintf(f->fl_upstream, sizeof(f->fl_upstream), "-");
     f->fl_url = strdup(url);
     f->fl_notify = event_new(sv->sv_base, -1, 0, fill_notify_cb, f);
-    if (f->fl_url == NULL || f->fl_notify == NULL ||
+    f->fl_progress = event_new(sv->sv_base, -1, 0, fill_progress_cb, f);
+    if (f->fl_url == NULL || f->fl_notify == NULL || f->fl_progress == NULL ||
         fill_build_request(f, req, tgt) == -1)
         goto fail;
     memset(&fr, 0, sizeof(fr));

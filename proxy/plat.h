@@ -173,6 +173,26 @@ int plat_read_secret(const char *prompt, char *buf, size_t len);
  * back to weak bytes, so never for secrets: those use RAND_bytes). */
 void plat_random(void *buf, size_t len);
 
+/* Threads, for the disk work kept off the event loop (offload.c). A
+ * plat_lock is a mutex with one condition variable. plat_thread_start
+ * returns NULL when no thread could be made; plat_thread_join waits for
+ * fn to return and frees the thread. plat_lock_wait releases the lock
+ * (which the caller holds), sleeps until plat_lock_signal, and takes it
+ * again (it may also wake without a signal: callers test their
+ * condition in a loop). plat_socketpair: two connected stream sockets,
+ * for waking the event loop from another thread. 0 or -1. */
+struct plat_thread;
+struct plat_lock;
+struct plat_thread *plat_thread_start(void (*fn)(void *), void *arg);
+void plat_thread_join(struct plat_thread *t);
+struct plat_lock *plat_lock_new(void);
+void plat_lock_free(struct plat_lock *l);
+void plat_lock(struct plat_lock *l);
+void plat_unlock(struct plat_lock *l);
+void plat_lock_wait(struct plat_lock *l);
+void plat_lock_signal(struct plat_lock *l);
+int plat_socketpair(evutil_socket_t fds[2]);
+
 /* Directory walking for the cache: calls fn for every regular file below
  * dir (one level of subfolders), with its path, size and mtime. */
 typedef int (*plat_walk_fn)(void *arg, const char *path, uint64_t size,

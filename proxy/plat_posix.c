@@ -16,6 +16,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -659,4 +660,120 @@ plat_disk_size(const char *path, uint64_t *bytes)
         return -1;
     *bytes = (uint64_t)st.f_blocks * (uint64_t)st.f_frsize;
     return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Threads */
+
+struct plat_thread {
+    pthread_t pt_id;
+    void (*pt_fn)(void *);
+    void *pt_arg;
+};
+
+struct plat_lock {
+    pthread_mutex_t pl_mu;
+    pthread_cond_t pl_cv;
+};
+
+static void *
+thread_main(void *arg)
+{
+    struct plat_thread *t = arg;
+
+    t->pt_fn(t->pt_arg);
+    return NULL;
+}
+
+struct plat_thread *
+plat_thread_start(void (*fn)(void *), void *arg)
+{
+    struct plat_thread *t = calloc(1, sizeof(*t));
+    sigset_t all, old;
+    int rc;
+
+    if (t == NULL)
+        return NULL;
+    t->pt_fn = fn;
+    t->pt_arg = arg;
+    /* Signals (reload, stop) are the event loop's: the thread starts
+     * with them all blocked. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    rc = pthread_create(&t->pt_id, NULL, thread_main, t);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        free(t);
+        errno = rc;
+        return NULL;
+    }
+    return t;
+}
+
+void
+plat_thread_join(struct plat_thread *t)
+{
+    if (t == NULL)
+        return;
+    (void)pthread_join(t->pt_id, NULL);
+    free(t);
+}
+
+struct plat_lock *
+plat_lock_new(void)
+{
+    struct plat_lock *l = calloc(1, sizeof(*l));
+
+    if (l == NULL)
+        return NULL;
+    if (pthread_mutex_init(&l->pl_mu, NULL) != 0) {
+        free(l);
+        return NULL;
+    }
+    if (pthread_cond_init(&l->pl_cv, NULL) != 0) {
+        pthread_mutex_destroy(&l->pl_mu);
+        free(l);
+        return NULL;
+    }
+    return l;
+}
+
+void
+plat_lock_free(struct plat_lock *l)
+{
+    if (l == NULL)
+        return;
+    pthread_cond_destroy(&l->pl_cv);
+    pthread_mutex_destroy(&l->pl_mu);
+    free(l);
+}
+
+void
+plat_lock(struct plat_lock *l)
+{
+    (void)pthread_mutex_lock(&l->pl_mu);
+}
+
+void
+plat_unlock(struct plat_lock *l)
+{
+    (void)pthread_mutex_unlock(&l->pl_mu);
+}
+
+void
+plat_lock_wait(struct plat_lock *l)
+{
+    (void)pthread_cond_wait(&l->pl_cv, &l->pl_mu);
+}
+
+void
+plat_lock_signal(struct plat_lock *l)
+{
+    (void)pthread_cond_signal(&l->pl_cv);
+}
+
+int
+plat_socketpair(evutil_socket_t fds[2])
+{
+    return evutil_socketpair(AF_UNIX, SOCK_STREAM, 0, fds);
 }

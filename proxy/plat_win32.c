@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <io.h>
+#include <process.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -484,4 +485,105 @@ void
 plat_tune_allocator(void)
 {
     /* The Windows heap needs no tuning for relay-sized blocks. */
+}
+
+/* ------------------------------------------------------------------ */
+/* Threads: _beginthreadex (the CRT's per-thread state, errno among it,
+ * is set up for the thread), an SRW lock and a condition variable. */
+
+struct plat_thread {
+    HANDLE pt_h;
+    void (*pt_fn)(void *);
+    void *pt_arg;
+};
+
+struct plat_lock {
+    SRWLOCK pl_mu;
+    CONDITION_VARIABLE pl_cv;
+};
+
+static unsigned __stdcall thread_main(void *arg)
+{
+    struct plat_thread *t = arg;
+
+    t->pt_fn(t->pt_arg);
+    return 0;
+}
+
+struct plat_thread *
+plat_thread_start(void (*fn)(void *), void *arg)
+{
+    struct plat_thread *t = calloc(1, sizeof(*t));
+    uintptr_t h;
+
+    if (t == NULL)
+        return NULL;
+    t->pt_fn = fn;
+    t->pt_arg = arg;
+    h = _beginthreadex(NULL, 0, thread_main, t, 0, NULL);
+    if (h == 0) {
+        free(t);
+        return NULL;
+    }
+    t->pt_h = (HANDLE)h;
+    return t;
+}
+
+void
+plat_thread_join(struct plat_thread *t)
+{
+    if (t == NULL)
+        return;
+    (void)WaitForSingleObject(t->pt_h, INFINITE);
+    CloseHandle(t->pt_h);
+    free(t);
+}
+
+struct plat_lock *
+plat_lock_new(void)
+{
+    struct plat_lock *l = calloc(1, sizeof(*l));
+
+    if (l == NULL)
+        return NULL;
+    InitializeSRWLock(&l->pl_mu);
+    InitializeConditionVariable(&l->pl_cv);
+    return l;
+}
+
+void
+plat_lock_free(struct plat_lock *l)
+{
+    free(l);
+}
+
+void
+plat_lock(struct plat_lock *l)
+{
+    AcquireSRWLockExclusive(&l->pl_mu);
+}
+
+void
+plat_unlock(struct plat_lock *l)
+{
+    ReleaseSRWLockExclusive(&l->pl_mu);
+}
+
+void
+plat_lock_wait(struct plat_lock *l)
+{
+    (void)SleepConditionVariableSRW(&l->pl_cv, &l->pl_mu, INFINITE, 0);
+}
+
+void
+plat_lock_signal(struct plat_lock *l)
+{
+    WakeConditionVariable(&l->pl_cv);
+}
+
+int
+plat_socketpair(evutil_socket_t fds[2])
+{
+    /* Winsock has no AF_UNIX pair: libevent makes a loopback TCP pair. */
+    return evutil_socketpair(AF_INET, SOCK_STREAM, 0, fds);
 }

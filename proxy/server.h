@@ -76,11 +76,12 @@ struct server {
      * timer that tries it again ("" and NULL otherwise). */
     char sv_cache_why[256];
     struct event *sv_cache_retry;
-    struct pool *sv_pool;      /* idle upstream connections */
-    struct conn *sv_conns;     /* every live client connection */
-    struct tunnel *sv_tunnels; /* every live tunnel */
-    struct fill *sv_fills;     /* cache fills under way, by URL */
-    uint32_t sv_nconns;        /* conns + tunnels */
+    struct offload *sv_offload; /* the cache's worker thread, or NULL */
+    struct pool *sv_pool;       /* idle upstream connections */
+    struct conn *sv_conns;      /* every live client connection */
+    struct tunnel *sv_tunnels;  /* every live tunnel */
+    struct fill *sv_fills;      /* cache fills under way, by URL */
+    uint32_t sv_nconns;         /* conns + tunnels */
     uint64_t sv_next_id;
     int sv_draining;
     struct event *sv_drain_ev;

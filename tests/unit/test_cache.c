@@ -148,6 +148,39 @@ std_meta(const char *etag)
     return m;
 }
 
+/* The outcome of a commit made without an offload, which ends before
+ * cache_fill_commit returns. */
+struct sync_commit {
+    int sc_called;
+    struct cache_commit sc_cc;
+};
+
+static void
+sync_commit_cb(void *arg, const struct cache_commit *cc)
+{
+    struct sync_commit *sc = arg;
+
+    sc->sc_called++;
+    sc->sc_cc = *cc;
+}
+
+/* cache_fill_commit as a call: its result, the stored meta in *meta (when
+ * not NULL), the reason in err. */
+static int
+commit_now(struct cache_fill *f, struct cache_meta *meta, char *err,
+           size_t errlen)
+{
+    struct sync_commit sc;
+
+    memset(&sc, 0, sizeof(sc));
+    cache_fill_commit(f, sync_commit_cb, &sc);
+    assert_int_equal(sc.sc_called, 1);
+    if (meta != NULL && sc.sc_cc.cc_rc == 0)
+        *meta = sc.sc_cc.cc_meta;
+    snprintf(err, errlen, "%s", sc.sc_cc.cc_err);
+    return sc.sc_cc.cc_rc;
+}
+
 /* Fill url with n bytes of p in chunks of chunk, then commit. Returns the
  * commit's result; *out gets the stored meta. */
 static int
@@ -167,7 +200,7 @@ fill_commit(struct cache *c, const char *url, const void *p, size_t n,
     }
     assert_int_equal(cache_fill_size(f), n);
     memset(&got, 0, sizeof(got));
-    int rc = cache_fill_commit(f, &got, err, errlen);
+    int rc = commit_now(f, &got, err, errlen);
     if (out != NULL)
         *out = got;
     return rc;
@@ -660,7 +693,7 @@ test_fill_fd_and_invisible_until_commit(void **state)
     assert_int_equal(plat_pread(cache_fill_fd(f), buf, sizeof(buf), 0), 11);
     assert_memory_equal(buf, "hello world", 11);
     assert_miss(c, url);
-    assert_int_equal(cache_fill_commit(f, &m, err, sizeof(err)), 0);
+    assert_int_equal(commit_now(f, &m, err, sizeof(err)), 0);
     assert_int_equal(m.cm_length, 11);
     assert_hit(c, url, "hello world", 11, NULL);
     cache_close(c);
@@ -759,7 +792,7 @@ test_length_mismatch(void **state)
         assert_int_equal(cache_fill_write(f, "ef", 2), -1);
         assert_string_equal(cache_fill_why(f),
                             "body longer than the announced length");
-        assert_int_equal(cache_fill_commit(f, NULL, err, sizeof(err)), -1);
+        assert_int_equal(commit_now(f, NULL, err, sizeof(err)), -1);
     }
     assert_int_equal(files_on_disk(dir, NULL), 0);
     assert_miss(c, url);
@@ -971,7 +1004,7 @@ test_open_cleans_leftovers(void **state)
     assert_int_equal(st.cs_bytes, 7);
     assert_int_equal(st.cs_evictions, 0);
     /* The dying fill's late commit is refused: its cache was closed. */
-    assert_int_equal(cache_fill_commit(f, NULL, err, sizeof(err)), -1);
+    assert_int_equal(commit_now(f, NULL, err, sizeof(err)), -1);
     assert_string_equal(err, "cache closed");
     /* Left: the entry's two files, README, the look-alike in zz/. (Counted
      * once the dying fill has let go of its file: Windows lists a removed
@@ -1156,8 +1189,8 @@ test_concurrent_fills(void **state)
     assert_memory_equal(buf, a + 4000, 64);
     assert_int_equal(plat_pread(cache_fill_fd(fb), buf, 64, 4000), 64);
     assert_memory_equal(buf, b + 4000, 64);
-    assert_int_equal(cache_fill_commit(fb, &mb, err, sizeof(err)), 0);
-    assert_int_equal(cache_fill_commit(fa, &ma, err, sizeof(err)), 0);
+    assert_int_equal(commit_now(fb, &mb, err, sizeof(err)), 0);
+    assert_int_equal(commit_now(fa, &ma, err, sizeof(err)), 0);
     assert_hit(c, "http://h/a", a, sizeof(a), NULL);
     assert_hit(c, "http://h/b", b, sizeof(b), NULL);
     cache_get_stats(c, &st);
@@ -1453,21 +1486,21 @@ test_fill_expect(void **state)
     assert_int_equal(cache_fill_expect(f, 60, err, sizeof(err)), -1);
     assert_int_equal(cache_fill_write(f, d + 20, 40), 0);
     assert_int_equal(cache_fill_write(f, d, 1), -1);
-    assert_int_equal(cache_fill_commit(f, &got, err, sizeof(err)), -1);
+    assert_int_equal(commit_now(f, &got, err, sizeof(err)), -1);
     /* The same, ended at the length: committed. */
     f = cache_fill_begin(c, "http://h/late", UINT64_MAX, &m, err, sizeof(err));
     assert_non_null(f);
     assert_int_equal(cache_fill_write(f, d, 20), 0);
     assert_int_equal(cache_fill_expect(f, 60, err, sizeof(err)), 0);
     assert_int_equal(cache_fill_write(f, d + 20, 40), 0);
-    assert_int_equal(cache_fill_commit(f, &got, err, sizeof(err)), 0);
+    assert_int_equal(commit_now(f, &got, err, sizeof(err)), 0);
     assert_hit(c, "http://h/late", d, sizeof(d), NULL);
     /* Short of it: a length mismatch at the commit. */
     f = cache_fill_begin(c, "http://h/late2", UINT64_MAX, &m, err, sizeof(err));
     assert_non_null(f);
     assert_int_equal(cache_fill_expect(f, 60, err, sizeof(err)), 0);
     assert_int_equal(cache_fill_write(f, d, 59), 0);
-    assert_int_equal(cache_fill_commit(f, &got, err, sizeof(err)), -1);
+    assert_int_equal(commit_now(f, &got, err, sizeof(err)), -1);
     assert_string_equal(err, "length mismatch (got 59 of 60)");
     assert_miss(c, "http://h/late2");
     cache_close(c);
