@@ -617,9 +617,10 @@ def report(res, settings):
             if e and fw else "")
     print("(MB = 10^6 bytes. time: HEAD + every piece, or the GET, "
           "client-side, each body SHA-1d;\n median of %d for the origin "
-          "rows, (a) and (c); (b), (b'), (d), (e), (f) are one run each.\n"
+          "rows, (a) and (c); %s are one run each.\n"
           "upstream: body bytes the legacy emulator queued for the file "
-          "(/__stats), per run)" % REPEAT)
+          "(/__stats), per run)" % (REPEAT, "(b), (b'), (d), (e) and (f)"
+                                    if RATE_SIZE else "(b), (b') and (d)"))
     if d:
         k = d["pieces"]
         if d["bytes"] < SIZE:
