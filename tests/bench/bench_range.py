@@ -21,7 +21,12 @@ a length), with one Python client reading every byte and hashing it:
   (d)  the same walk through a fresh shim in mode slice
        (slice_max_discard = 1G), capped at the first BENCH_RANGE_SLICE_MIB
        (64) MiB of the walk: every piece makes the upstream send the file
-       from byte 0, so the full walk would move ~N^2/2 MiB.
+       from byte 0, so the full walk would move ~N^2/2 MiB;
+  (e)  the (a) GET, of a second file (BENCH_RANGE_RATE_MIB, 64 MiB), with
+       a parent limited to 100 Mbit/s (upstream-emu --http10 --no-range
+       --rate 12500000): the link sets the pace;
+  (f)  the (b) walk of that file on a fresh cache-mode shim over the same
+       parent: issue 12's target is (f) <= 1.05 x (e).
 
 Upstream bytes are the emulator's /__stats by_path bytes (body bytes it
 queued for that path), read before and after each run.
@@ -34,7 +39,9 @@ Run it with tests/bench/run.sh BUILD_DIR (make bench), which sets
 WSUS_SHIM, WSUS_EMU, BENCH_TMP, BENCH_PIDS (see bench_relay.py).
 Knobs: BENCH_RANGE_MIB (file size in MiB, default 512), BENCH_REPEAT (3:
 runs of (a), (c) and the origin reads; the median is shown),
-BENCH_RANGE_SLICE_MIB (64: the cap of the slice walk).
+BENCH_RANGE_SLICE_MIB (64: the cap of the slice walk),
+BENCH_RANGE_RATE_MIB (64: the file of (e) and (f), ~5.4 s a run at
+100 Mbit/s; 0 skips both rows).
 """
 
 import collections
@@ -59,23 +66,29 @@ from bench_relay import (Broken, note_pid, proc_cpu_s,  # noqa: E402
 SIZE = int(os.environ.get("BENCH_RANGE_MIB", "512")) * MIB
 REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
 SLICE_CAP = int(os.environ.get("BENCH_RANGE_SLICE_MIB", "64")) * MIB
+RATE_SIZE = int(os.environ.get("BENCH_RANGE_RATE_MIB", "64")) * MIB
+RATE = 12500000         # (e), (f): the parent's bytes/s, 100 Mbit/s
 PIECE = MIB
 TIMEOUT = 120           # one response (a cold piece may wait for a fill)
 
 TARGET_UP_BYTES = 1.01  # (b) upstream bytes / file size
 TARGET_TIME = 1.3       # (b) time / (a) time
 TARGET_WARM = 0.8       # (c) speed / straight from the origin
+TARGET_RATE_TIME = 1.05  # (f) time / (e) time, link-limited
 
 CURL_HEADERS = (("User-Agent", "curl/7.88.1"), ("Accept", "*/*"))
 DIRECT_BITS = tuple(h for h in BITS_HEADERS if h[0] != "Proxy-Connection")
 
 
 class File:
-    """The content file: path, name, SHA-1 and the SHA-1 of every piece."""
+    """A content file of size bytes: path, name, SHA-1 and the SHA-1 of
+    every piece (only the hashes are kept, not the bytes)."""
 
-    def __init__(self, cdir):
+    def __init__(self, cdir, size=SIZE, stem="windows10.0-kb5034441-x64",
+                 seed=31):
+        self.size = size
         self.path, self.name, self.sha = make_content_file(
-            cdir, "windows10.0-kb5034441-x64", SIZE, seed=31)
+            cdir, stem, size, seed=seed)
         self.url = "http://%s%s%s" % (WU_HOST, CONTENT_DIR, self.name)
         self.key = CONTENT_DIR + self.name          # emulator by_path key
         self.pieces = []
@@ -85,8 +98,7 @@ class File:
                 if not b:
                     break
                 self.pieces.append(hashlib.sha1(b).hexdigest())
-        assert make_content_name("windows10.0-kb5034441-x64", self.sha,
-                                 "cab") == self.name
+        assert make_content_name(stem, self.sha, "cab") == self.name
 
 
 # ---- clients ---------------------------------------------------------------
@@ -128,9 +140,10 @@ def plain_get(port, target, f, what):
         dt = time.monotonic() - t0
     finally:
         c.close()
-    if r.status != 200 or r.body_len != SIZE or r.body_sha1 != f.sha:
+    if r.status != 200 or r.body_len != f.size or r.body_sha1 != f.sha:
         raise Broken("%s: status %d, %d bytes, SHA-1 %s; want 200, %d, %s"
-                     % (what, r.status, r.body_len, r.body_sha1, SIZE, f.sha))
+                     % (what, r.status, r.body_len, r.body_sha1, f.size,
+                        f.sha))
     return dt
 
 
@@ -140,26 +153,27 @@ def walk(port, target, headers, f, what, limit=None):
     framing, the piece's SHA-1 (precomputed from the file, so the client
     hashes each byte once, as in a plain GET). Returns {"s", "bytes",
     "pieces", "conns", "slowest": (seconds, piece index)}."""
-    end = SIZE if limit is None else min(limit, SIZE)
+    size = f.size
+    end = size if limit is None else min(limit, size)
     c = Client(port)
     n = 0
     slowest = (0.0, 0)
     try:
         t0 = time.monotonic()
         h = c.ask("HEAD", target, headers, WU_HOST)
-        if h.status != 200 or h.header("Content-Length") != str(SIZE):
+        if h.status != 200 or h.header("Content-Length") != str(size):
             raise Broken("%s: HEAD status %d, Content-Length %r; want 200, "
                          "%d" % (what, h.status, h.header("Content-Length"),
-                                 SIZE))
+                                 size))
         for i, a in enumerate(range(0, end, PIECE)):
-            b = min(a + PIECE, SIZE) - 1
+            b = min(a + PIECE, size) - 1
             hs = tuple(headers) + (("Range", "bytes=%d-%d" % (a, b)),)
             t1 = time.monotonic()
             r = c.ask("GET", target, hs, WU_HOST)
             t1 = time.monotonic() - t1
             if t1 > slowest[0]:
                 slowest = (t1, i)
-            want_cr = "bytes %d-%d/%d" % (a, b, SIZE)
+            want_cr = "bytes %d-%d/%d" % (a, b, size)
             bad = []
             if r.status != 206:
                 bad.append("status %d" % r.status)
@@ -192,8 +206,8 @@ def sample_bytes(port, target, headers, f, what):
     (read_range), on top of the per-piece SHA-1s."""
     c = HttpConn(port, timeout=TIMEOUT)
     try:
-        for a in (0, SIZE // 2 + 12345, SIZE - PIECE // 2):
-            b = min(a + PIECE, SIZE) - 1
+        for a in (0, f.size // 2 + 12345, f.size - PIECE // 2):
+            b = min(a + PIECE, f.size) - 1
             c.request("GET", target, host=WU_HOST, headers=tuple(headers) +
                       (("Range", "bytes=%d-%d" % (a, b)),))
             r = c.read_response()
@@ -291,6 +305,12 @@ def main():
         f = File(cdir)
         print("  %s" % f.url, flush=True)
         npieces = len(f.pieces)
+        fr = None
+        if RATE_SIZE:
+            print("making a %d MiB content file for the 100 Mbit/s rows ..."
+                  % (RATE_SIZE // MIB), flush=True)
+            fr = File(cdir, RATE_SIZE, "windows10.0-kb5034763-x64", seed=37)
+            print("  %s" % fr.url, flush=True)
         origin = start_emu(root)
         emus.append(origin)
         legacy = start_emu(root, "--http10", "--no-range")
@@ -298,6 +318,10 @@ def main():
         legacy_cd = start_emu(root, "--http10", "--no-range",
                               "--close-delimit")
         emus.append(legacy_cd)
+        if fr:
+            legacy_rate = start_emu(root, "--http10", "--no-range",
+                                    "--rate", str(RATE))
+            emus.append(legacy_rate)
 
         def run(key, fn):
             try:
@@ -385,18 +409,19 @@ def main():
                 s.cleanup()
         run("a2", plain_cache)
 
-        def cold_walk(key, label, parent):
-            """A walk on a fresh cache-mode shim; returns (shim, result)
-            with the shim running (the caller stops it)."""
+        def cold_walk(key, label, parent, cf=None):
+            """A walk of cf (default f) on a fresh cache-mode shim; returns
+            (shim, result) with the shim running (the caller stops it)."""
+            cf = cf or f
             s = start_shim(parent, "cache")
             try:
-                b0, g0 = up_bytes(parent, f.key)
+                b0, g0 = up_bytes(parent, cf.key)
                 cpu0 = proc_cpu_s(s.pid)
-                r = walk(s.port, f.url, BITS_HEADERS, f, label)
+                r = walk(s.port, cf.url, BITS_HEADERS, cf, label)
                 r["cpu"] = proc_cpu_s(s.pid) - cpu0
-                b1, g1 = up_bytes(parent, f.key)
+                b1, g1 = up_bytes(parent, cf.key)
                 r["up"], r["gets"] = b1 - b0, g1 - g0
-                r["plans"] = plan_counts(s, 0, npieces + 1)
+                r["plans"] = plan_counts(s, 0, len(cf.pieces) + 1)
                 shim_alive(s, label)
                 settings.append("(%s) " % key + s.settings)
                 show(label, r, "  upstream %.1f MiB in %d GET(s), %d "
@@ -461,6 +486,44 @@ def main():
                 s.stop()
                 s.cleanup()
         run("d", slice_walk)
+
+        if fr:
+            print("through wsus-shim, upstream-emu --http10 --no-range "
+                  "--rate %d (%.0f Mbit/s)\nas its parent, a %d MiB file "
+                  "(the link alone: %.2f s):" % (
+                      RATE, RATE * 8 / 1e6, RATE_SIZE // MIB,
+                      RATE_SIZE / RATE), flush=True)
+
+            def rate_get():
+                """(e) the (a) GET over the throttled parent: one run."""
+                s = start_shim(legacy_rate, "pass")
+                try:
+                    b0, g0 = up_bytes(legacy_rate, fr.key)
+                    cpu0 = proc_cpu_s(s.pid)
+                    r = {"s": plain_get(s.port, fr.url, fr, "(e) GET"),
+                         "bytes": RATE_SIZE}
+                    r["cpu"] = proc_cpu_s(s.pid) - cpu0
+                    b1, g1 = up_bytes(legacy_rate, fr.key)
+                    r["up"], r["gets"] = b1 - b0, g1 - g0
+                    r["plans"] = plan_counts(s, 0, 1)
+                    shim_alive(s, "(e)")
+                    settings.append("(e) " + s.settings)
+                    show("(e) GET, pass, 100 Mbit/s", r,
+                         "  upstream %.1f MiB; %s" % (
+                             r["up"] / MIB, fmt_plans(r["plans"])))
+                    return r
+                finally:
+                    s.stop()
+                    s.cleanup()
+            run("e", rate_get)
+
+            def rate_walk():
+                s, r = cold_walk("f", "(f) walk, cold, 100 Mbit/s",
+                                 legacy_rate, fr)
+                s.stop()
+                s.cleanup()
+                return r
+            run("f", rate_walk)
     finally:
         for e in emus:
             e.stop()
@@ -477,6 +540,10 @@ def main():
           "%s" % ", ".join("%s: %s" % h for h in BITS_HEADERS))
     print("  origin reads: the same, origin-form to upstream-emu without "
           "--http10/--no-range")
+    if RATE_SIZE:
+        print("  (e) the (a) GET and (f) the walk (cold, mode cache) of the "
+              "%d MiB file\n      %s, parent upstream-emu --http10 "
+              "--no-range --rate %d" % (RATE_SIZE // MIB, fr.url, RATE))
     for s in settings:
         print("  " + s)
     print("\nbench_range time %.0f s" % (time.monotonic() - t_start))
@@ -538,11 +605,22 @@ def report(res, settings):
     row("d", "(d) walk, slice, first %d MiB" % (
         d["bytes"] // MIB if d else SLICE_CAP // MIB),
         "%.1f x the bytes walked" % (d["up"] / d["bytes"]) if d else "")
+    e, fw = res.get("e"), res.get("f")
+    if RATE_SIZE:
+        print("%d MiB file, upstream at %.0f Mbit/s (--rate %d), link "
+              "alone %.2f s" % (RATE_SIZE // MIB, RATE * 8 / 1e6, RATE,
+                                RATE_SIZE / RATE))
+        row("e", "(e) GET, pass, 100 Mbit/s")
+        row("f", "(f) walk, cold, 100 Mbit/s",
+            "time %.3f x (e) (<= %.2f)" % (fw["s"] / e["s"],
+                                           TARGET_RATE_TIME)
+            if e and fw else "")
     print("(MB = 10^6 bytes. time: HEAD + every piece, or the GET, "
           "client-side, each body SHA-1d;\n median of %d for the origin "
-          "rows, (a) and (c); (b), (b') and (d) are one cold run each.\n"
+          "rows, (a) and (c); %s are one run each.\n"
           "upstream: body bytes the legacy emulator queued for the file "
-          "(/__stats), per run)" % REPEAT)
+          "(/__stats), per run)" % (REPEAT, "(b), (b'), (d), (e) and (f)"
+                                    if RATE_SIZE else "(b), (b') and (d)"))
     if d:
         k = d["pieces"]
         if d["bytes"] < SIZE:
@@ -562,6 +640,8 @@ def report(res, settings):
         missed.append("(b) time %.2f x (a)" % (b["s"] / a["s"]))
     if c and og and og["s"] / c["s"] < TARGET_WARM:
         missed.append("(c) %.2f x origin GET" % (og["s"] / c["s"]))
+    if e and fw and fw["s"] > TARGET_RATE_TIME * e["s"]:
+        missed.append("(f) time %.3f x (e)" % (fw["s"] / e["s"]))
     print("targets missed (reported, not a failure): %s" %
           ("; ".join(missed) if missed else "none"))
     print("=" * 78)
