@@ -1,17 +1,19 @@
 # Thin wrapper around CMake. The two quick-start targets:
 #   make run    install what is missing, build, run wsus-shim on conf/wsus-shim.conf
 #   make check  install what is missing, build, run the whole test suite
-#               (plain build, then an ASan+UBSan build)
+#               (plain build, then an ASan+UBSan build, then the tests of
+#               the worker thread under ThreadSanitizer)
 #   make check-win  the Windows cross-build and its tests under Wine
 #   make fuzz   every libFuzzer target (clang, build-fuzz), FUZZ_SECONDS each
 #   make soak   mixed load through a misbehaving parent for SOAK_SECONDS
 #               (default 1800); WSUS_SHIM picks another binary (ASan)
 BUILD   ?= build
 ASAN    ?= build-asan
+TSAN    ?= build-tsan
 JOBS    ?= $(shell nproc 2>/dev/null || echo 2)
 CONF    ?= conf/wsus-shim.conf
 
-.PHONY: all deps build run check check-win test test-asan lint fuzz bench soak clean
+.PHONY: all deps build run check check-win test test-asan test-tsan lint fuzz bench soak clean
 
 all: build
 
@@ -33,7 +35,16 @@ test-asan: deps
 	cmake --build $(ASAN) -j $(JOBS)
 	ctest --test-dir $(ASAN) --output-on-failure -j $(JOBS)
 
-check: test test-asan
+# ThreadSanitizer over what shares data with the worker thread (offload.c):
+# its unit tests, the cache's, and the integration tests of cache fills.
+TSAN_TESTS = ^(test_offload|test_cache|itest_cache_fill|itest_cache_degrade|itest_cache_lengths|itest_faults)$$
+test-tsan: deps
+	cmake -S . -B $(TSAN) -DCMAKE_BUILD_TYPE=Debug -DWSUS_TSAN=ON >/dev/null
+	cmake --build $(TSAN) -j $(JOBS) --target wsus-shim upstream-emu test_offload test_cache
+	TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+	  ctest --test-dir $(TSAN) --output-on-failure -j $(JOBS) -R '$(TSAN_TESTS)'
+
+check: test test-asan test-tsan
 
 # Cross-build for Windows with mingw-w64 and run the unit tests under Wine.
 check-win: deps

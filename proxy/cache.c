@@ -6,8 +6,9 @@
  *
  * Everything touching the file system goes through plat.h, so this file
  * builds unchanged on Windows. SHA-1 (body, URL key, meta checksum) is
- * OpenSSL EVP. The module is single-threaded, like the event loop that
- * drives it, and never logs: failures come back as text in err.
+ * OpenSSL EVP. The module belongs to the event loop's thread, but for
+ * the jobs cache_fill.c hands to the worker (offload.c), and never logs:
+ * failures come back as text in err.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -32,7 +32,7 @@ struct fill_buf {
     size_t fb_cap;
 };
 
-enum fill_job { JOB_WRITE = 0, JOB_SEAL };
+enum fill_job { FJ_WRITE = 0, FJ_SEAL };
 
 /*
  * Who touches what. The loop owns everything but the job's part while
@@ -307,7 +307,7 @@ fill_kick(struct cache_fill *f)
         f->fl_acc.fb_len = 0;
         f->fl_out_off = f->fl_disk;
         f->fl_retried = 0;
-        job_submit(f, JOB_WRITE);
+        job_submit(f, FJ_WRITE);
         return;
     }
     if (f->fl_commit_fn != NULL)
@@ -371,7 +371,7 @@ write_done(struct cache_fill *f)
             fill_break(f, why, 0);
         } else {
             f->fl_retried = 1;
-            job_submit(f, JOB_WRITE);
+            job_submit(f, FJ_WRITE);
             return;
         }
     } else if (f->fl_out_err == -1) {
@@ -394,7 +394,7 @@ job_run(struct offload_job *j)
 {
     struct cache_fill *f = job_fill(j);
 
-    if (f->fl_kind == JOB_WRITE)
+    if (f->fl_kind == FJ_WRITE)
         write_run(f);
     else
         seal_run(f);
@@ -410,7 +410,7 @@ job_done(struct offload_job *j)
         fill_discard(f);
         return;
     }
-    if (f->fl_kind == JOB_WRITE)
+    if (f->fl_kind == FJ_WRITE)
         write_done(f);
     else
         seal_done(f);
@@ -610,7 +610,7 @@ seal_start(struct cache_fill *f)
     } else {
         f->fl_meta.cm_length = f->fl_size;
         f->fl_meta.cm_stored = cache_now_unix();
-        job_submit(f, JOB_SEAL);
+        job_submit(f, FJ_SEAL);
     }
 }
 

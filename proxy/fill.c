@@ -69,8 +69,9 @@ struct fill {
     struct cache_meta fl_meta;
     int fl_total_known;
     uint64_t fl_total;
-    uint64_t fl_written;
-    uint64_t fl_t0_ms; /* monotonic, when it started */
+    uint64_t fl_written; /* on disk */
+    uint64_t fl_got;     /* body bytes the GET delivered */
+    uint64_t fl_t0_ms;   /* monotonic, when it started */
     int fl_err_status;
     int fl_err_pass;
     char fl_err[160];
@@ -207,9 +208,13 @@ fill_decline(struct fill *f, const char *why)
     log_warnx("req %s: cache fill of %s stopped, serving it without the "
               "cache: %s",
               f->fl_reqid, f->fl_url, reason);
+    /* A length the body already ran past (a HEAD that said less) is
+     * wrong: nobody may slice with it. */
     if (f->fl_srv->sv_cache != NULL)
         cache_refuse(f->fl_srv->sv_cache, f->fl_url,
-                     f->fl_total_known ? f->fl_total : UINT64_MAX);
+                     f->fl_total_known && f->fl_got <= f->fl_total
+                         ? f->fl_total
+                         : UINT64_MAX);
     fill_fail(f, 502, reason, 1);
 }
 
@@ -376,6 +381,7 @@ fl_body(void *arg, const char *p, size_t n)
 
     if (f->fl_cf == NULL)
         return -1;
+    f->fl_got += n;
     if (cache_fill_write(f->fl_cf, p, n) == -1) {
         fill_broke(f);
         return -1;

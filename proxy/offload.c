@@ -29,6 +29,7 @@ struct offload {
     int o_inline;              /* loop only: offload_free has begun */
     unsigned o_pending;        /* loop only */
     evutil_socket_t o_wake[2]; /* [0] the loop reads, [1] the worker writes */
+    int o_have_wake;           /* o_wake is open */
     struct event *o_ev;
 };
 
@@ -110,15 +111,15 @@ offload_new(struct event_base *base, char *err, size_t errlen)
         errfmt(err, errlen, "out of memory");
         return NULL;
     }
-    o->o_wake[0] = o->o_wake[1] = EVUTIL_INVALID_SOCKET;
     o->o_todo_tail = &o->o_todo;
     o->o_done_tail = &o->o_done;
     if ((o->o_lock = plat_lock_new()) == NULL) {
         errfmt(err, errlen, "out of memory");
         goto fail;
     }
-    if (plat_socketpair(o->o_wake) == -1 ||
-        evutil_make_socket_nonblocking(o->o_wake[0]) == -1 ||
+    if (plat_socketpair(o->o_wake) == 0)
+        o->o_have_wake = 1;
+    if (!o->o_have_wake || evutil_make_socket_nonblocking(o->o_wake[0]) == -1 ||
         evutil_make_socket_nonblocking(o->o_wake[1]) == -1 ||
         evutil_make_socket_closeonexec(o->o_wake[0]) == -1 ||
         evutil_make_socket_closeonexec(o->o_wake[1]) == -1) {
@@ -176,9 +177,10 @@ offload_free(struct offload *o)
         offload_complete(o);
     if (o->o_ev != NULL)
         event_free(o->o_ev);
-    for (int i = 0; i < 2; i++)
-        if (o->o_wake[i] != EVUTIL_INVALID_SOCKET)
-            evutil_closesocket(o->o_wake[i]);
+    if (o->o_have_wake) {
+        evutil_closesocket(o->o_wake[0]);
+        evutil_closesocket(o->o_wake[1]);
+    }
     plat_lock_free(o->o_lock);
     free(o);
 }

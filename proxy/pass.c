@@ -82,6 +82,9 @@ window_refusal(enum relay_window_rc rc)
         return "upstream sent a different range than asked";
     case WINDOW_TOO_FAR:
         return "range starts beyond slice_max_discard";
+    case WINDOW_NO_LENGTH:
+        return "upstream gave no length, so no range can be cut from its "
+               "answer";
     default:
         return NULL;
     }

@@ -147,10 +147,17 @@ relay_pass_window(const struct http_msg *req, const struct http_msg *resp,
         w->rw_skip = br.br_first - up.br_first;
         return WINDOW_PARTIAL;
     }
-    if (!slice || resp->hm_status != 200 || !resp->hm_has_length ||
+    if (!slice || resp->hm_status != 200 ||
         !relay_if_range_ok(req, hdr_get(&resp->hm_hdrs, "ETag"),
                            hdr_get(&resp->hm_hdrs, "Last-Modified")))
         return WINDOW_WHOLE;
+    /* No length, nothing to cut a range from: never the whole file as
+     * the answer to a range (BITS fails the job on that), an error it
+     * retries instead. A range that names no bytes stays a whole 200. */
+    if (!resp->hm_has_length)
+        return client_range(req, UINT64_MAX, &br) == RESOLVE_PARTIAL
+                   ? WINDOW_NO_LENGTH
+                   : WINDOW_WHOLE;
     w->rw_total = resp->hm_length;
     switch (client_range(req, resp->hm_length, &br)) {
     case RESOLVE_PARTIAL:

@@ -65,6 +65,7 @@ enum relay_window_rc {
     WINDOW_BAD_206,   /* upstream 206 without a valid Content-Range: 502 */
     WINDOW_WRONG_206, /* upstream 206 not holding what was asked: 502 */
     WINDOW_TOO_FAR,   /* slice start beyond max_discard: 502 */
+    WINDOW_NO_LENGTH, /* a range of a 200 without a length: 502 */
 };
 
 struct relay_window {

@@ -142,8 +142,46 @@ def test_head_that_is_a_notice_page_gives_no_length():
         expect_206(r, 0, MIB - 1, SIZE, path)
 
 
+def test_head_length_the_body_runs_past_is_never_sliced_with():
+    # The parent's HEAD says 4 KiB less than its GET then sends. The fill
+    # takes the HEAD's length, the body runs past it, and the fill stops:
+    # the URL is served without the cache from then on. The wrong length
+    # must not be kept for that (cache_refuse): a range sliced with it
+    # would say "bytes 0-99/<too small>" for good.
+    path, name, _ = content(5)
+    url = content_url(name)
+    cache = scratch("cache-lengths-short-")
+    with Emu(ROOT, *LEGACY, "--head-short", "4096") as up, \
+            Shim(conf([up.port], mode="cache",
+                      extra={"cache": {"dir": cache}})) as s:
+        # The range that starts the fill is answered with the HEAD's
+        # length: nothing tells it apart yet.
+        with HttpConn(s.port, timeout=30) as c:
+            r = ranged(c, url, "bytes=0-99", headers=BITS_HEADERS)
+        check(r.status == 206, "first range %d" % r.status)
+        # Until the fill has stopped (bounded).
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if shim_status(s.port)["cache"]["rejected"] >= 1:
+                break
+            time.sleep(0.1)
+        st = shim_status(s.port)["cache"]
+        check(st["rejected"] == 1 and st["fills"] == 0, "cache %r" % st)
+        with HttpConn(s.port, timeout=30) as c:
+            r = ranged(c, url, "bytes=0-99", headers=BITS_HEADERS)
+        wrong = "bytes 0-99/%d" % (SIZE - 4096)
+        check(r.header("Content-Range") != wrong,
+              "sliced with the HEAD's wrong length: %s" % wrong)
+        check(r.status != 200, "a ranged GET answered 200")
+        if r.status == 206:
+            expect_206(r, 0, 99, SIZE, path)
+        print("note: after the fill stopped, bytes=0-99 got %d %r"
+              % (r.status, r.header("Content-Range")))
+
+
 if __name__ == "__main__":
     run([test_head_gives_the_length_ranges_answered_during_the_fill,
          test_no_length_at_all_the_range_waits_for_the_whole_file,
          test_head_length_larger_than_max_size_is_sliced,
-         test_head_that_is_a_notice_page_gives_no_length])
+         test_head_that_is_a_notice_page_gives_no_length,
+         test_head_length_the_body_runs_past_is_never_sliced_with])

@@ -77,6 +77,7 @@ struct emu_opts {
     int o_no_range;
     int o_close_delimit;
     int o_head_no_length;
+    uint64_t o_head_short; /* HEAD Content-Length this much too small */
     int o_no_validators;
     int o_unstable_validators;
     int o_no_content_range;
@@ -481,7 +482,8 @@ resp_end(struct conn *c, uint64_t len, int file)
     if (is_head(c)) {
         if (!o->o_head_no_length)
             evbuffer_add_printf(c->c_head, "Content-Length: %" PRIu64 "\r\n",
-                                len);
+                                len > o->o_head_short ? len - o->o_head_short
+                                                      : 0);
     } else if (is_get(c) && o->o_close_delimit) {
         c->c_close_after = 1;
     } else if (file && is_get(c) && o->o_chunked && !o->o_http10 &&
@@ -1548,6 +1550,7 @@ usage(FILE *f)
         "  --no-range             ignore Range: 200 with the whole body\n"
         "  --close-delimit        GET responses carry no Content-Length\n"
         "  --head-no-length       HEAD answered without Content-Length\n"
+        "  --head-short N         HEAD Content-Length N bytes too small\n"
         "  --no-validators        no ETag / Last-Modified\n"
         "  --unstable-validators  ETag / Last-Modified change with every "
         "request\n"
@@ -1657,6 +1660,8 @@ parse_args(int argc, char **argv, struct emu_opts *o)
             o->o_slow_ms = n;
         else if (strcmp(a, "--rate") == 0 && n > 0 && n <= UINT32_MAX)
             o->o_rate = n;
+        else if (strcmp(a, "--head-short") == 0)
+            o->o_head_short = n;
         else if (strcmp(a, "--drop-connections") == 0)
             o->o_drop = n;
         else if (strcmp(a, "--requests-per-conn") == 0 && n > 0)
