@@ -418,17 +418,18 @@ job_done(struct offload_job *j)
 
 /* ---- accepting bytes ---- */
 
-/* Append n bytes to b. 0 or -1 (out of memory). */
+/* Append n bytes to b, growing it to what it holds rounded up to 256 KiB
+ * (the owner bounds what waits, so the buffers stay near that bound). 0
+ * or -1 (out of memory). */
 static int
 buf_add(struct fill_buf *b, const void *p, size_t n)
 {
+    const size_t step = 256 * 1024;
+
     if (b->fb_cap - b->fb_len < n) {
-        size_t cap = b->fb_cap ? b->fb_cap : 64 * 1024;
-        while (cap - b->fb_len < n) {
-            if (cap > SIZE_MAX / 2)
-                return -1;
-            cap *= 2;
-        }
+        if (n > SIZE_MAX - b->fb_len - step)
+            return -1;
+        size_t cap = (b->fb_len + n + step - 1) / step * step;
         char *np = realloc(b->fb_p, cap);
         if (np == NULL)
             return -1;
