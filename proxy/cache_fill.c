@@ -296,12 +296,11 @@ job_submit(struct cache_fill *f, enum fill_job kind)
 static void
 fill_kick(struct cache_fill *f)
 {
-    struct fill_buf t;
-
     if (f->fl_busy || f->fl_aborted)
         return;
     if (f->fl_acc.fb_len > 0 && !f->fl_broken) {
-        t = f->fl_out;
+        struct fill_buf t = f->fl_out;
+
         f->fl_out = f->fl_acc;
         f->fl_acc = t;
         f->fl_acc.fb_len = 0;
@@ -364,9 +363,9 @@ static void
 write_done(struct cache_fill *f)
 {
     size_t n = f->fl_out.fb_len;
-    char why[160];
 
     if (f->fl_out_err == ENOSPC && !f->fl_retried && !f->fl_broken) {
+        char why[160];
         if (cache_make_room(f->fl_cache, n, why, sizeof(why)) == -1) {
             fill_break(f, why, 0);
         } else {
