@@ -18,6 +18,7 @@
 
 #include "cache.h"
 #include "cache_int.h"
+#include "offload.h"
 #include "plat.h"
 #include "strparse.h"
 
@@ -68,6 +69,70 @@ cache_unlink_files(const struct cache *c, const uint8_t *key)
         (void)plat_unlink(path);
     if (cache_ent_path(c, key, ".data", path, sizeof(path)) == 0)
         (void)plat_unlink(path);
+}
+
+/* A data file, renamed out of the way, that the worker removes. */
+struct unlink_job {
+    struct offload_job uj_job; /* first */
+    struct cache *uj_cache;
+    uint64_t uj_size;
+    char uj_path[CACHE_PATH_MAX];
+};
+
+static void
+unlink_run(struct offload_job *j)
+{
+    (void)plat_unlink(((struct unlink_job *)(void *)j)->uj_path);
+}
+
+static void
+unlink_done(struct offload_job *j)
+{
+    struct unlink_job *u = (struct unlink_job *)(void *)j;
+    struct cache *c = u->uj_cache;
+
+    c->c_freeing -= u->uj_size;
+    free(u);
+    if (--c->c_nwork == 0 && c->c_closed && c->c_nholds == 0)
+        cache_free(c);
+}
+
+void
+cache_unlink_later(struct cache *c, const uint8_t *key, uint64_t size)
+{
+    char data[CACHE_PATH_MAX], rnd[17];
+    struct unlink_job *u = NULL;
+    uint8_t rb[8];
+
+    if (c->c_offload == NULL ||
+        cache_ent_path(c, key, ".data", data, sizeof(data)) == -1 ||
+        (u = malloc(sizeof(*u))) == NULL) {
+        cache_unlink_files(c, key);
+        return;
+    }
+    plat_random(rb, sizeof(rb));
+    cache_hex(rb, sizeof(rb), rnd);
+    if ((size_t)snprintf(u->uj_path, sizeof(u->uj_path), "%s.tmp.%s", data,
+                         rnd) >= sizeof(u->uj_path) ||
+        cache_ent_path(c, key, ".meta", data, sizeof(data)) == -1) {
+        free(u);
+        cache_unlink_files(c, key);
+        return;
+    }
+    (void)plat_unlink(data); /* the meta first, as in cache_unlink_files */
+    (void)cache_ent_path(c, key, ".data", data, sizeof(data));
+    if (plat_rename(data, u->uj_path) == -1) {
+        free(u);
+        (void)plat_unlink(data);
+        return;
+    }
+    u->uj_cache = c;
+    u->uj_size = size;
+    u->uj_job.oj_run = unlink_run;
+    u->uj_job.oj_done = unlink_done;
+    c->c_freeing += size;
+    c->c_nwork++;
+    offload_submit(c->c_offload, &u->uj_job);
 }
 
 /* ------------------------------------------------------------------ */
@@ -344,7 +409,7 @@ cache_close(struct cache *c)
     /* Fills and holds still out point at c: the last one to finish
      * frees it (deferred free), and no fill can commit any more. */
     c->c_closed = 1;
-    if (c->c_nfills == 0 && c->c_nholds == 0)
+    if (c->c_nwork == 0 && c->c_nholds == 0)
         cache_free(c);
 }
 

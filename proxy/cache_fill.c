@@ -103,8 +103,8 @@ fill_free(struct cache_fill *f)
     free(f->fl_tmp);
     free(f->fl_url);
     free(f);
-    c->c_nfills--;
-    if (c->c_closed && c->c_nfills == 0 && c->c_nholds == 0)
+    c->c_nwork--;
+    if (c->c_closed && c->c_nwork == 0 && c->c_nholds == 0)
         cache_free(c);
 }
 
@@ -205,7 +205,7 @@ cache_fill_begin(struct cache *c, const char *url, uint64_t expected_length,
     f->fl_cache = c;
     f->fl_fd = -1;
     f->fl_verify = c->c_verify;
-    c->c_nfills++;
+    c->c_nwork++;
     f->fl_expect = expected_length;
     if (expected_length != UINT64_MAX) {
         f->fl_owed = expected_length;

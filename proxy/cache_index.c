@@ -169,7 +169,7 @@ evictable(const struct cache *c, const struct cache_ent *keep)
 static void
 evict(struct cache *c, struct cache_ent *e)
 {
-    cache_unlink_files(c, e->ce_key);
+    cache_unlink_later(c, e->ce_key, e->ce_size);
     cache_ent_drop(c, e, 1);
     c->c_st.cs_evictions++;
 }
@@ -203,10 +203,15 @@ reserve_bytes(const struct cache *c)
     return size / 100 * c->c_min_free_pct;
 }
 
+/* Free bytes on the volume, counting what evictions are freeing. */
 static int
 disk_free(const struct cache *c, uint64_t *free_b)
 {
-    return c->c_disk.cdo_free(c->c_disk.cdo_arg, c->c_dir, free_b);
+    if (c->c_disk.cdo_free(c->c_disk.cdo_arg, c->c_dir, free_b) == -1)
+        return -1;
+    *free_b = UINT64_MAX - *free_b < c->c_freeing ? UINT64_MAX
+                                                  : *free_b + c->c_freeing;
+    return 0;
 }
 
 /* Make room for need more bytes (beyond what fills under way still owe)
@@ -298,7 +303,7 @@ cache_release(struct cache_ent *e)
         if (!c->c_closed)
             evict_released(c);
     }
-    if (c->c_closed && c->c_nfills == 0 && c->c_nholds == 0)
+    if (c->c_closed && c->c_nwork == 0 && c->c_nholds == 0)
         cache_free(c);
 }
 

@@ -54,7 +54,8 @@ struct cache {
     struct cache_ent *c_mru;
     struct cache_ent *c_lru;
     struct cache_stats c_st; /* cs_entries/cs_bytes kept live */
-    unsigned c_nfills;       /* fills begun, not yet finished */
+    unsigned c_nwork;        /* fills not yet finished, and removals the
+                              * worker has not done: c outlives both */
     unsigned c_nholds;       /* cache_lookup holds not yet released */
     uint64_t c_held_bytes;   /* of cs_bytes: entries with readers */
     int c_closed;            /* cache_close ran; free at last fill/hold */
@@ -63,6 +64,7 @@ struct cache {
     uint32_t c_min_free_pct;   /* a percentage of the volume */
     uint64_t c_owed;           /* bytes fills of known length still owe */
     struct offload *c_offload; /* writes, SHA-1 and fsyncs, or NULL */
+    uint64_t c_freeing; /* bytes of evicted files the worker still removes */
     struct cache_refusal c_refused[REFUSE_N];
     unsigned c_refused_next;
 };
@@ -78,6 +80,11 @@ int cache_sub_path(const struct cache *c, const uint8_t *key, char *buf,
                    size_t len);
 /* Remove both files of key (meta first). */
 void cache_unlink_files(const struct cache *c, const uint8_t *key);
+/* The same for an evicted entry of size bytes, whose data file the worker
+ * removes (the space a large file frees takes the kernel long enough to
+ * stall the loop): renamed now to a temporary name, which cache_open
+ * also removes, and counted in c_freeing until it is gone. */
+void cache_unlink_later(struct cache *c, const uint8_t *key, uint64_t size);
 /* Free c and its index (no file is touched). */
 void cache_free(struct cache *c);
 

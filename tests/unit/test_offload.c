@@ -489,16 +489,70 @@ test_fill_close_mid_fill(void **state)
     free(b);
 }
 
+/* An entry evicted for the cap while the worker runs: its data file is
+ * renamed out of the way at once (the entry's name is free for a new
+ * fill) and removed by the worker; nothing else is left. */
+static void
+test_evicted_file_removed_on_worker(void **state)
+{
+    struct tdir *t = *state;
+    const size_t n = 6u << 20;
+    char url[2][200], err[200] = "";
+    unsigned char *b[2];
+    struct cache_meta m, got;
+    struct cache_stats st;
+    struct outcome oc;
+    int files, tmp, fd;
+    unsigned spins = 0;
+    struct cache_ent *hold;
+
+    cache_close(t->td_c);
+    t->td_c = cache_open(t->td_path, 10u << 20, 1, err, sizeof(err));
+    assert_non_null(t->td_c);
+    cache_set_offload(t->td_c, t->td_o);
+    memset(&m, 0, sizeof(m));
+    for (int i = 0; i < 2; i++) {
+        b[i] = make_body(n - (size_t)i, url[i], sizeof(url[i]));
+        struct cache_fill *f =
+            cache_fill_begin(t->td_c, url[i], UINT64_MAX, &m, err, sizeof(err));
+        assert_non_null(f);
+        assert_int_equal(cache_fill_write(f, b[i], n - (size_t)i), 0);
+        memset(&oc, 0, sizeof(oc));
+        cache_fill_commit(f, outcome_cb, &oc);
+        loop_until(t->td_base, &oc.oc_called, 1);
+        assert_int_equal(oc.oc_cc.cc_rc, 0);
+    }
+    cache_get_stats(t->td_c, &st);
+    assert_int_equal(st.cs_entries, 1);
+    assert_int_equal(st.cs_evictions, 1);
+    assert_int_equal(cache_lookup(t->td_c, url[0], &got, &fd, &hold), -1);
+    while (offload_pending(t->td_o) > 0 && spins++ < 10000)
+        event_base_loop(t->td_base, EVLOOP_ONCE);
+    count_files(t->td_path, &files, &tmp);
+    assert_int_equal(files, 2);
+    assert_int_equal(tmp, 0);
+    assert_int_equal(cache_lookup(t->td_c, url[1], &got, &fd, &hold), 0);
+    assert_int_equal(got.cm_length, n - 1);
+    plat_close(fd);
+    cache_release(hold);
+    free(b[0]);
+    free(b[1]);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup_cache, teardown_cache)
 
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_order),       cmocka_unit_test(test_free_drains),
-        cmocka_unit_test(test_null_inline), T(test_fill_on_worker),
-        T(test_fill_sha1_rejected),         T(test_fill_abort_in_flight),
+        cmocka_unit_test(test_order),
+        cmocka_unit_test(test_free_drains),
+        cmocka_unit_test(test_null_inline),
+        T(test_fill_on_worker),
+        T(test_fill_sha1_rejected),
+        T(test_fill_abort_in_flight),
         T(test_fill_close_mid_fill),
+        T(test_evicted_file_removed_on_worker),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
