@@ -305,16 +305,20 @@ def test_client_and_upstream_sockets_have_nodelay():
     with Emu(ROOT, "--http10", "--rate", str(256 * 1024)) as up, \
             Shim(conf([up.port])) as s, HttpConn(s.port) as c:
         c.request("GET", wu_url("/small.bin"), host=WU_HOST)
+        # The upstream socket shows up while it connects; the shim sets
+        # the option when the connect completes (before its first write):
+        # look until both are set or the deadline passes.
         deadline = time.monotonic() + 10
-        socks = []
+        client = c.sock.getsockname()
+        mine, upstream = [], []
         while time.monotonic() < deadline:
             socks = tcp_sockets(s.pid)
-            if len(socks) >= 2:
+            mine = [x for x in socks if x[1][:2] == client[:2]]
+            upstream = [x for x in socks if x[1][1] == up.port]
+            if len(mine) == 1 and len(upstream) == 1 and mine[0][2] and \
+                    upstream[0][2]:
                 break
             time.sleep(0.02)
-        client = c.sock.getsockname()
-        mine = [x for x in socks if x[1][:2] == client[:2]]
-        upstream = [x for x in socks if x[1][1] == up.port]
         check(len(mine) == 1 and len(upstream) == 1,
               "sockets of the shim: %r" % socks)
         check(mine[0][2], "client socket without TCP_NODELAY")
