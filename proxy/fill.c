@@ -16,7 +16,7 @@
  *
  * The cache writes and hashes on its worker thread (offload.c): "on
  * disk" grows as its jobs complete (fill_progress_cb), and the upstream
- * is paused while FILL_QUEUE_MAX bytes (1 MiB) wait for the disk, so
+ * is paused while FILL_QUEUE_MAX bytes (2 MiB) wait for the disk, so
  * memory stays bounded however fast the parent and however slow the disk.
  */
 #include <stdio.h>
@@ -36,7 +36,7 @@
 
 /* The upstream pauses above this many bytes not yet on disk, and goes on
  * below half of it. */
-#define FILL_QUEUE_MAX ((uint64_t)1 << 20)
+#define FILL_QUEUE_MAX ((uint64_t)2 << 20)
 
 enum fill_state {
     FILL_FETCHING = 0,
