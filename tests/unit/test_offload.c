@@ -230,14 +230,26 @@ walk_fn(void *arg, const char *path, uint64_t size, int64_t mtime)
     return 0;
 }
 
+/* The files below dir are want, none of them a temporary. */
 static void
-count_files(const char *dir, int *files, int *tmp)
+expect_files(const char *dir, int want)
 {
     struct walkcount wc = {0, 0};
 
     assert_int_equal(plat_walk(dir, walk_fn, &wc), 0);
-    *files = wc.wc_files;
-    *tmp = wc.wc_tmp;
+    assert_int_equal(wc.wc_files, want);
+    assert_int_equal(wc.wc_tmp, 0);
+}
+
+/* Run the loop until the worker has nothing left (bounded). */
+static void
+settle(struct tdir *t)
+{
+    unsigned spins = 0;
+
+    while (offload_pending(t->td_o) > 0 && spins++ < 10000)
+        event_base_loop(t->td_base, EVLOOP_ONCE);
+    assert_int_equal(offload_pending(t->td_o), 0);
 }
 
 /* A body of n pattern bytes, and the URL naming its SHA-1. */
@@ -257,6 +269,21 @@ make_body(size_t n, char *url, size_t urllen)
         snprintf(hex + 2 * i, 3, "%02x", d[i]);
     snprintf(url, urllen, "http://h/c/msdownload/update/kb_%s.cab", hex);
     return b;
+}
+
+/* A fill of url expecting n bytes (UINT64_MAX: unknown), begun. */
+static struct cache_fill *
+begin(struct tdir *t, const char *url, uint64_t n)
+{
+    struct cache_meta m;
+    char err[200] = "";
+    struct cache_fill *f;
+
+    memset(&m, 0, sizeof(m));
+    f = cache_fill_begin(t->td_c, url, n, &m, err, sizeof(err));
+    if (f == NULL)
+        fail_msg("cache_fill_begin: %s", err);
+    return f;
 }
 
 struct news {
@@ -300,21 +327,19 @@ test_fill_on_worker(void **state)
 {
     struct tdir *t = *state;
     const size_t n = 24u << 20, chunk = 64u << 10;
-    char url[200], err[200] = "";
+    char url[200];
     unsigned char *b = make_body(n, url, sizeof(url));
-    struct cache_meta m, got;
+    struct cache_meta got;
     struct news nw = {0, NULL};
     struct outcome oc;
     struct cache_fill *f;
     struct cache_ent *hold = NULL;
-    int fd = -1, files, tmp;
+    int fd = -1;
     uint64_t last = 0;
-    unsigned sub = 0, later = 0;
+    unsigned sub = 0;
 
-    memset(&m, 0, sizeof(m));
     memset(&oc, 0, sizeof(oc));
-    f = cache_fill_begin(t->td_c, url, n, &m, err, sizeof(err));
-    assert_non_null(f);
+    f = begin(t, url, n);
     cache_fill_set_notify(f, news_cb, &nw);
     for (size_t off = 0; off < n; off += chunk) {
         assert_int_equal(cache_fill_write(f, b + off, chunk), 0);
@@ -365,11 +390,8 @@ test_fill_on_worker(void **state)
     plat_close(fd);
     cache_release(hold);
     /* The directory's fsync is a job of its own: let it finish. */
-    while (offload_pending(t->td_o) > 0 && later++ < 1000)
-        event_base_loop(t->td_base, EVLOOP_ONCE);
-    count_files(t->td_path, &files, &tmp);
-    assert_int_equal(files, 2);
-    assert_int_equal(tmp, 0);
+    settle(t);
+    expect_files(t->td_path, 2);
     free(b);
 }
 
@@ -380,19 +402,15 @@ test_fill_sha1_rejected(void **state)
 {
     struct tdir *t = *state;
     const size_t n = 3u << 20;
-    char url[200], err[200] = "";
+    char url[200];
     unsigned char *b = make_body(n, url, sizeof(url));
-    struct cache_meta m;
     struct outcome oc;
     struct cache_stats st;
     struct cache_fill *f;
-    int files, tmp;
 
-    memset(&m, 0, sizeof(m));
     memset(&oc, 0, sizeof(oc));
     b[n / 2] ^= 1;
-    f = cache_fill_begin(t->td_c, url, n, &m, err, sizeof(err));
-    assert_non_null(f);
+    f = begin(t, url, n);
     assert_int_equal(cache_fill_write(f, b, n), 0);
     cache_fill_commit(f, outcome_cb, &oc);
     loop_until(t->td_base, &oc.oc_called, 1);
@@ -402,8 +420,7 @@ test_fill_sha1_rejected(void **state)
     cache_get_stats(t->td_c, &st);
     assert_int_equal(st.cs_rejected, 1);
     assert_int_equal(st.cs_entries, 0);
-    count_files(t->td_path, &files, &tmp);
-    assert_int_equal(files, 0);
+    expect_files(t->td_path, 0);
     free(b);
 }
 
@@ -415,25 +432,19 @@ test_fill_abort_in_flight(void **state)
 {
     struct tdir *t = *state;
     const size_t n = 8u << 20;
-    char url[200], err[200] = "";
+    char url[200];
     unsigned char *b = make_body(n, url, sizeof(url));
-    struct cache_meta m;
     struct outcome oc;
     struct news nw = {0, NULL};
     struct cache_fill *f;
-    int files, tmp;
-    unsigned spins = 0;
 
-    memset(&m, 0, sizeof(m));
     memset(&oc, 0, sizeof(oc));
     /* 1: a write out on the worker. */
-    f = cache_fill_begin(t->td_c, url, n, &m, err, sizeof(err));
-    assert_non_null(f);
+    f = begin(t, url, n);
     assert_int_equal(cache_fill_write(f, b, n), 0);
     cache_fill_abort(f);
     /* 2: from the notify callback. */
-    f = cache_fill_begin(t->td_c, url, n, &m, err, sizeof(err));
-    assert_non_null(f);
+    f = begin(t, url, n);
     cache_fill_set_notify(f, news_cb, &nw);
     nw.nw_abort = f;
     assert_int_equal(cache_fill_write(f, b, n / 2), 0);
@@ -441,18 +452,14 @@ test_fill_abort_in_flight(void **state)
     loop_until(t->td_base, &nw.nw_calls, 1);
     assert_null(nw.nw_abort);
     /* 3: during the seal. */
-    f = cache_fill_begin(t->td_c, url, n, &m, err, sizeof(err));
-    assert_non_null(f);
+    f = begin(t, url, n);
     assert_int_equal(cache_fill_write(f, b, n), 0);
     cache_fill_commit(f, outcome_cb, &oc);
     cache_fill_abort(f);
-    while (offload_pending(t->td_o) > 0 && spins++ < 10000)
-        event_base_loop(t->td_base, EVLOOP_ONCE);
-    assert_int_equal(offload_pending(t->td_o), 0);
+    settle(t);
     assert_int_equal(oc.oc_called, 0);
     assert_int_equal(nw.nw_calls, 1);
-    count_files(t->td_path, &files, &tmp);
-    assert_int_equal(files, 0);
+    expect_files(t->td_path, 0);
     free(b);
 }
 
@@ -464,17 +471,13 @@ test_fill_close_mid_fill(void **state)
 {
     struct tdir *t = *state;
     const size_t n = 8u << 20;
-    char url[200], err[200] = "";
+    char url[200];
     unsigned char *b = make_body(n, url, sizeof(url));
-    struct cache_meta m;
     struct outcome oc;
     struct cache_fill *f;
-    int files, tmp;
 
-    memset(&m, 0, sizeof(m));
     memset(&oc, 0, sizeof(oc));
-    f = cache_fill_begin(t->td_c, url, n, &m, err, sizeof(err));
-    assert_non_null(f);
+    f = begin(t, url, n);
     assert_int_equal(cache_fill_write(f, b, n), 0);
     cache_fill_commit(f, outcome_cb, &oc);
     cache_close(t->td_c);
@@ -484,8 +487,7 @@ test_fill_close_mid_fill(void **state)
     assert_int_equal(oc.oc_called, 1);
     assert_int_equal(oc.oc_cc.cc_rc, -1);
     assert_string_equal(oc.oc_cc.cc_err, "cache closed");
-    count_files(t->td_path, &files, &tmp);
-    assert_int_equal(files, 0);
+    expect_files(t->td_path, 0);
     free(b);
 }
 
@@ -499,23 +501,19 @@ test_evicted_file_removed_on_worker(void **state)
     const size_t n = 6u << 20;
     char url[2][200], err[200] = "";
     unsigned char *b[2];
-    struct cache_meta m, got;
+    struct cache_meta got;
     struct cache_stats st;
     struct outcome oc;
-    int files, tmp, fd;
-    unsigned spins = 0;
+    int fd;
     struct cache_ent *hold;
 
     cache_close(t->td_c);
     t->td_c = cache_open(t->td_path, 10u << 20, 1, err, sizeof(err));
     assert_non_null(t->td_c);
     cache_set_offload(t->td_c, t->td_o);
-    memset(&m, 0, sizeof(m));
     for (int i = 0; i < 2; i++) {
         b[i] = make_body(n - (size_t)i, url[i], sizeof(url[i]));
-        struct cache_fill *f =
-            cache_fill_begin(t->td_c, url[i], UINT64_MAX, &m, err, sizeof(err));
-        assert_non_null(f);
+        struct cache_fill *f = begin(t, url[i], UINT64_MAX);
         assert_int_equal(cache_fill_write(f, b[i], n - (size_t)i), 0);
         memset(&oc, 0, sizeof(oc));
         cache_fill_commit(f, outcome_cb, &oc);
@@ -526,11 +524,8 @@ test_evicted_file_removed_on_worker(void **state)
     assert_int_equal(st.cs_entries, 1);
     assert_int_equal(st.cs_evictions, 1);
     assert_int_equal(cache_lookup(t->td_c, url[0], &got, &fd, &hold), -1);
-    while (offload_pending(t->td_o) > 0 && spins++ < 10000)
-        event_base_loop(t->td_base, EVLOOP_ONCE);
-    count_files(t->td_path, &files, &tmp);
-    assert_int_equal(files, 2);
-    assert_int_equal(tmp, 0);
+    settle(t);
+    expect_files(t->td_path, 2);
     assert_int_equal(cache_lookup(t->td_c, url[1], &got, &fd, &hold), 0);
     assert_int_equal(got.cm_length, n - 1);
     plat_close(fd);
