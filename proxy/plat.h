@@ -46,6 +46,12 @@ int plat_fsync(int fd);
  * lazy writer already writes dirty pages back by itself. */
 int plat_writeback(int fd, uint64_t off, uint64_t len);
 int plat_fsize(int fd, uint64_t *size);
+/* A second descriptor of fd for sending bytes of the file straight to a
+ * socket (a libevent file segment, sendfile), which may outlive fd, while
+ * another thread still writes further on in the file: -1 where segments
+ * are read through the shared file position instead (Windows, where a
+ * concurrent positional write moves it); callers then use plat_pread. */
+int plat_dup_for_send(int fd);
 /* Atomic replace of to by from (rename / MoveFileEx REPLACE_EXISTING). */
 int plat_rename(const char *from, const char *to);
 int plat_unlink(const char *path);

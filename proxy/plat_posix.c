@@ -162,6 +162,12 @@ plat_writeback(int fd, uint64_t off, uint64_t len)
 }
 
 int
+plat_dup_for_send(int fd)
+{
+    return fcntl(fd, F_DUPFD_CLOEXEC, 0);
+}
+
+int
 plat_fsize(int fd, uint64_t *size)
 {
     struct stat st;

@@ -155,6 +155,14 @@ plat_writeback(int fd, uint64_t off, uint64_t len)
 }
 
 int
+plat_dup_for_send(int fd)
+{
+    (void)fd;
+    errno = ENOSYS;
+    return -1;
+}
+
+int
 plat_fsize(int fd, uint64_t *size)
 {
     HANDLE h = plat_handle(fd);

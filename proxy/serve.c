@@ -68,6 +68,34 @@ serve_head(struct serve *se, const struct cache_meta *meta, uint64_t total)
     return 0;
 }
 
+/* Queue n bytes at se_pos of fd as a file segment of their own (sendfile
+ * from the page cache, no copy here). 1 queued, 0 not possible here (the
+ * caller reads them instead), -1 after ending with a cut. */
+static int
+serve_segment(struct serve *se, struct evbuffer *out, int fd, size_t n)
+{
+    int sfd = plat_dup_for_send(fd);
+    struct evbuffer_file_segment *seg;
+
+    if (sfd == -1)
+        return 0;
+    seg = evbuffer_file_segment_new(sfd, (ev_off_t)se->se_pos, (ev_off_t)n,
+                                    EVBUF_FS_CLOSE_ON_FREE);
+    if (seg == NULL) {
+        plat_close(sfd);
+        return 0;
+    }
+    int r = evbuffer_add_file_segment(out, seg, 0, (ev_off_t)n);
+    evbuffer_file_segment_free(seg); /* out holds its own reference */
+    if (r == -1) {
+        serve_end(se, SERVE_CUT, 0, "cannot queue the cache file");
+        return -1;
+    }
+    se->se_pos += n;
+    se->se_cb->scb_sent(se->se_arg, n);
+    return 1;
+}
+
 /* Queue entity bytes while the client keeps up; end at the last one. */
 static void
 serve_pump(struct serve *se)
@@ -83,6 +111,11 @@ serve_pump(struct serve *se)
         uint64_t stop = avail < se->se_end ? avail : se->se_end;
         size_t n = stop - se->se_pos > PUMP_CHUNK ? PUMP_CHUNK
                                                   : (size_t)(stop - se->se_pos);
+        int sent = serve_segment(se, out, fd, n);
+        if (sent == -1)
+            return;
+        if (sent == 1)
+            continue;
         struct evbuffer_iovec v;
         if (evbuffer_reserve_space(out, (ev_ssize_t)n, &v, 1) < 1) {
             serve_end(se, SERVE_CUT, 0, "out of memory");
