@@ -3,8 +3,10 @@
  *
  * The head needs the entity's length: from the entry, or from the fill's
  * upstream; with an upstream that gave none, serving waits for the end of
- * the fill. Bytes are read from the file at se_pos while the client keeps
- * up (below RELAY_HIGH_MARK) and the fill has them (fill_available).
+ * the fill. Bytes go from the file at se_pos while the client keeps up
+ * (below RELAY_HIGH_MARK) and the fill has them (fill_available): as file
+ * segments of their own (sendfile) where plat_dup_for_send allows, else
+ * read into the output buffer.
  */
 #include <stdio.h>
 #include <stdlib.h>
