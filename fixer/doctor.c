@@ -16,17 +16,13 @@
 uint64_t
 doc_now(struct doc *d)
 {
-    const struct fixer_clock *c = d->d_env->fe_clock;
-
-    return c->fc_now_ms(c->fc_ctx);
+    return fixer_now(d->d_env);
 }
 
 uint64_t
 doc_since(struct doc *d, uint64_t t0)
 {
-    uint64_t now = doc_now(d);
-
-    return now > t0 ? now - t0 : 0;
+    return fixer_since(d->d_env, t0);
 }
 
 void

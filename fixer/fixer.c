@@ -65,18 +65,16 @@ fixer_clock_system(struct fixer_clock *clk)
     clk->fc_sleep_ms = fixer_sys_sleep;
 }
 
-static uint64_t
-fx_now(struct fx *x)
+uint64_t
+fixer_now(const struct fixer_env *env)
 {
-    const struct fixer_clock *c = x->x_env->fe_clock;
-
-    return c->fc_now_ms(c->fc_ctx);
+    return env->fe_clock->fc_now_ms(env->fe_clock->fc_ctx);
 }
 
-static uint64_t
-fx_since(struct fx *x, uint64_t t0)
+uint64_t
+fixer_since(const struct fixer_env *env, uint64_t t0)
 {
-    uint64_t now = fx_now(x);
+    uint64_t now = fixer_now(env);
 
     return now > t0 ? now - t0 : 0;
 }
@@ -127,18 +125,18 @@ fx_ensure_running(struct fx *x, const char *step, const char *name)
 {
     const struct svc_ops *svc = x->x_env->fe_svc;
     uint32_t timeout = x->x_o->fo_start_timeout_ms;
-    uint64_t t0 = fx_now(x);
+    uint64_t t0 = fixer_now(x->x_env);
     enum svc_state st;
 
     if (svc->so_query(svc->so_ctx, name, &st, x->x_err, sizeof(x->x_err)) ==
         0) {
         if (st == SVC_RUNNING) {
-            report_step(x->x_rep, step, REP_OK, fx_since(x, t0),
+            report_step(x->x_rep, step, REP_OK, fixer_since(x->x_env, t0),
                         "%s is running", name);
             return 0;
         }
         if (st == SVC_ABSENT) {
-            report_step(x->x_rep, step, REP_FAIL, fx_since(x, t0),
+            report_step(x->x_rep, step, REP_FAIL, fixer_since(x->x_env, t0),
                         "%s is not installed", name);
             return -1;
         }
@@ -146,11 +144,12 @@ fx_ensure_running(struct fx *x, const char *step, const char *name)
     if (svc->so_start(svc->so_ctx, name, timeout, x->x_err, sizeof(x->x_err)) ==
             -1 ||
         fx_wait(x, name, SVC_RUNNING, t0, timeout) == -1) {
-        report_step(x->x_rep, step, REP_FAIL, fx_since(x, t0), "start %s: %s",
-                    name, x->x_err);
+        report_step(x->x_rep, step, REP_FAIL, fixer_since(x->x_env, t0),
+                    "start %s: %s", name, x->x_err);
         return -1;
     }
-    report_step(x->x_rep, step, REP_OK, fx_since(x, t0), "%s started", name);
+    report_step(x->x_rep, step, REP_OK, fixer_since(x->x_env, t0), "%s started",
+                name);
     return 0;
 }
 
@@ -160,30 +159,33 @@ fx_ensure_bits(struct fx *x)
 {
     const struct svc_ops *svc = x->x_env->fe_svc;
     const char *bits = x->x_o->fo_bits;
-    uint64_t t0 = fx_now(x);
+    uint64_t t0 = fixer_now(x->x_env);
     int disabled = 0, r;
 
     r = svc->so_disabled(svc->so_ctx, bits, &disabled, x->x_err,
                          sizeof(x->x_err));
     if (r == -1) {
-        report_step(x->x_rep, "bits-enable", REP_FAIL, fx_since(x, t0),
-                    "start type of %s: %s", bits, x->x_err);
+        report_step(x->x_rep, "bits-enable", REP_FAIL,
+                    fixer_since(x->x_env, t0), "start type of %s: %s", bits,
+                    x->x_err);
         fx_manual(x, SVC_ACT_ENABLE, bits);
         fx_manual(x, SVC_ACT_START, bits);
         return -1;
     }
     if (r == 1) {
-        report_step(x->x_rep, "bits-enable", REP_SKIP, fx_since(x, t0),
+        report_step(x->x_rep, "bits-enable", REP_SKIP,
+                    fixer_since(x->x_env, t0),
                     "the service backend cannot tell whether %s is "
                     "disabled",
                     bits);
     } else if (!disabled) {
-        report_step(x->x_rep, "bits-enable", REP_OK, fx_since(x, t0),
+        report_step(x->x_rep, "bits-enable", REP_OK, fixer_since(x->x_env, t0),
                     "%s is not disabled", bits);
     } else if (!x->x_o->fo_enable_bits) {
         /* A disabled BITS may be an administrator's choice: it is changed
          * only on request. WSUS downloads nothing until it runs. */
-        report_step(x->x_rep, "bits-enable", REP_FAIL, fx_since(x, t0),
+        report_step(x->x_rep, "bits-enable", REP_FAIL,
+                    fixer_since(x->x_env, t0),
                     "%s is disabled, so WSUS cannot download; it was left "
                     "disabled (run again with --enable-bits to have it "
                     "set to start automatically)",
@@ -194,14 +196,14 @@ fx_ensure_bits(struct fx *x)
         return -1;
     } else if (svc->so_enable(svc->so_ctx, bits, x->x_err, sizeof(x->x_err)) ==
                -1) {
-        report_step(x->x_rep, "bits-enable", REP_FAIL, fx_since(x, t0),
-                    "%s is disabled and could not be enabled: %s", bits,
-                    x->x_err);
+        report_step(
+            x->x_rep, "bits-enable", REP_FAIL, fixer_since(x->x_env, t0),
+            "%s is disabled and could not be enabled: %s", bits, x->x_err);
         fx_manual(x, SVC_ACT_ENABLE, bits);
         fx_manual(x, SVC_ACT_START, bits);
         return -1;
     } else {
-        report_step(x->x_rep, "bits-enable", REP_OK, fx_since(x, t0),
+        report_step(x->x_rep, "bits-enable", REP_OK, fixer_since(x->x_env, t0),
                     "%s was disabled; set to start automatically", bits);
     }
     if (fx_ensure_running(x, "bits-start", bits) == -1) {
@@ -234,23 +236,23 @@ static int
 fx_connect_read(struct fx *x, int64_t *value)
 {
     const struct db_ops *db = x->x_env->fe_db;
-    uint64_t t0 = fx_now(x);
+    uint64_t t0 = fixer_now(x->x_env);
 
     if (db->do_connect(db->do_ctx, x->x_o->fo_connection, x->x_err,
                        sizeof(x->x_err)) == -1) {
-        report_step(x->x_rep, "db-connect", REP_FAIL, fx_since(x, t0), "%s: %s",
-                    x->x_conn, x->x_err);
+        report_step(x->x_rep, "db-connect", REP_FAIL, fixer_since(x->x_env, t0),
+                    "%s: %s", x->x_conn, x->x_err);
         return -1;
     }
-    report_step(x->x_rep, "db-connect", REP_OK, fx_since(x, t0), "%s",
+    report_step(x->x_rep, "db-connect", REP_OK, fixer_since(x->x_env, t0), "%s",
                 x->x_conn);
-    t0 = fx_now(x);
+    t0 = fixer_now(x->x_env);
     if (db->do_read(db->do_ctx, value, x->x_err, sizeof(x->x_err)) == -1) {
-        report_step(x->x_rep, "db-read", REP_FAIL, fx_since(x, t0), "%s",
-                    x->x_err);
+        report_step(x->x_rep, "db-read", REP_FAIL, fixer_since(x->x_env, t0),
+                    "%s", x->x_err);
         return -1;
     }
-    report_step(x->x_rep, "db-read", REP_OK, fx_since(x, t0),
+    report_step(x->x_rep, "db-read", REP_OK, fixer_since(x->x_env, t0),
                 "BitsDownloadPriorityForeground = %" PRId64, *value);
     return 0;
 }
@@ -262,7 +264,7 @@ fx_transaction(struct fx *x, int64_t target)
 {
     const struct db_ops *db = x->x_env->fe_db;
     char rberr[FX_ERR_MAX / 2];
-    uint64_t t0 = fx_now(x);
+    uint64_t t0 = fixer_now(x->x_env);
     const char *step = "db-begin";
     int64_t rows = -1, back = -1;
 
@@ -289,22 +291,24 @@ fx_transaction(struct fx *x, int64_t target)
     step = "db-commit";
     if (db->do_commit(db->do_ctx, x->x_err, sizeof(x->x_err)) == -1)
         goto fail;
-    report_step(x->x_rep, "db-update", REP_OK, fx_since(x, t0),
+    report_step(x->x_rep, "db-update", REP_OK, fixer_since(x->x_env, t0),
                 "BitsDownloadPriorityForeground = %" PRId64
                 " (1 row, read back, committed)",
                 target);
     return 0;
 fail:
-    report_step(x->x_rep, step, REP_FAIL, fx_since(x, t0), "%s", x->x_err);
+    report_step(x->x_rep, step, REP_FAIL, fixer_since(x->x_env, t0), "%s",
+                x->x_err);
     memcpy(x->x_why, x->x_err, sizeof(x->x_why));
-    t0 = fx_now(x);
+    t0 = fixer_now(x->x_env);
     if (db->do_rollback(db->do_ctx, rberr, sizeof(rberr)) == -1)
-        report_step(x->x_rep, "db-rollback", REP_WARN, fx_since(x, t0),
+        report_step(x->x_rep, "db-rollback", REP_WARN,
+                    fixer_since(x->x_env, t0),
                     "%s (the driver discards the open transaction on "
                     "disconnect)",
                     rberr);
     else
-        report_step(x->x_rep, "db-rollback", REP_OK, fx_since(x, t0),
+        report_step(x->x_rep, "db-rollback", REP_OK, fixer_since(x->x_env, t0),
                     "rolled back; value unchanged");
     return -1;
 }
@@ -373,17 +377,18 @@ static int
 fx_step_lock(struct fx *x)
 {
     const struct state_ops *sto = x->x_env->fe_state;
-    uint64_t t0 = fx_now(x);
+    uint64_t t0 = fixer_now(x->x_env);
 
     if (sto->st_lock(sto->st_ctx, x->x_err, sizeof(x->x_err)) == -1) {
-        report_step(x->x_rep, "lock", REP_FAIL, fx_since(x, t0), "%s",
+        report_step(x->x_rep, "lock", REP_FAIL, fixer_since(x->x_env, t0), "%s",
                     x->x_err);
         report_finish(x->x_rep, FIXER_EXIT_FAILED,
                       "%s: another run holds the lock; nothing changed",
                       x->x_cmd);
         return -1;
     }
-    report_step(x->x_rep, "lock", REP_OK, fx_since(x, t0), "run lock held");
+    report_step(x->x_rep, "lock", REP_OK, fixer_since(x->x_env, t0),
+                "run lock held");
     return 0;
 }
 
@@ -396,11 +401,11 @@ fx_step_read(struct fx *x)
 {
     const struct state_ops *sto = x->x_env->fe_state;
     struct fixer_state *st = &x->x_st;
-    uint64_t t0 = fx_now(x);
+    uint64_t t0 = fixer_now(x->x_env);
 
     if (sto->st_load(sto->st_ctx, st, x->x_err, sizeof(x->x_err)) == -1) {
-        report_step(x->x_rep, "state-load", REP_FAIL, fx_since(x, t0), "%s",
-                    x->x_err);
+        report_step(x->x_rep, "state-load", REP_FAIL, fixer_since(x->x_env, t0),
+                    "%s", x->x_err);
         report_finish(x->x_rep, FIXER_EXIT_FAILED,
                       "%s: the state file cannot be read; nothing changed",
                       x->x_cmd);
@@ -408,13 +413,14 @@ fx_step_read(struct fx *x)
     }
     if (x->x_o->fo_cmd == FIXER_CMD_REVERT) {
         x->x_target = st->fs_has_apply ? st->fs_apply_previous : 0;
-        report_step(x->x_rep, "state-load", REP_OK, fx_since(x, t0),
+        report_step(x->x_rep, "state-load", REP_OK, fixer_since(x->x_env, t0),
                     st->fs_has_apply
                         ? "last apply recorded the previous value %" PRId64
                         : "no apply recorded: reverting to %" PRId64,
                     x->x_target);
     } else {
-        report_step(x->x_rep, "state-load", REP_OK, fx_since(x, t0), "%s",
+        report_step(x->x_rep, "state-load", REP_OK, fixer_since(x->x_env, t0),
+                    "%s",
                     st->fs_has_apply ? "state file read"
                                      : "no previous apply recorded");
     }
@@ -455,7 +461,7 @@ fx_step_record(struct fx *x)
     const char *name = x->x_o->fo_service;
     struct fixer_state *st = &x->x_st;
     enum svc_state sst = SVC_UNKNOWN;
-    uint64_t t0 = fx_now(x);
+    uint64_t t0 = fixer_now(x->x_env);
 
     if (svc->so_query(svc->so_ctx, name, &sst, x->x_err, sizeof(x->x_err)) ==
             -1 ||
@@ -466,17 +472,17 @@ fx_step_record(struct fx *x)
             snprintf(x->x_err, sizeof(x->x_err),
                      "%s is %s; try again once it is running or stopped", name,
                      svc_state_name(sst));
-        report_step(x->x_rep, "service-query", REP_FAIL, fx_since(x, t0), "%s",
-                    x->x_err);
+        report_step(x->x_rep, "service-query", REP_FAIL,
+                    fixer_since(x->x_env, t0), "%s", x->x_err);
         report_finish(x->x_rep, FIXER_EXIT_FAILED, "%s: %s; nothing changed",
                       x->x_cmd, x->x_err);
         return -1;
     }
     x->x_sst = sst;
     report_str(x->x_rep, "service_before", svc_state_name(sst));
-    report_step(x->x_rep, "service-query", REP_OK, fx_since(x, t0), "%s is %s",
-                name, svc_state_name(sst));
-    t0 = fx_now(x);
+    report_step(x->x_rep, "service-query", REP_OK, fixer_since(x->x_env, t0),
+                "%s is %s", name, svc_state_name(sst));
+    t0 = fixer_now(x->x_env);
     st->fs_has_run = 1;
     fx_set_word(st->fs_run_command, x->x_cmd);
     st->fs_run_previous = x->x_cur;
@@ -485,13 +491,13 @@ fx_step_record(struct fx *x)
     fx_set_word(st->fs_run_result, "started");
     st->fs_run_time[0] = '\0';
     if (sto->st_save(sto->st_ctx, st, x->x_err, sizeof(x->x_err)) == -1) {
-        report_step(x->x_rep, "state-save", REP_FAIL, fx_since(x, t0), "%s",
-                    x->x_err);
+        report_step(x->x_rep, "state-save", REP_FAIL, fixer_since(x->x_env, t0),
+                    "%s", x->x_err);
         report_finish(x->x_rep, FIXER_EXIT_FAILED,
                       "%s: cannot record the state; nothing changed", x->x_cmd);
         return -1;
     }
-    report_step(x->x_rep, "state-save", REP_OK, fx_since(x, t0),
+    report_step(x->x_rep, "state-save", REP_OK, fixer_since(x->x_env, t0),
                 "recorded %s=%s, value %" PRId64, name, svc_state_name(sst),
                 x->x_cur);
     return 0;
@@ -507,7 +513,7 @@ fx_step_stop(struct fx *x)
     const struct svc_ops *svc = x->x_env->fe_svc;
     const char *name = x->x_o->fo_service;
     uint32_t timeout = x->x_o->fo_stop_timeout_ms;
-    uint64_t t0 = fx_now(x);
+    uint64_t t0 = fixer_now(x->x_env);
 
     if (x->x_sst != SVC_RUNNING) {
         report_step(x->x_rep, "service-stop", REP_SKIP, 0,
@@ -517,12 +523,12 @@ fx_step_stop(struct fx *x)
     if (svc->so_stop(svc->so_ctx, name, timeout, x->x_err, sizeof(x->x_err)) !=
             -1 &&
         fx_wait(x, name, SVC_STOPPED, t0, timeout) != -1) {
-        report_step(x->x_rep, "service-stop", REP_OK, fx_since(x, t0),
+        report_step(x->x_rep, "service-stop", REP_OK, fixer_since(x->x_env, t0),
                     "%s stopped", name);
         return 0;
     }
-    report_step(x->x_rep, "service-stop", REP_FAIL, fx_since(x, t0), "%s",
-                x->x_err);
+    report_step(x->x_rep, "service-stop", REP_FAIL, fixer_since(x->x_env, t0),
+                "%s", x->x_err);
     memcpy(x->x_why, x->x_err, sizeof(x->x_why));
     if (fx_ensure_running(x, "service-start", name) == -1) {
         fx_manual(x, SVC_ACT_START, name);
@@ -604,7 +610,7 @@ fx_step_end(struct fx *x)
     struct fixer_state *st = &x->x_st;
     const char *name = x->x_o->fo_service;
     int64_t after = x->x_changed ? x->x_target : x->x_cur;
-    uint64_t t0 = fx_now(x);
+    uint64_t t0 = fixer_now(x->x_env);
 
     report_int(x->x_rep, "value_after", after);
     fx_set_word(st->fs_run_result, end->fe_result);
@@ -616,12 +622,12 @@ fx_step_end(struct fx *x)
         st->fs_apply_time[0] = '\0';
     }
     if (sto->st_save(sto->st_ctx, st, x->x_err, sizeof(x->x_err)) == -1)
-        report_step(x->x_rep, "state-save", REP_WARN, fx_since(x, t0),
+        report_step(x->x_rep, "state-save", REP_WARN, fixer_since(x->x_env, t0),
                     "%s; note the previous value %" PRId64
                     " for a later revert",
                     x->x_err, x->x_cur);
     else
-        report_step(x->x_rep, "state-save", REP_OK, fx_since(x, t0),
+        report_step(x->x_rep, "state-save", REP_OK, fixer_since(x->x_env, t0),
                     "result %s", st->fs_run_result);
     if (end->fe_exit == FIXER_EXIT_NOT_RESTORED)
         report_finish(x->x_rep, end->fe_exit,
@@ -706,23 +712,23 @@ fx_status_service(struct fx *x, const char *step, const char *name,
                   int check_disabled)
 {
     const struct svc_ops *svc = x->x_env->fe_svc;
-    uint64_t t0 = fx_now(x);
+    uint64_t t0 = fixer_now(x->x_env);
     enum svc_state st;
     int disabled = 0, r = 1;
 
     if (svc->so_query(svc->so_ctx, name, &st, x->x_err, sizeof(x->x_err)) ==
             -1 ||
         st == SVC_UNKNOWN) {
-        report_step(x->x_rep, step, REP_FAIL, fx_since(x, t0), "%s: %s", name,
-                    x->x_err);
+        report_step(x->x_rep, step, REP_FAIL, fixer_since(x->x_env, t0),
+                    "%s: %s", name, x->x_err);
         return -1;
     }
     if (check_disabled)
         r = svc->so_disabled(svc->so_ctx, name, &disabled, x->x_err,
                              sizeof(x->x_err));
     report_step(x->x_rep, step, st == SVC_ABSENT ? REP_FAIL : REP_OK,
-                fx_since(x, t0), "%s is %s%s", name, svc_state_name(st),
-                r == 0 && disabled ? " (disabled)" : "");
+                fixer_since(x->x_env, t0), "%s is %s%s", name,
+                svc_state_name(st), r == 0 && disabled ? " (disabled)" : "");
     report_str(x->x_rep, step, svc_state_name(st));
     return st == SVC_ABSENT ? -1 : 0;
 }

@@ -57,6 +57,10 @@ struct fixer_opts {
 /* The system clock (fplat). */
 void fixer_clock_system(struct fixer_clock *clk);
 
+/* Now on env's clock, in ms; the ms since t0 on it (0 if it went back). */
+uint64_t fixer_now(const struct fixer_env *env);
+uint64_t fixer_since(const struct fixer_env *env, uint64_t t0);
+
 /*
  * apply or revert (o->fo_cmd), the whole procedure (the steps of
  * docs/wsus-fixer.md, one function each in fixer.c):

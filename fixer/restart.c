@@ -28,22 +28,6 @@ struct rs {
     char r_manual[RS_MANUAL_MAX]; /* what to run by hand */
 };
 
-static uint64_t
-rs_now(struct rs *r)
-{
-    const struct fixer_clock *c = r->r_env->fe_clock;
-
-    return c->fc_now_ms(c->fc_ctx);
-}
-
-static uint64_t
-rs_since(struct rs *r, uint64_t t0)
-{
-    uint64_t now = rs_now(r);
-
-    return now > t0 ? now - t0 : 0;
-}
-
 static void
 rs_outcome(struct rs *r, enum rs_outcome o, const char *why)
 {
@@ -67,19 +51,20 @@ rs_start(struct rs *r, const char *step, const char *name)
 {
     const struct svc_ops *svc = r->r_env->fe_svc;
     uint32_t timeout = r->r_o->fo_start_timeout_ms;
-    uint64_t t0 = rs_now(r);
+    uint64_t t0 = fixer_now(r->r_env);
 
     if (svc->so_start(svc->so_ctx, name, timeout, r->r_err, sizeof(r->r_err)) ==
             -1 ||
         svcwait_state(r->r_env, r->r_o, r->r_rep, name, SVC_RUNNING, t0,
                       timeout, r->r_err, sizeof(r->r_err)) == -1) {
-        report_step(r->r_rep, step, REP_FAIL, rs_since(r, t0), "start %s: %s",
-                    name, r->r_err);
+        report_step(r->r_rep, step, REP_FAIL, fixer_since(r->r_env, t0),
+                    "start %s: %s", name, r->r_err);
         rs_manual(r, SVC_ACT_START, name);
         rs_outcome(r, RS_NOT_RUNNING, r->r_err);
         return -1;
     }
-    report_step(r->r_rep, step, REP_OK, rs_since(r, t0), "%s started", name);
+    report_step(r->r_rep, step, REP_OK, fixer_since(r->r_env, t0), "%s started",
+                name);
     return 0;
 }
 
@@ -93,7 +78,7 @@ rs_restart(struct rs *r, const char *prefix, const char *name,
     const struct svc_ops *svc = r->r_env->fe_svc;
     uint32_t timeout = r->r_o->fo_stop_timeout_ms;
     char step[32];
-    uint64_t t0 = rs_now(r);
+    uint64_t t0 = fixer_now(r->r_env);
 
     snprintf(step, sizeof(step), "%s-stop", prefix);
     if (st == SVC_STOPPED) {
@@ -102,7 +87,8 @@ rs_restart(struct rs *r, const char *prefix, const char *name,
                             sizeof(r->r_err)) == -1 ||
                svcwait_state(r->r_env, r->r_o, r->r_rep, name, SVC_STOPPED, t0,
                              timeout, r->r_err, sizeof(r->r_err)) == -1) {
-        report_step(r->r_rep, step, REP_FAIL, rs_since(r, t0), "%s", r->r_err);
+        report_step(r->r_rep, step, REP_FAIL, fixer_since(r->r_env, t0), "%s",
+                    r->r_err);
         rs_outcome(r, RS_NOT_RESTARTED, r->r_err);
         /* compensation: it must run again, whatever state it is in */
         snprintf(step, sizeof(step), "%s-start", prefix);
@@ -115,8 +101,8 @@ rs_restart(struct rs *r, const char *prefix, const char *name,
         rs_start(r, step, name);
         return;
     } else {
-        report_step(r->r_rep, step, REP_OK, rs_since(r, t0), "%s stopped",
-                    name);
+        report_step(r->r_rep, step, REP_OK, fixer_since(r->r_env, t0),
+                    "%s stopped", name);
     }
     snprintf(step, sizeof(step), "%s-start", prefix);
     rs_start(r, step, name);
@@ -128,31 +114,32 @@ static int
 rs_bits_enabled(struct rs *r, const char *bits)
 {
     const struct svc_ops *svc = r->r_env->fe_svc;
-    uint64_t t0 = rs_now(r);
+    uint64_t t0 = fixer_now(r->r_env);
     int disabled = 0, rc;
 
     rc = svc->so_disabled(svc->so_ctx, bits, &disabled, r->r_err,
                           sizeof(r->r_err));
     if (rc == 1) {
-        report_step(r->r_rep, "bits-enable", REP_SKIP, rs_since(r, t0),
-                    "the service backend cannot tell whether %s is disabled",
-                    bits);
+        report_step(
+            r->r_rep, "bits-enable", REP_SKIP, fixer_since(r->r_env, t0),
+            "the service backend cannot tell whether %s is disabled", bits);
         return 0;
     }
     if (rc == -1) {
         /* the start below tells whether it matters */
-        report_step(r->r_rep, "bits-enable", REP_WARN, rs_since(r, t0),
-                    "start type of %s: %s", bits, r->r_err);
+        report_step(r->r_rep, "bits-enable", REP_WARN,
+                    fixer_since(r->r_env, t0), "start type of %s: %s", bits,
+                    r->r_err);
         return 0;
     }
     if (!disabled) {
-        report_step(r->r_rep, "bits-enable", REP_OK, rs_since(r, t0),
+        report_step(r->r_rep, "bits-enable", REP_OK, fixer_since(r->r_env, t0),
                     "%s is not disabled", bits);
         return 0;
     }
     if (r->r_o->fo_enable_bits &&
         svc->so_enable(svc->so_ctx, bits, r->r_err, sizeof(r->r_err)) == 0) {
-        report_step(r->r_rep, "bits-enable", REP_OK, rs_since(r, t0),
+        report_step(r->r_rep, "bits-enable", REP_OK, fixer_since(r->r_env, t0),
                     "%s was disabled; set to start automatically", bits);
         return 0;
     }
@@ -161,8 +148,8 @@ rs_bits_enabled(struct rs *r, const char *bits)
                  "%s is disabled and was left so (--enable-bits sets it to "
                  "start automatically)",
                  bits);
-    report_step(r->r_rep, "bits-enable", REP_FAIL, rs_since(r, t0), "%s",
-                r->r_err);
+    report_step(r->r_rep, "bits-enable", REP_FAIL, fixer_since(r->r_env, t0),
+                "%s", r->r_err);
     rs_manual(r, SVC_ACT_ENABLE, bits);
     rs_manual(r, SVC_ACT_START, bits);
     rs_outcome(r, RS_NOT_RUNNING, r->r_err);
@@ -174,18 +161,19 @@ static int
 rs_query(struct rs *r, const char *step, const char *name, enum svc_state *st)
 {
     const struct svc_ops *svc = r->r_env->fe_svc;
-    uint64_t t0 = rs_now(r);
+    uint64_t t0 = fixer_now(r->r_env);
 
     if (svc->so_query(svc->so_ctx, name, st, r->r_err, sizeof(r->r_err)) ==
             -1 ||
         *st == SVC_ABSENT || *st == SVC_UNKNOWN) {
         if (*st == SVC_ABSENT)
             snprintf(r->r_err, sizeof(r->r_err), "%s is not installed", name);
-        report_step(r->r_rep, step, REP_FAIL, rs_since(r, t0), "%s", r->r_err);
+        report_step(r->r_rep, step, REP_FAIL, fixer_since(r->r_env, t0), "%s",
+                    r->r_err);
         return -1;
     }
-    report_step(r->r_rep, step, REP_OK, rs_since(r, t0), "%s is %s", name,
-                svc_state_name(*st));
+    report_step(r->r_rep, step, REP_OK, fixer_since(r->r_env, t0), "%s is %s",
+                name, svc_state_name(*st));
     return 0;
 }
 
@@ -227,14 +215,15 @@ fixer_restart(const struct fixer_env *env, const struct fixer_opts *o,
     r.r_o = o;
     r.r_rep = rep;
     report_command(rep, "restart");
-    t0 = rs_now(&r);
+    t0 = fixer_now(r.r_env);
     if (sto->st_lock(sto->st_ctx, r.r_err, sizeof(r.r_err)) == -1) {
-        report_step(rep, "lock", REP_FAIL, rs_since(&r, t0), "%s", r.r_err);
+        report_step(rep, "lock", REP_FAIL, fixer_since(r.r_env, t0), "%s",
+                    r.r_err);
         report_finish(rep, FIXER_EXIT_FAILED,
                       "restart: another run holds the lock; nothing done");
         return FIXER_EXIT_FAILED;
     }
-    report_step(rep, "lock", REP_OK, rs_since(&r, t0), "run lock held");
+    report_step(rep, "lock", REP_OK, fixer_since(r.r_env, t0), "run lock held");
     if (rs_query(&r, "bits-query", o->fo_bits, &bst) == -1 ||
         rs_query(&r, "service-query", o->fo_service, &wst) == -1) {
         report_finish(rep, FIXER_EXIT_FAILED, "restart: %s; nothing done",

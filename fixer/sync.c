@@ -13,12 +13,6 @@
 #define SY_ERR_MAX 1024
 #define SY_LINE_MAX 300
 
-static uint64_t
-sy_now(const struct fixer_env *env)
-{
-    return env->fe_clock->fc_now_ms(env->fe_clock->fc_ctx);
-}
-
 /* The last non-empty line of out, trimmed. */
 static void
 sy_last_line(const char *out, char *line, size_t len)
@@ -77,7 +71,7 @@ sy_wait(const struct fixer_env *env, const struct sync_opts *s,
     const struct fixer_clock *clk = env->fe_clock;
     uint32_t poll = s->sy_poll_ms ? s->sy_poll_ms : 1;
     uint64_t max_polls = (uint64_t)s->sy_timeout_ms / poll + 2;
-    uint64_t t0 = sy_now(env);
+    uint64_t t0 = fixer_now(env);
     char err[SY_ERR_MAX], line[SY_LINE_MAX] = "";
     int seen_running = 0;
 
@@ -85,7 +79,7 @@ sy_wait(const struct fixer_env *env, const struct sync_opts *s,
         uint64_t now, spent;
 
         if (sy_exec(s, s->sy_status_command, out, err, sizeof(err)) == -1) {
-            report_step(rep, "sync-wait", REP_FAIL, sy_now(env) - t0,
+            report_step(rep, "sync-wait", REP_FAIL, fixer_now(env) - t0,
                         "status command: %s", err);
             snprintf(msg, msglen,
                      "synchronization started; its status cannot be read: "
@@ -100,7 +94,7 @@ sy_wait(const struct fixer_env *env, const struct sync_opts *s,
             int ok = sy_has(out, s->sy_success_match);
 
             report_step(rep, "sync-wait", ok ? REP_OK : REP_FAIL,
-                        sy_now(env) - t0, "synchronization ended: %s", line);
+                        fixer_now(env) - t0, "synchronization ended: %s", line);
             if (!ok)
                 report_fix(rep,
                            "see the synchronization's errors in the WSUS "
@@ -111,7 +105,7 @@ sy_wait(const struct fixer_env *env, const struct sync_opts *s,
             report_str(rep, "sync_result", line);
             return ok ? FIXER_EXIT_OK : FIXER_EXIT_FAILED;
         }
-        now = sy_now(env);
+        now = fixer_now(env);
         spent = now > t0 ? now - t0 : 0;
         if (spent >= s->sy_timeout_ms)
             break;
@@ -124,7 +118,7 @@ sy_wait(const struct fixer_env *env, const struct sync_opts *s,
                                           : poll);
     }
     report_progress_end(rep);
-    report_step(rep, "sync-wait", REP_FAIL, sy_now(env) - t0,
+    report_step(rep, "sync-wait", REP_FAIL, fixer_now(env) - t0,
                 "after %u s the synchronization %s; last status: %s",
                 (unsigned)(s->sy_timeout_ms / 1000),
                 seen_running ? "is still running" : "was never seen running",
@@ -143,7 +137,7 @@ sync_run(const struct fixer_env *env, const struct sync_opts *s,
 {
     char err[SY_ERR_MAX], line[SY_LINE_MAX];
     char *out = malloc(SY_OUT_MAX);
-    uint64_t t0 = sy_now(env);
+    uint64_t t0 = fixer_now(env);
     int rc = FIXER_EXIT_FAILED;
 
     if (out == NULL) {
@@ -167,7 +161,7 @@ sync_run(const struct fixer_env *env, const struct sync_opts *s,
         goto out;
     }
     if (sy_exec(s, s->sy_command, out, err, sizeof(err)) == -1) {
-        report_step(rep, "sync-start", REP_FAIL, sy_now(env) - t0, "%s: %s",
+        report_step(rep, "sync-start", REP_FAIL, fixer_now(env) - t0, "%s: %s",
                     s->sy_command, err);
         report_fix(rep, "start the synchronization in the WSUS console "
                         "(Synchronizations > Synchronize Now), and check "
@@ -178,7 +172,7 @@ sync_run(const struct fixer_env *env, const struct sync_opts *s,
         goto out;
     }
     sy_last_line(out, line, sizeof(line));
-    report_step(rep, "sync-start", REP_OK, sy_now(env) - t0,
+    report_step(rep, "sync-start", REP_OK, fixer_now(env) - t0,
                 "synchronization started%s%s", line[0] ? ": " : "", line);
     if (!s->sy_wait) {
         snprintf(msg, msglen,
