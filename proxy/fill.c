@@ -559,32 +559,47 @@ pr_fail(void *arg, int status, const char *reason, int head_seen)
 static const struct fetch_cb probe_fetch_cb = {pr_head, pr_body, pr_done,
                                                pr_fail};
 
+/* m as a request for the fill's URL (origin-form target parts in
+ * fl_tgt), keep-alive HTTP/1.1. 0, or -1 when out of memory. */
+static int
+fill_msg_init(struct fill *f, struct http_msg *m, const char *method)
+{
+    http_msg_init(m, HTTP_KIND_REQUEST);
+    m->hm_method = strdup(method);
+    m->hm_target = strdup(f->fl_url);
+    m->hm_major = 1;
+    m->hm_minor = 1;
+    m->hm_keep_alive = 1;
+    m->hm_is_head = strcmp(method, "HEAD") == 0;
+    return m->hm_method == NULL || m->hm_target == NULL ? -1 : 0;
+}
+
+/* Start a fetch of m to the fill's target. */
+static struct fetch *
+fill_fetch(struct fill *f, const struct http_msg *m, const struct fetch_cb *cb)
+{
+    struct fetch_req fr;
+
+    memset(&fr, 0, sizeof(fr));
+    fr.fr_req = m;
+    fr.fr_tgt = &f->fl_tgt;
+    fr.fr_reqid = f->fl_reqid;
+    return fetch_start(f->fl_srv, f->fl_cfgr, &fr, cb, f);
+}
+
 /* Start the HEAD: the GET's request with another method. A probe that
  * cannot start is no loss: the fill goes on without a length. */
 static void
 fill_probe_start(struct fill *f)
 {
-    struct fetch_req fr;
-
-    http_msg_init(&f->fl_hreq, HTTP_KIND_REQUEST);
-    f->fl_hreq.hm_method = strdup("HEAD");
-    f->fl_hreq.hm_target = strdup(f->fl_url);
-    f->fl_hreq.hm_major = 1;
-    f->fl_hreq.hm_minor = 1;
-    f->fl_hreq.hm_keep_alive = 1;
-    f->fl_hreq.hm_is_head = 1;
-    if (f->fl_hreq.hm_method == NULL || f->fl_hreq.hm_target == NULL)
+    if (fill_msg_init(f, &f->fl_hreq, "HEAD") == -1)
         return;
     for (size_t i = 0; i < f->fl_req.hm_hdrs.hl_n; i++) {
         const struct hdr *h = &f->fl_req.hm_hdrs.hl_v[i];
         if (hdr_add(&f->fl_hreq.hm_hdrs, h->h_name, h->h_value) == -1)
             return;
     }
-    memset(&fr, 0, sizeof(fr));
-    fr.fr_req = &f->fl_hreq;
-    fr.fr_tgt = &f->fl_tgt;
-    fr.fr_reqid = f->fl_reqid;
-    f->fl_probe = fetch_start(f->fl_srv, f->fl_cfgr, &fr, &probe_fetch_cb, f);
+    f->fl_probe = fill_fetch(f, &f->fl_hreq, &probe_fetch_cb);
 }
 
 /* The GET sent upstream: the client's request less Range, conditionals
@@ -593,18 +608,13 @@ static int
 fill_build_request(struct fill *f, const struct http_msg *req,
                    const struct req_target *tgt)
 {
-    http_msg_init(&f->fl_req, HTTP_KIND_REQUEST);
-    f->fl_req.hm_method = strdup("GET");
-    f->fl_req.hm_target = strdup(f->fl_url);
-    f->fl_req.hm_major = 1;
-    f->fl_req.hm_minor = 1;
-    f->fl_req.hm_keep_alive = 1;
+    int rc = fill_msg_init(f, &f->fl_req, "GET");
+
     f->fl_tgt.rt_host = strdup(tgt->rt_host);
     f->fl_tgt.rt_path = strdup(tgt->rt_path);
     f->fl_tgt.rt_port = tgt->rt_port;
     f->fl_tgt.rt_absolute = 1;
-    if (f->fl_req.hm_method == NULL || f->fl_req.hm_target == NULL ||
-        f->fl_tgt.rt_host == NULL || f->fl_tgt.rt_path == NULL)
+    if (rc == -1 || f->fl_tgt.rt_host == NULL || f->fl_tgt.rt_path == NULL)
         return -1;
     for (size_t i = 0; i < req->hm_hdrs.hl_n; i++) {
         const struct hdr *h = &req->hm_hdrs.hl_v[i];
@@ -633,7 +643,6 @@ fill_get(struct server *sv, struct cfg_ref *cfgr, const char *url,
          const char *reqid)
 {
     struct fill *f;
-    struct fetch_req fr;
 
     if ((f = fill_find(sv, url)) != NULL)
         return f;
@@ -652,11 +661,7 @@ fill_get(struct server *sv, struct cfg_ref *cfgr, const char *url,
     if (f->fl_url == NULL || f->fl_notify == NULL || f->fl_progress == NULL ||
         fill_build_request(f, req, tgt) == -1)
         goto fail;
-    memset(&fr, 0, sizeof(fr));
-    fr.fr_req = &f->fl_req;
-    fr.fr_tgt = &f->fl_tgt;
-    fr.fr_reqid = f->fl_reqid;
-    f->fl_fetch = fetch_start(sv, cfgr, &fr, &fill_fetch_cb, f);
+    f->fl_fetch = fill_fetch(f, &f->fl_req, &fill_fetch_cb);
     if (f->fl_fetch == NULL)
         goto fail;
     f->fl_next = sv->sv_fills;
