@@ -345,6 +345,14 @@ test_fill_on_worker(void **state)
         assert_int_equal(cache_fill_write(f, b + off, chunk), 0);
         assert_true(cache_fill_written(f) + cache_fill_queued(f) ==
                     off + chunk);
+        assert_int_equal(cache_fill_size(f), off + chunk);
+        assert_true(cache_fill_written(f) <= off + chunk);
+        /* The write is the worker's: nothing is on disk, as far as the
+         * fill knows, before the loop has seen a completion. */
+        if (off == 0) {
+            assert_int_equal(cache_fill_written(f), 0);
+            assert_int_equal(cache_fill_queued(f), chunk);
+        }
         /* Let the worker's completions in now and then. */
         if (++sub % 16 == 0)
             event_base_loop(t->td_base, EVLOOP_NONBLOCK);
@@ -523,6 +531,8 @@ test_evicted_file_removed_on_worker(void **state)
     cache_get_stats(t->td_c, &st);
     assert_int_equal(st.cs_entries, 1);
     assert_int_equal(st.cs_evictions, 1);
+    /* The removal (and the folder's fsync) are jobs, not done yet. */
+    assert_true(offload_pending(t->td_o) >= 2);
     assert_int_equal(cache_lookup(t->td_c, url[0], &got, &fd, &hold), -1);
     settle(t);
     expect_files(t->td_path, 2);
