@@ -100,12 +100,13 @@ unlink_done(struct offload_job *j)
 void
 cache_unlink_later(struct cache *c, const uint8_t *key, uint64_t size)
 {
-    char data[CACHE_PATH_MAX], rnd[17];
+    char data[CACHE_PATH_MAX], meta[CACHE_PATH_MAX], rnd[17];
     struct unlink_job *u = NULL;
     uint8_t rb[8];
 
     if (c->c_offload == NULL ||
         cache_ent_path(c, key, ".data", data, sizeof(data)) == -1 ||
+        cache_ent_path(c, key, ".meta", meta, sizeof(meta)) == -1 ||
         (u = malloc(sizeof(*u))) == NULL) {
         cache_unlink_files(c, key);
         return;
@@ -113,14 +114,12 @@ cache_unlink_later(struct cache *c, const uint8_t *key, uint64_t size)
     plat_random(rb, sizeof(rb));
     cache_hex(rb, sizeof(rb), rnd);
     if ((size_t)snprintf(u->uj_path, sizeof(u->uj_path), "%s.tmp.%s", data,
-                         rnd) >= sizeof(u->uj_path) ||
-        cache_ent_path(c, key, ".meta", data, sizeof(data)) == -1) {
+                         rnd) >= sizeof(u->uj_path)) {
         free(u);
         cache_unlink_files(c, key);
         return;
     }
-    (void)plat_unlink(data); /* the meta first, as in cache_unlink_files */
-    (void)cache_ent_path(c, key, ".data", data, sizeof(data));
+    (void)plat_unlink(meta); /* the meta first, as in cache_unlink_files */
     if (plat_rename(data, u->uj_path) == -1) {
         free(u);
         (void)plat_unlink(data);
